@@ -1,0 +1,159 @@
+//! Buffering a request body under a limit: the one implementation every adapter uses.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::VerifyError;
+use crate::log;
+
+/// The default body limit of every adapter: 8 MiB.
+///
+/// A v1 `complete` carries the whole transcript inline; a four-hour meeting with word-level
+/// timings is about 2 MiB of JSON, so this leaves room while still bounding memory per request.
+/// Set another with [`VerifierBuilder::max_body_bytes`](crate::VerifierBuilder::max_body_bytes).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Capacity reserved up front from a declared `Content-Length`, at most: a sender that declares a
+/// large body and then stalls must not make the receiver allocate the whole limit.
+const MAX_PREALLOCATION: usize = 256 * 1024;
+
+/// Collects a body frame by frame and refuses it the moment it passes the limit.
+///
+/// Adapters check the declared `Content-Length` with [`BodyCollector::new`] before reading
+/// anything, [`push`](BodyCollector::push) each frame as it arrives and stop reading on the first
+/// error. A body that arrives in one frame is kept as that frame: no copy.
+///
+/// ```
+/// use meetingbaas_webhooks::{BodyCollector, Bytes, VerifyError};
+///
+/// let mut body = BodyCollector::new(8, None)?;
+/// body.push(Bytes::from_static(b"1234"))?;
+/// assert_eq!(body.push(Bytes::from_static(b"56789")), Err(VerifyError::PayloadTooLarge { limit: 8 }));
+///
+/// // Refused before reading anything when the declared length is already too large.
+/// assert!(BodyCollector::new(8, Some(9)).is_err());
+/// # Ok::<(), VerifyError>(())
+/// ```
+#[derive(Debug)]
+pub struct BodyCollector {
+    limit: usize,
+    len: usize,
+    /// Capacity to reserve once a second frame arrives (from `Content-Length`, bounded).
+    capacity_hint: usize,
+    state: Collected,
+}
+
+#[derive(Debug)]
+enum Collected {
+    Empty,
+    One(Bytes),
+    Many(BytesMut),
+}
+
+impl BodyCollector {
+    /// Starts collecting under `limit` bytes; fails at once when `content_length` (the declared
+    /// length, if any) is already over it.
+    pub fn new(limit: usize, content_length: Option<u64>) -> Result<Self, VerifyError> {
+        let declared = match content_length {
+            Some(declared) => match usize::try_from(declared) {
+                Ok(declared) if declared <= limit => declared,
+                _ => return Err(too_large(limit)),
+            },
+            None => 0,
+        };
+        Ok(BodyCollector {
+            limit,
+            len: 0,
+            capacity_hint: declared.min(MAX_PREALLOCATION),
+            state: Collected::Empty,
+        })
+    }
+
+    /// Adds one frame; fails when the body would pass the limit (nothing of that frame is kept).
+    pub fn push(&mut self, chunk: Bytes) -> Result<(), VerifyError> {
+        let len = match self.len.checked_add(chunk.len()) {
+            Some(len) if len <= self.limit => len,
+            _ => return Err(too_large(self.limit)),
+        };
+        self.len = len;
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        self.state = match core::mem::replace(&mut self.state, Collected::Empty) {
+            Collected::Empty => Collected::One(chunk),
+            Collected::One(first) => {
+                let mut buf = BytesMut::with_capacity(self.capacity_hint.max(len));
+                buf.extend_from_slice(&first);
+                buf.extend_from_slice(&chunk);
+                Collected::Many(buf)
+            }
+            Collected::Many(mut buf) => {
+                buf.extend_from_slice(&chunk);
+                Collected::Many(buf)
+            }
+        };
+        Ok(())
+    }
+
+    /// Bytes collected so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing has been collected.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The limit in force.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The whole body.
+    pub fn finish(self) -> Bytes {
+        match self.state {
+            Collected::Empty => Bytes::new(),
+            Collected::One(bytes) => bytes,
+            Collected::Many(buf) => buf.freeze(),
+        }
+    }
+}
+
+fn too_large(limit: usize) -> VerifyError {
+    let err = VerifyError::PayloadTooLarge { limit };
+    log::rejected(&err);
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_frame_is_kept_without_copy() {
+        let frame = Bytes::from(alloc::vec![7u8; 100]);
+        let ptr = frame.as_ptr();
+        let mut body = BodyCollector::new(1000, None).unwrap();
+        body.push(frame).unwrap();
+        assert_eq!(body.finish().as_ptr(), ptr);
+    }
+
+    #[test]
+    fn frames_are_joined_in_order() {
+        let mut body = BodyCollector::new(10, Some(6)).unwrap();
+        for part in [&b"ab"[..], b"", b"cd", b"ef"] {
+            body.push(Bytes::copy_from_slice(part)).unwrap();
+        }
+        assert_eq!(&body.finish()[..], b"abcdef");
+    }
+
+    #[test]
+    fn exactly_the_limit_is_accepted_one_more_byte_is_not() {
+        let mut body = BodyCollector::new(4, None).unwrap();
+        body.push(Bytes::from_static(b"1234")).unwrap();
+        assert!(body.push(Bytes::from_static(b"5")).is_err());
+        assert!(BodyCollector::new(4, Some(4)).is_ok());
+        assert!(BodyCollector::new(4, Some(5)).is_err());
+        assert!(BodyCollector::new(4, Some(u64::MAX)).is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! A delivery that passed verification.
+
+use alloc::string::String;
+use core::fmt;
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+
+use crate::error::ParseError;
+use crate::event::Event;
+use crate::idempotency::IdempotencyKey;
+use crate::scheme::Scheme;
+
+/// A verified delivery: the raw body exactly as received, which scheme vouched for it, and the
+/// message id and timestamp where the scheme has them.
+///
+/// Parsing is a separate, explicit step ([`parse_event`](Self::parse_event) or
+/// [`parse`](Self::parse) into your own type); a body that does not parse is still a verified
+/// delivery, and its raw JSON stays reachable through [`body`](Self::body).
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerifiedDelivery {
+    body: Bytes,
+    scheme: Scheme,
+    message_id: Option<String>,
+    timestamp: Option<i64>,
+}
+
+impl VerifiedDelivery {
+    pub(crate) fn new(
+        body: Bytes,
+        scheme: Scheme,
+        message_id: Option<String>,
+        timestamp: Option<i64>,
+    ) -> Self {
+        VerifiedDelivery {
+            body,
+            scheme,
+            message_id,
+            timestamp,
+        }
+    }
+
+    /// The raw body, byte for byte as signed (shares the request's buffer; no copy).
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// Takes the raw body.
+    pub fn into_body(self) -> Bytes {
+        self.body
+    }
+
+    /// The scheme that verified the delivery.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// The Svix message id (`svix-id`), the same on every retry of one message; `None` for schemes
+    /// without one.
+    pub fn message_id(&self) -> Option<&str> {
+        self.message_id.as_deref()
+    }
+
+    /// The signed Svix timestamp (Unix seconds); `None` for schemes without one.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.timestamp
+    }
+
+    /// The key under which duplicates of this delivery are recognised (see [`IdempotencyKey`]).
+    pub fn idempotency_key(&self) -> IdempotencyKey {
+        IdempotencyKey::for_delivery(self.message_id(), &self.body)
+    }
+
+    /// Parses the body into an [`Event`].
+    pub fn parse_event(&self) -> Result<Event, ParseError> {
+        Event::from_slice(&self.body)
+    }
+
+    /// Parses the body into your own type. Syntax errors are [`ParseError::InvalidJson`] (400),
+    /// type mismatches [`ParseError::InvalidData`] (422).
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ParseError> {
+        serde_json::from_slice(&self.body).map_err(|err| ParseError::from_user_type(&err))
+    }
+}
+
+impl fmt::Debug for VerifiedDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedDelivery")
+            .field("scheme", &self.scheme)
+            .field("message_id", &self.message_id)
+            .field("timestamp", &self.timestamp)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}

@@ -1,0 +1,200 @@
+//! Turning configured secrets into key material, once, at construction.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use subtle::{Choice, ConstantTimeEq};
+
+use crate::error::ConfigError;
+use crate::mac::{PreparedKey, TAG_LEN, sha256};
+use crate::scheme::Scheme;
+
+const SVIX_PREFIX: &str = "whsec_";
+
+/// Decodes a Svix secret: `whsec_` followed by standard base64 (the prefix is optional).
+pub(crate) fn svix_key(secret: &str) -> Result<PreparedKey, ConfigError> {
+    let encoded = secret.trim();
+    let encoded = encoded.strip_prefix(SVIX_PREFIX).unwrap_or(encoded);
+    if encoded.is_empty() {
+        return Err(ConfigError::EmptySecret {
+            scheme: Scheme::Svix,
+        });
+    }
+    let key = STANDARD
+        .decode(encoded)
+        .map_err(|_| ConfigError::InvalidSvixSecret)?;
+    if key.is_empty() {
+        return Err(ConfigError::EmptySecret {
+            scheme: Scheme::Svix,
+        });
+    }
+    Ok(PreparedKey::new(&key))
+}
+
+/// The `X-MeetingBaas-Signature` key: the secret's UTF-8 bytes, as given.
+pub(crate) fn signature_key(secret: &str) -> Result<PreparedKey, ConfigError> {
+    if secret.is_empty() {
+        return Err(ConfigError::EmptySecret {
+            scheme: Scheme::Signature,
+        });
+    }
+    Ok(PreparedKey::new(secret.as_bytes()))
+}
+
+/// A shared token (callback secret or API key), kept only as its SHA-256 digest so that the
+/// comparison is between equal-length values and the token's length does not leak through timing.
+#[derive(Clone)]
+pub(crate) struct TokenDigest([u8; TAG_LEN]);
+
+impl TokenDigest {
+    pub(crate) fn new(scheme: Scheme, token: &str) -> Result<Self, ConfigError> {
+        if token.is_empty() {
+            return Err(ConfigError::EmptySecret { scheme });
+        }
+        Ok(TokenDigest(sha256(token.as_bytes())))
+    }
+}
+
+impl fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenDigest(<redacted>)")
+    }
+}
+
+/// True when any of `tokens` matches `presented`; every token is compared, in constant time.
+pub(crate) fn any_token_matches(tokens: &[TokenDigest], presented: &[u8]) -> bool {
+    let digest = sha256(presented);
+    let matched = tokens
+        .iter()
+        .fold(Choice::from(0), |acc, token| acc | token.0.ct_eq(&digest));
+    matched.into()
+}
+
+/// True when `presented` equals any of `expected`, compared in constant time.
+pub(crate) fn any_tag_matches(expected: &[[u8; TAG_LEN]], presented: &[u8; TAG_LEN]) -> bool {
+    let matched = expected
+        .iter()
+        .fold(Choice::from(0), |acc, tag| acc | tag.ct_eq(presented));
+    matched.into()
+}
+
+/// Decodes a standard-base64 (padded) HMAC-SHA256 tag; anything else is `None`.
+pub(crate) fn decode_base64_tag(encoded: &[u8]) -> Option<[u8; TAG_LEN]> {
+    // 32 bytes encode to exactly 44 characters with padding.
+    if encoded.len() != 44 {
+        return None;
+    }
+    let mut buf = [0u8; 48];
+    let written = STANDARD.decode_slice(encoded, &mut buf).ok()?;
+    if written != TAG_LEN {
+        return None;
+    }
+    let mut tag = [0u8; TAG_LEN];
+    tag.copy_from_slice(&buf[..TAG_LEN]);
+    Some(tag)
+}
+
+/// Decodes a 64-character hex HMAC-SHA256 tag (either case); anything else is `None`.
+pub(crate) fn decode_hex_tag(encoded: &[u8]) -> Option<[u8; TAG_LEN]> {
+    if encoded.len() != TAG_LEN * 2 {
+        return None;
+    }
+    let mut tag = [0u8; TAG_LEN];
+    for (byte, pair) in tag.iter_mut().zip(encoded.chunks_exact(2)) {
+        *byte = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+    }
+    Some(tag)
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Lowercase hex of `bytes`.
+pub(crate) fn to_hex(bytes: &[u8]) -> alloc::string::String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = alloc::string::String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+/// Standard base64 with padding.
+pub(crate) fn to_base64(bytes: &[u8]) -> alloc::string::String {
+    STANDARD.encode(bytes)
+}
+
+/// A list of keys for one scheme: several at once while a secret is rotated.
+pub(crate) type KeyRing<K> = Vec<K>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn svix_secret_accepts_the_prefix_or_none() {
+        assert!(svix_key("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").is_ok());
+        assert!(svix_key("C2FVsBQIhrscChlQIMV+b5sSYspob7oD").is_ok());
+    }
+
+    #[test]
+    fn svix_secret_rejects_empty_and_undecodable() {
+        assert_eq!(
+            svix_key("whsec_").unwrap_err(),
+            ConfigError::EmptySecret {
+                scheme: Scheme::Svix
+            }
+        );
+        assert_eq!(
+            svix_key("").unwrap_err(),
+            ConfigError::EmptySecret {
+                scheme: Scheme::Svix
+            }
+        );
+        assert_eq!(
+            svix_key("whsec_!!!").unwrap_err(),
+            ConfigError::InvalidSvixSecret
+        );
+    }
+
+    #[test]
+    fn hex_tags_decode_in_either_case_and_only_at_full_length() {
+        let lower = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        let upper = lower.to_ascii_uppercase();
+        assert_eq!(
+            decode_hex_tag(lower.as_bytes()),
+            decode_hex_tag(upper.as_bytes())
+        );
+        assert!(decode_hex_tag(lower.as_bytes()).is_some());
+        assert!(decode_hex_tag(&lower.as_bytes()[..62]).is_none());
+        assert!(
+            decode_hex_tag(b"zz07ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17ab")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn base64_tags_decode_only_at_full_length() {
+        assert!(decode_base64_tag(b"tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=").is_some());
+        assert!(decode_base64_tag(b"tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw").is_none());
+        assert!(decode_base64_tag(b"").is_none());
+        assert!(decode_base64_tag(b"********************************************").is_none());
+    }
+
+    #[test]
+    fn tokens_compare_by_digest() {
+        let token = TokenDigest::new(Scheme::Callback, "s3cret").unwrap();
+        assert!(!any_token_matches(&[token.clone()], b"s3cre"));
+        assert!(any_token_matches(&[token.clone()], b"s3cret"));
+        assert!(!any_token_matches(&[token], b""));
+    }
+}

@@ -1,0 +1,576 @@
+//! The verifier: enabled schemes, their key rings, the tolerance, the clock and the body limit.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::fmt;
+use core::time::Duration;
+
+use bytes::Bytes;
+
+use crate::body::{BodyCollector, DEFAULT_MAX_BODY_BYTES};
+use crate::clock::Clock;
+use crate::delivery::VerifiedDelivery;
+use crate::error::{ConfigError, VerifyError};
+use crate::headers::{HeaderLookup, Single, header_names as names, is_present, single};
+use crate::log;
+use crate::mac::{PreparedKey, TAG_LEN};
+use crate::scheme::Scheme;
+use crate::secret::{
+    KeyRing, TokenDigest, any_tag_matches, any_token_matches, decode_base64_tag, decode_hex_tag,
+    signature_key, svix_key,
+};
+
+/// How far a Svix timestamp may be from now, either way, by default: 5 minutes.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
+
+/// The most `svix-signature` entries looked at per delivery (a rotation sends two or three).
+const MAX_SIGNATURE_ENTRIES: usize = 16;
+
+/// The longest message id accepted, in bytes.
+const MAX_MESSAGE_ID_LEN: usize = 256;
+
+/// Verifies Meeting BaaS deliveries.
+///
+/// Holds the enabled schemes, each with a key ring (several secrets accepted at once, so that a
+/// secret can be rotated without downtime), the timestamp tolerance, the clock and the body limit.
+/// Keys are prepared once, at [`build`](VerifierBuilder::build); cloning a `Verifier` is cheap
+/// (one reference count), so adapters clone it per request.
+///
+/// ```
+/// use meetingbaas_webhooks::{Scheme, Signer, Verifier};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let verifier = Verifier::builder()
+///     .signature_secret("new secret")
+///     .signature_secret("old secret") // still accepted during the rotation
+///     .build()?;
+///
+/// let body = br#"{"event":"meeting.completed","data":{"bot_id":"b-1"}}"#;
+/// let headers = Signer::signature("old secret")?.sign(body, "", 0);
+/// let delivery = verifier.verify(&headers, body.to_vec().into())?;
+/// assert_eq!(delivery.scheme(), Scheme::Signature);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    svix: KeyRing<PreparedKey>,
+    signature: KeyRing<PreparedKey>,
+    callback: KeyRing<TokenDigest>,
+    api_key: KeyRing<TokenDigest>,
+    tolerance_secs: u64,
+    clock: Option<Box<dyn Clock>>,
+    max_body_bytes: usize,
+}
+
+/// Builds a [`Verifier`]. Every `*_secret` call enables its scheme and adds one key to its ring.
+///
+/// Errors (an empty or undecodable secret, no scheme at all) are reported by
+/// [`build`](VerifierBuilder::build), never at request time.
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct VerifierBuilder {
+    inner: Inner,
+    error: Option<ConfigError>,
+}
+
+impl Verifier {
+    /// Starts a builder with no scheme enabled, the default tolerance and body limit, and (with
+    /// the `std` feature) the system clock.
+    pub fn builder() -> VerifierBuilder {
+        VerifierBuilder {
+            inner: Inner {
+                svix: KeyRing::new(),
+                signature: KeyRing::new(),
+                callback: KeyRing::new(),
+                api_key: KeyRing::new(),
+                tolerance_secs: DEFAULT_TOLERANCE.as_secs(),
+                clock: default_clock(),
+                max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            },
+            error: None,
+        }
+    }
+
+    /// Whether `scheme` is enabled.
+    pub fn is_enabled(&self, scheme: Scheme) -> bool {
+        self.inner.key_count(scheme) > 0
+    }
+
+    /// The enabled schemes, in the order they are tried.
+    pub fn schemes(&self) -> impl Iterator<Item = Scheme> + '_ {
+        Scheme::ALL.into_iter().filter(|s| self.is_enabled(*s))
+    }
+
+    /// The body limit in bytes; adapters stop reading past it and answer 413.
+    pub fn max_body_bytes(&self) -> usize {
+        self.inner.max_body_bytes
+    }
+
+    /// The Svix timestamp tolerance (either way).
+    pub fn tolerance(&self) -> Duration {
+        Duration::from_secs(self.inner.tolerance_secs)
+    }
+
+    /// A [`BodyCollector`] under this verifier's limit; fails at once (413) when the declared
+    /// `Content-Length` is already over it.
+    pub fn body_collector(
+        &self,
+        content_length: Option<u64>,
+    ) -> Result<BodyCollector, VerifyError> {
+        BodyCollector::new(self.inner.max_body_bytes, content_length)
+    }
+
+    /// Verifies a delivery: `body` is the raw request body, exactly as received.
+    ///
+    /// Every enabled scheme whose headers are present is tried (Svix, then signature, callback,
+    /// API key); the first that verifies wins. When none does, the first failure is returned, or
+    /// [`VerifyError::MissingCredentials`] when no enabled scheme's headers were sent at all.
+    pub fn verify<H>(&self, headers: &H, body: Bytes) -> Result<VerifiedDelivery, VerifyError>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        let result = self.check(headers, &body);
+        match result {
+            Ok(meta) => Ok(VerifiedDelivery::new(
+                body,
+                meta.scheme,
+                meta.message_id,
+                meta.timestamp,
+            )),
+            Err(err) => {
+                log::rejected(&err);
+                Err(err)
+            }
+        }
+    }
+
+    fn check<H>(&self, headers: &H, body: &[u8]) -> Result<Verified, VerifyError>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        let inner = &*self.inner;
+        if body.len() > inner.max_body_bytes {
+            return Err(VerifyError::PayloadTooLarge {
+                limit: inner.max_body_bytes,
+            });
+        }
+        let mut first_failure = None;
+        for scheme in self.schemes() {
+            let attempt = match scheme {
+                Scheme::Svix => inner.check_svix(headers, body),
+                Scheme::Signature => inner.check_signature(headers, body),
+                Scheme::Callback => {
+                    inner.check_token(Scheme::Callback, names::MB_SECRET, &inner.callback, headers)
+                }
+                Scheme::ApiKey => inner.check_token(
+                    Scheme::ApiKey,
+                    names::MEETING_BAAS_API_KEY,
+                    &inner.api_key,
+                    headers,
+                ),
+            };
+            match attempt {
+                None => {}
+                Some(Ok(verified)) => return Ok(verified),
+                Some(Err(err)) => {
+                    first_failure.get_or_insert(err);
+                }
+            }
+        }
+        Err(first_failure.unwrap_or(VerifyError::MissingCredentials))
+    }
+}
+
+/// What a successful scheme check learned.
+struct Verified {
+    scheme: Scheme,
+    message_id: Option<String>,
+    timestamp: Option<i64>,
+}
+
+impl Verified {
+    fn bare(scheme: Scheme) -> Self {
+        Verified {
+            scheme,
+            message_id: None,
+            timestamp: None,
+        }
+    }
+}
+
+/// One family of Svix header names.
+struct SvixNames {
+    id: &'static str,
+    timestamp: &'static str,
+    signature: &'static str,
+}
+
+const SVIX_FAMILIES: [SvixNames; 2] = [
+    SvixNames {
+        id: names::SVIX_ID,
+        timestamp: names::SVIX_TIMESTAMP,
+        signature: names::SVIX_SIGNATURE,
+    },
+    SvixNames {
+        id: names::WEBHOOK_ID,
+        timestamp: names::WEBHOOK_TIMESTAMP,
+        signature: names::WEBHOOK_SIGNATURE,
+    },
+];
+
+/// `None`: the scheme's headers are absent; `Some(result)`: it was tried.
+type Attempt = Option<Result<Verified, VerifyError>>;
+
+impl Inner {
+    fn key_count(&self, scheme: Scheme) -> usize {
+        match scheme {
+            Scheme::Svix => self.svix.len(),
+            Scheme::Signature => self.signature.len(),
+            Scheme::Callback => self.callback.len(),
+            Scheme::ApiKey => self.api_key.len(),
+        }
+    }
+
+    fn check_svix<H: HeaderLookup + ?Sized>(&self, headers: &H, body: &[u8]) -> Attempt {
+        let mut attempt = None;
+        for family in &SVIX_FAMILIES {
+            let present = [family.id, family.timestamp, family.signature]
+                .into_iter()
+                .any(|name| is_present(headers, name));
+            if !present {
+                continue;
+            }
+            match self.check_svix_family(family, headers, body) {
+                Ok(verified) => return Some(Ok(verified)),
+                Err(err) => {
+                    attempt.get_or_insert(Err(err));
+                }
+            }
+        }
+        attempt
+    }
+
+    fn check_svix_family<H: HeaderLookup + ?Sized>(
+        &self,
+        family: &SvixNames,
+        headers: &H,
+        body: &[u8],
+    ) -> Result<Verified, VerifyError> {
+        let scheme = Scheme::Svix;
+        let id = required(headers, scheme, family.id)?;
+        if id.is_empty() || id.len() > MAX_MESSAGE_ID_LEN || !id.iter().all(u8::is_ascii_graphic) {
+            return Err(VerifyError::MalformedHeader {
+                scheme,
+                header: family.id,
+                reason: "not 1 to 256 visible ASCII characters",
+            });
+        }
+        let timestamp_raw = required(headers, scheme, family.timestamp)?;
+        let timestamp = parse_timestamp(timestamp_raw).ok_or(VerifyError::MalformedHeader {
+            scheme,
+            header: family.timestamp,
+            reason: "not an integer number of Unix seconds",
+        })?;
+        let now = match &self.clock {
+            Some(clock) => clock.now_unix(),
+            // `build` refuses a Svix verifier without a clock.
+            None => return Err(VerifyError::TimestampOutOfTolerance { timestamp, now: 0 }),
+        };
+        if !within_tolerance(timestamp, now, self.tolerance_secs) {
+            return Err(VerifyError::TimestampOutOfTolerance { timestamp, now });
+        }
+        if !is_present(headers, family.signature) {
+            return Err(VerifyError::MissingHeader {
+                scheme,
+                header: family.signature,
+            });
+        }
+
+        let mut saw_v1 = false;
+        for key in &self.svix {
+            let expected = key.mac(&[id, b".", timestamp_raw, b".", body]);
+            for presented in v1_signatures(headers, family.signature) {
+                saw_v1 = true;
+                if any_tag_matches(core::slice::from_ref(&expected), &presented) {
+                    let message_id = String::from_utf8_lossy(id).into_owned();
+                    return Ok(Verified {
+                        scheme,
+                        message_id: Some(message_id),
+                        timestamp: Some(timestamp),
+                    });
+                }
+            }
+        }
+        if saw_v1 {
+            Err(VerifyError::SignatureMismatch { scheme })
+        } else {
+            Err(VerifyError::MalformedHeader {
+                scheme,
+                header: family.signature,
+                reason: "no `v1,<base64>` entry of the right length",
+            })
+        }
+    }
+
+    fn check_signature<H: HeaderLookup + ?Sized>(&self, headers: &H, body: &[u8]) -> Attempt {
+        let scheme = Scheme::Signature;
+        let header = names::MEETINGBAAS_SIGNATURE;
+        let value = match single(headers, header) {
+            Single::Absent => return None,
+            Single::Repeated => return Some(Err(VerifyError::RepeatedHeader { scheme, header })),
+            Single::One(value) => value,
+        };
+        let Some(presented) = decode_hex_tag(trim_ascii(value)) else {
+            return Some(Err(VerifyError::MalformedHeader {
+                scheme,
+                header,
+                reason: "not 64 hexadecimal digits",
+            }));
+        };
+        let matched = self
+            .signature
+            .iter()
+            .any(|key| any_tag_matches(&[key.mac(&[body])], &presented));
+        Some(if matched {
+            Ok(Verified::bare(scheme))
+        } else {
+            Err(VerifyError::SignatureMismatch { scheme })
+        })
+    }
+
+    fn check_token<H: HeaderLookup + ?Sized>(
+        &self,
+        scheme: Scheme,
+        header: &'static str,
+        ring: &[TokenDigest],
+        headers: &H,
+    ) -> Attempt {
+        let value = match single(headers, header) {
+            Single::Absent => return None,
+            Single::Repeated => return Some(Err(VerifyError::RepeatedHeader { scheme, header })),
+            Single::One(value) => value,
+        };
+        Some(if any_token_matches(ring, value) {
+            Ok(Verified::bare(scheme))
+        } else {
+            Err(VerifyError::TokenMismatch { scheme })
+        })
+    }
+}
+
+fn required<'h, H: HeaderLookup + ?Sized>(
+    headers: &'h H,
+    scheme: Scheme,
+    header: &'static str,
+) -> Result<&'h [u8], VerifyError> {
+    match single(headers, header) {
+        Single::One(value) => Ok(value),
+        Single::Absent => Err(VerifyError::MissingHeader { scheme, header }),
+        Single::Repeated => Err(VerifyError::RepeatedHeader { scheme, header }),
+    }
+}
+
+/// Every decodable `v1,<base64>` entry of every value of the signature header, bounded.
+fn v1_signatures<'h, H: HeaderLookup + ?Sized>(
+    headers: &'h H,
+    name: &'static str,
+) -> impl Iterator<Item = [u8; TAG_LEN]> + 'h {
+    headers
+        .header_values(name)
+        .flat_map(|value| value.split(|b| *b == b' '))
+        .filter(|entry| !entry.is_empty())
+        .take(MAX_SIGNATURE_ENTRIES)
+        .filter_map(|entry| entry.strip_prefix(b"v1,"))
+        .filter_map(decode_base64_tag)
+}
+
+/// Unix seconds: ASCII digits only, no sign, no overflow.
+fn parse_timestamp(raw: &[u8]) -> Option<i64> {
+    if raw.is_empty() || raw.len() > 19 {
+        return None;
+    }
+    raw.iter().try_fold(0i64, |acc, c| {
+        let digit = c.is_ascii_digit().then(|| i64::from(c - b'0'))?;
+        acc.checked_mul(10)?.checked_add(digit)
+    })
+}
+
+/// |now - timestamp| <= tolerance, without overflow for any inputs.
+fn within_tolerance(timestamp: i64, now: i64, tolerance_secs: u64) -> bool {
+    let distance = (i128::from(now) - i128::from(timestamp)).unsigned_abs();
+    distance <= u128::from(tolerance_secs)
+}
+
+fn trim_ascii(value: &[u8]) -> &[u8] {
+    value.trim_ascii()
+}
+
+#[cfg(feature = "std")]
+fn default_clock() -> Option<Box<dyn Clock>> {
+    Some(Box::new(crate::clock::SystemClock))
+}
+
+#[cfg(not(feature = "std"))]
+fn default_clock() -> Option<Box<dyn Clock>> {
+    None
+}
+
+impl VerifierBuilder {
+    fn record<T>(
+        mut self,
+        result: Result<T, ConfigError>,
+        add: impl FnOnce(&mut Inner, T),
+    ) -> Self {
+        match result {
+            Ok(key) => add(&mut self.inner, key),
+            Err(err) => {
+                self.error.get_or_insert(err);
+            }
+        }
+        self
+    }
+
+    /// Enables the Svix scheme and adds a `whsec_...` secret to its ring.
+    pub fn svix_secret(self, secret: impl AsRef<str>) -> Self {
+        let key = svix_key(secret.as_ref());
+        self.record(key, |inner, key| inner.svix.push(key))
+    }
+
+    /// Enables the `X-MeetingBaas-Signature` scheme and adds a secret to its ring.
+    pub fn signature_secret(self, secret: impl AsRef<str>) -> Self {
+        let key = signature_key(secret.as_ref());
+        self.record(key, |inner, key| inner.signature.push(key))
+    }
+
+    /// Enables the `x-mb-secret` callback scheme and adds a secret to its ring.
+    pub fn callback_secret(self, secret: impl AsRef<str>) -> Self {
+        let token = TokenDigest::new(Scheme::Callback, secret.as_ref());
+        self.record(token, |inner, token| inner.callback.push(token))
+    }
+
+    /// Enables the v1 `x-meeting-baas-api-key` scheme and adds an API key to its ring.
+    pub fn api_key(self, api_key: impl AsRef<str>) -> Self {
+        let token = TokenDigest::new(Scheme::ApiKey, api_key.as_ref());
+        self.record(token, |inner, token| inner.api_key.push(token))
+    }
+
+    /// Enables `scheme` with `secret`: the same as the scheme's own method.
+    pub fn secret(self, scheme: Scheme, secret: impl AsRef<str>) -> Self {
+        match scheme {
+            Scheme::Svix => self.svix_secret(secret),
+            Scheme::Signature => self.signature_secret(secret),
+            Scheme::Callback => self.callback_secret(secret),
+            Scheme::ApiKey => self.api_key(secret),
+        }
+    }
+
+    /// How far a Svix timestamp may be from now, either way (default [`DEFAULT_TOLERANCE`]).
+    /// Whole seconds; a sub-second part is dropped.
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.inner.tolerance_secs = tolerance.as_secs();
+        self
+    }
+
+    /// The clock the tolerance is measured against (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.inner.clock = Some(Box::new(clock));
+        self
+    }
+
+    /// The largest body accepted, in bytes (default [`DEFAULT_MAX_BODY_BYTES`]).
+    pub fn max_body_bytes(mut self, limit: usize) -> Self {
+        if limit == 0 {
+            self.error.get_or_insert(ConfigError::ZeroBodyLimit);
+        }
+        self.inner.max_body_bytes = limit;
+        self
+    }
+
+    /// Checks the configuration and prepares every key.
+    pub fn build(self) -> Result<Verifier, ConfigError> {
+        if let Some(err) = self.error {
+            return Err(err);
+        }
+        let inner = self.inner;
+        if Scheme::ALL.iter().all(|s| inner.key_count(*s) == 0) {
+            return Err(ConfigError::NoSchemeEnabled);
+        }
+        if !inner.svix.is_empty() && inner.clock.is_none() {
+            return Err(ConfigError::MissingClock);
+        }
+        Ok(Verifier {
+            inner: Arc::new(inner),
+        })
+    }
+}
+
+impl fmt::Debug for Inner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("svix_keys", &self.svix.len())
+            .field("signature_keys", &self.signature.len())
+            .field("callback_secrets", &self.callback.len())
+            .field("api_keys", &self.api_key.len())
+            .field("tolerance_secs", &self.tolerance_secs)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("clock", &self.clock.as_ref().map(|_| "set"))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl fmt::Debug for VerifierBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifierBuilder")
+            .field("config", &self.inner)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_digits_without_overflow() {
+        assert_eq!(parse_timestamp(b"1649367553"), Some(1_649_367_553));
+        assert_eq!(parse_timestamp(b"9223372036854775807"), Some(i64::MAX));
+        for bad in [
+            &b""[..],
+            b"-9223372036854775808",
+            b"99999999999999999999",
+            b"abc",
+            b"12 ",
+            b"+1",
+            b"9223372036854775808",
+        ] {
+            assert_eq!(
+                parse_timestamp(bad),
+                None,
+                "{:?}",
+                core::str::from_utf8(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn tolerance_is_inclusive_and_overflow_free() {
+        assert!(within_tolerance(1000, 1300, 300));
+        assert!(!within_tolerance(1000, 1301, 300));
+        assert!(within_tolerance(1300, 1000, 300));
+        assert!(within_tolerance(i64::MIN, i64::MAX, u64::MAX));
+        assert!(!within_tolerance(i64::MIN, i64::MAX, u64::MAX - 1));
+        assert!(!within_tolerance(i64::MAX, i64::MIN, 300));
+    }
+}

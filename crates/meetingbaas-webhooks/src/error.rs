@@ -23,8 +23,19 @@ pub enum ConfigError {
     #[error("the svix secret is not `whsec_` followed by standard base64")]
     InvalidSvixSecret,
     /// No scheme was enabled: the verifier would refuse everything.
-    #[error("no scheme is enabled: give at least one secret")]
+    #[error(
+        "no scheme is enabled: give at least one secret (environment: MEETINGBAAS_WEBHOOK_SECRET, \
+         MEETINGBAAS_SVIX_SECRET, MEETINGBAAS_CALLBACK_SECRET or MEETINGBAAS_API_KEY)"
+    )]
     NoSchemeEnabled,
+    /// An environment variable could not be read.
+    #[error("{name} is {reason}")]
+    InvalidEnvVar {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong with its value.
+        reason: &'static str,
+    },
     /// The Svix scheme needs a clock, and without the `std` feature there is no default one.
     #[error("the svix scheme needs a clock: call `VerifierBuilder::clock`")]
     MissingClock,

@@ -64,6 +64,8 @@ extern crate std;
 mod body;
 mod clock;
 mod delivery;
+#[cfg(feature = "std")]
+mod env;
 mod error;
 pub mod event;
 mod headers;
@@ -80,6 +82,8 @@ pub use body::{BodyCollector, DEFAULT_MAX_BODY_BYTES};
 pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};
 pub use delivery::VerifiedDelivery;
+#[cfg(feature = "std")]
+pub use env::{MAX_BODY_ENV_VAR, SECRET_ENV_VARS};
 pub use error::{ConfigError, Error, ParseError, VerifyError};
 pub use event::{Event, EventKind, EventName, Generation};
 pub use headers::{HeaderLookup, header_names};

@@ -435,6 +435,11 @@ impl VerifierBuilder {
         self
     }
 
+    pub(crate) fn fail(mut self, err: ConfigError) -> Self {
+        self.error.get_or_insert(err);
+        self
+    }
+
     /// Enables the Svix scheme and adds a `whsec_...` secret to its ring.
     pub fn svix_secret(self, secret: impl AsRef<str>) -> Self {
         let key = svix_key(secret.as_ref());

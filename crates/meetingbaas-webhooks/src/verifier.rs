@@ -490,7 +490,7 @@ impl VerifierBuilder {
     /// The largest body accepted, in bytes (default [`DEFAULT_MAX_BODY_BYTES`]).
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         if limit == 0 {
-            self.error.get_or_insert(ConfigError::ZeroBodyLimit);
+            return self.fail(ConfigError::ZeroBodyLimit);
         }
         self.inner.max_body_bytes = limit;
         self

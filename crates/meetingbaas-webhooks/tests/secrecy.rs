@@ -23,7 +23,13 @@ fn verifier() -> Verifier {
 
 /// Everything that must never be printed: the secrets, and every expected MAC for BODY.
 fn forbidden() -> Vec<String> {
-    let mut out = vec![SVIX.into(), SVIX_KEY_B64.into(), SIGNATURE.into(), CALLBACK.into(), API_KEY.into()];
+    let mut out = vec![
+        SVIX.into(),
+        SVIX_KEY_B64.into(),
+        SIGNATURE.into(),
+        CALLBACK.into(),
+        API_KEY.into(),
+    ];
     let svix = Signer::svix(SVIX).unwrap().sign(BODY, "msg_1", NOW);
     out.push(svix.get("svix-signature").unwrap()["v1,".len()..].to_string());
     let hex = Signer::signature(SIGNATURE).unwrap().sign(BODY, "", 0);
@@ -41,7 +47,11 @@ fn assert_clean(text: &str) {
 fn debug_of_the_verifier_and_its_builder_hides_every_secret() {
     assert_clean(&format!("{:?}", verifier()));
     assert_clean(&format!("{:#?}", verifier()));
-    let builder = Verifier::builder().svix_secret(SVIX).signature_secret(SIGNATURE).callback_secret(CALLBACK).api_key(API_KEY);
+    let builder = Verifier::builder()
+        .svix_secret(SVIX)
+        .signature_secret(SIGNATURE)
+        .callback_secret(CALLBACK)
+        .api_key(API_KEY);
     assert_clean(&format!("{builder:?}"));
 }
 
@@ -65,8 +75,19 @@ fn debug_of_signers_and_token_headers_hides_secrets() {
 #[test]
 fn no_rejection_mentions_a_secret_or_an_expected_mac() {
     let wrong = [
-        vec![("svix-id", "msg_1".to_string()), ("svix-timestamp", NOW.to_string()), ("svix-signature", "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into())],
-        vec![("svix-id", "msg_1".to_string()), ("svix-timestamp", "1".into()), ("svix-signature", "v1,x".into())],
+        vec![
+            ("svix-id", "msg_1".to_string()),
+            ("svix-timestamp", NOW.to_string()),
+            (
+                "svix-signature",
+                "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into(),
+            ),
+        ],
+        vec![
+            ("svix-id", "msg_1".to_string()),
+            ("svix-timestamp", "1".into()),
+            ("svix-signature", "v1,x".into()),
+        ],
         vec![("x-meetingbaas-signature", "00".repeat(32))],
         vec![("x-meetingbaas-signature", "nothex".into())],
         vec![("x-mb-secret", "callback-secret-valu".into())],
@@ -74,7 +95,9 @@ fn no_rejection_mentions_a_secret_or_an_expected_mac() {
         vec![],
     ];
     for headers in wrong {
-        let err = verifier().verify(&headers, Bytes::from_static(BODY)).unwrap_err();
+        let err = verifier()
+            .verify(&headers, Bytes::from_static(BODY))
+            .unwrap_err();
         assert_clean(&format!("{err:?}"));
         assert_clean(&err.to_string());
         assert_clean(&Error::from(err).to_json());

@@ -13,13 +13,23 @@ const GITHUB_BODY: &str = "Hello, World!";
 const GITHUB_SIGNATURE: &str = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
 
 fn svix_verifier(now: i64) -> Verifier {
-    Verifier::builder().svix_secret(SVIX_SECRET).clock(FixedClock::new(now)).build().unwrap()
+    Verifier::builder()
+        .svix_secret(SVIX_SECRET)
+        .clock(FixedClock::new(now))
+        .build()
+        .unwrap()
 }
 
 #[test]
 fn svix_vector_verifies_at_its_timestamp() {
-    let headers = [("svix-id", SVIX_ID), ("svix-timestamp", "1649367553"), ("svix-signature", SVIX_SIGNATURE)];
-    let delivery = svix_verifier(SVIX_TIMESTAMP).verify(&headers, Bytes::from_static(SVIX_BODY.as_bytes())).unwrap();
+    let headers = [
+        ("svix-id", SVIX_ID),
+        ("svix-timestamp", "1649367553"),
+        ("svix-signature", SVIX_SIGNATURE),
+    ];
+    let delivery = svix_verifier(SVIX_TIMESTAMP)
+        .verify(&headers, Bytes::from_static(SVIX_BODY.as_bytes()))
+        .unwrap();
     assert_eq!(delivery.scheme(), Scheme::Svix);
     assert_eq!(delivery.message_id(), Some(SVIX_ID));
     assert_eq!(delivery.timestamp(), Some(SVIX_TIMESTAMP));
@@ -28,13 +38,24 @@ fn svix_vector_verifies_at_its_timestamp() {
 
 #[test]
 fn svix_vector_verifies_under_standard_webhooks_names() {
-    let headers = [("Webhook-Id", SVIX_ID), ("Webhook-Timestamp", "1649367553"), ("Webhook-Signature", SVIX_SIGNATURE)];
-    assert!(svix_verifier(SVIX_TIMESTAMP).verify(&headers, Bytes::from_static(SVIX_BODY.as_bytes())).is_ok());
+    let headers = [
+        ("Webhook-Id", SVIX_ID),
+        ("Webhook-Timestamp", "1649367553"),
+        ("Webhook-Signature", SVIX_SIGNATURE),
+    ];
+    assert!(
+        svix_verifier(SVIX_TIMESTAMP)
+            .verify(&headers, Bytes::from_static(SVIX_BODY.as_bytes()))
+            .is_ok()
+    );
 }
 
 #[test]
 fn svix_vector_is_reproduced_by_the_signer() {
-    let headers = Signer::svix(SVIX_SECRET).unwrap().sign(SVIX_BODY.as_bytes(), SVIX_ID, SVIX_TIMESTAMP);
+    let headers =
+        Signer::svix(SVIX_SECRET)
+            .unwrap()
+            .sign(SVIX_BODY.as_bytes(), SVIX_ID, SVIX_TIMESTAMP);
     assert_eq!(headers.get("svix-signature"), Some(SVIX_SIGNATURE));
     assert_eq!(headers.get("svix-timestamp"), Some("1649367553"));
     assert_eq!(headers.get("svix-id"), Some(SVIX_ID));
@@ -42,27 +63,53 @@ fn svix_vector_is_reproduced_by_the_signer() {
 
 #[test]
 fn svix_vector_is_refused_outside_the_tolerance() {
-    let headers = [("svix-id", SVIX_ID), ("svix-timestamp", "1649367553"), ("svix-signature", SVIX_SIGNATURE)];
+    let headers = [
+        ("svix-id", SVIX_ID),
+        ("svix-timestamp", "1649367553"),
+        ("svix-signature", SVIX_SIGNATURE),
+    ];
     for now in [SVIX_TIMESTAMP + 301, SVIX_TIMESTAMP - 301] {
-        let err = svix_verifier(now).verify(&headers, Bytes::from_static(SVIX_BODY.as_bytes())).unwrap_err();
-        assert_eq!(err, VerifyError::TimestampOutOfTolerance { timestamp: SVIX_TIMESTAMP, now });
+        let err = svix_verifier(now)
+            .verify(&headers, Bytes::from_static(SVIX_BODY.as_bytes()))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            VerifyError::TimestampOutOfTolerance {
+                timestamp: SVIX_TIMESTAMP,
+                now
+            }
+        );
     }
     for now in [SVIX_TIMESTAMP + 300, SVIX_TIMESTAMP - 300] {
-        assert!(svix_verifier(now).verify(&headers, Bytes::from_static(SVIX_BODY.as_bytes())).is_ok());
+        assert!(
+            svix_verifier(now)
+                .verify(&headers, Bytes::from_static(SVIX_BODY.as_bytes()))
+                .is_ok()
+        );
     }
 }
 
 #[test]
 fn github_vector_verifies_under_the_signature_scheme() {
-    let verifier = Verifier::builder().signature_secret(GITHUB_SECRET).build().unwrap();
+    let verifier = Verifier::builder()
+        .signature_secret(GITHUB_SECRET)
+        .build()
+        .unwrap();
     let headers = [("X-MeetingBaas-Signature", GITHUB_SIGNATURE)];
-    let delivery = verifier.verify(&headers, Bytes::from_static(GITHUB_BODY.as_bytes())).unwrap();
+    let delivery = verifier
+        .verify(&headers, Bytes::from_static(GITHUB_BODY.as_bytes()))
+        .unwrap();
     assert_eq!(delivery.scheme(), Scheme::Signature);
     assert_eq!(delivery.message_id(), None);
 }
 
 #[test]
 fn github_vector_is_reproduced_by_the_signer() {
-    let headers = Signer::signature(GITHUB_SECRET).unwrap().sign(GITHUB_BODY.as_bytes(), "", 0);
-    assert_eq!(headers.get("x-meetingbaas-signature"), Some(GITHUB_SIGNATURE));
+    let headers = Signer::signature(GITHUB_SECRET)
+        .unwrap()
+        .sign(GITHUB_BODY.as_bytes(), "", 0);
+    assert_eq!(
+        headers.get("x-meetingbaas-signature"),
+        Some(GITHUB_SIGNATURE)
+    );
 }

@@ -1,0 +1,540 @@
+//! The contract cases, each a function of the example binary under test.
+//!
+//! The contract (shared/DESIGN.md): 401 for missing or wrong credentials, 413 for a body over the
+//! limit (declared or found while streaming), 400 for a verified body that is not an envelope,
+//! 422 for a known event whose data does not fit, 200 with
+//! `{"status":"success","event":<wire name>,"bot_id":<string or null>}` otherwise, and JSON error
+//! bodies `{"error": <code>, "message": <sentence>}` without any secret.
+
+use std::future::Future;
+use std::time::Duration;
+
+use meetingbaas_webhooks::{EventName, Scheme};
+use serde_json::{Value, json};
+
+use crate::client::{self, Body, Response};
+use crate::deliveries::{
+    ALL_SECRETS, MAX_BODY_BYTES, fixtures, minimal, now, other_secret_of, secret_of, sign_with,
+    signed,
+};
+use crate::server::{Server, run_to_exit};
+
+fn run(case: impl Future<Output = ()>) {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(case);
+}
+
+async fn post(server: &Server, headers: &[(String, String)], body: Body) -> Response {
+    client::post(&server.addr, headers, body)
+        .await
+        .unwrap_or_else(|err| panic!("no answer from {}: {err}", server.addr))
+}
+
+fn assert_json_content_type(response: &Response) {
+    let content_type = response.header("content-type").unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content-type {content_type:?}: {}",
+        response.text()
+    );
+}
+
+#[track_caller]
+fn assert_accepted(response: &Response, event: &str, bot_id: Option<&str>) {
+    assert_eq!(
+        response.status,
+        200,
+        "expected 200 for {event}: {}",
+        response.text()
+    );
+    assert_json_content_type(response);
+    assert_eq!(
+        response.json(),
+        json!({ "status": "success", "event": event, "bot_id": bot_id })
+    );
+}
+
+#[track_caller]
+fn assert_rejected(response: &Response, status: u16, codes: &[&str]) {
+    assert_eq!(response.status, status, "{}", response.text());
+    assert_json_content_type(response);
+    let body = response.json();
+    let code = body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"));
+    assert!(codes.contains(&code), "code {code:?} not one of {codes:?}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "no message in {body}"
+    );
+    let text = response.text();
+    for secret in ALL_SECRETS {
+        assert!(!text.contains(secret), "answer leaks a secret: {text}");
+    }
+}
+
+/// A correctly signed delivery still gets its 200: the server survived whatever came before.
+async fn assert_still_answers(server: &mut Server) {
+    assert!(server.is_running(), "the server exited");
+    let body = minimal("bot.completed", "still-alive");
+    let response = post(server, &signed(Scheme::Callback, &body), Body::Length(body)).await;
+    assert_accepted(&response, "bot.completed", Some("still-alive"));
+}
+
+fn expected_of(body: &[u8]) -> (String, Option<String>) {
+    let value: Value = serde_json::from_slice(body).expect("fixture is JSON");
+    let event = value["event"]
+        .as_str()
+        .expect("fixture has an event")
+        .to_string();
+    let bot_id = value["data"]["bot_id"].as_str().map(str::to_string);
+    (event, bot_id)
+}
+
+/// Every sample payload, under every scheme, is verified and answered with its name and bot id.
+pub fn every_fixture_is_accepted_under_every_scheme(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        for (name, body) in fixtures() {
+            let (event, bot_id) = expected_of(&body);
+            for scheme in Scheme::ALL {
+                let response =
+                    post(&server, &signed(scheme, &body), Body::Length(body.clone())).await;
+                assert_eq!(
+                    response.status,
+                    200,
+                    "{name} under {scheme}: {}",
+                    response.text()
+                );
+                assert_accepted(&response, &event, bot_id.as_deref());
+            }
+        }
+    });
+}
+
+/// Every wire name of PROTOCOL.md §3, and a name nobody knows, reach the handler.
+pub fn every_wire_name_and_an_unknown_one_reach_the_handler(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let names = EventName::ALL
+            .iter()
+            .map(|n| n.as_str())
+            .chain(["bot.teleported"]);
+        for (i, name) in names.enumerate() {
+            let bot_id = format!("bot-{i}");
+            let body = minimal(name, &bot_id);
+            let scheme = Scheme::ALL[i % Scheme::ALL.len()];
+            let response = post(&server, &signed(scheme, &body), Body::Length(body)).await;
+            assert_accepted(&response, name, Some(&bot_id));
+        }
+        // A sparse delivery: no data at all.
+        let body = br#"{"event":"meeting.started"}"#.to_vec();
+        let response = post(&server, &signed(Scheme::Svix, &body), Body::Length(body)).await;
+        assert_accepted(&response, "meeting.started", None);
+    });
+}
+
+/// `webhook-id`, `webhook-timestamp`, `webhook-signature` are as good as the `svix-*` names.
+pub fn standard_webhooks_header_names_are_accepted(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let body = minimal("bot.completed", "b-std");
+        let headers: Vec<(String, String)> = signed(Scheme::Svix, &body)
+            .into_iter()
+            .map(|(name, value)| (name.replace("svix-", "webhook-"), value))
+            .collect();
+        let response = post(&server, &headers, Body::Length(body)).await;
+        assert_accepted(&response, "bot.completed", Some("b-std"));
+    });
+}
+
+/// No credentials for any enabled scheme: 401.
+pub fn missing_credentials_is_401(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let body = minimal("bot.completed", "b");
+        let response = post(&server, &[], Body::Length(body.clone())).await;
+        assert_rejected(&response, 401, &["missing_credentials"]);
+        let unrelated = [("x-hub-signature-256".to_string(), "sha256=00".to_string())];
+        let response = post(&server, &unrelated, Body::Length(body)).await;
+        assert_rejected(&response, 401, &["missing_credentials"]);
+    });
+}
+
+/// Credentials made with another secret: 401, for every scheme.
+pub fn wrong_secret_is_401_for_every_scheme(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let body = minimal("bot.completed", "b");
+        for scheme in Scheme::ALL {
+            let headers = sign_with(scheme, other_secret_of(scheme), &body, now());
+            let response = post(&server, &headers, Body::Length(body.clone())).await;
+            assert_rejected(&response, 401, &["invalid_signature", "invalid_token"]);
+        }
+    });
+}
+
+/// A body changed after signing: 401.
+pub fn tampered_body_is_401(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let body = minimal("bot.completed", "b-1");
+        let tampered = minimal("bot.completed", "b-2");
+        for scheme in [Scheme::Svix, Scheme::Signature] {
+            let response = post(
+                &server,
+                &signed(scheme, &body),
+                Body::Length(tampered.clone()),
+            )
+            .await;
+            assert_rejected(&response, 401, &["invalid_signature"]);
+        }
+    });
+}
+
+/// Truncated, empty, malformed signatures and duplicated credential headers: 401, never a crash.
+pub fn malformed_and_truncated_signatures_are_401(binary: &str) {
+    run(async {
+        let mut server = Server::start_default(binary).await;
+        let body = minimal("bot.completed", "b");
+        let codes = [
+            "invalid_signature",
+            "malformed_header",
+            "missing_header",
+            "repeated_header",
+            "invalid_token",
+        ];
+        let svix = signed(Scheme::Svix, &body);
+        let good = svix[2].1.clone();
+        for bad in [
+            &good[..good.len() - 2],
+            "v1,",
+            "",
+            "v1,!!!",
+            "v2,abc",
+            &format!("{good}A"),
+        ] {
+            let mut headers = svix.clone();
+            headers[2].1 = bad.to_string();
+            let response = post(&server, &headers, Body::Length(body.clone())).await;
+            assert_rejected(&response, 401, &codes);
+        }
+        let hex = signed(Scheme::Signature, &body);
+        for bad in [&hex[0].1[..63], "", "zz", &"f".repeat(65)] {
+            let headers = vec![(hex[0].0.clone(), bad.to_string())];
+            let response = post(&server, &headers, Body::Length(body.clone())).await;
+            assert_rejected(&response, 401, &codes);
+        }
+        let mut repeated = svix.clone();
+        repeated.push(("svix-id".to_string(), "msg_other".to_string()));
+        let response = post(&server, &repeated, Body::Length(body.clone())).await;
+        assert_rejected(&response, 401, &codes);
+        assert_still_answers(&mut server).await;
+    });
+}
+
+/// Svix timestamps outside the tolerance, or not integers: 401.
+pub fn stale_and_future_timestamps_are_401(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let body = minimal("bot.completed", "b");
+        for timestamp in [now() - 600, now() + 600, 0] {
+            let headers = sign_with(Scheme::Svix, secret_of(Scheme::Svix), &body, timestamp);
+            let response = post(&server, &headers, Body::Length(body.clone())).await;
+            assert_rejected(&response, 401, &["timestamp_out_of_tolerance"]);
+        }
+        for timestamp in ["-9223372036854775808", "99999999999999999999", "abc"] {
+            let mut headers = signed(Scheme::Svix, &body);
+            headers[1].1 = timestamp.to_string();
+            let response = post(&server, &headers, Body::Length(body.clone())).await;
+            assert_rejected(&response, 401, &["malformed_header"]);
+        }
+    });
+}
+
+/// A server with only Svix enabled refuses a valid `X-MeetingBaas-Signature` (no downgrade).
+pub fn disabled_scheme_is_401(binary: &str) {
+    run(async {
+        let env = [(
+            "MEETINGBAAS_SVIX_SECRET",
+            secret_of(Scheme::Svix).to_string(),
+        )];
+        let server = Server::start(binary, &env).await;
+        let body = minimal("bot.completed", "b");
+        for scheme in [Scheme::Signature, Scheme::Callback, Scheme::ApiKey] {
+            let response = post(&server, &signed(scheme, &body), Body::Length(body.clone())).await;
+            assert_rejected(&response, 401, &["missing_credentials"]);
+        }
+        let response = post(&server, &signed(Scheme::Svix, &body), Body::Length(body)).await;
+        assert_accepted(&response, "bot.completed", Some("b"));
+    });
+}
+
+/// A declared length over the limit is refused before any of the body is sent.
+pub fn content_length_over_limit_is_413_before_the_body_is_sent(binary: &str) {
+    run(async {
+        let mut server = Server::start_default(binary).await;
+        let headers = signed(Scheme::Callback, b"");
+        for declared in [MAX_BODY_BYTES as u64 + 1, 10 * 1024 * 1024 * 1024] {
+            // Nothing of the body is written: an answer can only come from the declared length.
+            let response = post(
+                &server,
+                &headers,
+                Body::DeclaredLength(declared, Vec::new()),
+            )
+            .await;
+            assert_rejected(&response, 413, &["payload_too_large"]);
+        }
+        assert_still_answers(&mut server).await;
+    });
+}
+
+/// A chunked body is refused the moment it passes the limit, without waiting for its end.
+pub fn chunked_body_over_limit_is_413(binary: &str) {
+    run(async {
+        let mut server = Server::start_default(binary).await;
+        let headers = signed(Scheme::Callback, b"");
+        // Four chunks fill the limit exactly; the fifth passes it. No terminating chunk is sent,
+        // so an answer proves the server stopped reading at the limit.
+        let chunks = vec![vec![b' '; MAX_BODY_BYTES / 4]; 5];
+        let response = post(&server, &headers, Body::ChunkedUnterminated(chunks)).await;
+        assert_rejected(&response, 413, &["payload_too_large"]);
+        // One single chunk one byte over the limit.
+        let response = post(
+            &server,
+            &headers,
+            Body::ChunkedUnterminated(vec![vec![b' '; MAX_BODY_BYTES + 1]]),
+        )
+        .await;
+        assert_rejected(&response, 413, &["payload_too_large"]);
+        assert_still_answers(&mut server).await;
+    });
+}
+
+/// A chunked body under the limit is verified like any other.
+pub fn chunked_body_under_limit_is_accepted(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        for (name, body) in fixtures() {
+            let (event, bot_id) = expected_of(&body);
+            let chunks = body.chunks(7).map(<[u8]>::to_vec).collect();
+            let response = post(&server, &signed(Scheme::Svix, &body), Body::Chunked(chunks)).await;
+            assert_eq!(response.status, 200, "{name}: {}", response.text());
+            assert_accepted(&response, &event, bot_id.as_deref());
+        }
+    });
+}
+
+/// Exactly the limit is accepted; one byte more is not (declared or streamed).
+pub fn body_of_exactly_the_limit_is_accepted(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let mut body = minimal("bot.completed", "b-limit");
+        body.resize(MAX_BODY_BYTES, b' ');
+        let response = post(
+            &server,
+            &signed(Scheme::Signature, &body),
+            Body::Length(body.clone()),
+        )
+        .await;
+        assert_accepted(&response, "bot.completed", Some("b-limit"));
+        let chunks = body.chunks(10_000).map(<[u8]>::to_vec).collect();
+        let response = post(
+            &server,
+            &signed(Scheme::Signature, &body),
+            Body::Chunked(chunks),
+        )
+        .await;
+        assert_accepted(&response, "bot.completed", Some("b-limit"));
+        body.push(b' ');
+        let headers = signed(Scheme::Signature, &body);
+        let response = post(
+            &server,
+            &headers,
+            Body::DeclaredLength(body.len() as u64, Vec::new()),
+        )
+        .await;
+        assert_rejected(&response, 413, &["payload_too_large"]);
+    });
+}
+
+/// A body that trickles in is still read and verified.
+pub fn slow_body_is_accepted(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let body = minimal("bot.failed", "b-slow");
+        let pieces = body
+            .chunks(body.len() / 4 + 1)
+            .map(<[u8]>::to_vec)
+            .collect();
+        let response = post(
+            &server,
+            &signed(Scheme::Svix, &body),
+            Body::Slow(pieces, Duration::from_millis(150)),
+        )
+        .await;
+        assert_accepted(&response, "bot.failed", Some("b-slow"));
+    });
+}
+
+/// A verified body that is not an envelope: 400.
+pub fn unreadable_json_is_400(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let cases: [(&[u8], &str); 6] = [
+            (b"not json", "invalid_json"),
+            (b"", "invalid_json"),
+            (b"{\"event\":\"bot.completed\"", "invalid_json"),
+            (b"[1,2,3]", "invalid_envelope"),
+            (br#"{"data":{"bot_id":"b"}}"#, "invalid_envelope"),
+            (br#"{"event":42,"data":{}}"#, "invalid_envelope"),
+        ];
+        for (body, code) in cases {
+            let response = post(
+                &server,
+                &signed(Scheme::Signature, body),
+                Body::Length(body.to_vec()),
+            )
+            .await;
+            assert_rejected(&response, 400, &[code]);
+        }
+    });
+}
+
+/// A verified, known event whose data does not fit its type: 422.
+pub fn known_event_with_bad_data_is_422(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        for body in [
+            br#"{"event":"bot.failed","data":{"bot_id":42}}"#.as_slice(),
+            br#"{"event":"complete","data":{"bot_id":"b","transcript":"not a list"}}"#,
+            br#"{"event":"bot.status_change","data":"oops"}"#,
+        ] {
+            let response = post(
+                &server,
+                &signed(Scheme::Svix, body),
+                Body::Length(body.to_vec()),
+            )
+            .await;
+            assert_rejected(&response, 422, &["invalid_event_data"]);
+        }
+    });
+}
+
+/// A client that goes away in the middle of its body does not disturb the server.
+pub fn client_closing_mid_body_leaves_the_server_answering(binary: &str) {
+    run(async {
+        let mut server = Server::start_default(binary).await;
+        let head = format!(
+            "POST {} HTTP/1.1\r\nHost: x\r\nx-mb-secret: {}\r\nContent-Length: 1000\r\n\r\n{{\"event\":",
+            client::ROUTE,
+            secret_of(Scheme::Callback)
+        );
+        let chunked = format!(
+            "POST {} HTTP/1.1\r\nHost: x\r\nx-mb-secret: {}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{{\"eve",
+            client::ROUTE,
+            secret_of(Scheme::Callback)
+        );
+        for _ in 0..20 {
+            client::write_and_close(&server.addr, head.as_bytes())
+                .await
+                .expect("connect");
+            client::write_and_close(&server.addr, chunked.as_bytes())
+                .await
+                .expect("connect");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_still_answers(&mut server).await;
+    });
+}
+
+/// Malformed HTTP gets an error or a closed connection, and the server keeps answering.
+pub fn garbage_request_leaves_the_server_answering(binary: &str) {
+    run(async {
+        let mut server = Server::start_default(binary).await;
+        let long_header = format!(
+            "POST {} HTTP/1.1\r\nx-mb-secret: {}\r\n\r\n",
+            client::ROUTE,
+            "a".repeat(200_000)
+        );
+        let bad_chunk = format!(
+            "POST {} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nx-mb-secret: {}\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+            client::ROUTE,
+            secret_of(Scheme::Callback)
+        );
+        let inputs: [&[u8]; 5] = [
+            b"GARBAGE\r\n\r\n",
+            b"\x00\xff\xfe\r\n\r\n",
+            long_header.as_bytes(),
+            bad_chunk.as_bytes(),
+            b"POST /webhooks/meetingbaas HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        ];
+        for input in inputs {
+            let answer = client::raw(&server.addr, input).await.unwrap_or_default();
+            let text = String::from_utf8_lossy(&answer);
+            assert!(
+                !text.starts_with("HTTP/1.1 200") && !text.starts_with("HTTP/1.0 200"),
+                "accepted garbage: {text}"
+            );
+        }
+        assert_still_answers(&mut server).await;
+    });
+}
+
+/// Hundreds of concurrent deliveries, half of them forged: each gets its own right answer.
+pub fn concurrent_valid_and_forged_deliveries_each_get_their_answer(binary: &str) {
+    run(async {
+        let mut server = Server::start_default(binary).await;
+        let addr = server.addr.clone();
+        let mut tasks = Vec::new();
+        for i in 0..300usize {
+            let addr = addr.clone();
+            tasks.push(tokio::spawn(async move {
+                let scheme = Scheme::ALL[i % Scheme::ALL.len()];
+                let bot_id = format!("bot-{i}");
+                let body = minimal("bot.completed", &bot_id);
+                let forged = i % 2 == 1;
+                let secret = if forged {
+                    other_secret_of(scheme)
+                } else {
+                    secret_of(scheme)
+                };
+                let headers = sign_with(scheme, secret, &body, now());
+                let response = client::post(&addr, &headers, Body::Length(body)).await;
+                (i, forged, bot_id, response)
+            }));
+        }
+        for task in tasks {
+            let (i, forged, bot_id, response) = task.await.expect("task");
+            let response = response.unwrap_or_else(|err| panic!("delivery {i}: {err}"));
+            if forged {
+                assert_rejected(&response, 401, &["invalid_signature", "invalid_token"]);
+            } else {
+                assert_accepted(&response, "bot.completed", Some(&bot_id));
+            }
+        }
+        assert_still_answers(&mut server).await;
+    });
+}
+
+/// With no secret at all the example refuses to start, saying why in one line.
+pub fn no_secret_configured_exits_non_zero_with_one_line(binary: &str) {
+    run(async {
+        let (code, stderr) = run_to_exit(binary, &[]).await;
+        assert!(code.is_some_and(|c| c != 0), "exit code {code:?}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "expected one line of explanation, got {stderr:?}"
+        );
+        assert!(
+            lines[0].contains("MEETINGBAAS_"),
+            "the explanation names no variable: {stderr:?}"
+        );
+    });
+}

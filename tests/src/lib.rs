@@ -1,0 +1,58 @@
+//! The cross-adapter conformance suite.
+//!
+//! Every adapter's example server must answer every case of the contract in `shared/DESIGN.md`
+//! identically. The cases are written once, here; each example package plugs in with one line in
+//! its `tests/conformance.rs`:
+//!
+//! ```ignore
+//! meetingbaas_webhooks_conformance::conformance_suite!(env!("CARGO_BIN_EXE_meetingbaas-example-axum"));
+//! ```
+//!
+//! That expands into one `#[test]` per case. Each case starts the example binary on an ephemeral
+//! loopback port (`PORT=0`; the example prints `listening on http://127.0.0.1:<port>`), configures
+//! it through the examples' environment variables, drives it with real HTTP/1.1 over TCP (written
+//! by hand, so that `Content-Length`, chunked, truncated and slow bodies are exactly what the case
+//! says), and stops it when the case ends.
+
+pub mod cases;
+pub mod client;
+pub mod deliveries;
+pub mod server;
+
+/// Expands into one `#[test]` per conformance case, each run against the example binary at
+/// `$binary` (usually `env!("CARGO_BIN_EXE_<name>")`).
+#[macro_export]
+macro_rules! conformance_suite {
+    ($binary:expr) => {
+        $crate::conformance_suite!(@cases $binary;
+            every_fixture_is_accepted_under_every_scheme,
+            every_wire_name_and_an_unknown_one_reach_the_handler,
+            standard_webhooks_header_names_are_accepted,
+            missing_credentials_is_401,
+            wrong_secret_is_401_for_every_scheme,
+            tampered_body_is_401,
+            malformed_and_truncated_signatures_are_401,
+            stale_and_future_timestamps_are_401,
+            disabled_scheme_is_401,
+            content_length_over_limit_is_413_before_the_body_is_sent,
+            chunked_body_over_limit_is_413,
+            chunked_body_under_limit_is_accepted,
+            body_of_exactly_the_limit_is_accepted,
+            slow_body_is_accepted,
+            unreadable_json_is_400,
+            known_event_with_bad_data_is_422,
+            client_closing_mid_body_leaves_the_server_answering,
+            garbage_request_leaves_the_server_answering,
+            concurrent_valid_and_forged_deliveries_each_get_their_answer,
+            no_secret_configured_exits_non_zero_with_one_line,
+        );
+    };
+    (@cases $binary:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::cases::$case($binary);
+            }
+        )*
+    };
+}

@@ -1,0 +1,111 @@
+//! Starting and stopping an example server.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::deliveries::{API_KEY, CALLBACK_SECRET, MAX_BODY_BYTES, SIGNATURE_SECRET, SVIX_SECRET};
+
+/// Every variable an example reads: cleared before each start so that the caller's environment
+/// never leaks into a case.
+pub const EXAMPLE_ENV_VARS: [&str; 7] = [
+    "MEETINGBAAS_SVIX_SECRET",
+    "MEETINGBAAS_WEBHOOK_SECRET",
+    "MEETINGBAAS_CALLBACK_SECRET",
+    "MEETINGBAAS_API_KEY",
+    "MEETINGBAAS_MAX_BODY_BYTES",
+    "MEETINGBAAS_DEDUPE",
+    "PORT",
+];
+
+/// How long a server may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running example server, killed on drop.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+}
+
+/// The environment of the default server: all four schemes and a 64 KiB limit.
+pub fn default_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("MEETINGBAAS_SVIX_SECRET", SVIX_SECRET.to_string()),
+        ("MEETINGBAAS_WEBHOOK_SECRET", SIGNATURE_SECRET.to_string()),
+        ("MEETINGBAAS_CALLBACK_SECRET", CALLBACK_SECRET.to_string()),
+        ("MEETINGBAAS_API_KEY", API_KEY.to_string()),
+        ("MEETINGBAAS_MAX_BODY_BYTES", MAX_BODY_BYTES.to_string()),
+    ]
+}
+
+fn command(binary: &str, env: &[(&str, String)]) -> Command {
+    let mut command = Command::new(binary);
+    for name in EXAMPLE_ENV_VARS {
+        command.env_remove(name);
+    }
+    command.env("PORT", "0").env("RUST_LOG", "warn");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.stdin(Stdio::null()).kill_on_drop(true);
+    command
+}
+
+impl Server {
+    /// Starts `binary` with `env` (on top of a cleared example environment and `PORT=0`) and
+    /// waits for its `listening on http://...` line.
+    pub async fn start(binary: &str, env: &[(&str, String)]) -> Server {
+        let mut child = command(binary, env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {binary}: {err}"));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("{binary} printed no address within {START_TIMEOUT:?}"))
+            .expect("reading the server's stdout")
+            .unwrap_or_else(|| panic!("{binary} exited before printing its address"));
+        let addr = line
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("{binary} printed {line:?}, not `listening on http://...`"))
+            .trim()
+            .to_string();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Server { child, addr }
+    }
+
+    /// Starts the server with [`default_env`].
+    pub async fn start_default(binary: &str) -> Server {
+        Server::start(binary, &default_env()).await
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+/// Runs `binary` with `env` to completion: its exit code and what it wrote to stderr.
+pub async fn run_to_exit(binary: &str, env: &[(&str, String)]) -> (Option<i32>, String) {
+    let output = tokio::time::timeout(
+        START_TIMEOUT,
+        command(binary, env)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{binary} did not exit"))
+    .expect("running the example");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

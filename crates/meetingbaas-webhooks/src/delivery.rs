@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ParseError;
 use crate::event::Event;
-use crate::idempotency::IdempotencyKey;
+use crate::IdempotencyKey;
 use crate::scheme::Scheme;
 
 /// A verified delivery: the raw body exactly as received, which scheme vouched for it, and the

@@ -39,6 +39,10 @@ pub enum ConfigError {
     /// The Svix scheme needs a clock, and without the `std` feature there is no default one.
     #[error("the svix scheme needs a clock: call `VerifierBuilder::clock`")]
     MissingClock,
+    /// The idempotency store could not be reached when it was set up.
+    #[cfg(feature = "std")]
+    #[error(transparent)]
+    Store(crate::idempotency::StoreError),
     /// The body limit was zero.
     #[error("the body limit must be at least one byte")]
     ZeroBodyLimit,
@@ -210,7 +214,37 @@ impl ParseError {
     }
 }
 
-/// Either kind of rejection: what an adapter turns into a response.
+/// A delivery that was verified but cannot be handled now: the sender should retry.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdempotencyError {
+    /// The same delivery is being handled right now (409).
+    #[error("this delivery is already being handled; retry later")]
+    InProgress,
+    /// The idempotency store cannot be reached (503). Details are logged at warn level.
+    #[error("the idempotency store is unavailable; retry later")]
+    StoreUnavailable,
+}
+
+impl IdempotencyError {
+    /// The HTTP status every adapter answers with: 409 or 503.
+    pub const fn status(&self) -> u16 {
+        match self {
+            IdempotencyError::InProgress => 409,
+            IdempotencyError::StoreUnavailable => 503,
+        }
+    }
+
+    /// A stable snake_case code, the `error` field of the JSON answer.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            IdempotencyError::InProgress => "delivery_in_progress",
+            IdempotencyError::StoreUnavailable => "store_unavailable",
+        }
+    }
+}
+
+/// Any rejection: what an adapter turns into a response.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -220,6 +254,9 @@ pub enum Error {
     /// The verified body could not be parsed.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// The delivery is a duplicate still running, or the idempotency store is down.
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
 }
 
 impl Error {
@@ -228,6 +265,7 @@ impl Error {
         match self {
             Error::Verify(err) => err.status(),
             Error::Parse(err) => err.status(),
+            Error::Idempotency(err) => err.status(),
         }
     }
 
@@ -236,6 +274,7 @@ impl Error {
         match self {
             Error::Verify(err) => err.code(),
             Error::Parse(err) => err.code(),
+            Error::Idempotency(err) => err.code(),
         }
     }
 

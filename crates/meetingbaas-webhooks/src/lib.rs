@@ -51,6 +51,8 @@
 //! - `std` (default): the system clock and `std::error::Error`. Without it the crate is `no_std` +
 //!   `alloc` and a [`Clock`] must be supplied when the Svix scheme is enabled.
 //! - `http`: [`HeaderLookup`] for `http::HeaderMap` and [`SignedHeaders::to_header_map`].
+//! - `redis`: [`idempotency::RedisStore`], deduplication shared by replicas through Redis
+//!   (tokio).
 //! - `tracing`: a debug-level `tracing` event for every rejection (never above debug, so that a
 //!   flood of forged requests cannot flood an error log).
 #![no_std]
@@ -69,12 +71,18 @@ mod env;
 mod error;
 pub mod event;
 mod headers;
-mod idempotency;
+#[cfg(feature = "std")]
+pub mod idempotency;
+#[cfg(not(feature = "std"))]
+#[path = "idempotency/key.rs"]
+mod idempotency_key;
 mod log;
 mod mac;
 mod scheme;
 mod secret;
 mod sign;
+#[cfg(feature = "std")]
+mod unique;
 mod verifier;
 
 pub use body::{BodyCollector, DEFAULT_MAX_BODY_BYTES};
@@ -84,10 +92,13 @@ pub use clock::{Clock, FixedClock};
 pub use delivery::VerifiedDelivery;
 #[cfg(feature = "std")]
 pub use env::{MAX_BODY_ENV_VAR, SECRET_ENV_VARS};
-pub use error::{ConfigError, Error, ParseError, VerifyError};
+pub use error::{ConfigError, Error, IdempotencyError, ParseError, VerifyError};
 pub use event::{Event, EventKind, EventName, Generation};
 pub use headers::{HeaderLookup, header_names};
+#[cfg(feature = "std")]
 pub use idempotency::IdempotencyKey;
+#[cfg(not(feature = "std"))]
+pub use idempotency_key::IdempotencyKey;
 pub use scheme::Scheme;
 pub use sign::{SignedHeaders, Signer};
 pub use verifier::{DEFAULT_TOLERANCE, Verifier, VerifierBuilder};

@@ -121,29 +121,8 @@ impl Signer {
     pub fn sign_now(&self, body: &[u8]) -> SignedHeaders {
         use crate::clock::{Clock, SystemClock};
         let now = SystemClock.now_unix();
-        self.sign(body, &fresh_message_id(body), now)
+        self.sign(body, &crate::unique::unique_id("msg_", body), now)
     }
-}
-
-/// `msg_` followed by 26 hex digits, unique per process and call (time, counter and body digest).
-#[cfg(feature = "std")]
-fn fresh_message_id(body: &[u8]) -> String {
-    use core::sync::atomic::{AtomicU64, Ordering};
-    use std::time::{SystemTime, UNIX_EPOCH};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut seed = Vec::with_capacity(body.len().min(64) + 32);
-    seed.extend_from_slice(&nanos.to_le_bytes());
-    seed.extend_from_slice(&count.to_le_bytes());
-    seed.extend_from_slice(&std::process::id().to_le_bytes());
-    seed.extend_from_slice(&body[..body.len().min(64)]);
-    let digest = crate::mac::sha256(&seed);
-    let mut id = String::from("msg_");
-    id.push_str(&to_hex(&digest[..13]));
-    id
 }
 
 fn non_empty(scheme: Scheme, secret: &str) -> Result<(), ConfigError> {

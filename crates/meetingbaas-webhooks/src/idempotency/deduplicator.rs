@@ -1,0 +1,243 @@
+//! The deduplication rule every adapter applies in front of the handler.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use core::fmt;
+use core::time::Duration;
+
+use super::store::{Claim, IdempotencyStore, StoreError};
+use crate::delivery::VerifiedDelivery;
+use crate::error::{ConfigError, IdempotencyError};
+
+/// How long a claim holds off duplicates while the handler runs, by default: 60 seconds (twice
+/// the 30 s the sender waits for an answer). A claim whose process died frees itself after it.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(60);
+
+/// How long a completed delivery is remembered, by default: 24 hours, longer than the sender's
+/// retry window (about 3 hours for v2 webhooks).
+pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The environment variable that turns deduplication on in the examples: `memory`, or a
+/// `redis://` URL.
+pub const DEDUPE_ENV_VAR: &str = "MEETINGBAAS_DEDUPE";
+
+/// Applies the deduplication rule with a store, a lease and a time to live. Cheap to clone.
+#[derive(Clone)]
+pub struct Deduplicator {
+    store: Arc<dyn IdempotencyStore>,
+    lease: Duration,
+    ttl: Duration,
+}
+
+/// What [`Deduplicator::begin`] decided.
+#[derive(Debug)]
+#[must_use = "a claim must be completed or released"]
+pub enum Begin {
+    /// First delivery: run the handler, then [`ClaimGuard::finish`] with its outcome.
+    Proceed(ClaimGuard),
+    /// Already handled successfully: answer 200 [`DUPLICATE_ANSWER`](super::DUPLICATE_ANSWER)
+    /// without running the handler.
+    Duplicate,
+}
+
+impl Deduplicator {
+    /// Deduplicates with `store`, [`DEFAULT_LEASE`] and [`DEFAULT_TTL`].
+    pub fn new(store: impl IdempotencyStore) -> Self {
+        Deduplicator::from_arc(Arc::new(store))
+    }
+
+    /// Deduplicates with a shared store.
+    pub fn from_arc(store: Arc<dyn IdempotencyStore>) -> Self {
+        Deduplicator { store, lease: DEFAULT_LEASE, ttl: DEFAULT_TTL }
+    }
+
+    /// How long a claim holds off duplicates while the handler runs.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// How long a completed delivery is remembered.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Deduplication as configured by `MEETINGBAAS_DEDUPE` (see [`Deduplicator::from_setting`]).
+    pub async fn from_env() -> Result<Option<Deduplicator>, ConfigError> {
+        Deduplicator::from_setting(std::env::var(DEDUPE_ENV_VAR).ok().as_deref()).await
+    }
+
+    /// Deduplication from a setting: absent or empty, none; `memory`, a [`MemoryStore`]; a
+    /// `redis://` or `rediss://` URL, a `RedisStore` connected now (feature `redis`).
+    ///
+    /// [`MemoryStore`]: super::MemoryStore
+    pub async fn from_setting(setting: Option<&str>) -> Result<Option<Deduplicator>, ConfigError> {
+        let setting = setting.map(str::trim).unwrap_or_default();
+        if setting.is_empty() {
+            return Ok(None);
+        }
+        if setting == "memory" {
+            return Ok(Some(Deduplicator::new(super::MemoryStore::default())));
+        }
+        if setting.starts_with("redis://") || setting.starts_with("rediss://") {
+            #[cfg(feature = "redis")]
+            {
+                let store = super::RedisStore::connect(setting).await.map_err(ConfigError::Store)?;
+                return Ok(Some(Deduplicator::new(store)));
+            }
+            #[cfg(not(feature = "redis"))]
+            return Err(ConfigError::InvalidEnvVar {
+                name: DEDUPE_ENV_VAR,
+                reason: "a Redis URL, but this build has no `redis` feature",
+            });
+        }
+        Err(ConfigError::InvalidEnvVar { name: DEDUPE_ENV_VAR, reason: "neither `memory` nor a `redis://` URL" })
+    }
+
+    /// Claims `delivery`. `Err(InProgress)` (409) while another claim runs, `Err(StoreUnavailable)`
+    /// (503) when the store cannot answer.
+    pub async fn begin(&self, delivery: &VerifiedDelivery) -> Result<Begin, IdempotencyError> {
+        let key = String::from(delivery.idempotency_key().as_str());
+        let token = crate::unique::unique_id("claim_", key.as_bytes());
+        match self.store.claim(&key, &token, self.lease).await {
+            Ok(Claim::Acquired) => Ok(Begin::Proceed(ClaimGuard {
+                store: Arc::clone(&self.store),
+                key,
+                token,
+                ttl: self.ttl,
+                finished: false,
+            })),
+            Ok(Claim::Completed) => Ok(Begin::Duplicate),
+            Ok(Claim::InProgress) => Err(IdempotencyError::InProgress),
+            Err(err) => Err(unavailable(&err)),
+        }
+    }
+}
+
+fn unavailable(err: &StoreError) -> IdempotencyError {
+    #[cfg(feature = "tracing")]
+    tracing::warn!(target: "meetingbaas_webhooks", error = %err, "idempotency store unavailable; answering 503 so the sender retries");
+    let _ = err;
+    IdempotencyError::StoreUnavailable
+}
+
+impl fmt::Debug for Deduplicator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deduplicator")
+            .field("lease", &self.lease)
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A claim on one delivery. Complete it after a 2xx answer, release it otherwise; dropping it
+/// unfinished (a panic, a dropped request) releases it in the background.
+pub struct ClaimGuard {
+    store: Arc<dyn IdempotencyStore>,
+    key: String,
+    token: String,
+    ttl: Duration,
+    finished: bool,
+}
+
+impl ClaimGuard {
+    /// The handler succeeded: remember the delivery as completed.
+    pub async fn complete(mut self) -> Result<(), IdempotencyError> {
+        self.finished = true;
+        match self.store.complete(&self.key, &self.token, self.ttl).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                #[cfg(feature = "tracing")]
+                tracing::warn!(target: "meetingbaas_webhooks", key = %self.key, "the handler outlived its claim's lease; a duplicate may have run");
+                Ok(())
+            }
+            Err(err) => Err(unavailable(&err)),
+        }
+    }
+
+    /// The handler failed: drop the claim so that the sender's retry is processed.
+    pub async fn release(mut self) -> Result<(), IdempotencyError> {
+        self.finished = true;
+        self.store.release(&self.key, &self.token).await.map_err(|err| unavailable(&err))
+    }
+
+    /// Completes when `success` (a 2xx answer), releases otherwise. A store error here is
+    /// logged; the handler's own answer stands (a lost completion only means a later duplicate
+    /// runs the handler again; a lost release expires with the lease).
+    pub async fn finish(self, success: bool) {
+        let _ = if success { self.complete().await } else { self.release().await };
+    }
+
+    /// The key claimed.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Drop for ClaimGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.store.release_detached(core::mem::take(&mut self.key), core::mem::take(&mut self.token));
+        }
+    }
+}
+
+impl fmt::Debug for ClaimGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClaimGuard").field("key", &self.key).field("finished", &self.finished).finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::idempotency::MemoryStore;
+    use crate::{Bytes, Verifier};
+
+    fn delivery(body: &'static [u8]) -> VerifiedDelivery {
+        let verifier = Verifier::builder().callback_secret("s").build().unwrap();
+        verifier.verify(&[("x-mb-secret", "s")], Bytes::from_static(body)).unwrap()
+    }
+
+    fn block_on<F: core::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
+    }
+
+    #[test]
+    fn completed_deliveries_are_duplicates_and_running_ones_conflict() {
+        block_on(async {
+            let dedupe = Deduplicator::new(MemoryStore::default());
+            let first = delivery(b"one");
+            let Begin::Proceed(claim) = dedupe.begin(&first).await.unwrap() else { panic!() };
+            assert_eq!(dedupe.begin(&first).await.unwrap_err(), IdempotencyError::InProgress);
+            claim.complete().await.unwrap();
+            assert!(matches!(dedupe.begin(&first).await.unwrap(), Begin::Duplicate));
+            assert!(matches!(dedupe.begin(&delivery(b"two")).await.unwrap(), Begin::Proceed(_)));
+        });
+    }
+
+    #[test]
+    fn released_and_dropped_claims_let_the_retry_through() {
+        block_on(async {
+            let dedupe = Deduplicator::new(MemoryStore::default());
+            let d = delivery(b"retry");
+            let Begin::Proceed(claim) = dedupe.begin(&d).await.unwrap() else { panic!() };
+            claim.release().await.unwrap();
+            let Begin::Proceed(claim) = dedupe.begin(&d).await.unwrap() else { panic!() };
+            drop(claim);
+            assert!(matches!(dedupe.begin(&d).await.unwrap(), Begin::Proceed(_)));
+        });
+    }
+
+    #[test]
+    fn an_expired_lease_lets_the_retry_through() {
+        block_on(async {
+            let dedupe = Deduplicator::new(MemoryStore::default()).lease(Duration::from_millis(1));
+            let d = delivery(b"slow");
+            let Begin::Proceed(_claim) = dedupe.begin(&d).await.unwrap() else { panic!() };
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            assert!(matches!(dedupe.begin(&d).await.unwrap(), Begin::Proceed(_)));
+        });
+    }
+}

@@ -4,7 +4,7 @@
 //! identically. The cases are written once, here; each example package plugs in with one line in
 //! its `tests/conformance.rs`:
 //!
-//! ```ignore
+//! ```text
 //! meetingbaas_webhooks_conformance::conformance_suite!(env!("CARGO_BIN_EXE_meetingbaas-example-axum"));
 //! ```
 //!
@@ -17,6 +17,7 @@
 pub mod cases;
 pub mod client;
 pub mod deliveries;
+pub mod redis_server;
 pub mod server;
 
 /// Expands into one `#[test]` per conformance case, each run against the example binary at

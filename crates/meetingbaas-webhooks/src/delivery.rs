@@ -6,9 +6,9 @@ use core::fmt;
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
 
+use crate::IdempotencyKey;
 use crate::error::ParseError;
 use crate::event::Event;
-use crate::IdempotencyKey;
 use crate::scheme::Scheme;
 
 /// A verified delivery: the raw body exactly as received, which scheme vouched for it, and the

@@ -11,7 +11,9 @@ use crate::secret::to_hex;
 /// process-wide counter, the process id and `salt`.
 pub(crate) fn unique_id(prefix: &str, salt: &[u8]) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut seed = alloc::vec::Vec::with_capacity(salt.len().min(64) + 32);
     seed.extend_from_slice(&nanos.to_le_bytes());

@@ -48,7 +48,11 @@ impl Deduplicator {
 
     /// Deduplicates with a shared store.
     pub fn from_arc(store: Arc<dyn IdempotencyStore>) -> Self {
-        Deduplicator { store, lease: DEFAULT_LEASE, ttl: DEFAULT_TTL }
+        Deduplicator {
+            store,
+            lease: DEFAULT_LEASE,
+            ttl: DEFAULT_TTL,
+        }
     }
 
     /// How long a claim holds off duplicates while the handler runs.
@@ -83,7 +87,9 @@ impl Deduplicator {
         if setting.starts_with("redis://") || setting.starts_with("rediss://") {
             #[cfg(feature = "redis")]
             {
-                let store = super::RedisStore::connect(setting).await.map_err(ConfigError::Store)?;
+                let store = super::RedisStore::connect(setting)
+                    .await
+                    .map_err(ConfigError::Store)?;
                 return Ok(Some(Deduplicator::new(store)));
             }
             #[cfg(not(feature = "redis"))]
@@ -92,7 +98,10 @@ impl Deduplicator {
                 reason: "a Redis URL, but this build has no `redis` feature",
             });
         }
-        Err(ConfigError::InvalidEnvVar { name: DEDUPE_ENV_VAR, reason: "neither `memory` nor a `redis://` URL" })
+        Err(ConfigError::InvalidEnvVar {
+            name: DEDUPE_ENV_VAR,
+            reason: "neither `memory` nor a `redis://` URL",
+        })
     }
 
     /// Claims `delivery`. `Err(InProgress)` (409) while another claim runs, `Err(StoreUnavailable)`
@@ -159,14 +168,21 @@ impl ClaimGuard {
     /// The handler failed: drop the claim so that the sender's retry is processed.
     pub async fn release(mut self) -> Result<(), IdempotencyError> {
         self.finished = true;
-        self.store.release(&self.key, &self.token).await.map_err(|err| unavailable(&err))
+        self.store
+            .release(&self.key, &self.token)
+            .await
+            .map_err(|err| unavailable(&err))
     }
 
     /// Completes when `success` (a 2xx answer), releases otherwise. A store error here is
     /// logged; the handler's own answer stands (a lost completion only means a later duplicate
     /// runs the handler again; a lost release expires with the lease).
     pub async fn finish(self, success: bool) {
-        let _ = if success { self.complete().await } else { self.release().await };
+        let _ = if success {
+            self.complete().await
+        } else {
+            self.release().await
+        };
     }
 
     /// The key claimed.
@@ -178,14 +194,20 @@ impl ClaimGuard {
 impl Drop for ClaimGuard {
     fn drop(&mut self) {
         if !self.finished {
-            self.store.release_detached(core::mem::take(&mut self.key), core::mem::take(&mut self.token));
+            self.store.release_detached(
+                core::mem::take(&mut self.key),
+                core::mem::take(&mut self.token),
+            );
         }
     }
 }
 
 impl fmt::Debug for ClaimGuard {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClaimGuard").field("key", &self.key).field("finished", &self.finished).finish_non_exhaustive()
+        f.debug_struct("ClaimGuard")
+            .field("key", &self.key)
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
     }
 }
 
@@ -197,11 +219,17 @@ mod tests {
 
     fn delivery(body: &'static [u8]) -> VerifiedDelivery {
         let verifier = Verifier::builder().callback_secret("s").build().unwrap();
-        verifier.verify(&[("x-mb-secret", "s")], Bytes::from_static(body)).unwrap()
+        verifier
+            .verify(&[("x-mb-secret", "s")], Bytes::from_static(body))
+            .unwrap()
     }
 
     fn block_on<F: core::future::Future>(future: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(future)
     }
 
     #[test]
@@ -209,11 +237,22 @@ mod tests {
         block_on(async {
             let dedupe = Deduplicator::new(MemoryStore::default());
             let first = delivery(b"one");
-            let Begin::Proceed(claim) = dedupe.begin(&first).await.unwrap() else { panic!() };
-            assert_eq!(dedupe.begin(&first).await.unwrap_err(), IdempotencyError::InProgress);
+            let Begin::Proceed(claim) = dedupe.begin(&first).await.unwrap() else {
+                panic!()
+            };
+            assert_eq!(
+                dedupe.begin(&first).await.unwrap_err(),
+                IdempotencyError::InProgress
+            );
             claim.complete().await.unwrap();
-            assert!(matches!(dedupe.begin(&first).await.unwrap(), Begin::Duplicate));
-            assert!(matches!(dedupe.begin(&delivery(b"two")).await.unwrap(), Begin::Proceed(_)));
+            assert!(matches!(
+                dedupe.begin(&first).await.unwrap(),
+                Begin::Duplicate
+            ));
+            assert!(matches!(
+                dedupe.begin(&delivery(b"two")).await.unwrap(),
+                Begin::Proceed(_)
+            ));
         });
     }
 
@@ -222,9 +261,13 @@ mod tests {
         block_on(async {
             let dedupe = Deduplicator::new(MemoryStore::default());
             let d = delivery(b"retry");
-            let Begin::Proceed(claim) = dedupe.begin(&d).await.unwrap() else { panic!() };
+            let Begin::Proceed(claim) = dedupe.begin(&d).await.unwrap() else {
+                panic!()
+            };
             claim.release().await.unwrap();
-            let Begin::Proceed(claim) = dedupe.begin(&d).await.unwrap() else { panic!() };
+            let Begin::Proceed(claim) = dedupe.begin(&d).await.unwrap() else {
+                panic!()
+            };
             drop(claim);
             assert!(matches!(dedupe.begin(&d).await.unwrap(), Begin::Proceed(_)));
         });
@@ -235,7 +278,9 @@ mod tests {
         block_on(async {
             let dedupe = Deduplicator::new(MemoryStore::default()).lease(Duration::from_millis(1));
             let d = delivery(b"slow");
-            let Begin::Proceed(_claim) = dedupe.begin(&d).await.unwrap() else { panic!() };
+            let Begin::Proceed(_claim) = dedupe.begin(&d).await.unwrap() else {
+                panic!()
+            };
             std::thread::sleep(std::time::Duration::from_millis(5));
             assert!(matches!(dedupe.begin(&d).await.unwrap(), Begin::Proceed(_)));
         });

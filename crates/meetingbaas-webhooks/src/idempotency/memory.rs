@@ -49,7 +49,10 @@ impl Default for MemoryStore {
 impl MemoryStore {
     /// A store holding at most `capacity` keys (at least one).
     pub fn with_capacity(capacity: usize) -> Self {
-        MemoryStore { capacity: capacity.max(1), state: Mutex::new(State::default()) }
+        MemoryStore {
+            capacity: capacity.max(1),
+            state: Mutex::new(State::default()),
+        }
     }
 
     /// How many keys it holds now.
@@ -76,7 +79,11 @@ impl MemoryStore {
         let mut state = self.lock();
         if let Some(entry) = state.entries.get(key) {
             if entry.expires > now {
-                return Ok(if entry.owner.is_some() { Claim::InProgress } else { Claim::Completed });
+                return Ok(if entry.owner.is_some() {
+                    Claim::InProgress
+                } else {
+                    Claim::Completed
+                });
             }
             state.entries.remove(key);
         }
@@ -85,7 +92,14 @@ impl MemoryStore {
         state.next_seq += 1;
         state.order.push_back((seq, String::from(key)));
         let expires = now.checked_add(lease).unwrap_or(now);
-        state.entries.insert(String::from(key), Entry { seq, expires, owner: Some(String::from(token)) });
+        state.entries.insert(
+            String::from(key),
+            Entry {
+                seq,
+                expires,
+                owner: Some(String::from(token)),
+            },
+        );
         Ok(Claim::Acquired)
     }
 
@@ -104,7 +118,11 @@ impl MemoryStore {
 
     fn release_now(&self, key: &str, token: &str) {
         let mut state = self.lock();
-        if state.entries.get(key).is_some_and(|entry| entry.owner.as_deref() == Some(token)) {
+        if state
+            .entries
+            .get(key)
+            .is_some_and(|entry| entry.owner.as_deref() == Some(token))
+        {
             state.entries.remove(key);
         }
     }
@@ -116,19 +134,26 @@ impl State {
     fn make_room(&mut self, capacity: usize, now: Instant) -> Result<(), StoreError> {
         if self.order.len() > 2 * capacity + 16 {
             let entries = &self.entries;
-            self.order.retain(|(seq, key)| entries.get(key).is_some_and(|e| e.seq == *seq));
+            self.order
+                .retain(|(seq, key)| entries.get(key).is_some_and(|e| e.seq == *seq));
         }
         let mut kept_running = 0;
         while self.entries.len() >= capacity {
-            let Some((seq, key)) = self.order.pop_front() else { break };
-            let Some(entry) = self.entries.get(&key).filter(|e| e.seq == seq) else { continue };
+            let Some((seq, key)) = self.order.pop_front() else {
+                break;
+            };
+            let Some(entry) = self.entries.get(&key).filter(|e| e.seq == seq) else {
+                continue;
+            };
             if entry.owner.is_none() || entry.expires <= now {
                 self.entries.remove(&key);
             } else {
                 self.order.push_back((seq, key));
                 kept_running += 1;
                 if kept_running > self.order.len() {
-                    return Err(StoreError::new("the memory store is full of running claims"));
+                    return Err(StoreError::new(
+                        "the memory store is full of running claims",
+                    ));
                 }
             }
         }
@@ -137,12 +162,22 @@ impl State {
 }
 
 impl IdempotencyStore for MemoryStore {
-    fn claim<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration) -> StoreFuture<'a, Claim> {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> StoreFuture<'a, Claim> {
         let result = self.claim_now(key, token, lease);
         alloc::boxed::Box::pin(async move { result })
     }
 
-    fn complete<'a>(&'a self, key: &'a str, token: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
         let done = self.complete_now(key, token, ttl);
         alloc::boxed::Box::pin(async move { Ok(done) })
     }
@@ -175,7 +210,10 @@ mod tests {
         assert_eq!(store.len(), 10_000);
         assert!(store.lock().order.len() <= 2 * 10_000 + 17);
         // The most recent keys are the ones remembered.
-        assert_eq!(store.claim_now("key-99999", "u", LEASE), Ok(Claim::Completed));
+        assert_eq!(
+            store.claim_now("key-99999", "u", LEASE),
+            Ok(Claim::Completed)
+        );
         assert_eq!(store.claim_now("key-0", "u", LEASE), Ok(Claim::Acquired));
     }
 

@@ -42,7 +42,9 @@ mod memory;
 mod redis;
 mod store;
 
-pub use deduplicator::{Begin, ClaimGuard, DEFAULT_LEASE, DEFAULT_TTL, DEDUPE_ENV_VAR, Deduplicator};
+pub use deduplicator::{
+    Begin, ClaimGuard, DEDUPE_ENV_VAR, DEFAULT_LEASE, DEFAULT_TTL, Deduplicator,
+};
 pub use key::IdempotencyKey;
 pub use memory::{DEFAULT_CAPACITY, MemoryStore};
 #[cfg(feature = "redis")]

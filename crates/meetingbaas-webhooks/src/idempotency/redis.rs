@@ -52,16 +52,20 @@ impl RedisStore {
 
     /// Connects to `url` (`redis://host:port/db`). Fails when the server cannot be reached now.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|err| StoreError::new(format!("invalid Redis URL: {}", err.kind_name())))?;
+        let client = redis::Client::open(url)
+            .map_err(|err| StoreError::new(format!("invalid Redis URL: {}", err.kind_name())))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(OPERATION_TIMEOUT)
             .set_response_timeout(OPERATION_TIMEOUT)
             .set_number_of_retries(2)
             .set_max_delay(500);
-        let connection = tokio::time::timeout(OPERATION_TIMEOUT * 3, ConnectionManager::new_with_config(client, config))
-            .await
-            .map_err(|_| StoreError::new("timed out connecting to Redis"))?
-            .map_err(|err| store_error(&err))?;
+        let connection = tokio::time::timeout(
+            OPERATION_TIMEOUT * 3,
+            ConnectionManager::new_with_config(client, config),
+        )
+        .await
+        .map_err(|_| StoreError::new("timed out connecting to Redis"))?
+        .map_err(|err| store_error(&err))?;
         Ok(RedisStore {
             connection,
             prefix: Self::DEFAULT_PREFIX.to_string(),
@@ -80,7 +84,12 @@ impl RedisStore {
         format!("{}{key}", self.prefix)
     }
 
-    async fn claim_async(&self, key: &str, token: &str, lease: Duration) -> Result<Claim, StoreError> {
+    async fn claim_async(
+        &self,
+        key: &str,
+        token: &str,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
         let key = self.key(key);
         let owner = format!("claim:{token}");
         let lease_ms = millis(lease);
@@ -89,7 +98,13 @@ impl RedisStore {
         // claimed again on the next turn.
         for _ in 0..3 {
             let set: Option<String> = bounded(
-                redis::cmd("SET").arg(&key).arg(&owner).arg("NX").arg("PX").arg(lease_ms).query_async(&mut connection),
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(&owner)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(lease_ms)
+                    .query_async(&mut connection),
             )
             .await?;
             if set.is_some() {
@@ -105,10 +120,18 @@ impl RedisStore {
         Ok(Claim::InProgress)
     }
 
-    async fn complete_async(&self, key: &str, token: &str, ttl: Duration) -> Result<bool, StoreError> {
+    async fn complete_async(
+        &self,
+        key: &str,
+        token: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         let mut connection = self.connection.clone();
         let mut invocation = self.complete.key(self.key(key));
-        invocation.arg(format!("claim:{token}")).arg(DONE).arg(millis(ttl));
+        invocation
+            .arg(format!("claim:{token}"))
+            .arg(DONE)
+            .arg(millis(ttl));
         let done: i64 = bounded(invocation.invoke_async(&mut connection)).await?;
         Ok(done == 1)
     }
@@ -123,10 +146,14 @@ impl RedisStore {
 }
 
 fn millis(duration: Duration) -> u64 {
-    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(duration.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
-async fn bounded<T>(operation: impl core::future::Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
+async fn bounded<T>(
+    operation: impl core::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, StoreError> {
     match tokio::time::timeout(OPERATION_TIMEOUT, operation).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(err)) => Err(store_error(&err)),
@@ -136,7 +163,11 @@ async fn bounded<T>(operation: impl core::future::Future<Output = redis::RedisRe
 
 fn store_error(err: &redis::RedisError) -> StoreError {
     // The error's kind and description; the URL (which may hold a password) is never included.
-    StoreError::new(format!("Redis: {} ({})", err.kind_name(), err.detail().unwrap_or("no detail")))
+    StoreError::new(format!(
+        "Redis: {} ({})",
+        err.kind_name(),
+        err.detail().unwrap_or("no detail")
+    ))
 }
 
 trait KindName {
@@ -158,11 +189,21 @@ impl KindName for redis::RedisError {
 }
 
 impl IdempotencyStore for RedisStore {
-    fn claim<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration) -> StoreFuture<'a, Claim> {
+    fn claim<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        lease: Duration,
+    ) -> StoreFuture<'a, Claim> {
         Box::pin(self.claim_async(key, token, lease))
     }
 
-    fn complete<'a>(&'a self, key: &'a str, token: &'a str, ttl: Duration) -> StoreFuture<'a, bool> {
+    fn complete<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        ttl: Duration,
+    ) -> StoreFuture<'a, bool> {
         Box::pin(self.complete_async(key, token, ttl))
     }
 
@@ -182,6 +223,8 @@ impl IdempotencyStore for RedisStore {
 
 impl fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }

@@ -27,7 +27,9 @@ pub struct StoreError {
 impl StoreError {
     /// An error with a description (never put a URL with credentials in it).
     pub fn new(message: impl Into<String>) -> Self {
-        StoreError { message: message.into() }
+        StoreError {
+            message: message.into(),
+        }
     }
 
     /// The description.
@@ -47,11 +49,13 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// the claim's owner: only the owner may complete or release it.
 pub trait IdempotencyStore: Send + Sync + 'static {
     /// Claims `key` for `token` for `lease`, unless it is claimed or completed already.
-    fn claim<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration) -> StoreFuture<'a, Claim>;
+    fn claim<'a>(&'a self, key: &'a str, token: &'a str, lease: Duration)
+    -> StoreFuture<'a, Claim>;
 
     /// Marks `key` completed (kept for `ttl`), if `token` still owns the claim. Returns whether
     /// it did (`false`: the lease had expired and the claim was lost).
-    fn complete<'a>(&'a self, key: &'a str, token: &'a str, ttl: Duration) -> StoreFuture<'a, bool>;
+    fn complete<'a>(&'a self, key: &'a str, token: &'a str, ttl: Duration)
+    -> StoreFuture<'a, bool>;
 
     /// Drops the claim on `key`, if `token` still owns it, so that a retry is processed.
     fn release<'a>(&'a self, key: &'a str, token: &'a str) -> StoreFuture<'a, ()>;

@@ -19,7 +19,7 @@ use crate::deliveries::{
 };
 use crate::server::{Server, run_to_exit};
 
-fn run(case: impl Future<Output = ()>) {
+pub(crate) fn run(case: impl Future<Output = ()>) {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -28,7 +28,7 @@ fn run(case: impl Future<Output = ()>) {
         .block_on(case);
 }
 
-async fn post(server: &Server, headers: &[(String, String)], body: Body) -> Response {
+pub(crate) async fn post(server: &Server, headers: &[(String, String)], body: Body) -> Response {
     client::post(&server.addr, headers, body)
         .await
         .unwrap_or_else(|err| panic!("no answer from {}: {err}", server.addr))
@@ -44,7 +44,7 @@ fn assert_json_content_type(response: &Response) {
 }
 
 #[track_caller]
-fn assert_accepted(response: &Response, event: &str, bot_id: Option<&str>) {
+pub(crate) fn assert_accepted(response: &Response, event: &str, bot_id: Option<&str>) {
     assert_eq!(
         response.status,
         200,
@@ -59,7 +59,7 @@ fn assert_accepted(response: &Response, event: &str, bot_id: Option<&str>) {
 }
 
 #[track_caller]
-fn assert_rejected(response: &Response, status: u16, codes: &[&str]) {
+pub(crate) fn assert_rejected(response: &Response, status: u16, codes: &[&str]) {
     assert_eq!(response.status, status, "{}", response.text());
     assert_json_content_type(response);
     let body = response.json();

@@ -106,3 +106,19 @@ pub fn minimal(name: &str, bot_id: &str) -> Vec<u8> {
         .to_string()
         .into_bytes()
 }
+
+/// Svix headers for `body` keeping the message id of `headers` but signed anew, now: what a
+/// Svix retry looks like.
+pub fn resign_svix(headers: &[(String, String)], body: &[u8]) -> Vec<(String, String)> {
+    let id = headers
+        .iter()
+        .find(|(k, _)| k == "svix-id")
+        .map(|(_, v)| v.clone())
+        .expect("svix-id");
+    Signer::new(Scheme::Svix, SVIX_SECRET)
+        .expect("valid secret")
+        .sign(body, &id, now() + 1)
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}

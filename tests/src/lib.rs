@@ -16,9 +16,34 @@
 
 pub mod cases;
 pub mod client;
+pub mod dedupe_cases;
 pub mod deliveries;
 pub mod redis_server;
 pub mod server;
+
+/// Expands into one `#[test]` per idempotency case (`MEETINGBAAS_DEDUPE`, with a real
+/// `redis-server` started per case), each run against the example binary at `$binary`.
+#[macro_export]
+macro_rules! idempotency_suite {
+    ($binary:expr) => {
+        $crate::idempotency_suite!(@cases $binary;
+            retry_of_a_handled_delivery_is_a_duplicate,
+            a_failed_delivery_is_processed_on_retry,
+            two_replicas_sharing_redis_see_each_others_deliveries,
+            fifty_concurrent_copies_run_the_handler_once,
+            redis_outage_is_503_and_recovers,
+            a_bad_dedupe_setting_exits_non_zero,
+        );
+    };
+    (@cases $binary:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::dedupe_cases::$case($binary);
+            }
+        )*
+    };
+}
 
 /// Expands into one `#[test]` per conformance case, each run against the example binary at
 /// `$binary` (usually `env!("CARGO_BIN_EXE_<name>")`).

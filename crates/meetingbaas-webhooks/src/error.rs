@@ -93,13 +93,13 @@ pub enum VerifyError {
         now: i64,
     },
     /// No presented signature matches the body under any configured key.
-    #[error("no {scheme} signature matches the body")]
+    #[error("the signature does not match the body ({scheme} scheme)")]
     SignatureMismatch {
         /// The scheme being checked.
         scheme: Scheme,
     },
     /// The presented token is not a configured one.
-    #[error("the {scheme} token does not match")]
+    #[error("the token is not a configured one ({scheme} scheme)")]
     TokenMismatch {
         /// The scheme being checked.
         scheme: Scheme,

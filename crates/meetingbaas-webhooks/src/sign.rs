@@ -116,12 +116,18 @@ impl Signer {
         SignedHeaders { headers }
     }
 
-    /// [`sign`](Self::sign) with a fresh message id and the system clock's now.
+    /// [`sign`](Self::sign) with a [fresh message id](Self::fresh_message_id) and the system
+    /// clock's now.
     #[cfg(feature = "std")]
     pub fn sign_now(&self, body: &[u8]) -> SignedHeaders {
         use crate::clock::{Clock, SystemClock};
-        let now = SystemClock.now_unix();
-        self.sign(body, &crate::unique::unique_id("msg_", body), now)
+        self.sign(body, &Signer::fresh_message_id(), SystemClock.now_unix())
+    }
+
+    /// A message id that this process has not produced before: `msg_` and 26 hex digits.
+    #[cfg(feature = "std")]
+    pub fn fresh_message_id() -> String {
+        crate::unique::unique_id("msg_", b"")
     }
 }
 

@@ -1,0 +1,297 @@
+//! `meetingbaas-webhooks`: see Meeting BaaS webhook deliveries work before Meeting BaaS ever calls
+//! you, and test your own endpoint locally.
+//!
+//! - `demo`: no setup; runs a verifying receiver and sends it every sample event under every
+//!   scheme, plus forged, tampered, stale, replayed and oversized deliveries; exits 0 only if every
+//!   outcome was the expected one.
+//! - `listen`: a local verifying receiver, one line per delivery, optionally forwarding.
+//! - `trigger EVENT --url URL`: sends a correctly signed sample event.
+//! - `sign` / `verify`: the headers for a body on stdin, and the check of a body plus headers.
+//!
+//! Exit status: 0 success, 1 failure (for `verify`: not verified), 2 usage error.
+#![forbid(unsafe_code)]
+
+mod client;
+mod commands;
+mod credentials;
+mod failure;
+mod input;
+mod output;
+mod receiver;
+mod samples;
+
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use meetingbaas_webhooks::Scheme;
+
+use crate::failure::Failure;
+
+/// The top-level `--help` epilogue: a first session, and where secrets come from.
+const MAIN_EXAMPLES: &str = "\
+Examples:
+  meetingbaas-webhooks demo
+  export MEETINGBAAS_SVIX_SECRET=whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD
+  meetingbaas-webhooks listen --port 4000 &
+  meetingbaas-webhooks trigger bot.completed --url http://127.0.0.1:4000/webhooks/meetingbaas
+
+Secrets come from --secret or from the environment variables the examples read:
+  MEETINGBAAS_SVIX_SECRET (svix), MEETINGBAAS_WEBHOOK_SECRET (signature),
+  MEETINGBAAS_CALLBACK_SECRET (callback), MEETINGBAAS_API_KEY (api-key);
+  MEETINGBAAS_MAX_BODY_BYTES sets the body limit of `listen` and `verify`.
+Exit status: 0 success, 1 failure (`verify`: not verified), 2 usage error.";
+
+/// Try Meeting BaaS webhooks locally: a self-checking demo, a verifying receiver, signed sample
+/// deliveries, and signing and verification of any body.
+#[derive(Parser)]
+#[command(name = "meetingbaas-webhooks", version, after_help = MAIN_EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a verifying receiver and send it every kind of delivery, good and bad (no setup).
+    #[command(after_help = "\
+Example:
+  meetingbaas-webhooks demo
+
+Starts a receiver on 127.0.0.1 (a free port) with a secret generated for each scheme, sends it
+every sample event under every scheme, then forged, tampered, stale, replayed and oversized
+deliveries, and prints one line per delivery. Exits 0 only if every outcome is the expected one.")]
+    Demo,
+    /// Run a local verifying receiver: one line per delivery.
+    #[command(after_help = "\
+Examples:
+  MEETINGBAAS_SVIX_SECRET=whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD meetingbaas-webhooks listen --port 4000
+  meetingbaas-webhooks listen --port 4000 --forward-to http://127.0.0.1:3000/webhooks/meetingbaas
+
+Accepts POST on any path. The first line on stdout is `listening on http://127.0.0.1:PORT`.
+Answers 200 to a verified delivery, and the core's status and JSON error otherwise. With
+--forward-to, a verified delivery is sent on (headers and body unchanged) and its answer is
+relayed. Stop with Ctrl-C.")]
+    Listen(ListenArgs),
+    /// Send a correctly signed sample event to a receiver.
+    #[command(after_help = trigger_help())]
+    Trigger(TriggerArgs),
+    /// Print the headers a sender adds to the body on stdin, one `Name: value` per line.
+    #[command(after_help = "\
+Examples:
+  printf '%s' '{\"event\":\"bot.failed\",\"data\":{\"bot_id\":\"b-1\"}}' | meetingbaas-webhooks sign --secret whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD
+  meetingbaas-webhooks sign --scheme signature < body.json
+
+The body is taken byte for byte: `echo` adds a newline that becomes part of what is signed.
+For the callback and api-key schemes the header carries the secret itself, so it is printed.")]
+    Sign(SignArgs),
+    /// Check a body on stdin against headers: exit 0 if verified, 1 (with the reason) if not.
+    #[command(after_help = "\
+Example:
+  meetingbaas-webhooks verify --scheme svix \\
+      -H 'svix-id: msg_27UH4WbU6Z5A5EzD8u03UvzRbpk' -H 'svix-timestamp: 1649367553' \\
+      -H 'svix-signature: v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=' \\
+      --secret whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD --now 1649367553 < body.json
+
+Exit status: 0 verified (a summary of the event follows), 1 not verified (the reason follows),
+2 usage error.")]
+    Verify(VerifyArgs),
+}
+
+/// The scheme and secret of `listen` and `verify`: one scheme from flags, or every scheme whose
+/// environment variable is set.
+#[derive(Args)]
+struct AnySchemes {
+    /// Accept only this scheme (default: every scheme whose environment variable is set).
+    #[arg(long, value_name = "SCHEME", value_parser = credentials::scheme_parser())]
+    scheme: Option<Scheme>,
+    /// The secret of --scheme (default: that scheme's environment variable). Prefer the variable:
+    /// other local users can read command lines.
+    #[arg(
+        long,
+        value_name = "SECRET",
+        requires = "scheme",
+        allow_hyphen_values = true
+    )]
+    secret: Option<String>,
+}
+
+/// The scheme and secret of `trigger` and `sign`: exactly one scheme.
+#[derive(Args)]
+struct OneScheme {
+    /// The scheme to sign with.
+    #[arg(long, value_name = "SCHEME", default_value = "svix", value_parser = credentials::scheme_parser())]
+    scheme: Scheme,
+    /// The secret of --scheme (default: that scheme's environment variable). Prefer the variable:
+    /// other local users can read command lines.
+    #[arg(long, value_name = "SECRET", allow_hyphen_values = true)]
+    secret: Option<String>,
+}
+
+#[derive(Args)]
+struct ListenArgs {
+    /// The port to listen on, on 127.0.0.1 (0: any free port).
+    #[arg(long, short, default_value_t = 3000)]
+    port: u16,
+    #[command(flatten)]
+    schemes: AnySchemes,
+    /// Print one JSON object per delivery instead of a readable line.
+    #[arg(long)]
+    json: bool,
+    /// Send every verified delivery on to this http:// URL and relay its answer.
+    #[arg(long, value_name = "URL")]
+    forward_to: Option<String>,
+}
+
+#[derive(Args)]
+struct TriggerArgs {
+    /// The wire name of the event to send (see the list below).
+    #[arg(
+        value_name = "EVENT",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    event: Option<String>,
+    /// The receiver's http:// URL.
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// Send one sample of every event.
+    #[arg(long)]
+    all: bool,
+    #[command(flatten)]
+    scheme: OneScheme,
+    /// Seconds to wait for each answer.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    timeout: u64,
+}
+
+#[derive(Args)]
+struct SignArgs {
+    #[command(flatten)]
+    scheme: OneScheme,
+    /// The Svix message id (default: a fresh one).
+    #[arg(long, value_name = "ID")]
+    id: Option<String>,
+    /// The Svix timestamp, Unix seconds (default: now).
+    #[arg(long, value_name = "UNIX_SECONDS", value_parser = clap::value_parser!(i64).range(0..))]
+    timestamp: Option<i64>,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// A request header, `Name: value`; repeat for each header.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    headers: Vec<String>,
+    #[command(flatten)]
+    schemes: AnySchemes,
+    /// How far a Svix timestamp may be from now, in seconds (default: 300).
+    #[arg(long, value_name = "SECONDS")]
+    tolerance: Option<u64>,
+    /// Check the timestamp against this time (Unix seconds) instead of now, to verify a
+    /// recorded delivery.
+    #[arg(long, value_name = "UNIX_SECONDS", value_parser = clap::value_parser!(i64).range(0..))]
+    now: Option<i64>,
+}
+
+fn trigger_help() -> String {
+    format!(
+        "\
+Examples:
+  meetingbaas-webhooks trigger bot.completed --url http://127.0.0.1:3000/webhooks/meetingbaas
+  meetingbaas-webhooks trigger --all --scheme callback --url http://127.0.0.1:3000/webhooks/meetingbaas
+
+Events: {}.
+The secret comes from --secret or the scheme's variable (MEETINGBAAS_SVIX_SECRET for svix).
+Prints each answer's status and body; exits 0 if every answer was 2xx, 1 otherwise.",
+        samples::wire_names().join(", ")
+    )
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return command_line_error(&err),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            output::err(format!("error: cannot start the runtime: {err}"));
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    // Do not wait for connections still open (a receiver's): the command is done.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => code,
+        Err(failure) => {
+            output::err(format!("error: {failure}"));
+            failure.exit_code()
+        }
+    }
+}
+
+/// Help and version as clap prints them; any other command-line error on one line, exit 2.
+fn command_line_error(err: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let code = ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
+    if matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = err.print();
+        return code;
+    }
+    // clap's message is several lines (details, usage, a tip): keep the first paragraph.
+    let rendered = err.render().to_string();
+    let first = rendered.split("\n\n").next().unwrap_or_default();
+    let line = first.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    output::err(format!("error: {line} (see --help)"));
+    code
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    match cli.command {
+        Command::Demo => commands::demo::run().await,
+        Command::Listen(args) => {
+            commands::listen::run(commands::listen::Options {
+                port: args.port,
+                scheme: args.schemes.scheme,
+                secret: args.schemes.secret,
+                json: args.json,
+                forward_to: args.forward_to,
+            })
+            .await
+        }
+        Command::Trigger(args) => {
+            commands::trigger::run(commands::trigger::Options {
+                event: args.event,
+                all: args.all,
+                url: args.url,
+                scheme: args.scheme.scheme,
+                secret: args.scheme.secret,
+                timeout: std::time::Duration::from_secs(args.timeout),
+            })
+            .await
+        }
+        Command::Sign(args) => commands::sign::run(commands::sign::Options {
+            scheme: args.scheme.scheme,
+            secret: args.scheme.secret,
+            id: args.id,
+            timestamp: args.timestamp,
+        }),
+        Command::Verify(args) => commands::verify::run(commands::verify::Options {
+            headers: args.headers,
+            scheme: args.schemes.scheme,
+            secret: args.schemes.secret,
+            tolerance: args.tolerance,
+            now: args.now,
+        }),
+    }
+}

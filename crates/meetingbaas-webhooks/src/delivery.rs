@@ -76,10 +76,14 @@ impl VerifiedDelivery {
         Event::from_slice(&self.body)
     }
 
-    /// Parses the body into your own type. Syntax errors are [`ParseError::InvalidJson`] (400),
-    /// type mismatches [`ParseError::InvalidData`] (422).
+    /// Parses the body into your own type (or [`Event`], which implements `Deserialize`).
+    ///
+    /// The answer to a failure follows the contract whatever the type: not JSON,
+    /// [`ParseError::InvalidJson`] (400); JSON but not an envelope (an object with a string
+    /// `event`), [`ParseError::InvalidEnvelope`] (400); an envelope that does not fit `T`,
+    /// [`ParseError::InvalidData`] (422).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ParseError> {
-        serde_json::from_slice(&self.body).map_err(|err| ParseError::from_user_type(&err))
+        serde_json::from_slice(&self.body).map_err(|err| crate::event::classify_any(&self.body, &err))
     }
 }
 

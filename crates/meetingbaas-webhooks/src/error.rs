@@ -197,21 +197,6 @@ impl ParseError {
             ParseError::InvalidData { .. } => "invalid_event_data",
         }
     }
-
-    /// Classifies a `serde_json` error from parsing a whole body into a user's own type: syntax
-    /// errors are [`ParseError::InvalidJson`], type mismatches [`ParseError::InvalidData`].
-    pub(crate) fn from_user_type(err: &serde_json::Error) -> Self {
-        use alloc::string::ToString;
-        match err.classify() {
-            serde_json::error::Category::Data => ParseError::InvalidData {
-                event: String::new(),
-                message: err.to_string(),
-            },
-            _ => ParseError::InvalidJson {
-                message: err.to_string(),
-            },
-        }
-    }
 }
 
 /// A delivery that was verified but cannot be handled now: the sender should retry.

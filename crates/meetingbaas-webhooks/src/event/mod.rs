@@ -49,6 +49,7 @@ pub use codes::{
 pub use names::{EventName, Generation};
 
 use lenient::Payload;
+pub(crate) use parse::classify_any;
 
 /// Declares `Event`, `EventKind` and the dispatch between them from one list.
 macro_rules! events {

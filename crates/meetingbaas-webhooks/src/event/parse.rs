@@ -31,6 +31,34 @@ pub(crate) fn parse_event(body: &[u8]) -> Result<Event, ParseError> {
     result.map_err(|err| classify(&err, reading_data.get()))
 }
 
+impl<'de> serde::Deserialize<'de> for Event {
+    /// Reads a whole envelope, as [`Event::from_slice`] does; for use inside other types and with
+    /// [`VerifiedDelivery::parse`](crate::VerifiedDelivery::parse).
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
+        let reading_data = Cell::new(None);
+        deserializer.deserialize_map(EnvelopeVisitor { reading_data: &reading_data })
+    }
+}
+
+/// Classifies a failure to read `body` into some type: syntax errors are 400, a body that is
+/// not an envelope (an object with a string `event`) is 400, anything else is a 422 naming the
+/// event.
+pub(crate) fn classify_any(body: &[u8], err: &serde_json::Error) -> ParseError {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        event: alloc::borrow::Cow<'a, str>,
+    }
+    let message = err.to_string();
+    match err.classify() {
+        Category::Data => match serde_json::from_slice::<Envelope<'_>>(body) {
+            Ok(envelope) => ParseError::InvalidData { event: envelope.event.into_owned(), message },
+            Err(_) => ParseError::InvalidEnvelope { message },
+        },
+        _ => ParseError::InvalidJson { message },
+    }
+}
+
 fn classify(err: &serde_json::Error, reading_data: Option<EventName>) -> ParseError {
     let message = err.to_string();
     match (err.classify(), reading_data) {
@@ -253,6 +281,25 @@ mod tests {
         assert_eq!(event.bot_id(), Some("b"));
         assert_eq!(event.extra(), None);
         assert_eq!(event.name(), "bot.teleported");
+    }
+
+    #[test]
+    fn the_deserialize_impl_reads_the_same_event() {
+        let body = br#"{"event":"bot.failed","data":{"bot_id":"b"},"extra":{"k":1}}"#;
+        assert_eq!(serde_json::from_slice::<Event>(body).unwrap(), parse_event(body).unwrap());
+    }
+
+    #[test]
+    fn any_type_is_classified_by_the_envelope() {
+        let classify = |body: &[u8]| {
+            let err = serde_json::from_slice::<Event>(body).unwrap_err();
+            let parsed = classify_any(body, &err);
+            (parsed.status(), parsed.code())
+        };
+        assert_eq!(classify(b"{"), (400, "invalid_json"));
+        assert_eq!(classify(b"[1]"), (400, "invalid_envelope"));
+        assert_eq!(classify(br#"{"data":{}}"#), (400, "invalid_envelope"));
+        assert_eq!(classify(br#"{"event":"bot.failed","data":{"bot_id":1}}"#), (422, "invalid_event_data"));
     }
 
     #[test]

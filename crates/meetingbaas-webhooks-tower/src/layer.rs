@@ -1,0 +1,65 @@
+use std::sync::Arc;
+
+use meetingbaas_webhooks::{EventKind, Verifier};
+use tower_layer::Layer;
+
+use crate::admission::Config;
+use crate::service::VerifyWebhook;
+
+/// Applies [`VerifyWebhook`] to a service: verifies every request as a Meeting BaaS delivery
+/// before the service sees it.
+///
+/// Cheap to clone (the [`Verifier`] is shared). See the [crate docs](crate) for an example.
+#[derive(Clone, Debug)]
+pub struct VerifyWebhookLayer {
+    config: Config,
+}
+
+impl VerifyWebhookLayer {
+    /// A layer verifying with `verifier`, under its body limit
+    /// ([`Verifier::max_body_bytes`]). Verify-only: nothing is parsed unless
+    /// [`parse_events`](Self::parse_events) or [`only`](Self::only) is set.
+    pub fn new(verifier: Verifier) -> Self {
+        VerifyWebhookLayer {
+            config: Config::new(verifier),
+        }
+    }
+
+    /// Whether to parse each verified delivery into an
+    /// [`Event`](meetingbaas_webhooks::Event) in the layer (default `false`).
+    ///
+    /// When set, the `Event` is put in the request extensions beside the
+    /// [`VerifiedDelivery`](meetingbaas_webhooks::VerifiedDelivery), and a body that does not
+    /// parse is answered by the layer: 400 when it is not a webhook envelope, 422 when a known
+    /// event's data does not fit its type.
+    pub fn parse_events(mut self, parse: bool) -> Self {
+        self.config.parse_events = parse;
+        self
+    }
+
+    /// Lets only deliveries of these kinds reach the inner service; every other verified
+    /// delivery is answered `200 {"status":"ignored"}` (so that the sender does not retry it)
+    /// without calling the service.
+    ///
+    /// The layer reads the event to know its kind, so the parsed `Event` is put in the request
+    /// extensions too. A verified body whose kind cannot be told (not a webhook envelope) is
+    /// answered 400. Include [`EventKind::Unknown`] to let events this version does not know
+    /// through.
+    pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
+        self.config.only = Some(kinds.into_iter().collect::<Arc<[EventKind]>>());
+        self
+    }
+
+    /// The verifier in use.
+    pub fn verifier(&self) -> &Verifier {
+        &self.config.verifier
+    }
+}
+
+impl<S> Layer<S> for VerifyWebhookLayer {
+    type Service = VerifyWebhook<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        VerifyWebhook::from_config(inner, self.config.clone())
+    }
+}

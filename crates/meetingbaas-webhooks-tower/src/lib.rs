@@ -1,0 +1,206 @@
+//! A [tower](https://docs.rs/tower) layer that verifies [Meeting BaaS](https://meetingbaas.com) webhook deliveries
+//! before your service sees them, for hyper, axum, tonic or any other tower stack, and (with
+//! the `axum` feature) an axum extractor for the typed event.
+//!
+//! Verification, parsing, statuses and error bodies all come from the
+//! [`meetingbaas_webhooks`] core crate; this crate reads the body under the limit and turns the
+//! outcome into responses.
+//!
+//! # Example
+//!
+//! ```
+//! use std::convert::Infallible;
+//!
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use meetingbaas_webhooks::{Signer, VerifiedDelivery, Verifier};
+//! use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
+//! use tower::{ServiceBuilder, ServiceExt};
+//!
+//! // Only verified deliveries reach the handler, with the delivery in the extensions.
+//! async fn handle(req: Request<VerifiedBody>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     let delivery = req.extensions().get::<VerifiedDelivery>().expect("set by the layer");
+//!     let answer = match delivery.parse_event() {
+//!         Ok(event) => format!("received {}", event.name()),
+//!         Err(err) => format!("verified, but not an event: {err}"),
+//!     };
+//!     Ok(Response::new(Full::new(Bytes::from(answer))))
+//! }
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+//! let service = ServiceBuilder::new()
+//!     .layer(VerifyWebhookLayer::new(verifier))
+//!     .service_fn(handle);
+//!
+//! // A delivery signed the way Meeting BaaS signs it is let through...
+//! let body = r#"{"event":"bot.failed","data":{"bot_id":"b-1"}}"#;
+//! let mut request = Request::post("/webhooks/meetingbaas").body(Full::new(Bytes::from(body)))?;
+//! let headers = Signer::signature("s3cret")?.sign_now(body.as_bytes());
+//! request.headers_mut().extend(headers.to_header_map());
+//! let response = service.clone().oneshot(request).await?;
+//! assert_eq!(response.status(), StatusCode::OK);
+//!
+//! // ...a forged one is answered 401 by the layer, without calling the handler.
+//! let forged = Request::post("/webhooks/meetingbaas")
+//!     .header("x-meetingbaas-signature", "00".repeat(32))
+//!     .body(Full::new(Bytes::from(body)))?;
+//! let response = service.oneshot(forged).await?;
+//! assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+//! assert_eq!(response.headers()["content-type"], "application/json");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # What the layer answers
+//!
+//! | request | answer |
+//! |---|---|
+//! | verified | the inner service's response |
+//! | no credentials for any enabled scheme, or wrong, malformed or stale ones | 401 |
+//! | `Content-Length` over [`Verifier::max_body_bytes`](meetingbaas_webhooks::Verifier::max_body_bytes) | 413, before reading anything |
+//! | a chunked body that passes the limit | 413, as soon as it does: nothing more is read |
+//! | a body stream that fails (the client went away) | 400 `body_unreadable` |
+//! | with [`parse_events`](VerifyWebhookLayer::parse_events): not a webhook envelope | 400 |
+//! | with `parse_events`: a known event whose data does not fit its type | 422 |
+//! | with [`only`](VerifyWebhookLayer::only): a verified event of another kind | 200 `{"status":"ignored"}` |
+//!
+//! Every rejection has `content-type: application/json`, the body
+//! `{"error": "<snake_case code>", "message": "<one sentence>"}` ([`Error::to_json`]) and the
+//! [`Error`] itself in the response extensions; the inner service is not called.
+//!
+//! [`Error`]: meetingbaas_webhooks::Error
+//! [`Error::to_json`]: meetingbaas_webhooks::Error::to_json
+//!
+//! # What the inner service receives
+//!
+//! A `Request<`[`VerifiedBody`]`>` (an [`http_body_util::Full<Bytes>`]): the body exactly as
+//! received and verified, the same buffer, not a copy. Its extensions hold the
+//! [`VerifiedDelivery`](meetingbaas_webhooks::VerifiedDelivery) (scheme, message id,
+//! idempotency key, raw body) and, when the layer parsed it, the
+//! [`Event`](meetingbaas_webhooks::Event).
+//!
+//! The layer is verify-only by default: the handler parses (into `Event`, or into its own type
+//! with [`VerifiedDelivery::parse`](meetingbaas_webhooks::VerifiedDelivery::parse)). To parse in
+//! the layer, or to let only some kinds through:
+//!
+//! ```
+//! use meetingbaas_webhooks::{EventKind, Verifier};
+//! use meetingbaas_webhooks_tower::VerifyWebhookLayer;
+//!
+//! # fn main() -> Result<(), meetingbaas_webhooks::ConfigError> {
+//! let verifier = Verifier::builder().svix_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").build()?;
+//! let layer = VerifyWebhookLayer::new(verifier)
+//!     .parse_events(true) // `Event` in the extensions; 400/422 answered by the layer
+//!     .only([EventKind::BotCompleted, EventKind::BotFailed]); // others: 200 "ignored"
+//! # let _ = layer;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # axum
+//!
+//! Wrap the webhook route with [`Router::route_layer`](https://docs.rs/axum/0.8/axum/struct.Router.html#method.route_layer)
+//! and take what the layer left with axum's `Extension` extractor (or, with the `axum` feature,
+//! the `Webhook` extractor, which also works without the layer, verifying with the `Verifier`
+//! from the router state):
+//!
+//! ```
+//! use axum::{Extension, Router, routing::post};
+//! use meetingbaas_webhooks::{Event, Verifier};
+//! use meetingbaas_webhooks_tower::VerifyWebhookLayer;
+//!
+//! async fn handle(Extension(event): Extension<Event>) -> String {
+//!     format!("received {}", event.name())
+//! }
+//!
+//! # fn main() -> Result<(), meetingbaas_webhooks::ConfigError> {
+//! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+//! let app: Router = Router::new()
+//!     .route("/webhooks/meetingbaas", post(handle))
+//!     .route_layer(VerifyWebhookLayer::new(verifier).parse_events(true));
+//! # let _ = app;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # hyper
+//!
+//! With hyper 1, serve the layered service through `hyper_util::service::TowerToHyperService`:
+//!
+//! ```no_run
+//! use std::convert::Infallible;
+//!
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use http_body_util::Full;
+//! use hyper_util::rt::TokioIo;
+//! use hyper_util::service::TowerToHyperService;
+//! use meetingbaas_webhooks::Verifier;
+//! use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
+//! use tower::ServiceBuilder;
+//!
+//! async fn handle(_req: Request<VerifiedBody>) -> Result<Response<Full<Bytes>>, Infallible> {
+//!     Ok(Response::new(Full::new(Bytes::from("ok"))))
+//! }
+//!
+//! # #[tokio::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let service = ServiceBuilder::new()
+//!     .layer(VerifyWebhookLayer::new(Verifier::from_env()?))
+//!     .service_fn(handle);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! loop {
+//!     let (stream, _) = listener.accept().await?;
+//!     let service = TowerToHyperService::new(service.clone());
+//!     tokio::spawn(async move {
+//!         let io = TokioIo::new(stream);
+//!         let _ = hyper::server::conn::http1::Builder::new()
+//!             .serve_connection(io, service)
+//!             .await;
+//!     });
+//! }
+//! # }
+//! ```
+//!
+//! # Security
+//!
+//! - The body is read under the verifier's limit: a `Content-Length` over it is refused before
+//!   any byte is read, and a chunked body is dropped at the first frame that passes it, so a
+//!   request never costs more memory than the limit. When a body is left unread, hyper closes
+//!   the connection after answering rather than reading the rest.
+//! - Only verified bytes reach the inner service, and they are the bytes that were verified.
+//! - Rejections are logged by the core at debug level only (feature `tracing`); this crate adds
+//!   no log of its own, so forged requests cannot flood an error log.
+//! - The layer only verifies: deliveries are at-least-once, so deduplicate with
+//!   [`VerifiedDelivery::idempotency_key`](meetingbaas_webhooks::VerifiedDelivery::idempotency_key)
+//!   where handling twice matters.
+//!
+//! # Features
+//!
+//! - `axum`: `Webhook<T>`, an axum 0.8 extractor for the verified delivery and its typed event,
+//!   with `WebhookRejection`.
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod admission;
+mod answer;
+#[cfg(feature = "axum")]
+mod axum;
+mod body;
+mod collect;
+mod future;
+mod layer;
+mod service;
+
+#[cfg(feature = "axum")]
+pub use crate::axum::{Webhook, WebhookRejection};
+pub use crate::body::{ResponseBody, VerifiedBody};
+pub use crate::future::ResponseFuture;
+pub use crate::layer::VerifyWebhookLayer;
+pub use crate::service::VerifyWebhook;
+
+#[cfg(test)]
+mod tests;

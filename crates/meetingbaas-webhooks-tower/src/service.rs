@@ -1,0 +1,105 @@
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::{Request, Response};
+use http_body::Body;
+use meetingbaas_webhooks::{EventKind, Verifier};
+use tower_service::Service;
+
+use crate::admission::Config;
+use crate::answer::Answer;
+use crate::collect::collect_under_limit;
+use crate::future::ResponseFuture;
+use crate::layer::VerifyWebhookLayer;
+use crate::{ResponseBody, VerifiedBody};
+
+/// Middleware that verifies each request as a Meeting BaaS delivery before calling the inner
+/// service.
+///
+/// It reads the body under the verifier's limit, verifies it and then either calls the inner
+/// service with the same bytes as a [`VerifiedBody`] and the
+/// [`VerifiedDelivery`](meetingbaas_webhooks::VerifiedDelivery) in the request extensions, or
+/// answers itself without calling it. See the [crate docs](crate) for the answers and an example.
+#[derive(Clone, Debug)]
+pub struct VerifyWebhook<S> {
+    inner: S,
+    config: Config,
+}
+
+impl<S> VerifyWebhook<S> {
+    /// Wraps `inner`, verifying with `verifier` (verify-only, like [`VerifyWebhookLayer::new`]).
+    pub fn new(inner: S, verifier: Verifier) -> Self {
+        Self::from_config(inner, Config::new(verifier))
+    }
+
+    pub(crate) fn from_config(inner: S, config: Config) -> Self {
+        VerifyWebhook { inner, config }
+    }
+
+    /// A [`VerifyWebhookLayer`] verifying with `verifier`.
+    pub fn layer(verifier: Verifier) -> VerifyWebhookLayer {
+        VerifyWebhookLayer::new(verifier)
+    }
+
+    /// See [`VerifyWebhookLayer::parse_events`].
+    pub fn parse_events(mut self, parse: bool) -> Self {
+        self.config.parse_events = parse;
+        self
+    }
+
+    /// See [`VerifyWebhookLayer::only`].
+    pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
+        self.config.only = Some(kinds.into_iter().collect::<Arc<[EventKind]>>());
+        self
+    }
+
+    /// The verifier in use.
+    pub fn verifier(&self) -> &Verifier {
+        &self.config.verifier
+    }
+
+    /// A reference to the inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// A mutable reference to the inner service.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for VerifyWebhook<S>
+where
+    S: Service<Request<VerifiedBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: Body,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let (parts, body) = req.into_parts();
+        match collect_under_limit(&self.config.verifier, &parts.headers, body) {
+            // Declared over the limit: answered before a single byte is read.
+            Err(err) => ResponseFuture::answer(Answer::Reject(err.into())),
+            Ok(collect) => {
+                // The body must be awaited before the inner service is called: keep the
+                // service that was driven to readiness for this request, leave a clone behind.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::collect(collect, parts, inner, self.config.clone())
+            }
+        }
+    }
+}

@@ -83,7 +83,8 @@ impl VerifiedDelivery {
     /// `event`), [`ParseError::InvalidEnvelope`] (400); an envelope that does not fit `T`,
     /// [`ParseError::InvalidData`] (422).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ParseError> {
-        serde_json::from_slice(&self.body).map_err(|err| crate::event::classify_any(&self.body, &err))
+        serde_json::from_slice(&self.body)
+            .map_err(|err| crate::event::classify_any(&self.body, &err))
     }
 }
 

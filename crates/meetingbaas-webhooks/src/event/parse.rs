@@ -36,7 +36,9 @@ impl<'de> serde::Deserialize<'de> for Event {
     /// [`VerifiedDelivery::parse`](crate::VerifiedDelivery::parse).
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
         let reading_data = Cell::new(None);
-        deserializer.deserialize_map(EnvelopeVisitor { reading_data: &reading_data })
+        deserializer.deserialize_map(EnvelopeVisitor {
+            reading_data: &reading_data,
+        })
     }
 }
 
@@ -52,7 +54,10 @@ pub(crate) fn classify_any(body: &[u8], err: &serde_json::Error) -> ParseError {
     let message = err.to_string();
     match err.classify() {
         Category::Data => match serde_json::from_slice::<Envelope<'_>>(body) {
-            Ok(envelope) => ParseError::InvalidData { event: envelope.event.into_owned(), message },
+            Ok(envelope) => ParseError::InvalidData {
+                event: envelope.event.into_owned(),
+                message,
+            },
             Err(_) => ParseError::InvalidEnvelope { message },
         },
         _ => ParseError::InvalidJson { message },
@@ -286,7 +291,10 @@ mod tests {
     #[test]
     fn the_deserialize_impl_reads_the_same_event() {
         let body = br#"{"event":"bot.failed","data":{"bot_id":"b"},"extra":{"k":1}}"#;
-        assert_eq!(serde_json::from_slice::<Event>(body).unwrap(), parse_event(body).unwrap());
+        assert_eq!(
+            serde_json::from_slice::<Event>(body).unwrap(),
+            parse_event(body).unwrap()
+        );
     }
 
     #[test]
@@ -299,7 +307,10 @@ mod tests {
         assert_eq!(classify(b"{"), (400, "invalid_json"));
         assert_eq!(classify(b"[1]"), (400, "invalid_envelope"));
         assert_eq!(classify(br#"{"data":{}}"#), (400, "invalid_envelope"));
-        assert_eq!(classify(br#"{"event":"bot.failed","data":{"bot_id":1}}"#), (422, "invalid_event_data"));
+        assert_eq!(
+            classify(br#"{"event":"bot.failed","data":{"bot_id":1}}"#),
+            (422, "invalid_event_data")
+        );
     }
 
     #[test]

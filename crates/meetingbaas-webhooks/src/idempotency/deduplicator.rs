@@ -1,8 +1,11 @@
 //! The deduplication rule every adapter applies in front of the handler.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
 use core::time::Duration;
 
 use super::store::{Claim, IdempotencyStore, StoreError};
@@ -106,23 +109,37 @@ impl Deduplicator {
 
     /// Claims `delivery`. `Err(InProgress)` (409) while another claim runs, `Err(StoreUnavailable)`
     /// (503) when the store cannot answer.
-    pub async fn begin(&self, delivery: &VerifiedDelivery) -> Result<Begin, IdempotencyError> {
+    ///
+    /// The future owns what it needs (no borrow of `self` or `delivery`), so adapters can keep it
+    /// in their own futures.
+    pub fn begin(&self, delivery: &VerifiedDelivery) -> BeginFuture {
+        let store = Arc::clone(&self.store);
+        let (lease, ttl) = (self.lease, self.ttl);
         let key = String::from(delivery.idempotency_key().as_str());
         let token = crate::unique::unique_id("claim_", key.as_bytes());
-        match self.store.claim(&key, &token, self.lease).await {
-            Ok(Claim::Acquired) => Ok(Begin::Proceed(ClaimGuard {
-                store: Arc::clone(&self.store),
-                key,
-                token,
-                ttl: self.ttl,
-                finished: false,
-            })),
-            Ok(Claim::Completed) => Ok(Begin::Duplicate),
-            Ok(Claim::InProgress) => Err(IdempotencyError::InProgress),
-            Err(err) => Err(unavailable(&err)),
-        }
+        Box::pin(async move {
+            match store.claim(&key, &token, lease).await {
+                Ok(Claim::Acquired) => Ok(Begin::Proceed(ClaimGuard {
+                    store,
+                    key,
+                    token,
+                    ttl,
+                    finished: false,
+                })),
+                Ok(Claim::Completed) => Ok(Begin::Duplicate),
+                Ok(Claim::InProgress) => Err(IdempotencyError::InProgress),
+                Err(err) => Err(unavailable(&err)),
+            }
+        })
     }
 }
+
+/// The future of [`Deduplicator::begin`].
+pub type BeginFuture =
+    Pin<Box<dyn Future<Output = Result<Begin, IdempotencyError>> + Send + 'static>>;
+
+/// The future of [`ClaimGuard::finish`].
+pub type FinishFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 fn unavailable(err: &StoreError) -> IdempotencyError {
     #[cfg(feature = "tracing")]
@@ -177,12 +194,14 @@ impl ClaimGuard {
     /// Completes when `success` (a 2xx answer), releases otherwise. A store error here is
     /// logged; the handler's own answer stands (a lost completion only means a later duplicate
     /// runs the handler again; a lost release expires with the lease).
-    pub async fn finish(self, success: bool) {
-        let _ = if success {
-            self.complete().await
-        } else {
-            self.release().await
-        };
+    pub fn finish(self, success: bool) -> FinishFuture {
+        Box::pin(async move {
+            let _ = if success {
+                self.complete().await
+            } else {
+                self.release().await
+            };
+        })
     }
 
     /// The key claimed.

@@ -43,7 +43,8 @@ mod redis;
 mod store;
 
 pub use deduplicator::{
-    Begin, ClaimGuard, DEDUPE_ENV_VAR, DEFAULT_LEASE, DEFAULT_TTL, Deduplicator,
+    Begin, BeginFuture, ClaimGuard, DEDUPE_ENV_VAR, DEFAULT_LEASE, DEFAULT_TTL, Deduplicator,
+    FinishFuture,
 };
 pub use key::IdempotencyKey;
 pub use memory::{DEFAULT_CAPACITY, MemoryStore};

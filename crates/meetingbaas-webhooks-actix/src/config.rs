@@ -1,0 +1,81 @@
+//! [`WebhookConfig`]: what the extractors need, registered through `app_data`.
+
+use actix_web::{HttpRequest, web};
+use meetingbaas_webhooks::Verifier;
+
+/// Configuration of the [`Webhook`](crate::Webhook) extractor: the [`Verifier`] and,
+/// optionally, a lower body limit.
+///
+/// Register it like `web::JsonConfig`, with `app_data` on the `App`, a `Scope` or a `Resource`
+/// (the innermost one wins). A `web::Data<WebhookConfig>` is found as well.
+///
+/// **Without one, every extraction fails with `500 Internal Server Error`** and the body
+/// `{"error":"webhook_not_configured",...}`, and an error-level `tracing` event is emitted once
+/// per process: a missing configuration is a deployment bug, never a reason to accept a delivery.
+///
+/// Whether and into what the body is parsed is chosen by the handler's argument, not here:
+/// [`Webhook<T>`](crate::Webhook) parses into `T` (an [`Event`](meetingbaas_webhooks::Event) by
+/// default), `Webhook<()>` does not parse.
+///
+/// ```
+/// use actix_web::{App, web};
+/// use meetingbaas_webhooks::Verifier;
+/// use meetingbaas_webhooks_actix::{Webhook, WebhookConfig};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+/// let app = App::new()
+///     .app_data(WebhookConfig::new(verifier).limit(1024 * 1024))
+///     .route("/webhooks/meetingbaas", web::post().to(|webhook: Webhook| async move {
+///         webhook.name().to_owned()
+///     }));
+/// # drop(app);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    verifier: Verifier,
+    limit: Option<usize>,
+}
+
+impl WebhookConfig {
+    /// A configuration verifying with `verifier`, under its body limit
+    /// ([`Verifier::max_body_bytes`]).
+    pub fn new(verifier: Verifier) -> Self {
+        WebhookConfig {
+            verifier,
+            limit: None,
+        }
+    }
+
+    /// Lowers the body limit for the routes this configuration covers, to `bytes`.
+    ///
+    /// The verifier's own limit still applies (it refuses larger bodies itself), so a value above
+    /// [`Verifier::max_body_bytes`] has no effect: raise that one with
+    /// [`VerifierBuilder::max_body_bytes`](meetingbaas_webhooks::VerifierBuilder::max_body_bytes).
+    pub fn limit(mut self, bytes: usize) -> Self {
+        self.limit = Some(bytes);
+        self
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The body limit in force: the lower of [`limit`](Self::limit) and the verifier's.
+    pub fn max_body_bytes(&self) -> usize {
+        let verifier_limit = self.verifier.max_body_bytes();
+        self.limit
+            .map_or(verifier_limit, |limit| limit.min(verifier_limit))
+    }
+
+    /// The configuration registered for `req`, if any.
+    pub(crate) fn from_request(req: &HttpRequest) -> Option<&WebhookConfig> {
+        req.app_data::<WebhookConfig>().or_else(|| {
+            req.app_data::<web::Data<WebhookConfig>>()
+                .map(|data| data.get_ref())
+        })
+    }
+}

@@ -1,0 +1,200 @@
+//! The extractor [`Webhook<T>`] and what it parses into, [`FromDelivery`].
+
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use meetingbaas_webhooks::{
+    BodyCollector, Bytes, Event, HeaderLookup, ParseError, Scheme, Value, VerifiedDelivery,
+    VerifyError,
+};
+
+use crate::config::WebhookConfig;
+use crate::error::WebhookError;
+
+/// What a [`Webhook<T>`] parses the verified body into.
+///
+/// Implemented for [`Event`] (the default, with the contract's 400/422 split between a bad
+/// envelope and bad `data`), for [`Value`] and for `()` (verify only, parse nothing). For your
+/// own `serde` type, implement it with [`VerifiedDelivery::parse`], which answers 400 for a
+/// syntax error and 422 for data that does not fit the type:
+///
+/// ```
+/// use meetingbaas_webhooks::{ParseError, VerifiedDelivery};
+/// use meetingbaas_webhooks_actix::FromDelivery;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Minimal {
+///     event: String,
+/// }
+///
+/// impl FromDelivery for Minimal {
+///     fn from_delivery(delivery: &VerifiedDelivery) -> Result<Self, ParseError> {
+///         delivery.parse()
+///     }
+/// }
+/// ```
+pub trait FromDelivery: Sized {
+    /// Reads the verified body.
+    fn from_delivery(delivery: &VerifiedDelivery) -> Result<Self, ParseError>;
+}
+
+impl FromDelivery for Event {
+    fn from_delivery(delivery: &VerifiedDelivery) -> Result<Self, ParseError> {
+        delivery.parse_event()
+    }
+}
+
+impl FromDelivery for Value {
+    fn from_delivery(delivery: &VerifiedDelivery) -> Result<Self, ParseError> {
+        delivery.parse()
+    }
+}
+
+impl FromDelivery for () {
+    fn from_delivery(_: &VerifiedDelivery) -> Result<Self, ParseError> {
+        Ok(())
+    }
+}
+
+/// Extractor of a verified delivery parsed into `T` ([`Event`] by default).
+///
+/// Reads the body under the configured limit (`413` from the declared `Content-Length` before
+/// reading anything, or the moment a streamed body passes the limit), verifies it (`401`), then
+/// parses it (`400` or `422`); each refusal is a [`WebhookError`] answering the core's status and
+/// JSON body. `Webhook<()>` verifies without parsing. It consumes the body, so a handler takes
+/// at most one, as its last body-reading argument. Needs a [`WebhookConfig`] in `app_data`.
+///
+/// Dereferences to `T`; the raw body and the verification metadata are in
+/// [`delivery`](Self::delivery).
+///
+/// ```
+/// use actix_web::{HttpResponse, web};
+/// use meetingbaas_webhooks::Event;
+/// use meetingbaas_webhooks_actix::Webhook;
+///
+/// async fn receive(Webhook { event, delivery }: Webhook) -> HttpResponse {
+///     if let Event::BotCompleted { data, .. } = &event {
+///         println!("recording ready for {:?}", data.bot_id);
+///     }
+///     println!("{} verified by {}", event.name(), delivery.scheme());
+///     HttpResponse::Ok().finish()
+/// }
+///
+/// // Verify only: store the raw body, parse it later.
+/// async fn store(webhook: Webhook<()>) -> HttpResponse {
+///     let key = webhook.delivery.idempotency_key();
+///     println!("{} bytes, key {key:?}", webhook.body().len());
+///     HttpResponse::Accepted().finish()
+/// }
+/// # let _ = (web::post().to(receive), web::post().to(store));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Webhook<T = Event> {
+    /// The verified delivery: raw body, scheme, message id, idempotency key.
+    pub delivery: VerifiedDelivery,
+    /// The body parsed into `T`.
+    pub event: T,
+}
+
+impl<T> Webhook<T> {
+    /// The raw body, byte for byte as signed.
+    pub fn body(&self) -> &Bytes {
+        self.delivery.body()
+    }
+
+    /// The scheme that verified the delivery.
+    pub fn scheme(&self) -> Scheme {
+        self.delivery.scheme()
+    }
+
+    /// The Svix message id, the same on every retry; `None` for schemes without one.
+    pub fn message_id(&self) -> Option<&str> {
+        self.delivery.message_id()
+    }
+
+    /// The parsed body.
+    pub fn into_inner(self) -> T {
+        self.event
+    }
+
+    /// The verified delivery and the parsed body.
+    pub fn into_parts(self) -> (VerifiedDelivery, T) {
+        (self.delivery, self.event)
+    }
+}
+
+impl<T> Deref for Webhook<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.event
+    }
+}
+
+impl<T: FromDelivery + 'static> FromRequest for Webhook<T> {
+    type Error = WebhookError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, WebhookError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let delivery = verify_request(req, payload);
+        Box::pin(async move {
+            let delivery = delivery.await?;
+            let event = T::from_delivery(&delivery)?;
+            Ok(Webhook { delivery, event })
+        })
+    }
+}
+
+/// Reads the body under the limit and verifies it. Everything the future needs is taken from
+/// `req` and `payload` now, so that it is `'static`.
+fn verify_request(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<VerifiedDelivery, WebhookError>> + 'static {
+    let config = WebhookConfig::from_request(req).cloned();
+    let req = req.clone();
+    let mut payload = payload.take();
+    async move {
+        let config = config.ok_or_else(WebhookError::not_configured)?;
+        // 413 at once, without reading, when the declared length is over the limit.
+        let mut body = BodyCollector::new(config.max_body_bytes(), content_length(req.headers()))?;
+        while let Some(frame) = payload.next().await {
+            let frame = frame.map_err(|err| {
+                tracing::debug!(%err, "webhook body could not be read");
+                VerifyError::BodyUnreadable
+            })?;
+            // 413 the moment the limit is passed: the rest is never read.
+            body.push(frame)?;
+        }
+        let delivery = config
+            .verifier()
+            .verify(&ActixHeaders(req.headers()), body.finish())?;
+        Ok(delivery)
+    }
+}
+
+/// The declared `Content-Length`, when there is exactly one readable value.
+///
+/// An unreadable value is ignored here rather than trusted: the body is still read under the
+/// limit (actix-web's HTTP/1 decoder refuses such requests before they reach a handler anyway).
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    let mut values = headers.get_all(header::CONTENT_LENGTH);
+    match (values.next(), values.next()) {
+        (Some(value), None) => value.to_str().ok()?.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// actix-web's header map (on `http` 0.2), seen by the core.
+struct ActixHeaders<'a>(&'a HeaderMap);
+
+impl HeaderLookup for ActixHeaders<'_> {
+    fn header_values(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
+        self.0.get_all(name).map(|value| value.as_bytes())
+    }
+}

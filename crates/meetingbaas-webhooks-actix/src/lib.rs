@@ -1,0 +1,96 @@
+//! [actix-web](https://actix.rs) extractors for verified, typed
+//! [Meeting BaaS](https://meetingbaas.com) webhook deliveries.
+//!
+//! Register a [`WebhookConfig`] (holding a [`Verifier`](meetingbaas_webhooks::Verifier)) with
+//! `app_data`, and take a [`Webhook`] in the handler: it only runs for a delivery that was
+//! verified and parsed into an [`Event`](meetingbaas_webhooks::Event).
+//!
+//! # Example
+//!
+//! ```
+//! use actix_web::{App, HttpResponse, test, web};
+//! use meetingbaas_webhooks::{Signer, Verifier};
+//! use meetingbaas_webhooks_actix::{Webhook, WebhookConfig};
+//!
+//! async fn receive(webhook: Webhook) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("{} for {:?}", webhook.name(), webhook.bot_id()))
+//! }
+//!
+//! # #[actix_web::main]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+//! let app = test::init_service(
+//!     App::new()
+//!         .app_data(WebhookConfig::new(verifier))
+//!         .route("/webhooks/meetingbaas", web::post().to(receive)),
+//! )
+//! .await;
+//!
+//! // A delivery signed as Meeting BaaS signs it: the handler runs.
+//! let body = r#"{"event":"meeting.completed","data":{"bot_id":"b-1"}}"#;
+//! let mut request = test::TestRequest::post().uri("/webhooks/meetingbaas");
+//! for header in Signer::signature("s3cret")?.sign(body.as_bytes(), "", 0) {
+//!     request = request.insert_header(header);
+//! }
+//! let response = test::call_service(&app, request.set_payload(body).to_request()).await;
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(test::read_body(response).await, "meeting.completed for Some(\"b-1\")");
+//!
+//! // Anything else is refused with the contract's status and JSON body.
+//! let request = test::TestRequest::post().uri("/webhooks/meetingbaas").set_payload(body);
+//! let response = test::call_service(&app, request.to_request()).await;
+//! assert_eq!(response.status(), 401);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Extractors
+//!
+//! - [`Webhook`] (`Webhook<Event>`): verified, then parsed into an
+//!   [`Event`](meetingbaas_webhooks::Event).
+//! - `Webhook<T>`: verified, then parsed into your own type `T` (see [`FromDelivery`]), or into
+//!   a `serde_json::Value`.
+//! - `Webhook<()>`: verified only; the raw body is yours to store, forward or parse later.
+//!
+//! It consumes the request body, so a handler takes at most one, as its last body-reading
+//! argument.
+//!
+//! # Answers
+//!
+//! Refusals are [`WebhookError`]s, answered with the status the core chose and its JSON body
+//! `{"error": "<code>", "message": "<one sentence>"}` (`content-type: application/json`), the
+//! same as every other adapter of the `meetingbaas-webhooks` family:
+//!
+//! | request | status |
+//! |---|---|
+//! | no credentials for any enabled scheme, or wrong, malformed or stale ones | 401 |
+//! | body over the limit, declared by `Content-Length` or found while streaming | 413 |
+//! | verified, but not a JSON object with a string `event` (not for `Webhook<()>`) | 400 |
+//! | verified JSON of a known event whose `data` does not fit its type (not for `Webhook<()>`) | 422 |
+//! | no [`WebhookConfig`] registered for the route (a deployment bug, logged once at error level) | 500 |
+//!
+//! # Body limit
+//!
+//! The limit is the verifier's ([`Verifier::max_body_bytes`](meetingbaas_webhooks::Verifier::max_body_bytes),
+//! 8 MiB by default), or lower with [`WebhookConfig::limit`]. A declared `Content-Length` over it
+//! is refused before anything is read; a chunked body is read frame by frame and refused the
+//! moment it passes the limit, so memory per request stays bounded. The body is kept exactly as
+//! received (no decompression): signatures are over those bytes.
+//!
+//! # Logging
+//!
+//! Rejections are logged by the core at debug level only, so that forged requests cannot flood an
+//! error log. The one error-level event is the missing configuration, emitted once per process.
+//! actix-http itself logs every malformed HTTP request at error level (target
+//! `actix_http::h1::dispatcher`): filter that target out if the error log must not be floodable
+//! (the `meetingbaas-example-actix` example shows how).
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod config;
+mod error;
+mod extract;
+
+pub use config::WebhookConfig;
+pub use error::WebhookError;
+pub use extract::{FromDelivery, Webhook};

@@ -1,0 +1,97 @@
+//! [warp](https://docs.rs/warp) filters for verified, typed
+//! [Meeting BaaS](https://meetingbaas.com) webhook deliveries.
+//!
+//! Add [`event`] to a route and the handler only runs for a delivery that was verified and
+//! parsed into an [`Event`](meetingbaas_webhooks::Event); end the route with
+//! `.recover(`[`recover`]`)` so that refusals are answered as the contract says.
+//!
+//! # Example
+//!
+//! ```
+//! use meetingbaas_webhooks::{Event, Signer, Verifier, VerifiedDelivery};
+//! use warp::Filter;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+//! let route = warp::post()
+//!     .and(warp::path!("webhooks" / "meetingbaas"))
+//!     .and(meetingbaas_webhooks_warp::event(verifier))
+//!     .map(|_delivery: VerifiedDelivery, event: Event| {
+//!         format!("{} for {:?}", event.name(), event.bot_id())
+//!     })
+//!     .recover(meetingbaas_webhooks_warp::recover);
+//!
+//! // A delivery signed as Meeting BaaS signs it: the handler runs.
+//! let body = r#"{"event":"meeting.completed","data":{"bot_id":"b-1"}}"#;
+//! let mut request = warp::test::request().method("POST").path("/webhooks/meetingbaas");
+//! for (name, value) in Signer::signature("s3cret")?.sign(body.as_bytes(), "", 0) {
+//!     request = request.header(name, value);
+//! }
+//! let response = request.body(body).reply(&route).await;
+//! assert_eq!(response.status(), 200);
+//! assert_eq!(response.body(), "meeting.completed for Some(\"b-1\")");
+//!
+//! // Anything else is refused with the contract's status and JSON body.
+//! let response = warp::test::request()
+//!     .method("POST")
+//!     .path("/webhooks/meetingbaas")
+//!     .body(body)
+//!     .reply(&route)
+//!     .await;
+//! assert_eq!(response.status(), 401);
+//! assert_eq!(response.headers()["content-type"], "application/json");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Filters
+//!
+//! - [`verified`]: extracts the [`VerifiedDelivery`](meetingbaas_webhooks::VerifiedDelivery)
+//!   (raw body, scheme, message id); does not parse.
+//! - [`event`]: extracts the delivery and its [`Event`](meetingbaas_webhooks::Event).
+//! - [`json`]: extracts the delivery and the body parsed into your own `serde` type.
+//!
+//! Each reads the request body, so a route holds at most one of them and no other body filter.
+//! They do not match a method or a path: combine them with `warp::post()` and `warp::path!`.
+//!
+//! # Answers
+//!
+//! Refusals are [`WebhookRejection`]s, which [`recover`] answers with the status the core chose
+//! and its JSON body `{"error": "<code>", "message": "<one sentence>"}`
+//! (`content-type: application/json`), the same as every other adapter of the
+//! `meetingbaas-webhooks` family:
+//!
+//! | request | status |
+//! |---|---|
+//! | no credentials for any enabled scheme, or wrong, malformed or stale ones | 401 |
+//! | body over the limit, declared by `Content-Length` or found while streaming | 413 |
+//! | verified, but not a JSON object with a string `event` ([`event`]), or not JSON ([`json`]) | 400 |
+//! | verified JSON whose data does not fit the type ([`event`] for known events, [`json`]) | 422 |
+//!
+//! Without `.recover(recover)` warp answers these rejections with `500`. Other rejections
+//! (a wrong method or path) are passed on untouched.
+//!
+//! # Body limit
+//!
+//! The limit is the verifier's ([`Verifier::max_body_bytes`](meetingbaas_webhooks::Verifier::max_body_bytes),
+//! 8 MiB by default). warp's own `body::content_length_limit` refuses chunked bodies (`411`) and
+//! `body::bytes` has no limit, so these filters read the body themselves: a declared
+//! `Content-Length` over the limit is refused before anything is read, and a chunked body is read
+//! frame by frame and refused the moment it passes the limit, so memory per request stays
+//! bounded.
+//!
+//! # Logging
+//!
+//! Rejections are logged by the core at debug level only, so that forged requests cannot flood an
+//! error log. warp itself logs every connection that sends malformed HTTP at error level (target
+//! `warp::server`): filter that target out if the error log must not be floodable (the
+//! `meetingbaas-example-warp` example shows how).
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod filters;
+mod rejection;
+
+pub use filters::{event, json, verified};
+pub use rejection::{WebhookRejection, recover};

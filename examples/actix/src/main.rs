@@ -1,0 +1,86 @@
+//! Receive verified Meeting BaaS webhooks with actix-web.
+//!
+//! ```text
+//! MEETINGBAAS_SVIX_SECRET=whsec_... cargo run -p meetingbaas-example-actix
+//! ```
+//!
+//! Set the secret of each scheme you use: `MEETINGBAAS_SVIX_SECRET` (v2 webhooks),
+//! `MEETINGBAAS_WEBHOOK_SECRET` (`X-MeetingBaas-Signature`), `MEETINGBAAS_CALLBACK_SECRET`
+//! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1). `MEETINGBAAS_MAX_BODY_BYTES` changes the
+//! body limit, `PORT` the port (default 3000), `RUST_LOG` the log level.
+
+use std::io::Write;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use meetingbaas_webhooks::Verifier;
+use meetingbaas_webhooks_actix::{Webhook, WebhookConfig};
+use serde_json::json;
+use tracing_subscriber::EnvFilter;
+
+#[actix_web::main]
+async fn main() {
+    // Logs go to stderr. Rejected deliveries are logged at debug level (RUST_LOG=debug).
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // actix-http logs every malformed request at error level: silence it, so that anyone on the
+    // network cannot flood the error log.
+    if let Ok(quiet) = "actix_http::h1::dispatcher=off".parse() {
+        filter = filter.add_directive(quiet);
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .init();
+
+    // The secrets and the body limit, from the MEETINGBAAS_* environment variables.
+    let verifier = Verifier::from_env().unwrap_or_else(|err| fail(err));
+
+    // The `Webhook` extractor finds its configuration in the app data, like `web::JsonConfig`.
+    let config = WebhookConfig::new(verifier);
+
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .unwrap_or_else(|_| fail("PORT is not a port number")),
+        Err(_) => 3000,
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(config.clone())
+            .route("/webhooks/meetingbaas", web::post().to(receive))
+    })
+    .workers(2) // actix-web's default is one worker thread per core
+    .bind(("127.0.0.1", port))
+    .unwrap_or_else(|err| fail(err));
+
+    // The socket is bound and listening from here on: announce it.
+    let addr = server
+        .addrs()
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| fail("bound to no address"));
+    println!("listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+
+    if let Err(err) = server.run().await {
+        fail(err);
+    }
+}
+
+/// Only verified, parsed deliveries get here: `Webhook` answers everything else itself
+/// (401 bad credentials, 413 too large, 400 not a webhook, 422 bad event data).
+async fn receive(Webhook { event, delivery }: Webhook) -> HttpResponse {
+    tracing::info!(event = event.name(), scheme = %delivery.scheme(), "delivery received");
+    // Handle the event here (`match event { Event::BotCompleted { data, .. } => ..., }`),
+    // or queue it and answer at once: the sender waits at most 30 seconds.
+    HttpResponse::Ok().json(json!({
+        "status": "success",
+        "event": event.name(),
+        "bot_id": event.bot_id(),
+    }))
+}
+
+/// Prints one `error: ...` line and exits with status 2.
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(2)
+}

@@ -1,0 +1,5 @@
+//! The cross-adapter conformance suite (tests/), run against this example's binary.
+
+meetingbaas_webhooks_conformance::conformance_suite!(env!(
+    "CARGO_BIN_EXE_meetingbaas-example-actix"
+));

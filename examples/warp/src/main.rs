@@ -1,0 +1,76 @@
+//! Receive verified Meeting BaaS webhooks with warp.
+//!
+//! ```text
+//! MEETINGBAAS_SVIX_SECRET=whsec_... cargo run -p meetingbaas-example-warp
+//! ```
+//!
+//! Set the secret of each scheme you use: `MEETINGBAAS_SVIX_SECRET` (v2 webhooks),
+//! `MEETINGBAAS_WEBHOOK_SECRET` (`X-MeetingBaas-Signature`), `MEETINGBAAS_CALLBACK_SECRET`
+//! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1). `MEETINGBAAS_MAX_BODY_BYTES` changes the
+//! body limit, `PORT` the port (default 3000), `RUST_LOG` the log level.
+
+use std::io::Write;
+
+use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier};
+use serde_json::json;
+use tracing_subscriber::EnvFilter;
+use warp::Filter;
+
+#[tokio::main]
+async fn main() {
+    // Logs go to stderr. Rejected deliveries are logged at debug level (RUST_LOG=debug).
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    // warp logs every malformed request at error level: silence it, so that anyone on the
+    // network cannot flood the error log.
+    if let Ok(quiet) = "warp::server=off".parse() {
+        filter = filter.add_directive(quiet);
+    }
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .init();
+
+    // The secrets and the body limit, from the MEETINGBAAS_* environment variables.
+    let verifier = Verifier::from_env().unwrap_or_else(|err| fail(err));
+
+    // `event` reads the body under the limit, verifies and parses it; `recover` answers its
+    // rejections (401, 413, 400, 422) and leaves the others (404, 405) to warp.
+    let route = warp::post()
+        .and(warp::path!("webhooks" / "meetingbaas"))
+        .and(meetingbaas_webhooks_warp::event(verifier))
+        .map(receive)
+        .recover(meetingbaas_webhooks_warp::recover);
+
+    let port: u16 = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .unwrap_or_else(|_| fail("PORT is not a port number")),
+        Err(_) => 3000,
+    };
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap_or_else(|err| fail(err));
+    let addr = listener.local_addr().unwrap_or_else(|err| fail(err));
+    println!("listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+
+    warp::serve(route).incoming(listener).run().await;
+}
+
+/// Only verified, parsed deliveries get here.
+fn receive(delivery: VerifiedDelivery, event: Event) -> impl warp::Reply {
+    tracing::info!(event = event.name(), scheme = %delivery.scheme(), "delivery received");
+    // Handle the event here (`match event { Event::BotCompleted { data, .. } => ..., }`),
+    // or queue it and answer at once: the sender waits at most 30 seconds.
+    warp::reply::json(&json!({
+        "status": "success",
+        "event": event.name(),
+        "bot_id": event.bot_id(),
+    }))
+}
+
+/// Prints one `error: ...` line and exits with status 2.
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(2)
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Extensions, HeaderMap};
+use meetingbaas_webhooks::idempotency::{BeginFuture, Deduplicator};
 use meetingbaas_webhooks::{EventKind, EventName, ParseError, VerifiedDelivery, Verifier};
 
 use crate::answer::Answer;
@@ -15,6 +16,7 @@ pub(crate) struct Config {
     pub(crate) verifier: Verifier,
     pub(crate) parse_events: bool,
     pub(crate) only: Option<Arc<[EventKind]>>,
+    pub(crate) dedupe: Option<Deduplicator>,
 }
 
 impl Config {
@@ -23,6 +25,7 @@ impl Config {
             verifier,
             parse_events: false,
             only: None,
+            dedupe: None,
         }
     }
 
@@ -38,7 +41,7 @@ impl Config {
         headers: &HeaderMap,
         extensions: &mut Extensions,
         body: Bytes,
-    ) -> Result<(), Answer> {
+    ) -> Result<Option<BeginFuture>, Answer> {
         let delivery = self
             .verifier
             .verify(headers, body)
@@ -54,8 +57,11 @@ impl Config {
                 Err(err) => self.admit_unparsed(err)?,
             }
         }
+        // Claimed only once it is certain the inner service will see it: a refused or ignored
+        // delivery is never remembered.
+        let claim = self.dedupe.as_ref().map(|dedupe| dedupe.begin(&delivery));
         extensions.insert::<VerifiedDelivery>(delivery);
-        Ok(())
+        Ok(claim)
     }
 
     /// A verified body that did not parse as an [`Event`](meetingbaas_webhooks::Event).

@@ -5,6 +5,7 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use meetingbaas_webhooks::Error;
+use meetingbaas_webhooks::idempotency::DUPLICATE_ANSWER;
 
 /// The body of the answer to a delivery of a kind not let through by `only`.
 pub(crate) const IGNORED_BODY: &str = r#"{"status":"ignored"}"#;
@@ -16,6 +17,8 @@ pub(crate) enum Answer {
     Reject(Error),
     /// Verified, but of a kind the service does not want: 200, so that the sender does not retry.
     Ignore,
+    /// A copy of a delivery already handled successfully: 200 `{"status":"duplicate"}`.
+    Duplicate,
 }
 
 impl Answer {
@@ -25,6 +28,10 @@ impl Answer {
             Answer::Ignore => {
                 json_response(StatusCode::OK, Bytes::from_static(IGNORED_BODY.as_bytes()))
             }
+            Answer::Duplicate => json_response(
+                StatusCode::OK,
+                Bytes::from_static(DUPLICATE_ANSWER.as_bytes()),
+            ),
         }
     }
 }

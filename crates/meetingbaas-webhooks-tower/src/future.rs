@@ -10,6 +10,8 @@ use http_body_util::Full;
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use meetingbaas_webhooks::idempotency::{Begin, BeginFuture, ClaimGuard, FinishFuture};
+
 use crate::admission::Config;
 use crate::answer::Answer;
 use crate::collect::CollectUnderLimit;
@@ -41,9 +43,20 @@ pin_project! {
             inner: S,
             config: Config,
         },
+        Claiming {
+            claim: BeginFuture,
+            request: Option<Request<VerifiedBody>>,
+            inner: S,
+        },
         Calling {
             #[pin]
             future: S::Future,
+            // Dropped unfinished (an error, a panic, a dropped request): released.
+            guard: Option<ClaimGuard>,
+        },
+        Finishing {
+            finish: FinishFuture,
+            response: Option<S::Response>,
         },
         Answering {
             answer: Answer,
@@ -108,19 +121,75 @@ where
                             // the same bytes, never copied.
                             config
                                 .admit(&parts.headers, &mut parts.extensions, bytes.clone())
-                                .map(|()| bytes)
+                                .map(|claim| (bytes, claim))
                         });
                     match admitted {
-                        Ok(bytes) => {
+                        Ok((bytes, claim)) => {
                             let request = Request::from_parts(parts, Full::new(bytes));
-                            let future = inner.call(request);
-                            state.set(State::Calling { future });
+                            match claim {
+                                None => {
+                                    let future = inner.call(request);
+                                    state.set(State::Calling {
+                                        future,
+                                        guard: None,
+                                    });
+                                }
+                                Some(claim) => state.set(State::Claiming {
+                                    claim,
+                                    request: Some(request),
+                                    inner,
+                                }),
+                            }
                         }
                         Err(answer) => state.set(State::Answering { answer }),
                     }
                 }
-                StateProj::Calling { future } => {
-                    let response = ready!(future.poll(cx))?;
+                StateProj::Claiming {
+                    claim,
+                    request,
+                    inner,
+                } => match ready!(claim.as_mut().poll(cx)) {
+                    Ok(Begin::Proceed(guard)) => {
+                        let request = request.take().expect("the request waits for its claim");
+                        let future = inner.call(request);
+                        state.set(State::Calling {
+                            future,
+                            guard: Some(guard),
+                        });
+                    }
+                    Ok(Begin::Duplicate) => state.set(State::Answering {
+                        answer: Answer::Duplicate,
+                    }),
+                    Err(err) => state.set(State::Answering {
+                        answer: Answer::Reject(err.into()),
+                    }),
+                },
+                StateProj::Calling { future, guard } => {
+                    let response = match ready!(future.poll(cx)) {
+                        Ok(response) => response,
+                        Err(err) => {
+                            // Releases the claim (if any) now, so that the retry is processed.
+                            state.set(State::Done);
+                            return Poll::Ready(Err(err));
+                        }
+                    };
+                    match guard.take() {
+                        None => {
+                            state.set(State::Done);
+                            return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+                        }
+                        Some(guard) => {
+                            let finish = guard.finish(response.status().is_success());
+                            state.set(State::Finishing {
+                                finish,
+                                response: Some(response),
+                            });
+                        }
+                    }
+                }
+                StateProj::Finishing { finish, response } => {
+                    ready!(finish.as_mut().poll(cx));
+                    let response = response.take().expect("the response waits for its claim");
                     state.set(State::Done);
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
@@ -145,7 +214,9 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
             State::Collecting { .. } => "collecting",
+            State::Claiming { .. } => "claiming",
             State::Calling { .. } => "calling",
+            State::Finishing { .. } => "finishing",
             State::Answering { .. } => "answering",
             State::Done => "done",
         };

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use meetingbaas_webhooks::idempotency::Deduplicator;
 use meetingbaas_webhooks::{EventKind, Verifier};
 use tower_layer::Layer;
 
@@ -47,6 +48,17 @@ impl VerifyWebhookLayer {
     /// through.
     pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
         self.config.only = Some(kinds.into_iter().collect::<Arc<[EventKind]>>());
+        self
+    }
+
+    /// Deduplicates deliveries in front of the inner service (see
+    /// [`idempotency`](meetingbaas_webhooks::idempotency)): a copy of a delivery already handled
+    /// with a 2xx answer is answered 200 `{"status":"duplicate"}` without calling the inner
+    /// service; a copy arriving while the first still runs is answered 409; a store that cannot
+    /// be reached, 503. A non-2xx answer, an error, a panic or a dropped request releases the
+    /// claim, so that the sender's retry is processed.
+    pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
+        self.config.dedupe = Some(deduplicator);
         self
     }
 

@@ -532,3 +532,216 @@ fn layer_and_service_are_clone_send_sync_and_debug() {
     assert_traits(&VerifyWebhook::new((), verifier()));
     assert!(format!("{layer:?}").contains("VerifyWebhookLayer"));
 }
+
+mod dedupe {
+    //! Idempotency in front of the inner service.
+
+    use std::time::Duration;
+
+    use meetingbaas_webhooks::idempotency::{
+        Claim, DUPLICATE_ANSWER, Deduplicator, IdempotencyStore, MemoryStore, StoreError,
+        StoreFuture,
+    };
+
+    use super::*;
+
+    /// An inner service answering with the statuses of `script`, in turn (200 once it runs out),
+    /// counting its calls.
+    fn scripted(
+        script: &'static [u16],
+        calls: Arc<AtomicUsize>,
+    ) -> impl Service<
+        Request<VerifiedBody>,
+        Response = Response<Full<Bytes>>,
+        Error = Infallible,
+        Future = impl Send,
+    > + Clone
+    + Send
+    + 'static {
+        tower::service_fn(move |_req: Request<VerifiedBody>| {
+            let call = calls.fetch_add(1, Ordering::SeqCst);
+            let status = script.get(call).copied().unwrap_or(200);
+            async move {
+                let mut response = Response::new(Full::new(Bytes::from_static(b"handled")));
+                *response.status_mut() = StatusCode::from_u16(status).unwrap();
+                Ok::<_, Infallible>(response)
+            }
+        })
+    }
+
+    fn deduplicated<S>(inner: S) -> VerifyWebhook<S> {
+        VerifyWebhook::new(inner, verifier()).dedupe(Deduplicator::new(MemoryStore::default()))
+    }
+
+    #[tokio::test]
+    async fn a_handled_delivery_is_answered_duplicate_without_the_inner_service() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let service = deduplicated(scripted(&[], calls.clone()));
+        let request = || signed_full(FAILED);
+
+        let first = service.clone().oneshot(request()).await.unwrap();
+        let second = service.clone().oneshot(request()).await.unwrap();
+
+        assert_eq!(first.status(), StatusCode::OK);
+        assert_eq!(body_text(first).await, "handled");
+        assert_eq!(second.status(), StatusCode::OK);
+        assert_eq!(second.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(body_text(second).await, DUPLICATE_ANSWER);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_non_2xx_answer_releases_so_the_retry_runs() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let service = deduplicated(scripted(&[500], calls.clone()));
+
+        let statuses = [
+            service
+                .clone()
+                .oneshot(signed_full(FAILED))
+                .await
+                .unwrap()
+                .status(),
+            service
+                .clone()
+                .oneshot(signed_full(FAILED))
+                .await
+                .unwrap()
+                .status(),
+        ];
+        let third = service.clone().oneshot(signed_full(FAILED)).await.unwrap();
+
+        assert_eq!(
+            statuses,
+            [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::OK]
+        );
+        assert_eq!(body_text(third).await, DUPLICATE_ANSWER);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn an_inner_error_releases_so_the_retry_runs() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let inner = tower::service_fn(move |_req: Request<VerifiedBody>| {
+            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    Err("the handler failed")
+                } else {
+                    Ok(Response::new(Full::new(Bytes::from_static(b"handled"))))
+                }
+            }
+        });
+        let service = deduplicated(inner);
+
+        let first = service.clone().oneshot(signed_full(FAILED)).await;
+        let retry = service.clone().oneshot(signed_full(FAILED)).await;
+
+        assert!(first.is_err());
+        assert_eq!(retry.unwrap().status(), StatusCode::OK);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_releases_so_the_retry_runs() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let inner = tower::service_fn(move |_req: Request<VerifiedBody>| {
+            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                assert!(!first, "the handler panics on the first delivery");
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"handled"))))
+            }
+        });
+        let service = deduplicated(inner);
+
+        let panicked = tokio::spawn(service.clone().oneshot(signed_full(FAILED))).await;
+        let retry = service.oneshot(signed_full(FAILED)).await.unwrap();
+
+        assert!(panicked.unwrap_err().is_panic());
+        assert_eq!(retry.status(), StatusCode::OK);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_running_delivery_is_409_and_a_dropped_one_is_released() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let inner = tower::service_fn(move |_req: Request<VerifiedBody>| {
+            let first = counted.fetch_add(1, Ordering::SeqCst) == 0;
+            async move {
+                if first {
+                    std::future::pending::<()>().await;
+                }
+                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"handled"))))
+            }
+        });
+        let service = deduplicated(inner);
+
+        let running = tokio::spawn(service.clone().oneshot(signed_full(FAILED)));
+        while calls.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let conflict = service.clone().oneshot(signed_full(FAILED)).await.unwrap();
+        running.abort();
+        let _ = running.await;
+        let retry = service.oneshot(signed_full(FAILED)).await.unwrap();
+
+        assert_eq!(conflict.status(), StatusCode::CONFLICT);
+        assert_eq!(
+            conflict.extensions().get::<Error>().unwrap().code(),
+            "delivery_in_progress"
+        );
+        assert_eq!(retry.status(), StatusCode::OK);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A store that cannot be reached.
+    struct Down;
+
+    impl IdempotencyStore for Down {
+        fn claim<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, Claim> {
+            Box::pin(async { Err(StoreError::new("down")) })
+        }
+        fn complete<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, bool> {
+            Box::pin(async { Err(StoreError::new("down")) })
+        }
+        fn release<'a>(&'a self, _: &'a str, _: &'a str) -> StoreFuture<'a, ()> {
+            Box::pin(async { Err(StoreError::new("down")) })
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_is_503_and_the_inner_service_is_not_called() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let service = VerifyWebhook::new(scripted(&[], calls.clone()), verifier())
+            .dedupe(Deduplicator::new(Down));
+
+        let response = service.oneshot(signed_full(FAILED)).await.unwrap();
+
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.extensions().get::<Error>().unwrap().code(),
+            "store_unavailable"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn refused_deliveries_are_not_remembered() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let service = deduplicated(scripted(&[], calls.clone()));
+        let mut forged = Request::post("/").body(full(FAILED)).unwrap();
+        forged
+            .headers_mut()
+            .insert("x-meetingbaas-signature", "00".repeat(32).parse().unwrap());
+
+        let refused = service.clone().oneshot(forged).await.unwrap();
+        let real = service.oneshot(signed_full(FAILED)).await.unwrap();
+
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(real.status(), StatusCode::OK);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}

@@ -7,14 +7,16 @@
 //! Set the secret of each scheme you use: `MEETINGBAAS_SVIX_SECRET` (v2 webhooks),
 //! `MEETINGBAAS_WEBHOOK_SECRET` (`X-MeetingBaas-Signature`), `MEETINGBAAS_CALLBACK_SECRET`
 //! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1). `MEETINGBAAS_MAX_BODY_BYTES` changes the
-//! body limit, `PORT` the port (default 3000), `RUST_LOG` the log level.
+//! body limit, `MEETINGBAAS_DEDUPE` (`memory` or `redis://HOST:PORT`) turns on deduplication of
+//! retried deliveries, `PORT` sets the port (default 3000), `RUST_LOG` the log level.
 
 use std::io::{IsTerminal, Write};
 
 use axum::routing::post;
 use axum::{Json, Router};
 use meetingbaas_webhooks::Verifier;
-use meetingbaas_webhooks_tower::Webhook;
+use meetingbaas_webhooks::idempotency::Deduplicator;
+use meetingbaas_webhooks_tower::{VerifyWebhookLayer, Webhook};
 use serde_json::{Value, json};
 use tracing_subscriber::EnvFilter;
 
@@ -30,12 +32,20 @@ async fn main() {
     // The secrets and the body limit, from the MEETINGBAAS_* environment variables.
     let verifier = Verifier::from_env().unwrap_or_else(|err| fail(err));
 
-    // The verifier is the router state: the `Webhook` extractor takes it from there. (To
-    // protect several routes at once, use `.route_layer(VerifyWebhookLayer::new(verifier))`
-    // instead: `Webhook` then takes what the layer verified.)
-    let app = Router::new()
-        .route("/webhooks/meetingbaas", post(receive))
-        .with_state(verifier);
+    // Retried deliveries handled once: MEETINGBAAS_DEDUPE=memory, or redis://HOST:PORT when
+    // several replicas run behind a load balancer. Deduplication needs to see the handler's
+    // answer, so it lives in the layer; `Webhook` then takes what the layer verified.
+    let dedupe = Deduplicator::from_env()
+        .await
+        .unwrap_or_else(|err| fail(err));
+
+    // The verifier is the router state: the `Webhook` extractor takes it from there and
+    // verifies by itself. (Without deduplication the layer is optional.)
+    let mut app = Router::new().route("/webhooks/meetingbaas", post(receive));
+    if let Some(dedupe) = dedupe {
+        app = app.route_layer(VerifyWebhookLayer::new(verifier.clone()).dedupe(dedupe));
+    }
+    let app = app.with_state(verifier);
 
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port

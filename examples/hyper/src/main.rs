@@ -7,7 +7,8 @@
 //! Set the secret of each scheme you use: `MEETINGBAAS_SVIX_SECRET` (v2 webhooks),
 //! `MEETINGBAAS_WEBHOOK_SECRET` (`X-MeetingBaas-Signature`), `MEETINGBAAS_CALLBACK_SECRET`
 //! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1). `MEETINGBAAS_MAX_BODY_BYTES` changes the
-//! body limit, `PORT` the port (default 3000), `RUST_LOG` the log level.
+//! body limit, `MEETINGBAAS_DEDUPE` (`memory` or `redis://HOST:PORT`) turns on deduplication of
+//! retried deliveries, `PORT` sets the port (default 3000), `RUST_LOG` the log level.
 
 use std::convert::Infallible;
 use std::io::{IsTerminal, Write};
@@ -19,6 +20,7 @@ use hyper::server::conn::http1;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use meetingbaas_webhooks::idempotency::Deduplicator;
 use meetingbaas_webhooks::{Event, Verifier};
 use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
 use tower::{ServiceBuilder, ServiceExt};
@@ -38,9 +40,16 @@ async fn main() {
 
     // The webhook route: the layer reads the body under the limit, verifies it and parses the
     // event; `receive` only ever sees verified deliveries.
-    let webhooks = ServiceBuilder::new()
-        .layer(VerifyWebhookLayer::new(verifier).parse_events(true))
-        .service_fn(receive);
+    let mut layer = VerifyWebhookLayer::new(verifier).parse_events(true);
+    // Retried deliveries handled once: MEETINGBAAS_DEDUPE=memory, or redis://HOST:PORT when
+    // several replicas run behind a load balancer.
+    if let Some(dedupe) = Deduplicator::from_env()
+        .await
+        .unwrap_or_else(|err| fail(err))
+    {
+        layer = layer.dedupe(dedupe);
+    }
+    let webhooks = ServiceBuilder::new().layer(layer).service_fn(receive);
 
     // The whole server: one route, 404 for anything else (nothing is read or verified then).
     let app = tower::service_fn(move |req: Request<Incoming>| {

@@ -12,12 +12,11 @@
 //! plus `kind`, `scheme`, `message_id` and `duplicate`, so that a sender (the demo) sees what the
 //! receiver understood.
 
-use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
 use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -28,6 +27,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use meetingbaas_webhooks::idempotency::{Claim, DEFAULT_TTL, IdempotencyStore, MemoryStore};
 use meetingbaas_webhooks::{
     Error, Event, EventKind, IdempotencyKey, Scheme, VerifiedDelivery, Verifier,
 };
@@ -69,7 +69,7 @@ pub(crate) enum Report {
 #[derive(Debug)]
 pub(crate) struct Receiver {
     layer: VerifyWebhookLayer,
-    seen: Mutex<SeenKeys>,
+    seen: MemoryStore,
     forward: Option<Target>,
     report: Report,
 }
@@ -112,7 +112,7 @@ impl Receiver {
     pub(crate) fn new(verifier: Verifier, report: Report) -> Self {
         Receiver {
             layer: VerifyWebhookLayer::new(verifier).parse_events(true),
-            seen: Mutex::new(SeenKeys::default()),
+            seen: MemoryStore::with_capacity(REMEMBERED_KEYS),
             forward: None,
             report,
         }
@@ -200,7 +200,7 @@ impl Receiver {
                 error_json("internal_error", "the verified delivery was not passed on"),
             );
         };
-        let accepted = self.accept(delivery, event);
+        let accepted = self.accept(delivery, event).await;
         let (mut response, forwarded) = match &self.forward {
             None => (
                 json_response(StatusCode::OK, accepted_json(&accepted)),
@@ -224,10 +224,17 @@ impl Receiver {
     /// Keys are remembered per scheme: without a message id the key is the body's digest, and the
     /// demo sends the same sample body under several schemes on purpose. A real sender uses one
     /// scheme, so this changes nothing for it.
-    fn accept(&self, delivery: &VerifiedDelivery, event: &Event) -> Accepted {
+    /// The keys live in the core's bounded [`MemoryStore`]: claimed and completed at once, so a
+    /// later copy finds its key completed.
+    async fn accept(&self, delivery: &VerifiedDelivery, event: &Event) -> Accepted {
         let key = delivery.idempotency_key();
-        let duplicate = match self.seen.lock() {
-            Ok(mut seen) => !seen.insert(delivery.scheme(), key.clone()),
+        let scoped = format!("{}:{key}", delivery.scheme());
+        let duplicate = match self.seen.claim(&scoped, "receiver", DEFAULT_TTL).await {
+            Ok(Claim::Acquired) => {
+                let _ = self.seen.complete(&scoped, "receiver", DEFAULT_TTL).await;
+                false
+            }
+            Ok(Claim::Completed | Claim::InProgress) => true,
             Err(_) => false,
         };
         Accepted {
@@ -469,30 +476,5 @@ fn outcome_json(request: &str, status: StatusCode, outcome: &Outcome) -> String 
             "message": message,
         })
         .to_string(),
-    }
-}
-
-/// The most recent idempotency keys, per scheme, oldest forgotten first.
-#[derive(Debug, Default)]
-struct SeenKeys {
-    set: HashSet<(Scheme, IdempotencyKey)>,
-    order: VecDeque<(Scheme, IdempotencyKey)>,
-}
-
-impl SeenKeys {
-    /// Remembers a key; `false` when it was already remembered.
-    fn insert(&mut self, scheme: Scheme, key: IdempotencyKey) -> bool {
-        let entry = (scheme, key);
-        if self.set.contains(&entry) {
-            return false;
-        }
-        if self.order.len() >= REMEMBERED_KEYS
-            && let Some(oldest) = self.order.pop_front()
-        {
-            self.set.remove(&oldest);
-        }
-        self.order.push_back(entry.clone());
-        self.set.insert(entry);
-        true
     }
 }

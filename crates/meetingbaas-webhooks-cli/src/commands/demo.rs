@@ -324,9 +324,11 @@ impl Demo {
         output::out(format!(
             "  note: verification alone accepts a replay while its timestamp is within the \
              tolerance ({tolerance} s): it proves who signed the delivery, not that it is new. \
-             This receiver recognises the copy by its idempotency key (the svix-id) in an \
-             in-memory set and marks it as a duplicate; durable deduplication across restarts and \
-             replicas is a separate feature."
+             This receiver recognises the copy by its idempotency key (the svix-id) and marks \
+             it as a duplicate. In your service, `.dedupe(..)` on the layer (or \
+             MEETINGBAAS_DEDUPE=memory|redis://.. in the examples) answers such copies \
+             {{\"status\":\"duplicate\"}} without running your handler, across replicas \
+             with Redis."
         ));
 
         output::out("");

@@ -66,6 +66,9 @@
 //! | with [`parse_events`](VerifyWebhookLayer::parse_events): not a webhook envelope | 400 |
 //! | with `parse_events`: a known event whose data does not fit its type | 422 |
 //! | with [`only`](VerifyWebhookLayer::only): a verified event of another kind | 200 `{"status":"ignored"}` |
+//! | with [`dedupe`](VerifyWebhookLayer::dedupe): a copy of a delivery already answered 2xx | 200 `{"status":"duplicate"}` |
+//! | with `dedupe`: a copy arriving while the first is still being handled | 409 |
+//! | with `dedupe`: the idempotency store cannot be reached | 503 (logged at warn) |
 //!
 //! Every rejection has `content-type: application/json`, the body
 //! `{"error": "<snake_case code>", "message": "<one sentence>"}` ([`Error::to_json`]) and the

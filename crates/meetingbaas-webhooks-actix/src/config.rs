@@ -2,9 +2,10 @@
 
 use actix_web::{HttpRequest, web};
 use meetingbaas_webhooks::Verifier;
+use meetingbaas_webhooks::idempotency::Deduplicator;
 
-/// Configuration of the [`Webhook`](crate::Webhook) extractor: the [`Verifier`] and,
-/// optionally, a lower body limit.
+/// Configuration of the [`Webhook`](crate::Webhook) extractor: the [`Verifier`], optionally a
+/// lower body limit, and optionally a [`Deduplicator`].
 ///
 /// Register it like `web::JsonConfig`, with `app_data` on the `App`, a `Scope` or a `Resource`
 /// (the innermost one wins). A `web::Data<WebhookConfig>` is found as well.
@@ -13,19 +14,24 @@ use meetingbaas_webhooks::Verifier;
 /// `{"error":"webhook_not_configured",...}`, and an error-level `tracing` event is emitted once
 /// per process: a missing configuration is a deployment bug, never a reason to accept a delivery.
 ///
-/// Whether and into what the body is parsed is chosen by the handler's argument, not here:
+/// Into what the body is parsed is chosen by the handler's argument, not here:
 /// [`Webhook<T>`](crate::Webhook) parses into `T` (an [`Event`](meetingbaas_webhooks::Event) by
-/// default), `Webhook<()>` does not parse.
+/// default).
 ///
 /// ```
 /// use actix_web::{App, web};
 /// use meetingbaas_webhooks::Verifier;
-/// use meetingbaas_webhooks_actix::{Webhook, WebhookConfig};
+/// use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
+/// use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+/// let config = WebhookConfig::new(verifier)
+///     .limit(1024 * 1024)
+///     .dedupe(Deduplicator::new(MemoryStore::default()));
 /// let app = App::new()
-///     .app_data(WebhookConfig::new(verifier).limit(1024 * 1024))
+///     .app_data(config)
+///     .wrap(Idempotency) // needed with `dedupe`: completes or releases each claim
 ///     .route("/webhooks/meetingbaas", web::post().to(|webhook: Webhook| async move {
 ///         webhook.name().to_owned()
 ///     }));
@@ -37,15 +43,17 @@ use meetingbaas_webhooks::Verifier;
 pub struct WebhookConfig {
     verifier: Verifier,
     limit: Option<usize>,
+    dedupe: Option<Deduplicator>,
 }
 
 impl WebhookConfig {
     /// A configuration verifying with `verifier`, under its body limit
-    /// ([`Verifier::max_body_bytes`]).
+    /// ([`Verifier::max_body_bytes`]), without deduplication.
     pub fn new(verifier: Verifier) -> Self {
         WebhookConfig {
             verifier,
             limit: None,
+            dedupe: None,
         }
     }
 
@@ -59,9 +67,28 @@ impl WebhookConfig {
         self
     }
 
+    /// Handles each delivery once: after verifying and parsing, the extractor claims the
+    /// delivery with `deduplicator`, and the [`Idempotency`](crate::Idempotency) middleware
+    /// completes the claim after a 2xx answer or releases it otherwise.
+    ///
+    /// A duplicate of a handled delivery is answered `200 {"status":"duplicate"}` without running
+    /// the handler, a duplicate of one still running `409`, and an unreachable store `503` (see
+    /// the crate docs). **The routes must be wrapped with `.wrap(Idempotency)`**: without it the
+    /// extractor answers `500` (logged once at error level) rather than claim deliveries nobody
+    /// would ever complete.
+    pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
+        self.dedupe = Some(deduplicator);
+        self
+    }
+
     /// The verifier.
     pub fn verifier(&self) -> &Verifier {
         &self.verifier
+    }
+
+    /// The deduplicator, when deduplication is on.
+    pub fn deduplicator(&self) -> Option<&Deduplicator> {
+        self.dedupe.as_ref()
     }
 
     /// The body limit in force: the lower of [`limit`](Self::limit) and the verifier's.

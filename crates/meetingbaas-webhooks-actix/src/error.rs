@@ -1,27 +1,44 @@
-//! [`WebhookError`]: why an extractor refused a request, as an actix-web response.
+//! [`WebhookError`]: why an extractor did not hand a delivery to the handler, as an actix-web
+//! response.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use meetingbaas_webhooks::{Error, ParseError, VerifyError};
+use meetingbaas_webhooks::idempotency::DUPLICATE_ANSWER;
+use meetingbaas_webhooks::{Error, IdempotencyError, ParseError, VerifyError};
 
 /// The `error` code answered when no [`WebhookConfig`](crate::WebhookConfig) is registered.
 const NOT_CONFIGURED_CODE: &str = "webhook_not_configured";
 
-/// Why a [`Webhook`](crate::Webhook) extraction failed.
+/// The `error` code answered when deduplication is on but the middleware is missing.
+const MIDDLEWARE_MISSING_CODE: &str = "idempotency_middleware_missing";
+
+/// The code of [`WebhookError::Duplicate`] (the `status` field of its body).
+const DUPLICATE_CODE: &str = "duplicate";
+
+/// Why a [`Webhook`](crate::Webhook) extraction did not reach the handler.
 ///
-/// As a [`ResponseError`] it answers the status the core chose ([`Error::status`]: 401, 413, 400
-/// or 422) with the core's JSON body ([`Error::to_json`]) and `content-type: application/json`,
-/// exactly as every other adapter of this crate family does.
+/// As a [`ResponseError`] it answers the status the core chose ([`Error::status`]: 401, 413, 400,
+/// 422, 409 or 503) with the core's JSON body ([`Error::to_json`]) and
+/// `content-type: application/json`, exactly as every other adapter of this crate family does.
+///
+/// One variant is not a failure: [`WebhookError::Duplicate`] answers `200 OK` with
+/// `{"status":"duplicate"}`. It is an error only in that it stops the handler from running.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebhookError {
-    /// The delivery was refused: not verified, too large, or (where the extractor parses) not
-    /// readable as the requested type.
+    /// The delivery was refused: not verified, too large, not readable as the requested type, a
+    /// duplicate still being handled (409) or the idempotency store unreachable (503).
     #[error(transparent)]
     Rejected(#[from] Error),
+    /// The delivery was handled successfully before (deduplication is on): answers
+    /// `200 OK` with [`DUPLICATE_ANSWER`], `{"status":"duplicate"}`, and the handler does not
+    /// run. (A handler taking `Result<Webhook, WebhookError>` does run, and should answer this
+    /// error's response as it is.)
+    #[error("this delivery was already handled")]
+    Duplicate,
     /// No [`WebhookConfig`](crate::WebhookConfig) is registered for the route: a deployment
     /// bug. Answers `500 Internal Server Error`.
     #[error(
@@ -29,34 +46,48 @@ pub enum WebhookError {
          `App::app_data(WebhookConfig::new(verifier))`"
     )]
     NotConfigured,
+    /// The [`WebhookConfig`](crate::WebhookConfig) deduplicates, but the route is not wrapped
+    /// with the [`Idempotency`](crate::Idempotency) middleware, so claims would never be
+    /// completed: a deployment bug. Answers `500 Internal Server Error`.
+    #[error(
+        "deduplication is on but the Idempotency middleware is missing: add \
+         `.wrap(meetingbaas_webhooks_actix::Idempotency)` to the App, scope or resource"
+    )]
+    IdempotencyMiddlewareMissing,
 }
 
 impl WebhookError {
-    /// The HTTP status of the answer: the core's for a rejection, 500 when not configured.
+    /// The HTTP status of the answer: the core's for a rejection, 200 for a duplicate, 500 for a
+    /// deployment bug.
     pub fn status(&self) -> u16 {
         match self {
             WebhookError::Rejected(err) => err.status(),
-            WebhookError::NotConfigured => 500,
+            WebhookError::Duplicate => 200,
+            WebhookError::NotConfigured | WebhookError::IdempotencyMiddlewareMissing => 500,
         }
     }
 
-    /// The snake_case code of the answer (the `error` field of its body).
+    /// The snake_case code of the answer: the `error` field of its body (for
+    /// [`Duplicate`](WebhookError::Duplicate), `duplicate`, its `status` field).
     pub fn code(&self) -> &'static str {
         match self {
             WebhookError::Rejected(err) => err.code(),
+            WebhookError::Duplicate => DUPLICATE_CODE,
             WebhookError::NotConfigured => NOT_CONFIGURED_CODE,
+            WebhookError::IdempotencyMiddlewareMissing => MIDDLEWARE_MISSING_CODE,
         }
     }
 
-    /// The answer's body: `{"error": "<code>", "message": "<one sentence>"}`.
+    /// The answer's body: `{"error": "<code>", "message": "<one sentence>"}`, or
+    /// `{"status":"duplicate"}` for a duplicate.
     pub fn to_json(&self) -> String {
         match self {
             WebhookError::Rejected(err) => err.to_json(),
-            WebhookError::NotConfigured => format!(
-                r#"{{"error":"{NOT_CONFIGURED_CODE}","message":"{}"}}"#,
-                // The message is a fixed ASCII sentence with no `"` or `\`: no escaping needed.
-                self
-            ),
+            WebhookError::Duplicate => DUPLICATE_ANSWER.to_owned(),
+            // The messages are fixed ASCII sentences with no `"` or `\`: no escaping needed.
+            WebhookError::NotConfigured | WebhookError::IdempotencyMiddlewareMissing => {
+                format!(r#"{{"error":"{}","message":"{self}"}}"#, self.code())
+            }
         }
     }
 
@@ -64,7 +95,7 @@ impl WebhookError {
     pub fn rejection(&self) -> Option<&Error> {
         match self {
             WebhookError::Rejected(err) => Some(err),
-            WebhookError::NotConfigured => None,
+            _ => None,
         }
     }
 
@@ -80,6 +111,20 @@ impl WebhookError {
         }
         WebhookError::NotConfigured
     }
+
+    /// The error for a deduplicating route without the middleware; logs it at error level the
+    /// first time.
+    pub(crate) fn middleware_missing() -> Self {
+        static LOGGED: AtomicBool = AtomicBool::new(false);
+        if !LOGGED.swap(true, Ordering::Relaxed) {
+            tracing::error!(
+                "meetingbaas-webhooks-actix: WebhookConfig::dedupe is set but the route is not \
+                 wrapped with the Idempotency middleware; every webhook request is answered 500 \
+                 until `.wrap(meetingbaas_webhooks_actix::Idempotency)` is added"
+            );
+        }
+        WebhookError::IdempotencyMiddlewareMissing
+    }
 }
 
 impl From<VerifyError> for WebhookError {
@@ -90,6 +135,12 @@ impl From<VerifyError> for WebhookError {
 
 impl From<ParseError> for WebhookError {
     fn from(err: ParseError) -> Self {
+        WebhookError::Rejected(err.into())
+    }
+}
+
+impl From<IdempotencyError> for WebhookError {
+    fn from(err: IdempotencyError) -> Self {
         WebhookError::Rejected(err.into())
     }
 }
@@ -123,14 +174,37 @@ mod tests {
             missing.to_json(),
             Error::from(VerifyError::MissingCredentials).to_json()
         );
+        let in_progress = WebhookError::from(IdempotencyError::InProgress);
+        assert_eq!(in_progress.status_code(), StatusCode::CONFLICT);
+        assert_eq!(
+            in_progress.to_json(),
+            Error::from(IdempotencyError::InProgress).to_json()
+        );
+        let unavailable = WebhookError::from(IdempotencyError::StoreUnavailable);
+        assert_eq!(unavailable.status_code(), StatusCode::SERVICE_UNAVAILABLE);
     }
 
     #[test]
-    fn not_configured_is_a_json_500() {
-        let err = WebhookError::NotConfigured;
-        assert_eq!(err.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
-        let body: serde_json::Value = serde_json::from_str(&err.to_json()).unwrap();
-        assert_eq!(body["error"], "webhook_not_configured");
-        assert_eq!(body["message"], err.to_string());
+    fn a_duplicate_is_a_json_200() {
+        let err = WebhookError::Duplicate;
+        assert_eq!(err.status_code(), StatusCode::OK);
+        assert_eq!(err.to_json(), r#"{"status":"duplicate"}"#);
+        assert_eq!(err.rejection(), None);
+    }
+
+    #[test]
+    fn deployment_bugs_are_json_500s() {
+        for (err, code) in [
+            (WebhookError::NotConfigured, "webhook_not_configured"),
+            (
+                WebhookError::IdempotencyMiddlewareMissing,
+                "idempotency_middleware_missing",
+            ),
+        ] {
+            assert_eq!(err.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+            let body: serde_json::Value = serde_json::from_str(&err.to_json()).unwrap();
+            assert_eq!(body["error"], code);
+            assert_eq!(body["message"], err.to_string());
+        }
     }
 }

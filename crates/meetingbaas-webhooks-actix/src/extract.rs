@@ -1,4 +1,4 @@
-//! The extractor [`Webhook<T>`] and what it parses into, [`FromDelivery`].
+//! The extractor [`Webhook<T>`].
 
 use std::future::Future;
 use std::ops::Deref;
@@ -9,65 +9,33 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use meetingbaas_webhooks::{
-    BodyCollector, Bytes, Event, HeaderLookup, ParseError, Scheme, Value, VerifiedDelivery,
-    VerifyError,
+    BodyCollector, Bytes, Event, HeaderLookup, Scheme, VerifiedDelivery, VerifyError,
 };
+use serde::de::DeserializeOwned;
 
 use crate::config::WebhookConfig;
 use crate::error::WebhookError;
-
-/// What a [`Webhook<T>`] parses the verified body into.
-///
-/// Implemented for [`Event`] (the default, with the contract's 400/422 split between a bad
-/// envelope and bad `data`), for [`Value`] and for `()` (verify only, parse nothing). For your
-/// own `serde` type, implement it with [`VerifiedDelivery::parse`], which answers 400 for a
-/// syntax error and 422 for data that does not fit the type:
-///
-/// ```
-/// use meetingbaas_webhooks::{ParseError, VerifiedDelivery};
-/// use meetingbaas_webhooks_actix::FromDelivery;
-///
-/// #[derive(serde::Deserialize)]
-/// struct Minimal {
-///     event: String,
-/// }
-///
-/// impl FromDelivery for Minimal {
-///     fn from_delivery(delivery: &VerifiedDelivery) -> Result<Self, ParseError> {
-///         delivery.parse()
-///     }
-/// }
-/// ```
-pub trait FromDelivery: Sized {
-    /// Reads the verified body.
-    fn from_delivery(delivery: &VerifiedDelivery) -> Result<Self, ParseError>;
-}
-
-impl FromDelivery for Event {
-    fn from_delivery(delivery: &VerifiedDelivery) -> Result<Self, ParseError> {
-        delivery.parse_event()
-    }
-}
-
-impl FromDelivery for Value {
-    fn from_delivery(delivery: &VerifiedDelivery) -> Result<Self, ParseError> {
-        delivery.parse()
-    }
-}
-
-impl FromDelivery for () {
-    fn from_delivery(_: &VerifiedDelivery) -> Result<Self, ParseError> {
-        Ok(())
-    }
-}
+use crate::idempotency;
 
 /// Extractor of a verified delivery parsed into `T` ([`Event`] by default).
 ///
 /// Reads the body under the configured limit (`413` from the declared `Content-Length` before
 /// reading anything, or the moment a streamed body passes the limit), verifies it (`401`), then
-/// parses it (`400` or `422`); each refusal is a [`WebhookError`] answering the core's status and
-/// JSON body. `Webhook<()>` verifies without parsing. It consumes the body, so a handler takes
-/// at most one, as its last body-reading argument. Needs a [`WebhookConfig`] in `app_data`.
+/// parses it with [`VerifiedDelivery::parse`] (`400` for a body that is not JSON or not a
+/// webhook envelope, `422` for an envelope that does not fit `T`); each refusal is a
+/// [`WebhookError`] answering the core's status and JSON body. It consumes the body, so a
+/// handler takes at most one, as its last body-reading argument. Needs a [`WebhookConfig`] in
+/// `app_data`.
+///
+/// `T` is any [`DeserializeOwned`] type: [`Event`], your own `serde` type,
+/// [`Value`](meetingbaas_webhooks::Value) for raw JSON, or [`serde::de::IgnoredAny`] to verify
+/// only (the body must still be JSON; nothing of it is kept but the raw bytes in
+/// [`delivery`](Self::delivery)).
+///
+/// With [`WebhookConfig::dedupe`], the delivery is then claimed: a duplicate of a handled one is
+/// answered `200 {"status":"duplicate"}` (as [`WebhookError::Duplicate`]) without running the
+/// handler, one still running `409`, and an unreachable store `503`; the
+/// [`Idempotency`](crate::Idempotency) middleware finishes the claim after the handler.
 ///
 /// Dereferences to `T`; the raw body and the verification metadata are in
 /// [`delivery`](Self::delivery).
@@ -76,6 +44,7 @@ impl FromDelivery for () {
 /// use actix_web::{HttpResponse, web};
 /// use meetingbaas_webhooks::Event;
 /// use meetingbaas_webhooks_actix::Webhook;
+/// use serde::de::IgnoredAny;
 ///
 /// async fn receive(Webhook { event, delivery }: Webhook) -> HttpResponse {
 ///     if let Event::BotCompleted { data, .. } = &event {
@@ -85,13 +54,23 @@ impl FromDelivery for () {
 ///     HttpResponse::Ok().finish()
 /// }
 ///
+/// /// Your own type: only the fields you need.
+/// #[derive(serde::Deserialize)]
+/// struct Minimal {
+///     event: String,
+/// }
+///
+/// async fn minimal(webhook: Webhook<Minimal>) -> String {
+///     webhook.event.event.clone()
+/// }
+///
 /// // Verify only: store the raw body, parse it later.
-/// async fn store(webhook: Webhook<()>) -> HttpResponse {
+/// async fn store(webhook: Webhook<IgnoredAny>) -> HttpResponse {
 ///     let key = webhook.delivery.idempotency_key();
 ///     println!("{} bytes, key {key:?}", webhook.body().len());
 ///     HttpResponse::Accepted().finish()
 /// }
-/// # let _ = (web::post().to(receive), web::post().to(store));
+/// # let _ = (web::post().to(receive), web::post().to(minimal), web::post().to(store));
 /// ```
 #[derive(Clone, Debug)]
 pub struct Webhook<T = Event> {
@@ -136,46 +115,53 @@ impl<T> Deref for Webhook<T> {
     }
 }
 
-impl<T: FromDelivery + 'static> FromRequest for Webhook<T> {
+impl<T: DeserializeOwned + 'static> FromRequest for Webhook<T> {
     type Error = WebhookError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, WebhookError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let delivery = verify_request(req, payload);
+        // Everything the future needs is taken now, so that it is `'static`.
+        let config = WebhookConfig::from_request(req).cloned();
+        let req = req.clone();
+        let payload = payload.take();
         Box::pin(async move {
-            let delivery = delivery.await?;
-            let event = T::from_delivery(&delivery)?;
+            let config = config.ok_or_else(WebhookError::not_configured)?;
+            // Refused before reading anything: claims nobody completes would hold off every retry.
+            if config.deduplicator().is_some() && !idempotency::is_installed(&req) {
+                return Err(WebhookError::middleware_missing());
+            }
+            let delivery = read_and_verify(&config, req.headers(), payload).await?;
+            let event = delivery.parse::<T>()?;
+            // Claimed only once the handler is certain to run: a refused delivery is never
+            // remembered.
+            if let Some(dedupe) = config.deduplicator() {
+                idempotency::claim(&req, dedupe, &delivery).await?;
+            }
             Ok(Webhook { delivery, event })
         })
     }
 }
 
-/// Reads the body under the limit and verifies it. Everything the future needs is taken from
-/// `req` and `payload` now, so that it is `'static`.
-fn verify_request(
-    req: &HttpRequest,
-    payload: &mut Payload,
-) -> impl Future<Output = Result<VerifiedDelivery, WebhookError>> + 'static {
-    let config = WebhookConfig::from_request(req).cloned();
-    let req = req.clone();
-    let mut payload = payload.take();
-    async move {
-        let config = config.ok_or_else(WebhookError::not_configured)?;
-        // 413 at once, without reading, when the declared length is over the limit.
-        let mut body = BodyCollector::new(config.max_body_bytes(), content_length(req.headers()))?;
-        while let Some(frame) = payload.next().await {
-            let frame = frame.map_err(|err| {
-                tracing::debug!(%err, "webhook body could not be read");
-                VerifyError::BodyUnreadable
-            })?;
-            // 413 the moment the limit is passed: the rest is never read.
-            body.push(frame)?;
-        }
-        let delivery = config
-            .verifier()
-            .verify(&ActixHeaders(req.headers()), body.finish())?;
-        Ok(delivery)
+/// Reads the body under the limit and verifies it.
+async fn read_and_verify(
+    config: &WebhookConfig,
+    headers: &HeaderMap,
+    mut payload: Payload,
+) -> Result<VerifiedDelivery, WebhookError> {
+    // 413 at once, without reading, when the declared length is over the limit.
+    let mut body = BodyCollector::new(config.max_body_bytes(), content_length(headers))?;
+    while let Some(frame) = payload.next().await {
+        let frame = frame.map_err(|err| {
+            tracing::debug!(%err, "webhook body could not be read");
+            VerifyError::BodyUnreadable
+        })?;
+        // 413 the moment the limit is passed: the rest is never read.
+        body.push(frame)?;
     }
+    let delivery = config
+        .verifier()
+        .verify(&ActixHeaders(headers), body.finish())?;
+    Ok(delivery)
 }
 
 /// The declared `Content-Length`, when there is exactly one readable value.

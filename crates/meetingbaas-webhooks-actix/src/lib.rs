@@ -3,7 +3,9 @@
 //!
 //! Register a [`WebhookConfig`] (holding a [`Verifier`](meetingbaas_webhooks::Verifier)) with
 //! `app_data`, and take a [`Webhook`] in the handler: it only runs for a delivery that was
-//! verified and parsed into an [`Event`](meetingbaas_webhooks::Event).
+//! verified and parsed into an [`Event`](meetingbaas_webhooks::Event). To run it once per
+//! delivery, however often the sender retries, add [`WebhookConfig::dedupe`] and the
+//! [`Idempotency`] middleware (see [Deduplication](#deduplication)).
 //!
 //! # Example
 //!
@@ -48,12 +50,36 @@
 //!
 //! - [`Webhook`] (`Webhook<Event>`): verified, then parsed into an
 //!   [`Event`](meetingbaas_webhooks::Event).
-//! - `Webhook<T>`: verified, then parsed into your own type `T` (see [`FromDelivery`]), or into
-//!   a `serde_json::Value`.
-//! - `Webhook<()>`: verified only; the raw body is yours to store, forward or parse later.
+//! - `Webhook<T>`: verified, then parsed into any `serde` type `T` (your own, or a
+//!   `serde_json::Value`) with
+//!   [`VerifiedDelivery::parse`](meetingbaas_webhooks::VerifiedDelivery::parse).
+//! - `Webhook<serde::de::IgnoredAny>`: verified only (the body must be JSON, nothing of it is
+//!   parsed into a type); the raw body in [`Webhook::delivery`] is yours to store, forward or
+//!   parse later.
 //!
 //! It consumes the request body, so a handler takes at most one, as its last body-reading
 //! argument.
+//!
+//! # Deduplication
+//!
+//! Meeting BaaS delivers at least once and retries any non-2xx answer for hours, on any replica.
+//! Give the [`WebhookConfig`] a [`Deduplicator`](meetingbaas_webhooks::idempotency::Deduplicator)
+//! ([`WebhookConfig::dedupe`]; a `MemoryStore` for one process, a `RedisStore` shared by
+//! replicas) and wrap the routes with the [`Idempotency`] middleware, and each delivery's
+//! handler runs once:
+//!
+//! - the extractor, after verifying and parsing, claims the delivery; the handler runs;
+//! - the middleware completes the claim when the handler answers 2xx, and releases it for any
+//!   other answer, so that the sender's retry is processed; a panic or a dropped request drops
+//!   the claim, which releases it too;
+//! - a copy of a handled delivery is answered `200 {"status":"duplicate"}` without running the
+//!   handler: the extractor fails with [`WebhookError::Duplicate`], whose response is that 200;
+//! - a copy arriving while the first still runs is answered `409`, and an unreachable store
+//!   `503` (logged at warn): the sender retries later.
+//!
+//! A deduplicating configuration without the middleware is refused with `500` (logged once at
+//! error level) rather than leave every claim unfinished. The
+//! [`Idempotency`] docs have a runnable example.
 //!
 //! # Answers
 //!
@@ -65,9 +91,13 @@
 //! |---|---|
 //! | no credentials for any enabled scheme, or wrong, malformed or stale ones | 401 |
 //! | body over the limit, declared by `Content-Length` or found while streaming | 413 |
-//! | verified, but not a JSON object with a string `event` (not for `Webhook<()>`) | 400 |
-//! | verified JSON of a known event whose `data` does not fit its type (not for `Webhook<()>`) | 422 |
+//! | verified, but not JSON, or JSON that does not fit the type and is no webhook envelope (an object with a string `event`) | 400 |
+//! | verified envelope that does not fit the type (for [`Event`](meetingbaas_webhooks::Event): a known event with bad `data`) | 422 |
+//! | with deduplication: a copy of a delivery handled successfully | 200 `{"status":"duplicate"}` |
+//! | with deduplication: a copy of a delivery still being handled | 409 |
+//! | with deduplication: the idempotency store unreachable | 503 |
 //! | no [`WebhookConfig`] registered for the route (a deployment bug, logged once at error level) | 500 |
+//! | deduplication without the [`Idempotency`] middleware (a deployment bug, logged once at error level) | 500 |
 //!
 //! # Body limit
 //!
@@ -80,7 +110,9 @@
 //! # Logging
 //!
 //! Rejections are logged by the core at debug level only, so that forged requests cannot flood an
-//! error log. The one error-level event is the missing configuration, emitted once per process.
+//! error log. The error-level events are the deployment bugs (a missing configuration, a missing
+//! middleware), each emitted once per process; an unreachable idempotency store is logged at warn
+//! level by the core.
 //! actix-http itself logs every malformed HTTP request at error level (target
 //! `actix_http::h1::dispatcher`): filter that target out if the error log must not be floodable
 //! (the `meetingbaas-example-actix` example shows how).
@@ -90,7 +122,9 @@
 mod config;
 mod error;
 mod extract;
+mod idempotency;
 
 pub use config::WebhookConfig;
 pub use error::WebhookError;
-pub use extract::{FromDelivery, Webhook};
+pub use extract::Webhook;
+pub use idempotency::{Idempotency, IdempotencyMiddleware};

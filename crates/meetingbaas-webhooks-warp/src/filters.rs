@@ -49,9 +49,9 @@ pub fn verified(
 
 /// Extracts the [`VerifiedDelivery`] and the [`Event`] it carries.
 ///
-/// [`verified`], then [`VerifiedDelivery::parse_event`]: a body that is not a JSON object with a
-/// string `event` is refused with `400`, a known event whose `data` does not fit its type with
-/// `422`. Unknown event names are not refused: they arrive as
+/// The same as [`json`]`::<Event>`: [`verified`], then [`VerifiedDelivery::parse`]. A body that
+/// is not a JSON object with a string `event` is refused with `400`, a known event whose `data`
+/// does not fit its type with `422`. Unknown event names are not refused: they arrive as
 /// [`Event::Unknown`](meetingbaas_webhooks::Event::Unknown).
 ///
 /// ```
@@ -72,20 +72,16 @@ pub fn verified(
 pub fn event(
     verifier: Verifier,
 ) -> impl Filter<Extract = (VerifiedDelivery, Event), Error = Rejection> + Clone {
-    verified(verifier)
-        .and_then(|delivery: VerifiedDelivery| async move {
-            match delivery.parse_event() {
-                Ok(event) => Ok((delivery, event)),
-                Err(err) => Err(warp::reject::custom(WebhookRejection::from(err))),
-            }
-        })
-        .untuple_one()
+    json::<Event>(verifier)
 }
 
-/// Extracts the [`VerifiedDelivery`] and the body parsed into your own type `T`.
+/// Extracts the [`VerifiedDelivery`] and the body parsed into any `serde` type `T`: your own,
+/// [`Event`], [`Value`](meetingbaas_webhooks::Value), or [`serde::de::IgnoredAny`] to check that
+/// the body is JSON and keep only the raw bytes.
 ///
-/// [`verified`], then [`VerifiedDelivery::parse`]: a body that is not JSON is refused with `400`,
-/// JSON that does not fit `T` with `422`.
+/// [`verified`], then [`VerifiedDelivery::parse`]: a body that is not JSON, or not a webhook
+/// envelope (an object with a string `event`) where `T` does not fit it, is refused with `400`;
+/// an envelope that does not fit `T` with `422`.
 ///
 /// ```
 /// use meetingbaas_webhooks::{Verifier, VerifiedDelivery};

@@ -3,7 +3,9 @@
 //!
 //! Add [`event`] to a route and the handler only runs for a delivery that was verified and
 //! parsed into an [`Event`](meetingbaas_webhooks::Event); end the route with
-//! `.recover(`[`recover`]`)` so that refusals are answered as the contract says.
+//! `.recover(`[`recover`]`)` so that refusals are answered as the contract says. To run the
+//! handler once per delivery, however often the sender retries, give it to [`Webhooks`] (see
+//! [Deduplication](#deduplication)).
 //!
 //! # Example
 //!
@@ -49,11 +51,26 @@
 //!
 //! - [`verified`]: extracts the [`VerifiedDelivery`](meetingbaas_webhooks::VerifiedDelivery)
 //!   (raw body, scheme, message id); does not parse.
-//! - [`event`]: extracts the delivery and its [`Event`](meetingbaas_webhooks::Event).
-//! - [`json`]: extracts the delivery and the body parsed into your own `serde` type.
+//! - [`event`]: extracts the delivery and its [`Event`](meetingbaas_webhooks::Event) (the same
+//!   as `json::<Event>`).
+//! - [`json`]: extracts the delivery and the body parsed into any `serde` type.
+//! - [`Webhooks::handle`]: the whole endpoint around your handler, deduplicated with
+//!   [`Webhooks::dedupe`]; extracts the handler's reply.
 //!
 //! Each reads the request body, so a route holds at most one of them and no other body filter.
 //! They do not match a method or a path: combine them with `warp::post()` and `warp::path!`.
+//!
+//! # Deduplication
+//!
+//! Meeting BaaS delivers at least once and retries any non-2xx answer for hours, on any replica.
+//! A filter cannot see the reply built after it, so deduplication takes the handler:
+//! `Webhooks::new(verifier).dedupe(deduplicator).handle(handler)` verifies and parses, claims
+//! the delivery with the [`Deduplicator`](meetingbaas_webhooks::idempotency::Deduplicator) (a
+//! `MemoryStore` for one process, a `RedisStore` shared by replicas), runs the handler, and
+//! completes the claim when its reply is 2xx or releases it otherwise (a panic or a dropped
+//! request releases it too). A copy of a handled delivery is answered
+//! `200 {"status":"duplicate"}` without running the handler, a copy of one still running `409`,
+//! and an unreachable store `503`. The [`Webhooks`] docs have a runnable example.
 //!
 //! # Answers
 //!
@@ -66,8 +83,11 @@
 //! |---|---|
 //! | no credentials for any enabled scheme, or wrong, malformed or stale ones | 401 |
 //! | body over the limit, declared by `Content-Length` or found while streaming | 413 |
-//! | verified, but not a JSON object with a string `event` ([`event`]), or not JSON ([`json`]) | 400 |
-//! | verified JSON whose data does not fit the type ([`event`] for known events, [`json`]) | 422 |
+//! | verified, but not JSON, or JSON that does not fit the type and is no webhook envelope (an object with a string `event`) | 400 |
+//! | verified envelope that does not fit the type (for [`event`]: a known event with bad `data`) | 422 |
+//! | [`Webhooks::dedupe`]: a copy of a delivery handled successfully | 200 `{"status":"duplicate"}` (a reply, not a rejection) |
+//! | [`Webhooks::dedupe`]: a copy of a delivery still being handled | 409 |
+//! | [`Webhooks::dedupe`]: the idempotency store unreachable (logged at warn by the core) | 503 |
 //!
 //! Without `.recover(recover)` warp answers these rejections with `500`. Other rejections
 //! (a wrong method or path) are passed on untouched.
@@ -92,6 +112,8 @@
 
 mod filters;
 mod rejection;
+mod webhooks;
 
 pub use filters::{event, json, verified};
 pub use rejection::{WebhookRejection, recover};
+pub use webhooks::Webhooks;

@@ -1,6 +1,6 @@
 //! [`WebhookRejection`] and [`recover`]: refusals and the answers they turn into.
 
-use meetingbaas_webhooks::{Error, ParseError, VerifyError};
+use meetingbaas_webhooks::{Error, IdempotencyError, ParseError, VerifyError};
 use warp::Rejection;
 use warp::http::StatusCode;
 use warp::http::header::{CONTENT_TYPE, HeaderValue};
@@ -63,6 +63,14 @@ impl From<VerifyError> for WebhookRejection {
 
 impl From<ParseError> for WebhookRejection {
     fn from(error: ParseError) -> Self {
+        WebhookRejection {
+            error: error.into(),
+        }
+    }
+}
+
+impl From<IdempotencyError> for WebhookRejection {
+    fn from(error: IdempotencyError) -> Self {
         WebhookRejection {
             error: error.into(),
         }

@@ -8,12 +8,15 @@
 //! `MEETINGBAAS_WEBHOOK_SECRET` (`X-MeetingBaas-Signature`), `MEETINGBAAS_CALLBACK_SECRET`
 //! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1). `MEETINGBAAS_MAX_BODY_BYTES` changes the
 //! body limit, `PORT` the port (default 3000), `RUST_LOG` the log level.
+//! `MEETINGBAAS_DEDUPE=memory` (one process) or `MEETINGBAAS_DEDUPE=redis://HOST:PORT` (replicas
+//! sharing one Redis) runs the handler once per delivery, however often it is retried.
 
 use std::io::Write;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use meetingbaas_webhooks::Verifier;
-use meetingbaas_webhooks_actix::{Webhook, WebhookConfig};
+use meetingbaas_webhooks::idempotency::Deduplicator;
+use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
@@ -35,7 +38,16 @@ async fn main() {
     let verifier = Verifier::from_env().unwrap_or_else(|err| fail(err));
 
     // The `Webhook` extractor finds its configuration in the app data, like `web::JsonConfig`.
-    let config = WebhookConfig::new(verifier);
+    let mut config = WebhookConfig::new(verifier);
+
+    // Deduplication, from MEETINGBAAS_DEDUPE (unset: none). A Redis URL is connected now, so an
+    // unreachable Redis stops the server here rather than at the first delivery.
+    if let Some(dedupe) = Deduplicator::from_env()
+        .await
+        .unwrap_or_else(|err| fail(err))
+    {
+        config = config.dedupe(dedupe);
+    }
 
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port
@@ -46,6 +58,9 @@ async fn main() {
     let server = HttpServer::new(move || {
         App::new()
             .app_data(config.clone())
+            // Completes a delivery's claim after a 2xx answer, releases it otherwise (so the
+            // sender's retry runs); does nothing without deduplication.
+            .wrap(Idempotency)
             .route("/webhooks/meetingbaas", web::post().to(receive))
     })
     .workers(2) // actix-web's default is one worker thread per core
@@ -67,7 +82,9 @@ async fn main() {
 }
 
 /// Only verified, parsed deliveries get here: `Webhook` answers everything else itself
-/// (401 bad credentials, 413 too large, 400 not a webhook, 422 bad event data).
+/// (401 bad credentials, 413 too large, 400 not a webhook, 422 bad event data; with
+/// deduplication, 200 `{"status":"duplicate"}` for a copy of a handled delivery, 409 for a copy
+/// of one still running, 503 when the store is unreachable).
 async fn receive(Webhook { event, delivery }: Webhook) -> HttpResponse {
     tracing::info!(event = event.name(), scheme = %delivery.scheme(), "delivery received");
     // Handle the event here (`match event { Event::BotCompleted { data, .. } => ..., }`),

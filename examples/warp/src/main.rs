@@ -8,10 +8,14 @@
 //! `MEETINGBAAS_WEBHOOK_SECRET` (`X-MeetingBaas-Signature`), `MEETINGBAAS_CALLBACK_SECRET`
 //! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1). `MEETINGBAAS_MAX_BODY_BYTES` changes the
 //! body limit, `PORT` the port (default 3000), `RUST_LOG` the log level.
+//! `MEETINGBAAS_DEDUPE=memory` (one process) or `MEETINGBAAS_DEDUPE=redis://HOST:PORT` (replicas
+//! sharing one Redis) runs the handler once per delivery, however often it is retried.
 
 use std::io::Write;
 
+use meetingbaas_webhooks::idempotency::Deduplicator;
 use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks_warp::Webhooks;
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 use warp::Filter;
@@ -33,12 +37,24 @@ async fn main() {
     // The secrets and the body limit, from the MEETINGBAAS_* environment variables.
     let verifier = Verifier::from_env().unwrap_or_else(|err| fail(err));
 
-    // `event` reads the body under the limit, verifies and parses it; `recover` answers its
-    // rejections (401, 413, 400, 422) and leaves the others (404, 405) to warp.
+    // The webhook endpoint, built around the handler below.
+    let mut webhooks = Webhooks::new(verifier);
+
+    // Deduplication, from MEETINGBAAS_DEDUPE (unset: none). A Redis URL is connected now, so an
+    // unreachable Redis stops the server here rather than at the first delivery.
+    if let Some(dedupe) = Deduplicator::from_env()
+        .await
+        .unwrap_or_else(|err| fail(err))
+    {
+        webhooks = webhooks.dedupe(dedupe);
+    }
+
+    // `handle` reads the body under the limit, verifies and parses it, (with deduplication)
+    // claims it, runs `receive` and finishes the claim with its answer. `recover` answers the
+    // rejections (401, 413, 400, 422, 409, 503) and leaves the others (404, 405) to warp.
     let route = warp::post()
         .and(warp::path!("webhooks" / "meetingbaas"))
-        .and(meetingbaas_webhooks_warp::event(verifier))
-        .map(receive)
+        .and(webhooks.handle(receive))
         .recover(meetingbaas_webhooks_warp::recover);
 
     let port: u16 = match std::env::var("PORT") {
@@ -57,8 +73,8 @@ async fn main() {
     warp::serve(route).incoming(listener).run().await;
 }
 
-/// Only verified, parsed deliveries get here.
-fn receive(delivery: VerifiedDelivery, event: Event) -> impl warp::Reply {
+/// Only verified, parsed deliveries get here; with deduplication, once per delivery.
+async fn receive(delivery: VerifiedDelivery, event: Event) -> impl warp::Reply {
     tracing::info!(event = event.name(), scheme = %delivery.scheme(), "delivery received");
     // Handle the event here (`match event { Event::BotCompleted { data, .. } => ..., }`),
     // or queue it and answer at once: the sender waits at most 30 seconds.

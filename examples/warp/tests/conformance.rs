@@ -3,3 +3,6 @@
 meetingbaas_webhooks_conformance::conformance_suite!(env!(
     "CARGO_BIN_EXE_meetingbaas-example-warp"
 ));
+meetingbaas_webhooks_conformance::idempotency_suite!(env!(
+    "CARGO_BIN_EXE_meetingbaas-example-warp"
+));

@@ -1,0 +1,165 @@
+//! [`Webhooks`]: a whole webhook endpoint around your handler, deduplicated if you want.
+
+use std::future::Future;
+
+use meetingbaas_webhooks::idempotency::{Begin, DUPLICATE_ANSWER, Deduplicator};
+use meetingbaas_webhooks::{VerifiedDelivery, Verifier};
+use serde::de::DeserializeOwned;
+use warp::http::header::{CONTENT_TYPE, HeaderValue};
+use warp::reply::Response;
+use warp::{Filter, Rejection, Reply};
+
+use crate::filters::json;
+use crate::rejection::WebhookRejection;
+
+/// Builds the filter that receives webhooks and runs your handler: it verifies, parses,
+/// optionally deduplicates, calls the handler and answers with its reply.
+///
+/// Filters only see requests, not the replies built after them, so deduplication, which must
+/// know whether the handler succeeded, takes the handler: [`Webhooks::handle`] gives the
+/// complete filter. Without [`dedupe`](Self::dedupe) it is the same as
+/// [`json`]`::<T>(verifier).then(handler)`.
+///
+/// With [`dedupe`](Self::dedupe) the core's rule applies in front of the handler:
+///
+/// | situation | answer |
+/// |---|---|
+/// | first delivery | claimed, the handler runs; a 2xx reply completes the claim, any other reply releases it (as does a panic in the handler or a dropped request), so the sender's retry is processed |
+/// | copy of a delivery handled successfully | 200 `{"status":"duplicate"}`, handler not called |
+/// | copy of a delivery still being handled | 409 (a [`WebhookRejection`]) |
+/// | idempotency store unreachable | 503 (a [`WebhookRejection`]; logged at warn by the core) |
+///
+/// Refusals (401, 413, 400, 422, 409, 503) are [`WebhookRejection`]s: end the route with
+/// `.recover(`[`recover`](crate::recover)`)`. A delivery refused before the handler is never
+/// remembered.
+///
+/// ```
+/// use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
+/// use meetingbaas_webhooks::{Event, Signer, Verifier, VerifiedDelivery};
+/// use meetingbaas_webhooks_warp::Webhooks;
+/// use warp::Filter;
+///
+/// async fn receive(_delivery: VerifiedDelivery, event: Event) -> impl warp::Reply {
+///     // Runs once per delivery, however often it is retried.
+///     event.name().to_owned()
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+/// let route = warp::post()
+///     .and(warp::path!("webhooks" / "meetingbaas"))
+///     .and(
+///         Webhooks::new(verifier)
+///             .dedupe(Deduplicator::new(MemoryStore::default()))
+///             .handle(receive),
+///     )
+///     .recover(meetingbaas_webhooks_warp::recover);
+///
+/// let body = r#"{"event":"meeting.completed","data":{"bot_id":"b-1"}}"#;
+/// let headers = Signer::signature("s3cret")?.sign(body.as_bytes(), "", 0);
+/// let send = || {
+///     let mut request = warp::test::request().method("POST").path("/webhooks/meetingbaas");
+///     for (name, value) in headers.iter() {
+///         request = request.header(name, value);
+///     }
+///     request.body(body)
+/// };
+///
+/// // The first delivery runs the handler...
+/// let response = send().reply(&route).await;
+/// assert_eq!(response.body(), "meeting.completed");
+/// // ...a copy of it does not.
+/// let response = send().reply(&route).await;
+/// assert_eq!(response.status(), 200);
+/// assert_eq!(response.body(), r#"{"status":"duplicate"}"#);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Webhooks {
+    verifier: Verifier,
+    dedupe: Option<Deduplicator>,
+}
+
+impl Webhooks {
+    /// Webhooks verified with `verifier` (under its body limit), without deduplication.
+    pub fn new(verifier: Verifier) -> Self {
+        Webhooks {
+            verifier,
+            dedupe: None,
+        }
+    }
+
+    /// Runs the handler once per delivery, with `deduplicator` (a `MemoryStore` for one process,
+    /// a `RedisStore` shared by replicas): see the table above.
+    pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
+        self.dedupe = Some(deduplicator);
+        self
+    }
+
+    /// The filter: reads the body under the limit, verifies it, parses it into `T` with
+    /// [`VerifiedDelivery::parse`], claims it (with [`dedupe`](Self::dedupe)), runs `handler`
+    /// and finishes the claim with the status of its reply.
+    ///
+    /// `T` is any `serde` type: [`Event`](meetingbaas_webhooks::Event), your own,
+    /// [`Value`](meetingbaas_webhooks::Value), or [`serde::de::IgnoredAny`] to verify only; name
+    /// it in the handler's signature. The handler is an `async fn` (or a closure returning a
+    /// future) whose output is any [`Reply`]. The filter consumes the body and matches neither
+    /// method nor path: combine it with `warp::post()` and `warp::path!`.
+    pub fn handle<T, H, Fut>(
+        self,
+        handler: H,
+    ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: Fn(VerifiedDelivery, T) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Reply,
+    {
+        let Webhooks { verifier, dedupe } = self;
+        json::<T>(verifier).and_then(move |delivery: VerifiedDelivery, payload: T| {
+            run(dedupe.clone(), handler.clone(), delivery, payload)
+        })
+    }
+}
+
+/// Claims the delivery (when deduplicating), runs the handler, finishes the claim.
+async fn run<T, H, Fut>(
+    dedupe: Option<Deduplicator>,
+    handler: H,
+    delivery: VerifiedDelivery,
+    payload: T,
+) -> Result<Response, Rejection>
+where
+    H: Fn(VerifiedDelivery, T) -> Fut,
+    Fut: Future,
+    Fut::Output: Reply,
+{
+    let claim = match &dedupe {
+        None => None,
+        Some(dedupe) => match dedupe.begin(&delivery).await {
+            Ok(Begin::Proceed(claim)) => Some(claim),
+            Ok(Begin::Duplicate) => return Ok(duplicate()),
+            Err(err) => return Err(warp::reject::custom(WebhookRejection::from(err))),
+        },
+    };
+    // A panic in the handler, or this future dropped with the request, drops the claim
+    // unfinished: that releases it.
+    let response = handler(delivery, payload).await.into_response();
+    if let Some(claim) = claim {
+        // Awaited before answering, so that a copy sent after this answer is seen as a
+        // duplicate. A store error here is logged by the core; the handler's reply stands.
+        claim.finish(response.status().is_success()).await;
+    }
+    Ok(response)
+}
+
+/// `200 OK`, `{"status":"duplicate"}`.
+fn duplicate() -> Response {
+    let mut response = Response::new(DUPLICATE_ANSWER.into());
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}

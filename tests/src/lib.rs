@@ -14,6 +14,11 @@
 //! by hand, so that `Content-Length`, chunked, truncated and slow bodies are exactly what the case
 //! says), and stops it when the case ends.
 
+/// The README's Rust examples, compiled (and the core one run) as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 pub mod cases;
 pub mod client;
 pub mod dedupe_cases;

@@ -8,9 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
-use meetingbaas_webhooks::{
-    BodyCollector, Bytes, Event, HeaderLookup, Scheme, VerifiedDelivery, VerifyError,
-};
+use meetingbaas_webhooks::{BodyCollector, Bytes, Event, HeaderLookup, Scheme, VerifiedDelivery};
 use serde::de::DeserializeOwned;
 
 use crate::config::WebhookConfig;
@@ -151,10 +149,7 @@ async fn read_and_verify(
     // 413 at once, without reading, when the declared length is over the limit.
     let mut body = BodyCollector::new(config.max_body_bytes(), content_length(headers))?;
     while let Some(frame) = payload.next().await {
-        let frame = frame.map_err(|err| {
-            tracing::debug!(%err, "webhook body could not be read");
-            VerifyError::BodyUnreadable
-        })?;
+        let frame = frame.map_err(|_| body.unreadable())?;
         // 413 the moment the limit is passed: the rest is never read.
         body.push(frame)?;
     }

@@ -75,8 +75,9 @@ impl<B: Body> Future for CollectUnderLimit<B> {
                     }
                 }
                 Some(Err(_)) => {
+                    let err = collector.unreadable();
                     *this.collector = None;
-                    return Poll::Ready(Err(VerifyError::BodyUnreadable));
+                    return Poll::Ready(Err(err));
                 }
                 None => {
                     let body = this

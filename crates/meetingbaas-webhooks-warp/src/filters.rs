@@ -132,10 +132,7 @@ where
     let mut collector = verifier.body_collector(content_length(headers))?;
     let mut body = std::pin::pin!(body);
     while let Some(frame) = body.next().await {
-        let mut frame = frame.map_err(|err| {
-            tracing::debug!(%err, "webhook body could not be read");
-            VerifyError::BodyUnreadable
-        })?;
+        let mut frame = frame.map_err(|_| collector.unreadable())?;
         // `Bytes` hands itself over without a copy.
         let frame = frame.copy_to_bytes(frame.remaining());
         // 413 the moment the limit is passed: the rest is never read.

@@ -94,6 +94,15 @@ impl BodyCollector {
         Ok(())
     }
 
+    /// The error for a body stream that failed before its end (the client went away, or the
+    /// connection broke): [`VerifyError::BodyUnreadable`], logged at debug level like every
+    /// rejection. Adapters call it instead of building the error themselves.
+    pub fn unreadable(&self) -> VerifyError {
+        let err = VerifyError::BodyUnreadable;
+        log::rejected(&err);
+        err
+    }
+
     /// Bytes collected so far.
     pub fn len(&self) -> usize {
         self.len

@@ -69,8 +69,43 @@ impl<K: AsRef<str>, V: AsRef<[u8]>> HeaderLookup for alloc::vec::Vec<(K, V)> {
 #[cfg(feature = "http")]
 impl HeaderLookup for http::HeaderMap {
     fn header_values(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
-        self.get_all(name).iter().map(http::HeaderValue::as_bytes)
+        // The scheme's own names are prebuilt `HeaderName`s: a lookup by `&str` would parse and
+        // hash the name again on every request.
+        let values = match known_header_name(name) {
+            Some(known) => self.get_all(known),
+            None => self.get_all(name),
+        };
+        values.into_iter().map(http::HeaderValue::as_bytes)
     }
+}
+
+#[cfg(feature = "http")]
+fn known_header_name(name: &str) -> Option<&'static http::HeaderName> {
+    use http::HeaderName;
+    static KNOWN: [HeaderName; 9] = [
+        HeaderName::from_static(header_names::SVIX_ID),
+        HeaderName::from_static(header_names::SVIX_TIMESTAMP),
+        HeaderName::from_static(header_names::SVIX_SIGNATURE),
+        HeaderName::from_static(header_names::WEBHOOK_ID),
+        HeaderName::from_static(header_names::WEBHOOK_TIMESTAMP),
+        HeaderName::from_static(header_names::WEBHOOK_SIGNATURE),
+        HeaderName::from_static(header_names::MEETINGBAAS_SIGNATURE),
+        HeaderName::from_static(header_names::MB_SECRET),
+        HeaderName::from_static(header_names::MEETING_BAAS_API_KEY),
+    ];
+    let index = match name {
+        header_names::SVIX_ID => 0,
+        header_names::SVIX_TIMESTAMP => 1,
+        header_names::SVIX_SIGNATURE => 2,
+        header_names::WEBHOOK_ID => 3,
+        header_names::WEBHOOK_TIMESTAMP => 4,
+        header_names::WEBHOOK_SIGNATURE => 5,
+        header_names::MEETINGBAAS_SIGNATURE => 6,
+        header_names::MB_SECRET => 7,
+        header_names::MEETING_BAAS_API_KEY => 8,
+        _ => return None,
+    };
+    KNOWN.get(index)
 }
 
 /// What a single-valued header looked like.
@@ -91,10 +126,6 @@ pub(crate) fn single<'a, H: HeaderLookup + ?Sized>(
         (Some(value), None) => Single::One(value),
         (Some(_), Some(_)) => Single::Repeated,
     }
-}
-
-pub(crate) fn is_present<H: HeaderLookup + ?Sized>(headers: &H, name: &'static str) -> bool {
-    headers.header_values(name).next().is_some()
 }
 
 #[cfg(test)]
@@ -120,6 +151,29 @@ mod tests {
             single(&headers[..], "svix-timestamp"),
             Single::Absent
         ));
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn every_scheme_header_has_its_prebuilt_name() {
+        use header_names::*;
+        for name in [
+            SVIX_ID,
+            SVIX_TIMESTAMP,
+            SVIX_SIGNATURE,
+            WEBHOOK_ID,
+            WEBHOOK_TIMESTAMP,
+            WEBHOOK_SIGNATURE,
+            MEETINGBAAS_SIGNATURE,
+            MB_SECRET,
+            MEETING_BAAS_API_KEY,
+        ] {
+            assert_eq!(
+                known_header_name(name).map(http::HeaderName::as_str),
+                Some(name)
+            );
+        }
+        assert!(known_header_name("x-other").is_none());
     }
 
     #[cfg(feature = "http")]

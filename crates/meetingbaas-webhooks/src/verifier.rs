@@ -12,7 +12,7 @@ use crate::body::{BodyCollector, DEFAULT_MAX_BODY_BYTES};
 use crate::clock::Clock;
 use crate::delivery::VerifiedDelivery;
 use crate::error::{ConfigError, VerifyError};
-use crate::headers::{HeaderLookup, Single, header_names as names, is_present, single};
+use crate::headers::{HeaderLookup, Single, header_names as names, single};
 use crate::log;
 use crate::mac::{PreparedKey, TAG_LEN};
 use crate::scheme::Scheme;
@@ -239,13 +239,16 @@ impl Inner {
     fn check_svix<H: HeaderLookup + ?Sized>(&self, headers: &H, body: &[u8]) -> Attempt {
         let mut attempt = None;
         for family in &SVIX_FAMILIES {
-            let present = [family.id, family.timestamp, family.signature]
-                .into_iter()
-                .any(|name| is_present(headers, name));
-            if !present {
+            // Each header is looked up once.
+            let id = single(headers, family.id);
+            let timestamp = single(headers, family.timestamp);
+            let signatures = PresentedTags::collect(headers, family.signature);
+            if matches!((&id, &timestamp), (Single::Absent, Single::Absent))
+                && !signatures.header_present
+            {
                 continue;
             }
-            match self.check_svix_family(family, headers, body) {
+            match self.check_svix_family(family, id, timestamp, &signatures, body) {
                 Ok(verified) => return Some(Ok(verified)),
                 Err(err) => {
                     attempt.get_or_insert(Err(err));
@@ -255,14 +258,16 @@ impl Inner {
         attempt
     }
 
-    fn check_svix_family<H: HeaderLookup + ?Sized>(
+    fn check_svix_family(
         &self,
         family: &SvixNames,
-        headers: &H,
+        id: Single<'_>,
+        timestamp: Single<'_>,
+        signatures: &PresentedTags,
         body: &[u8],
     ) -> Result<Verified, VerifyError> {
         let scheme = Scheme::Svix;
-        let id = required(headers, scheme, family.id)?;
+        let id = required(id, scheme, family.id)?;
         if id.is_empty() || id.len() > MAX_MESSAGE_ID_LEN || !id.iter().all(u8::is_ascii_graphic) {
             return Err(VerifyError::MalformedHeader {
                 scheme,
@@ -270,7 +275,7 @@ impl Inner {
                 reason: "not 1 to 256 visible ASCII characters",
             });
         }
-        let timestamp_raw = required(headers, scheme, family.timestamp)?;
+        let timestamp_raw = required(timestamp, scheme, family.timestamp)?;
         let timestamp = parse_timestamp(timestamp_raw).ok_or(VerifyError::MalformedHeader {
             scheme,
             header: family.timestamp,
@@ -284,37 +289,38 @@ impl Inner {
         if !within_tolerance(timestamp, now, self.tolerance_secs) {
             return Err(VerifyError::TimestampOutOfTolerance { timestamp, now });
         }
-        if !is_present(headers, family.signature) {
+        if !signatures.header_present {
             return Err(VerifyError::MissingHeader {
                 scheme,
                 header: family.signature,
             });
         }
-
-        let mut saw_v1 = false;
-        for key in &self.svix {
-            let expected = key.mac(&[id, b".", timestamp_raw, b".", body]);
-            for presented in v1_signatures(headers, family.signature) {
-                saw_v1 = true;
-                if any_tag_matches(core::slice::from_ref(&expected), &presented) {
-                    let message_id = String::from_utf8_lossy(id).into_owned();
-                    return Ok(Verified {
-                        scheme,
-                        message_id: Some(message_id),
-                        timestamp: Some(timestamp),
-                    });
-                }
-            }
-        }
-        if saw_v1 {
-            Err(VerifyError::SignatureMismatch { scheme })
-        } else {
-            Err(VerifyError::MalformedHeader {
+        if signatures.tags().is_empty() {
+            return Err(VerifyError::MalformedHeader {
                 scheme,
                 header: family.signature,
                 reason: "no `v1,<base64>` entry of the right length",
-            })
+            });
         }
+        for key in &self.svix {
+            let expected = key.mac(&[id, b".", timestamp_raw, b".", body]);
+            if signatures
+                .tags()
+                .iter()
+                .any(|presented| any_tag_matches(core::slice::from_ref(&expected), presented))
+            {
+                // Checked above to be visible ASCII, so valid UTF-8.
+                let message_id = core::str::from_utf8(id)
+                    .map(String::from)
+                    .unwrap_or_default();
+                return Ok(Verified {
+                    scheme,
+                    message_id: Some(message_id),
+                    timestamp: Some(timestamp),
+                });
+            }
+        }
+        Err(VerifyError::SignatureMismatch { scheme })
     }
 
     fn check_signature<H: HeaderLookup + ?Sized>(&self, headers: &H, body: &[u8]) -> Attempt {
@@ -363,25 +369,56 @@ impl Inner {
     }
 }
 
-fn required<'h, H: HeaderLookup + ?Sized>(
-    headers: &'h H,
+fn required<'h>(
+    value: Single<'h>,
     scheme: Scheme,
     header: &'static str,
 ) -> Result<&'h [u8], VerifyError> {
-    match single(headers, header) {
+    match value {
         Single::One(value) => Ok(value),
         Single::Absent => Err(VerifyError::MissingHeader { scheme, header }),
         Single::Repeated => Err(VerifyError::RepeatedHeader { scheme, header }),
     }
 }
 
+/// The `v1` signatures a delivery presents, decoded once, on the stack.
+struct PresentedTags {
+    tags: [[u8; TAG_LEN]; MAX_SIGNATURE_ENTRIES],
+    len: usize,
+    /// Whether the signature header was sent at all (even with nothing usable in it).
+    header_present: bool,
+}
+
+impl PresentedTags {
+    fn collect<H: HeaderLookup + ?Sized>(headers: &H, name: &'static str) -> Self {
+        let mut presented = PresentedTags {
+            tags: [[0; TAG_LEN]; MAX_SIGNATURE_ENTRIES],
+            len: 0,
+            header_present: false,
+        };
+        let values = headers
+            .header_values(name)
+            .inspect(|_| presented.header_present = true);
+        for tag in v1_signatures(values) {
+            // `v1_signatures` yields at most MAX_SIGNATURE_ENTRIES tags.
+            if let Some(slot) = presented.tags.get_mut(presented.len) {
+                *slot = tag;
+                presented.len += 1;
+            }
+        }
+        presented
+    }
+
+    fn tags(&self) -> &[[u8; TAG_LEN]] {
+        &self.tags[..self.len]
+    }
+}
+
 /// Every decodable `v1,<base64>` entry of every value of the signature header, bounded.
-fn v1_signatures<'h, H: HeaderLookup + ?Sized>(
-    headers: &'h H,
-    name: &'static str,
-) -> impl Iterator<Item = [u8; TAG_LEN]> + 'h {
-    headers
-        .header_values(name)
+fn v1_signatures<'h>(
+    values: impl Iterator<Item = &'h [u8]>,
+) -> impl Iterator<Item = [u8; TAG_LEN]> {
+    values
         .flat_map(|value| value.split(|b| *b == b' '))
         .filter(|entry| !entry.is_empty())
         .take(MAX_SIGNATURE_ENTRIES)

@@ -4,16 +4,13 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use actix_web::dev::ServiceResponse;
 use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
 use futures_util::FutureExt;
-use meetingbaas_webhooks::idempotency::{
-    Begin, Claim, Deduplicator, IdempotencyStore, MemoryStore, StoreError, StoreFuture,
-};
+use meetingbaas_webhooks::idempotency::{Begin, Deduplicator, MemoryStore, UnavailableStore};
 use meetingbaas_webhooks::{Bytes, Signer, Value, Verifier};
 use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 
@@ -210,29 +207,12 @@ async fn a_copy_of_a_delivery_still_running_is_409() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
-/// A store that cannot be reached.
-struct Unreachable;
-
-impl IdempotencyStore for Unreachable {
-    fn claim<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, Claim> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
-    }
-
-    fn complete<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, bool> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
-    }
-
-    fn release<'a>(&'a self, _: &'a str, _: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
-    }
-}
-
 #[actix_web::test]
 async fn an_unreachable_store_is_503_and_the_handler_does_not_run() {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = init_service(
         App::new()
-            .app_data(WebhookConfig::new(verifier()).dedupe(Deduplicator::new(Unreachable)))
+            .app_data(WebhookConfig::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)))
             .wrap(Idempotency)
             .route(PATH, web::post().to(counting(&calls))),
     )
@@ -250,7 +230,7 @@ async fn a_refused_delivery_is_not_claimed() {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = init_service(
         App::new()
-            .app_data(WebhookConfig::new(verifier()).dedupe(Deduplicator::new(Unreachable)))
+            .app_data(WebhookConfig::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)))
             .wrap(Idempotency)
             .route(PATH, web::post().to(counting(&calls))),
     )

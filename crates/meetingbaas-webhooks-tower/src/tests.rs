@@ -539,8 +539,7 @@ mod dedupe {
     use std::time::Duration;
 
     use meetingbaas_webhooks::idempotency::{
-        Claim, DUPLICATE_ANSWER, Deduplicator, IdempotencyStore, MemoryStore, StoreError,
-        StoreFuture,
+        DUPLICATE_ANSWER, Deduplicator, MemoryStore, UnavailableStore,
     };
 
     use super::*;
@@ -697,26 +696,11 @@ mod dedupe {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
-    /// A store that cannot be reached.
-    struct Down;
-
-    impl IdempotencyStore for Down {
-        fn claim<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, Claim> {
-            Box::pin(async { Err(StoreError::new("down")) })
-        }
-        fn complete<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, bool> {
-            Box::pin(async { Err(StoreError::new("down")) })
-        }
-        fn release<'a>(&'a self, _: &'a str, _: &'a str) -> StoreFuture<'a, ()> {
-            Box::pin(async { Err(StoreError::new("down")) })
-        }
-    }
-
     #[tokio::test]
     async fn an_unreachable_store_is_503_and_the_inner_service_is_not_called() {
         let calls = Arc::new(AtomicUsize::new(0));
         let service = VerifyWebhook::new(scripted(&[], calls.clone()), verifier())
-            .dedupe(Deduplicator::new(Down));
+            .dedupe(Deduplicator::new(UnavailableStore));
 
         let response = service.oneshot(signed_full(FAILED)).await.unwrap();
 

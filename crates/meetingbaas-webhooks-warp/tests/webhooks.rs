@@ -4,12 +4,9 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use futures_util::FutureExt;
-use meetingbaas_webhooks::idempotency::{
-    Begin, Claim, Deduplicator, IdempotencyStore, MemoryStore, StoreError, StoreFuture,
-};
+use meetingbaas_webhooks::idempotency::{Begin, Deduplicator, MemoryStore, UnavailableStore};
 use meetingbaas_webhooks::{Bytes, Event, Signer, Value, VerifiedDelivery, Verifier};
 use meetingbaas_webhooks_warp::{Webhooks, recover};
 use serde::de::IgnoredAny;
@@ -210,28 +207,11 @@ async fn a_copy_of_a_delivery_still_running_is_409() {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
-/// A store that cannot be reached.
-struct Unreachable;
-
-impl IdempotencyStore for Unreachable {
-    fn claim<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, Claim> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
-    }
-
-    fn complete<'a>(&'a self, _: &'a str, _: &'a str, _: Duration) -> StoreFuture<'a, bool> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
-    }
-
-    fn release<'a>(&'a self, _: &'a str, _: &'a str) -> StoreFuture<'a, ()> {
-        Box::pin(async { Err(StoreError::new("connection refused")) })
-    }
-}
-
 #[tokio::test]
 async fn an_unreachable_store_is_503_and_the_handler_does_not_run() {
     let calls = Arc::new(AtomicUsize::new(0));
     let route = route(
-        Webhooks::new(verifier()).dedupe(Deduplicator::new(Unreachable)),
+        Webhooks::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
         counting(&calls),
     );
     let response = delivery().reply(&route).await;
@@ -245,7 +225,7 @@ async fn an_unreachable_store_is_503_and_the_handler_does_not_run() {
 async fn a_refused_delivery_is_not_claimed() {
     let calls = Arc::new(AtomicUsize::new(0));
     let route = route(
-        Webhooks::new(verifier()).dedupe(Deduplicator::new(Unreachable)),
+        Webhooks::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
         counting(&calls),
     );
     // Refused before the store is asked: 401 and 422, not 503.

@@ -41,6 +41,7 @@ mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 mod store;
+mod unavailable;
 
 pub use deduplicator::{
     Begin, BeginFuture, ClaimGuard, DEDUPE_ENV_VAR, DEFAULT_LEASE, DEFAULT_TTL, Deduplicator,
@@ -51,6 +52,7 @@ pub use memory::{DEFAULT_CAPACITY, MemoryStore};
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 pub use store::{Claim, IdempotencyStore, StoreError, StoreFuture};
+pub use unavailable::UnavailableStore;
 
 /// The body of the 200 answer to a duplicate of a completed delivery.
 pub const DUPLICATE_ANSWER: &str = r#"{"status":"duplicate"}"#;

@@ -88,6 +88,8 @@ proptest! {
         let start = if scheme == Scheme::Svix { 3 } else { 0 };
         let i = start + index.index(signature.len() - start);
         prop_assume!(signature[i] != replacement);
+        // Hex is read in either case (the same tag), so a case change is no change there.
+        prop_assume!(scheme != Scheme::Signature || !signature[i].eq_ignore_ascii_case(&replacement));
         signature[i] = replacement;
         headers[last].1 = String::from_utf8_lossy(&signature).into_owned();
         // Base64 has encodings that decode alike only in the final padding bits; the canonical

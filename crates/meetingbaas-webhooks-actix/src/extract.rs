@@ -5,10 +5,12 @@ use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header::HeaderMap;
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::StreamExt;
-use meetingbaas_webhooks::{BodyCollector, Bytes, Event, HeaderLookup, Scheme, VerifiedDelivery};
+use meetingbaas_webhooks::{
+    BodyCollector, Bytes, Event, HeaderLookup, Scheme, VerifiedDelivery, content_length,
+};
 use serde::de::DeserializeOwned;
 
 use crate::config::WebhookConfig;
@@ -147,7 +149,10 @@ async fn read_and_verify(
     mut payload: Payload,
 ) -> Result<VerifiedDelivery, WebhookError> {
     // 413 at once, without reading, when the declared length is over the limit.
-    let mut body = BodyCollector::new(config.max_body_bytes(), content_length(headers))?;
+    let mut body = BodyCollector::new(
+        config.max_body_bytes(),
+        content_length(&ActixHeaders(headers)),
+    )?;
     while let Some(frame) = payload.next().await {
         let frame = frame.map_err(|_| body.unreadable())?;
         // 413 the moment the limit is passed: the rest is never read.
@@ -157,18 +162,6 @@ async fn read_and_verify(
         .verifier()
         .verify(&ActixHeaders(headers), body.finish())?;
     Ok(delivery)
-}
-
-/// The declared `Content-Length`, when there is exactly one readable value.
-///
-/// An unreadable value is ignored here rather than trusted: the body is still read under the
-/// limit (actix-web's HTTP/1 decoder refuses such requests before they reach a handler anyway).
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    let mut values = headers.get_all(header::CONTENT_LENGTH);
-    match (values.next(), values.next()) {
-        (Some(value), None) => value.to_str().ok()?.trim().parse().ok(),
-        _ => None,
-    }
 }
 
 /// actix-web's header map (on `http` 0.2), seen by the core.

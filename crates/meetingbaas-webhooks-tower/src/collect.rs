@@ -7,9 +7,8 @@ use std::task::{Context, Poll, ready};
 
 use bytes::{Buf, Bytes};
 use http::HeaderMap;
-use http::header::CONTENT_LENGTH;
 use http_body::Body;
-use meetingbaas_webhooks::{BodyCollector, Verifier, VerifyError};
+use meetingbaas_webhooks::{BodyCollector, Verifier, VerifyError, content_length};
 use pin_project_lite::pin_project;
 
 /// Starts reading `body` under `verifier`'s limit.
@@ -32,10 +31,7 @@ pub(crate) fn collect_under_limit<B: Body>(
 /// body's size hint (a body that says it holds more than the limit is refused unread too).
 fn declared_length<B: Body>(headers: &HeaderMap, body: &B) -> Option<u64> {
     let hinted = body.size_hint().lower();
-    let header = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.trim().parse::<u64>().ok());
-    match header {
+    match content_length(headers) {
         Some(declared) => Some(declared.max(hinted)),
         None => (hinted > 0).then_some(hinted),
     }

@@ -1,10 +1,9 @@
 //! The filters: [`verified`], [`event`] and [`json`].
 
 use futures_util::StreamExt;
-use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier, VerifyError};
+use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier, VerifyError, content_length};
 use serde::de::DeserializeOwned;
 use warp::http::HeaderMap;
-use warp::http::header::CONTENT_LENGTH;
 use warp::{Buf, Filter, Rejection, Stream};
 
 use crate::rejection::WebhookRejection;
@@ -139,16 +138,4 @@ where
         collector.push(frame)?;
     }
     verifier.verify(headers, collector.finish())
-}
-
-/// The declared `Content-Length`, when there is exactly one readable value.
-///
-/// An unreadable value is ignored here rather than trusted: the body is still read under the
-/// limit (hyper refuses such requests before they reach a filter anyway).
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    let mut values = headers.get_all(CONTENT_LENGTH).iter();
-    match (values.next(), values.next()) {
-        (Some(value), None) => value.to_str().ok()?.trim().parse().ok(),
-        _ => None,
-    }
 }

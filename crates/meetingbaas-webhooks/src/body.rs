@@ -3,6 +3,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::error::VerifyError;
+use crate::headers::{HeaderLookup, Single, header_names, single};
 use crate::log;
 
 /// The default body limit of every adapter: 8 MiB.
@@ -11,6 +12,30 @@ use crate::log;
 /// timings is about 2 MiB of JSON, so this leaves room while still bounding memory per request.
 /// Set another with [`VerifierBuilder::max_body_bytes`](crate::VerifierBuilder::max_body_bytes).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The body length a request declares: its one `Content-Length` header, as ASCII digits
+/// (surrounding spaces allowed). Absent, repeated or unreadable: `None`, and the body is then
+/// limited while it streams. Adapters pass this to [`BodyCollector::new`].
+///
+/// ```
+/// use meetingbaas_webhooks::content_length;
+///
+/// assert_eq!(content_length(&[("Content-Length", "42")]), Some(42));
+/// assert_eq!(content_length(&[("content-length", "1"), ("content-length", "2")]), None);
+/// assert_eq!(content_length(&[("content-length", "-5")]), None);
+/// ```
+pub fn content_length<H: HeaderLookup + ?Sized>(headers: &H) -> Option<u64> {
+    match single(headers, header_names::CONTENT_LENGTH) {
+        Single::One(value) => {
+            let digits = value.trim_ascii();
+            if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            core::str::from_utf8(digits).ok()?.parse().ok()
+        }
+        Single::Absent | Single::Repeated => None,
+    }
+}
 
 /// Capacity reserved up front from a declared `Content-Length`, at most: a sender that declares a
 /// large body and then stalls must not make the receiver allocate the whole limit.

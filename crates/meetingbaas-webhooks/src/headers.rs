@@ -20,6 +20,8 @@ pub mod header_names {
     pub const MB_SECRET: &str = "x-mb-secret";
     /// v1 account API key.
     pub const MEETING_BAAS_API_KEY: &str = "x-meeting-baas-api-key";
+    /// The declared body length (read by [`content_length`](crate::content_length)).
+    pub const CONTENT_LENGTH: &str = "content-length";
 }
 
 /// Read access to a request's headers.

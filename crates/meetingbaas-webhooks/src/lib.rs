@@ -87,7 +87,7 @@ mod sign;
 mod unique;
 mod verifier;
 
-pub use body::{BodyCollector, DEFAULT_MAX_BODY_BYTES};
+pub use body::{BodyCollector, DEFAULT_MAX_BODY_BYTES, content_length};
 #[cfg(feature = "std")]
 pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};

@@ -538,3 +538,55 @@ pub fn no_secret_configured_exits_non_zero_with_one_line(binary: &str) {
         );
     });
 }
+
+/// Bodies the adapters once answered differently (a repeated key in `data` was 400 from one and
+/// 422 from the others): every example now answers each exactly as the core's `Event` parser
+/// decides, so all four answer alike. Each body is verified (callback scheme).
+pub fn the_same_body_gets_the_same_answer_from_every_adapter(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let bodies: [&[u8]; 22] = [
+            br#"{"event":"bot.failed","data":{"bot_id":"a","bot_id":"b"}}"#,
+            br#"{"event":"bot.failed","data":{"bot_id":"a"},"extra":{"k":1,"k":2}}"#,
+            br#"{"event":"bot.failed","data":{"bot_id":"a"},"extra":5}"#,
+            br#"{"event":"bot.failed","data":5}"#,
+            br#"{"event":"bot.failed","data":"text"}"#,
+            br#"{"event":"bot.failed","data":[1,2]}"#,
+            br#"{"event":"bot.failed","data":null}"#,
+            br#"{"event":"bot.failed"}"#,
+            br#"{"event":"bot.failed","event":"bot.failed","data":{}}"#,
+            br#"{"data":{"bot_id":"b"},"event":"bot.completed"}"#,
+            br#"{"event":5,"data":{}}"#,
+            br#"{"event":null,"data":{}}"#,
+            br#"{"event":{"name":"bot.failed"},"data":{}}"#,
+            br#"{"data":{"bot_id":"b"}}"#,
+            b"null",
+            b"[]",
+            b"[1,2]",
+            b"42",
+            br#""bot.failed""#,
+            b"true",
+            br#"{"event":"complete","bot_id":"b-flat","transcript":[]}"#,
+            br#"{"event":"bot.status_change","data":{"bot_id":"b","status":"in_call_recording"}}"#,
+        ];
+        for body in bodies {
+            let response = post(
+                &server,
+                &signed(Scheme::Callback, body),
+                Body::Length(body.to_vec()),
+            )
+            .await;
+            let shown = String::from_utf8_lossy(body);
+            match meetingbaas_webhooks::Event::from_slice(body) {
+                Ok(event) => {
+                    assert_eq!(response.status, 200, "{shown}: {}", response.text());
+                    let answer = response.json();
+                    assert_eq!(answer["status"], "success", "{shown}");
+                    assert_eq!(answer["event"], event.name(), "{shown}");
+                    assert_eq!(answer["bot_id"].as_str(), event.bot_id(), "{shown}");
+                }
+                Err(err) => assert_rejected(&response, err.status(), &[err.code()]),
+            }
+        }
+    });
+}

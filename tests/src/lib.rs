@@ -72,6 +72,7 @@ macro_rules! conformance_suite {
             slow_body_is_accepted,
             unreadable_json_is_400,
             known_event_with_bad_data_is_422,
+            the_same_body_gets_the_same_answer_from_every_adapter,
             client_closing_mid_body_leaves_the_server_answering,
             garbage_request_leaves_the_server_answering,
             concurrent_valid_and_forged_deliveries_each_get_their_answer,

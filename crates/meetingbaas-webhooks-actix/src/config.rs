@@ -1,8 +1,9 @@
 //! [`WebhookConfig`]: what the extractors need, registered through `app_data`.
 
 use actix_web::{HttpRequest, web};
-use meetingbaas_webhooks::Verifier;
 use meetingbaas_webhooks::idempotency::Deduplicator;
+use meetingbaas_webhooks::pipeline::Pipeline;
+use meetingbaas_webhooks::{EventKind, Verifier};
 
 /// Configuration of the [`Webhook`](crate::Webhook) extractor: the [`Verifier`], optionally a
 /// lower body limit, and optionally a [`Deduplicator`].
@@ -41,20 +42,20 @@ use meetingbaas_webhooks::idempotency::Deduplicator;
 /// ```
 #[derive(Clone, Debug)]
 pub struct WebhookConfig {
-    verifier: Verifier,
-    limit: Option<usize>,
-    dedupe: Option<Deduplicator>,
+    pipeline: Pipeline,
 }
 
 impl WebhookConfig {
     /// A configuration verifying with `verifier`, under its body limit
     /// ([`Verifier::max_body_bytes`]), without deduplication.
     pub fn new(verifier: Verifier) -> Self {
-        WebhookConfig {
-            verifier,
-            limit: None,
-            dedupe: None,
-        }
+        WebhookConfig::from_pipeline(Pipeline::new(verifier))
+    }
+
+    /// A configuration running every extraction through `pipeline`: set the body deadline, the
+    /// memory budget or the kind filter there.
+    pub fn from_pipeline(pipeline: Pipeline) -> Self {
+        WebhookConfig { pipeline }
     }
 
     /// Lowers the body limit for the routes this configuration covers, to `bytes`.
@@ -63,7 +64,14 @@ impl WebhookConfig {
     /// [`Verifier::max_body_bytes`] has no effect: raise that one with
     /// [`VerifierBuilder::max_body_bytes`](meetingbaas_webhooks::VerifierBuilder::max_body_bytes).
     pub fn limit(mut self, bytes: usize) -> Self {
-        self.limit = Some(bytes);
+        self.pipeline = self.pipeline.limit(bytes);
+        self
+    }
+
+    /// Lets only deliveries of these kinds reach the handler; every other verified delivery is
+    /// answered `200 {"status":"ignored"}` ([`WebhookError::Ignored`](crate::WebhookError::Ignored)).
+    pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
+        self.pipeline = self.pipeline.only(kinds);
         self
     }
 
@@ -77,25 +85,28 @@ impl WebhookConfig {
     /// extractor answers `500` (logged once at error level) rather than claim deliveries nobody
     /// would ever complete.
     pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
-        self.dedupe = Some(deduplicator);
+        self.pipeline = self.pipeline.dedupe(deduplicator);
         self
     }
 
     /// The verifier.
     pub fn verifier(&self) -> &Verifier {
-        &self.verifier
+        self.pipeline.verifier()
     }
 
     /// The deduplicator, when deduplication is on.
     pub fn deduplicator(&self) -> Option<&Deduplicator> {
-        self.dedupe.as_ref()
+        self.pipeline.deduplicator()
+    }
+
+    /// The pipeline every extraction goes through.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 
     /// The body limit in force: the lower of [`limit`](Self::limit) and the verifier's.
     pub fn max_body_bytes(&self) -> usize {
-        let verifier_limit = self.verifier.max_body_bytes();
-        self.limit
-            .map_or(verifier_limit, |limit| limit.min(verifier_limit))
+        self.pipeline.max_body_bytes()
     }
 
     /// The configuration registered for `req`, if any.

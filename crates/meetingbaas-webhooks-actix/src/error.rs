@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use meetingbaas_webhooks::idempotency::DUPLICATE_ANSWER;
+use meetingbaas_webhooks::pipeline::{Answer, IGNORED_ANSWER, Outcome};
 use meetingbaas_webhooks::{Error, IdempotencyError, ParseError, VerifyError};
 
 /// The `error` code answered when no [`WebhookConfig`](crate::WebhookConfig) is registered.
@@ -17,6 +18,9 @@ const MIDDLEWARE_MISSING_CODE: &str = "idempotency_middleware_missing";
 
 /// The code of [`WebhookError::Duplicate`] (the `status` field of its body).
 const DUPLICATE_CODE: &str = "duplicate";
+
+/// The code of [`WebhookError::Ignored`] (the `status` field of its body).
+const IGNORED_CODE: &str = "ignored";
 
 /// Why a [`Webhook`](crate::Webhook) extraction did not reach the handler.
 ///
@@ -39,6 +43,13 @@ pub enum WebhookError {
     /// error's response as it is.)
     #[error("this delivery was already handled")]
     Duplicate,
+    /// The delivery is of a kind the route does not take ([`WebhookConfig::only`]): answers
+    /// `200 OK` with `{"status":"ignored"}` (so that the sender does not retry it), and the
+    /// handler does not run.
+    ///
+    /// [`WebhookConfig::only`]: crate::WebhookConfig::only
+    #[error("this delivery is of a kind the route does not take")]
+    Ignored,
     /// No [`WebhookConfig`](crate::WebhookConfig) is registered for the route: a deployment
     /// bug. Answers `500 Internal Server Error`.
     #[error(
@@ -62,7 +73,7 @@ impl WebhookError {
     pub fn status(&self) -> u16 {
         match self {
             WebhookError::Rejected(err) => err.status(),
-            WebhookError::Duplicate => 200,
+            WebhookError::Duplicate | WebhookError::Ignored => 200,
             WebhookError::NotConfigured | WebhookError::IdempotencyMiddlewareMissing => 500,
         }
     }
@@ -73,6 +84,7 @@ impl WebhookError {
         match self {
             WebhookError::Rejected(err) => err.code(),
             WebhookError::Duplicate => DUPLICATE_CODE,
+            WebhookError::Ignored => IGNORED_CODE,
             WebhookError::NotConfigured => NOT_CONFIGURED_CODE,
             WebhookError::IdempotencyMiddlewareMissing => MIDDLEWARE_MISSING_CODE,
         }
@@ -84,10 +96,21 @@ impl WebhookError {
         match self {
             WebhookError::Rejected(err) => err.to_json(),
             WebhookError::Duplicate => DUPLICATE_ANSWER.to_owned(),
+            WebhookError::Ignored => IGNORED_ANSWER.to_owned(),
             // The messages are fixed ASCII sentences with no `"` or `\`: no escaping needed.
             WebhookError::NotConfigured | WebhookError::IdempotencyMiddlewareMissing => {
                 format!(r#"{{"error":"{}","message":"{self}"}}"#, self.code())
             }
+        }
+    }
+
+    /// What became of the request, as every adapter reports it (`None` for a deployment bug).
+    pub fn outcome(&self) -> Option<Outcome> {
+        match self {
+            WebhookError::Rejected(err) => Some(Outcome::Rejected(err.clone())),
+            WebhookError::Duplicate => Some(Outcome::Duplicate),
+            WebhookError::Ignored => Some(Outcome::Ignored),
+            WebhookError::NotConfigured | WebhookError::IdempotencyMiddlewareMissing => None,
         }
     }
 
@@ -127,6 +150,18 @@ impl WebhookError {
     }
 }
 
+impl From<Answer> for WebhookError {
+    fn from(answer: Answer) -> Self {
+        match answer.into_parts().1 {
+            Outcome::Rejected(err) => WebhookError::Rejected(err),
+            Outcome::Duplicate => WebhookError::Duplicate,
+            // The extractor never queues (no inbox here) and never hands a handled outcome back
+            // as an answer: both are read as "not for this handler".
+            _ => WebhookError::Ignored,
+        }
+    }
+}
+
 impl From<VerifyError> for WebhookError {
     fn from(err: VerifyError) -> Self {
         WebhookError::Rejected(err.into())
@@ -151,12 +186,19 @@ impl ResponseError for WebhookError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .insert_header((
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ))
-            .body(self.to_json())
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(Answer::CONTENT_TYPE),
+        ));
+        if let Some(seconds) = self.rejection().and_then(Error::retry_after) {
+            response.insert_header((header::RETRY_AFTER, seconds));
+        }
+        let mut response = response.body(self.to_json());
+        if let Some(outcome) = self.outcome() {
+            response.extensions_mut().insert(outcome);
+        }
+        response
     }
 }
 

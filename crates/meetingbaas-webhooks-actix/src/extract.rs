@@ -7,10 +7,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::header::HeaderMap;
 use actix_web::{FromRequest, HttpRequest};
-use futures_util::StreamExt;
-use meetingbaas_webhooks::{
-    BodyCollector, Bytes, Event, HeaderLookup, Scheme, VerifiedDelivery, content_length,
-};
+use meetingbaas_webhooks::{Bytes, Event, HeaderLookup, Scheme, VerifiedDelivery};
 use serde::de::DeserializeOwned;
 
 use crate::config::WebhookConfig;
@@ -29,7 +26,7 @@ use crate::idempotency;
 ///
 /// `T` is any [`DeserializeOwned`] type: [`Event`], your own `serde` type,
 /// [`Value`](meetingbaas_webhooks::Value) for raw JSON, or [`serde::de::IgnoredAny`] to verify
-/// only (the body must still be JSON; nothing of it is kept but the raw bytes in
+/// only (nothing is parsed, the body need not even be JSON; the raw bytes are in
 /// [`delivery`](Self::delivery)).
 ///
 /// With [`WebhookConfig::dedupe`], the delivery is then claimed: a duplicate of a handled one is
@@ -115,7 +112,7 @@ impl<T> Deref for Webhook<T> {
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for Webhook<T> {
+impl<T: DeserializeOwned + Send + 'static> FromRequest for Webhook<T> {
     type Error = WebhookError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, WebhookError>>>>;
 
@@ -126,42 +123,19 @@ impl<T: DeserializeOwned + 'static> FromRequest for Webhook<T> {
         let payload = payload.take();
         Box::pin(async move {
             let config = config.ok_or_else(WebhookError::not_configured)?;
+            let pipeline = config.pipeline();
             // Refused before reading anything: claims nobody completes would hold off every retry.
-            if config.deduplicator().is_some() && !idempotency::is_installed(&req) {
+            if pipeline.deduplicator().is_some() && !idempotency::is_installed(&req) {
                 return Err(WebhookError::middleware_missing());
             }
-            let delivery = read_and_verify(&config, req.headers(), payload).await?;
-            let event = delivery.parse::<T>()?;
-            // Claimed only once the handler is certain to run: a refused delivery is never
-            // remembered.
-            if let Some(dedupe) = config.deduplicator() {
-                idempotency::claim(&req, dedupe, &delivery).await?;
-            }
+            let headers = ActixHeaders(req.headers());
+            let received = pipeline.read(&headers, payload).await?;
+            let ticket = pipeline.admit::<T, _>(&headers, received).await?;
+            let (delivery, _, event, completion) = ticket.into_parts();
+            idempotency::hand_over(&req, completion);
             Ok(Webhook { delivery, event })
         })
     }
-}
-
-/// Reads the body under the limit and verifies it.
-async fn read_and_verify(
-    config: &WebhookConfig,
-    headers: &HeaderMap,
-    mut payload: Payload,
-) -> Result<VerifiedDelivery, WebhookError> {
-    // 413 at once, without reading, when the declared length is over the limit.
-    let mut body = BodyCollector::new(
-        config.max_body_bytes(),
-        content_length(&ActixHeaders(headers)),
-    )?;
-    while let Some(frame) = payload.next().await {
-        let frame = frame.map_err(|_| body.unreadable())?;
-        // 413 the moment the limit is passed: the rest is never read.
-        body.push(frame)?;
-    }
-    let delivery = config
-        .verifier()
-        .verify(&ActixHeaders(headers), body.finish())?;
-    Ok(delivery)
 }
 
 /// actix-web's header map (on `http` 0.2), seen by the core.

@@ -5,10 +5,7 @@ use std::pin::Pin;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{HttpMessage, HttpRequest};
-use meetingbaas_webhooks::VerifiedDelivery;
-use meetingbaas_webhooks::idempotency::{Begin, ClaimGuard, Deduplicator};
-
-use crate::error::WebhookError;
+use meetingbaas_webhooks::pipeline::Completion;
 
 /// Middleware finishing the deduplication claims of [`Webhook`](crate::Webhook) extractors:
 /// after the handler, a claim is completed when the response status is 2xx and released
@@ -112,12 +109,13 @@ where
         Box::pin(async move {
             // An error here leaves the claim in the request's extensions: dropped with the
             // request, it is released.
-            let response = response.await?;
-            let claim = response.request().extensions_mut().remove::<PendingClaim>();
-            if let Some(PendingClaim(claim)) = claim {
+            let mut response = response.await?;
+            let pending = response.request().extensions_mut().remove::<Pending>();
+            if let Some(Pending(completion)) = pending {
                 // Awaited before answering, so that a copy sent after this answer is seen as a
                 // duplicate. A store error here is logged by the core; the answer stands.
-                claim.finish(response.status().is_success()).await;
+                let outcome = completion.finish(response.status().as_u16()).await;
+                response.response_mut().extensions_mut().insert(outcome);
             }
             Ok(response)
         })
@@ -128,26 +126,20 @@ where
 #[derive(Clone, Copy, Debug)]
 struct Installed;
 
-/// A claim taken by the extractor, waiting in the request's extensions for the middleware.
+/// A delivery handed to the handler, waiting in the request's extensions for the middleware to
+/// finish it with the handler's status.
 #[derive(Debug)]
-struct PendingClaim(ClaimGuard);
+struct Pending(Completion);
 
 /// Whether `req` passed through the [`Idempotency`] middleware.
 pub(crate) fn is_installed(req: &HttpRequest) -> bool {
     req.extensions().contains::<Installed>()
 }
 
-/// Claims `delivery`; on success the claim waits in `req`'s extensions for the middleware.
-pub(crate) async fn claim(
-    req: &HttpRequest,
-    dedupe: &Deduplicator,
-    delivery: &VerifiedDelivery,
-) -> Result<(), WebhookError> {
-    match dedupe.begin(delivery).await? {
-        Begin::Proceed(claim) => {
-            req.extensions_mut().insert(PendingClaim(claim));
-            Ok(())
-        }
-        Begin::Duplicate => Err(WebhookError::Duplicate),
+/// Leaves `completion` for the middleware to finish (when it is installed; otherwise there is
+/// no claim, and dropping it only gives the body's memory back to the budget).
+pub(crate) fn hand_over(req: &HttpRequest, completion: Completion) {
+    if is_installed(req) {
+        req.extensions_mut().insert(Pending(completion));
     }
 }

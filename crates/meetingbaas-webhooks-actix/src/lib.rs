@@ -53,8 +53,8 @@
 //! - `Webhook<T>`: verified, then parsed into any `serde` type `T` (your own, or a
 //!   `serde_json::Value`) with
 //!   [`VerifiedDelivery::parse`](meetingbaas_webhooks::VerifiedDelivery::parse).
-//! - `Webhook<serde::de::IgnoredAny>`: verified only (the body must be JSON, nothing of it is
-//!   parsed into a type); the raw body in [`Webhook::delivery`] is yours to store, forward or
+//! - `Webhook<serde::de::IgnoredAny>`: verified only (nothing is parsed; the body need not even
+//!   be JSON); the raw body in [`Webhook::delivery`] is yours to store, forward or
 //!   parse later.
 //!
 //! It consumes the request body, so a handler takes at most one, as its last body-reading
@@ -128,3 +128,4 @@ pub use config::WebhookConfig;
 pub use error::WebhookError;
 pub use extract::Webhook;
 pub use idempotency::{Idempotency, IdempotencyMiddleware};
+pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};

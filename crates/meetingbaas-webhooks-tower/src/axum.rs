@@ -1,17 +1,17 @@
 //! The axum extractor: `Webhook<T>`, behind the layer or on its own.
 
-use std::any::{Any, TypeId};
 use std::fmt;
 
 use axum::body::Body;
 use axum::extract::{FromRef, FromRequest, Request};
 use axum::response::{IntoResponse, Response};
-use http::{Extensions, StatusCode};
+use http::StatusCode;
 use meetingbaas_webhooks::{Error, Event, ParseError, VerifiedDelivery, Verifier, VerifyError};
 use serde::de::DeserializeOwned;
 
-use crate::answer::rejection;
-use crate::collect::collect_under_limit;
+use meetingbaas_webhooks::pipeline::{Answer, Pipeline, parse_into};
+
+use crate::answer::response;
 
 /// Extracts a verified delivery and its body parsed into `T` ([`Event`] by default, or any
 /// `serde::de::DeserializeOwned` type of yours).
@@ -77,64 +77,58 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        let delivery = match parts.extensions.remove::<VerifiedDelivery>() {
-            // Verified by the layer already.
-            Some(delivery) => delivery,
-            None => {
-                let verifier = Verifier::from_ref(state);
-                let bytes = collect_under_limit(&verifier, &parts.headers, body)?.await?;
-                verifier.verify(&parts.headers, bytes)?
-            }
-        };
-        let event = match parsed_by_layer::<T>(&mut parts.extensions) {
-            Some(event) => event,
-            None => delivery.parse::<T>()?,
-        };
+        if let Some(delivery) = parts.extensions.remove::<VerifiedDelivery>() {
+            // Admitted by the layer already: only read it as `T`, by the pipeline's rule.
+            let mut event = parts.extensions.remove::<Event>();
+            let event = parse_into::<T>(&delivery, &mut event)?;
+            return Ok(Webhook { delivery, event });
+        }
+        let pipeline = Pipeline::new(Verifier::from_ref(state));
+        let received = crate::collect::read(&pipeline, &parts.headers, body).await?;
+        let ticket = pipeline.admit::<T, _>(&parts.headers, received).await?;
+        let (delivery, _, event, _completion) = ticket.into_parts();
         Ok(Webhook { delivery, event })
     }
-}
-
-/// The [`Event`] the layer parsed, when `T` is `Event` and the layer parsed one.
-fn parsed_by_layer<T: 'static>(extensions: &mut Extensions) -> Option<T> {
-    if TypeId::of::<T>() != TypeId::of::<Event>() {
-        return None;
-    }
-    let event: Box<dyn Any> = Box::new(extensions.remove::<Event>()?);
-    event.downcast::<T>().ok().map(|event| *event)
 }
 
 /// Why [`Webhook`] refused a request: answers with the contract's status and JSON body
 /// (`{"error": ..., "message": ...}`), the core [`Error`] in the response extensions.
 #[derive(Clone, Debug)]
 pub struct WebhookRejection {
-    error: Error,
+    answer: Answer,
 }
 
 impl WebhookRejection {
     /// The status of the answer (401, 413, 400 or 422, as the core decides).
     pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// The body of the answer: `{"error": "<code>", "message": "<one sentence>"}`.
     pub fn body_text(&self) -> String {
-        self.error.to_json()
+        String::from_utf8_lossy(self.answer.body()).into_owned()
     }
 
-    /// The underlying error.
-    pub fn error(&self) -> &Error {
-        &self.error
+    /// The underlying error (every rejection of the extractor has one).
+    pub fn error(&self) -> Option<&Error> {
+        self.answer.error()
     }
 
-    /// Takes the underlying error.
-    pub fn into_error(self) -> Error {
-        self.error
+    /// The pipeline's answer.
+    pub fn into_answer(self) -> Answer {
+        self.answer
+    }
+}
+
+impl From<Answer> for WebhookRejection {
+    fn from(answer: Answer) -> Self {
+        WebhookRejection { answer }
     }
 }
 
 impl From<Error> for WebhookRejection {
     fn from(error: Error) -> Self {
-        WebhookRejection { error }
+        Answer::rejected(error).into()
     }
 }
 
@@ -152,19 +146,24 @@ impl From<ParseError> for WebhookRejection {
 
 impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
-        rejection(self.error).map(Body::new)
+        response(self.answer).map(Body::new)
     }
 }
 
 impl fmt::Display for WebhookRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
+        match self.answer.error() {
+            Some(error) => fmt::Display::fmt(error, f),
+            None => f.write_str(self.answer.outcome().label()),
+        }
     }
 }
 
 impl std::error::Error for WebhookRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
+        self.answer
+            .error()
+            .map(|error| error as &(dyn std::error::Error + 'static))
     }
 }
 
@@ -180,7 +179,7 @@ mod tests {
     use http::{Request, StatusCode};
     use http_body_util::BodyExt;
     use http_body_util::channel::Channel;
-    use meetingbaas_webhooks::{Event, EventKind, Signer, Value, Verifier};
+    use meetingbaas_webhooks::{EventKind, Signer, Value, Verifier};
     use tower::ServiceExt;
 
     use super::*;
@@ -367,22 +366,13 @@ mod tests {
     }
 
     #[test]
-    fn takes_the_event_the_layer_parsed_only_as_an_event() {
-        let event = Event::from_slice(FAILED.as_bytes()).unwrap();
-        let mut extensions = Extensions::new();
-        extensions.insert(event.clone());
-
-        assert_eq!(parsed_by_layer::<Value>(&mut extensions), None);
-        assert_eq!(parsed_by_layer::<Event>(&mut extensions), Some(event));
-    }
-
-    #[test]
     fn rejection_carries_the_contract_status_and_body() {
         let rejection = WebhookRejection::from(VerifyError::PayloadTooLarge { limit: 8 });
 
         assert_eq!(rejection.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(rejection.body_text(), rejection.error().to_json());
-        assert_eq!(rejection.to_string(), rejection.error().to_string());
+        let error = rejection.error().unwrap();
+        assert_eq!(rejection.body_text(), error.to_json());
+        assert_eq!(rejection.to_string(), error.to_string());
         let response = rejection.into_response();
         assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(response.headers()[CONTENT_TYPE], "application/json");

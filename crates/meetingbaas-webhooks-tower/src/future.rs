@@ -6,20 +6,19 @@ use std::task::{Context, Poll, ready};
 use http::request::Parts;
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::Full;
+use http_body_util::{BodyDataStream, Full};
+use meetingbaas_webhooks::pipeline::{Admit, Answer, Completion, Finish, Pipeline, Read};
 use pin_project_lite::pin_project;
+use serde::de::IgnoredAny;
 use tower_service::Service;
 
-use meetingbaas_webhooks::idempotency::{Begin, BeginFuture, ClaimGuard, FinishFuture};
-
-use crate::admission::Config;
-use crate::answer::Answer;
-use crate::collect::CollectUnderLimit;
+use crate::answer::response;
 use crate::{ResponseBody, VerifiedBody};
 
 pin_project! {
-    /// Response future of [`VerifyWebhook`](crate::VerifyWebhook): reads the body, verifies it,
-    /// then either calls the inner service or answers itself.
+    /// Response future of [`VerifyWebhook`](crate::VerifyWebhook): reads the body with the
+    /// pipeline, admits it, then either calls the inner service and finishes the delivery with
+    /// its status, or gives the pipeline's own answer.
     pub struct ResponseFuture<S, B>
     where
         S: Service<Request<VerifiedBody>>,
@@ -36,30 +35,27 @@ pin_project! {
     where
         S: Service<Request<VerifiedBody>>,
     {
-        Collecting {
+        Reading {
             #[pin]
-            body: CollectUnderLimit<B>,
+            read: Read<BodyDataStream<B>>,
             parts: Parts,
             inner: S,
-            config: Config,
+            pipeline: Pipeline,
         },
-        Claiming {
-            claim: BeginFuture,
-            request: Option<Request<VerifiedBody>>,
+        Admitting {
+            admit: Admit<IgnoredAny>,
+            parts: Parts,
             inner: S,
         },
         Calling {
             #[pin]
             future: S::Future,
-            // Dropped unfinished (an error, a panic, a dropped request): released.
-            guard: Option<ClaimGuard>,
+            // Dropped unfinished (an error, a panic, a dropped request): the claim is released.
+            completion: Option<Completion>,
         },
         Finishing {
-            finish: FinishFuture,
+            finish: Finish,
             response: Option<S::Response>,
-        },
-        Answering {
-            answer: Answer,
         },
         Done,
     }
@@ -69,25 +65,19 @@ impl<S, B> ResponseFuture<S, B>
 where
     S: Service<Request<VerifiedBody>>,
 {
-    pub(crate) fn collect(
-        body: CollectUnderLimit<B>,
+    pub(crate) fn new(
+        read: Read<BodyDataStream<B>>,
         parts: Parts,
         inner: S,
-        config: Config,
+        pipeline: Pipeline,
     ) -> Self {
         ResponseFuture {
-            state: State::Collecting {
-                body,
+            state: State::Reading {
+                read,
                 parts,
                 inner,
-                config,
+                pipeline,
             },
-        }
-    }
-
-    pub(crate) fn answer(answer: Answer) -> Self {
-        ResponseFuture {
-            state: State::Answering { answer },
         }
     }
 }
@@ -103,108 +93,86 @@ where
         let mut state = self.project().state;
         loop {
             match state.as_mut().project() {
-                StateProj::Collecting { body, .. } => {
-                    let collected = ready!(body.poll(cx));
-                    let StateProjReplace::Collecting {
-                        mut parts,
-                        mut inner,
-                        config,
+                StateProj::Reading { read, .. } => {
+                    let received = ready!(read.poll(cx));
+                    let StateProjReplace::Reading {
+                        parts,
+                        inner,
+                        pipeline,
                         ..
                     } = state.as_mut().project_replace(State::Done)
                     else {
-                        unreachable!("the state was `Collecting` a moment ago")
+                        unreachable!("the state was `Reading` a moment ago")
                     };
-                    let admitted = collected
-                        .map_err(|err| Answer::Reject(err.into()))
-                        .and_then(|bytes| {
-                            // `verify` keeps one reference to the buffer, the request another:
-                            // the same bytes, never copied.
-                            config
-                                .admit(&parts.headers, &mut parts.extensions, bytes.clone())
-                                .map(|claim| (bytes, claim))
-                        });
-                    match admitted {
-                        Ok((bytes, claim)) => {
-                            let request = Request::from_parts(parts, Full::new(bytes));
-                            match claim {
-                                None => {
-                                    let future = inner.call(request);
-                                    state.set(State::Calling {
-                                        future,
-                                        guard: None,
-                                    });
-                                }
-                                Some(claim) => state.set(State::Claiming {
-                                    claim,
-                                    request: Some(request),
-                                    inner,
-                                }),
-                            }
-                        }
-                        Err(answer) => state.set(State::Answering { answer }),
-                    }
-                }
-                StateProj::Claiming {
-                    claim,
-                    request,
-                    inner,
-                } => match ready!(claim.as_mut().poll(cx)) {
-                    Ok(Begin::Proceed(guard)) => {
-                        let request = request.take().expect("the request waits for its claim");
-                        let future = inner.call(request);
-                        state.set(State::Calling {
-                            future,
-                            guard: Some(guard),
-                        });
-                    }
-                    Ok(Begin::Duplicate) => state.set(State::Answering {
-                        answer: Answer::Duplicate,
-                    }),
-                    Err(err) => state.set(State::Answering {
-                        answer: Answer::Reject(err.into()),
-                    }),
-                },
-                StateProj::Calling { future, guard } => {
-                    let response = match ready!(future.poll(cx)) {
-                        Ok(response) => response,
-                        Err(err) => {
-                            // Releases the claim (if any) now, so that the retry is processed.
-                            state.set(State::Done);
-                            return Poll::Ready(Err(err));
-                        }
-                    };
-                    match guard.take() {
-                        None => {
-                            state.set(State::Done);
-                            return Poll::Ready(Ok(response.map(ResponseBody::inner)));
-                        }
-                        Some(guard) => {
-                            let finish = guard.finish(response.status().is_success());
-                            state.set(State::Finishing {
-                                finish,
-                                response: Some(response),
+                    match received {
+                        Ok(received) => {
+                            let admit = pipeline.admit(&parts.headers, received);
+                            state.set(State::Admitting {
+                                admit,
+                                parts,
+                                inner,
                             });
                         }
+                        Err(answer) => return Poll::Ready(Ok(answered(answer))),
                     }
                 }
+                StateProj::Admitting { admit, .. } => {
+                    let admitted = ready!(Pin::new(admit).poll(cx));
+                    let StateProjReplace::Admitting {
+                        mut parts,
+                        mut inner,
+                        ..
+                    } = state.as_mut().project_replace(State::Done)
+                    else {
+                        unreachable!("the state was `Admitting` a moment ago")
+                    };
+                    let ticket = match admitted {
+                        Ok(ticket) => ticket,
+                        Err(answer) => return Poll::Ready(Ok(answered(answer))),
+                    };
+                    let (delivery, event, IgnoredAny, completion) = ticket.into_parts();
+                    // The request gets the very buffer the delivery holds: never copied.
+                    let body = Full::new(delivery.body().clone());
+                    parts.extensions.insert(delivery);
+                    if let Some(event) = event {
+                        parts.extensions.insert(event);
+                    }
+                    let future = inner.call(Request::from_parts(parts, body));
+                    state.set(State::Calling {
+                        future,
+                        completion: Some(completion),
+                    });
+                }
+                StateProj::Calling { future, completion } => {
+                    // An error drops the completion unfinished: the claim is released now, so
+                    // that the retry is processed.
+                    let response = ready!(future.poll(cx))?;
+                    let Some(completion) = completion.take() else {
+                        unreachable!("the completion waits for the response")
+                    };
+                    let finish = completion.finish(response.status().as_u16());
+                    state.set(State::Finishing {
+                        finish,
+                        response: Some(response),
+                    });
+                }
                 StateProj::Finishing { finish, response } => {
-                    ready!(finish.as_mut().poll(cx));
-                    let response = response.take().expect("the response waits for its claim");
+                    let outcome = ready!(Pin::new(finish).poll(cx));
+                    let Some(mut response) = response.take() else {
+                        unreachable!("the response waits for its completion")
+                    };
+                    response.extensions_mut().insert(outcome);
                     state.set(State::Done);
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
-                }
-                StateProj::Answering { .. } => {
-                    let StateProjReplace::Answering { answer } =
-                        state.as_mut().project_replace(State::Done)
-                    else {
-                        unreachable!("the state was `Answering` a moment ago")
-                    };
-                    return Poll::Ready(Ok(answer.into_response().map(ResponseBody::answer)));
                 }
                 StateProj::Done => panic!("`ResponseFuture` polled after completion"),
             }
         }
     }
+}
+
+fn answered<B>(answer: Answer) -> Response<ResponseBody<B>> {
+    response(answer).map(ResponseBody::answer)
 }
 
 impl<S, B> fmt::Debug for ResponseFuture<S, B>
@@ -213,11 +181,10 @@ where
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.state {
-            State::Collecting { .. } => "collecting",
-            State::Claiming { .. } => "claiming",
+            State::Reading { .. } => "reading",
+            State::Admitting { .. } => "admitting",
             State::Calling { .. } => "calling",
             State::Finishing { .. } => "finishing",
-            State::Answering { .. } => "answering",
             State::Done => "done",
         };
         f.debug_struct("ResponseFuture")

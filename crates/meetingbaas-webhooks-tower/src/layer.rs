@@ -1,10 +1,8 @@
-use std::sync::Arc;
-
 use meetingbaas_webhooks::idempotency::Deduplicator;
+use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks::{EventKind, Verifier};
 use tower_layer::Layer;
 
-use crate::admission::Config;
 use crate::service::VerifyWebhook;
 
 /// Applies [`VerifyWebhook`] to a service: verifies every request as a Meeting BaaS delivery
@@ -13,7 +11,7 @@ use crate::service::VerifyWebhook;
 /// Cheap to clone (the [`Verifier`] is shared). See the [crate docs](crate) for an example.
 #[derive(Clone, Debug)]
 pub struct VerifyWebhookLayer {
-    config: Config,
+    pipeline: Pipeline,
 }
 
 impl VerifyWebhookLayer {
@@ -21,9 +19,13 @@ impl VerifyWebhookLayer {
     /// ([`Verifier::max_body_bytes`]). Verify-only: nothing is parsed unless
     /// [`parse_events`](Self::parse_events) or [`only`](Self::only) is set.
     pub fn new(verifier: Verifier) -> Self {
-        VerifyWebhookLayer {
-            config: Config::new(verifier),
-        }
+        VerifyWebhookLayer::from_pipeline(Pipeline::new(verifier))
+    }
+
+    /// A layer running every request through `pipeline`: set the body deadline, the memory
+    /// budget or a lower limit there.
+    pub fn from_pipeline(pipeline: Pipeline) -> Self {
+        VerifyWebhookLayer { pipeline }
     }
 
     /// Whether to parse each verified delivery into an
@@ -34,7 +36,7 @@ impl VerifyWebhookLayer {
     /// parse is answered by the layer: 400 when it is not a webhook envelope, 422 when a known
     /// event's data does not fit its type.
     pub fn parse_events(mut self, parse: bool) -> Self {
-        self.config.parse_events = parse;
+        self.pipeline = self.pipeline.parse_events(parse);
         self
     }
 
@@ -47,7 +49,7 @@ impl VerifyWebhookLayer {
     /// answered 400. Include [`EventKind::Unknown`] to let events this version does not know
     /// through.
     pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
-        self.config.only = Some(kinds.into_iter().collect::<Arc<[EventKind]>>());
+        self.pipeline = self.pipeline.only(kinds);
         self
     }
 
@@ -58,13 +60,18 @@ impl VerifyWebhookLayer {
     /// be reached, 503. A non-2xx answer, an error, a panic or a dropped request releases the
     /// claim, so that the sender's retry is processed.
     pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
-        self.config.dedupe = Some(deduplicator);
+        self.pipeline = self.pipeline.dedupe(deduplicator);
         self
     }
 
     /// The verifier in use.
     pub fn verifier(&self) -> &Verifier {
-        &self.config.verifier
+        self.pipeline.verifier()
+    }
+
+    /// The pipeline every request goes through.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 }
 
@@ -72,6 +79,6 @@ impl<S> Layer<S> for VerifyWebhookLayer {
     type Service = VerifyWebhook<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        VerifyWebhook::from_config(inner, self.config.clone())
+        VerifyWebhook::from_pipeline(inner, self.pipeline.clone())
     }
 }

@@ -188,7 +188,6 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
-mod admission;
 mod answer;
 #[cfg(feature = "axum")]
 mod axum;
@@ -204,6 +203,7 @@ pub use crate::body::{ResponseBody, VerifiedBody};
 pub use crate::future::ResponseFuture;
 pub use crate::layer::VerifyWebhookLayer;
 pub use crate::service::VerifyWebhook;
+pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
 
 #[cfg(test)]
 mod tests;

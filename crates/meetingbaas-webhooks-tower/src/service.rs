@@ -1,15 +1,12 @@
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use http_body::Body;
 use meetingbaas_webhooks::idempotency::Deduplicator;
+use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks::{EventKind, Verifier};
 use tower_service::Service;
 
-use crate::admission::Config;
-use crate::answer::Answer;
-use crate::collect::collect_under_limit;
 use crate::future::ResponseFuture;
 use crate::layer::VerifyWebhookLayer;
 use crate::{ResponseBody, VerifiedBody};
@@ -24,17 +21,18 @@ use crate::{ResponseBody, VerifiedBody};
 #[derive(Clone, Debug)]
 pub struct VerifyWebhook<S> {
     inner: S,
-    config: Config,
+    pipeline: Pipeline,
 }
 
 impl<S> VerifyWebhook<S> {
     /// Wraps `inner`, verifying with `verifier` (verify-only, like [`VerifyWebhookLayer::new`]).
     pub fn new(inner: S, verifier: Verifier) -> Self {
-        Self::from_config(inner, Config::new(verifier))
+        Self::from_pipeline(inner, Pipeline::new(verifier))
     }
 
-    pub(crate) fn from_config(inner: S, config: Config) -> Self {
-        VerifyWebhook { inner, config }
+    /// Wraps `inner` with a configured [`Pipeline`] (body deadline, memory budget, limit...).
+    pub fn from_pipeline(inner: S, pipeline: Pipeline) -> Self {
+        VerifyWebhook { inner, pipeline }
     }
 
     /// A [`VerifyWebhookLayer`] verifying with `verifier`.
@@ -44,13 +42,13 @@ impl<S> VerifyWebhook<S> {
 
     /// See [`VerifyWebhookLayer::parse_events`].
     pub fn parse_events(mut self, parse: bool) -> Self {
-        self.config.parse_events = parse;
+        self.pipeline = self.pipeline.parse_events(parse);
         self
     }
 
     /// See [`VerifyWebhookLayer::only`].
     pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
-        self.config.only = Some(kinds.into_iter().collect::<Arc<[EventKind]>>());
+        self.pipeline = self.pipeline.only(kinds);
         self
     }
 
@@ -61,13 +59,18 @@ impl<S> VerifyWebhook<S> {
     /// be reached, 503. A non-2xx answer, an error, a panic or a dropped request releases the
     /// claim, so that the sender's retry is processed.
     pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
-        self.config.dedupe = Some(deduplicator);
+        self.pipeline = self.pipeline.dedupe(deduplicator);
         self
     }
 
     /// The verifier in use.
     pub fn verifier(&self) -> &Verifier {
-        &self.config.verifier
+        self.pipeline.verifier()
+    }
+
+    /// The pipeline every request goes through.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
     }
 
     /// A reference to the inner service.
@@ -102,16 +105,12 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (parts, body) = req.into_parts();
-        match collect_under_limit(&self.config.verifier, &parts.headers, body) {
-            // Declared over the limit: answered before a single byte is read.
-            Err(err) => ResponseFuture::answer(Answer::Reject(err.into())),
-            Ok(collect) => {
-                // The body must be awaited before the inner service is called: keep the
-                // service that was driven to readiness for this request, leave a clone behind.
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::collect(collect, parts, inner, self.config.clone())
-            }
-        }
+        // A declared length over the limit is answered before a single byte is read.
+        let read = crate::collect::read(&self.pipeline, &parts.headers, body);
+        // The body must be awaited before the inner service is called: keep the service that
+        // was driven to readiness for this request, leave a clone behind.
+        let clone = self.inner.clone();
+        let inner = std::mem::replace(&mut self.inner, clone);
+        ResponseFuture::new(read, parts, inner, self.pipeline.clone())
     }
 }

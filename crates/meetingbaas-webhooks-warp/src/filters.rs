@@ -1,12 +1,12 @@
 //! The filters: [`verified`], [`event`] and [`json`].
 
-use futures_util::StreamExt;
-use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier, VerifyError, content_length};
-use serde::de::DeserializeOwned;
+use meetingbaas_webhooks::pipeline::{Answer, Pipeline, Ticket};
+use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier};
+use serde::de::{DeserializeOwned, IgnoredAny};
 use warp::http::HeaderMap;
-use warp::{Buf, Filter, Rejection, Stream};
+use warp::{Filter, Rejection};
 
-use crate::rejection::WebhookRejection;
+use crate::rejection::rejected;
 
 /// Extracts the [`VerifiedDelivery`]: the body read under the verifier's limit and verified,
 /// not parsed.
@@ -35,15 +35,7 @@ use crate::rejection::WebhookRejection;
 pub fn verified(
     verifier: Verifier,
 ) -> impl Filter<Extract = (VerifiedDelivery,), Error = Rejection> + Clone {
-    warp::any()
-        .map(move || verifier.clone())
-        .and(warp::header::headers_cloned())
-        .and(warp::body::stream())
-        .and_then(|verifier: Verifier, headers: HeaderMap, body| async move {
-            read_and_verify(&verifier, &headers, body)
-                .await
-                .map_err(|err| warp::reject::custom(WebhookRejection::from(err)))
-        })
+    json::<IgnoredAny>(verifier).map(|delivery, IgnoredAny| delivery)
 }
 
 /// Extracts the [`VerifiedDelivery`] and the [`Event`] it carries.
@@ -75,12 +67,13 @@ pub fn event(
 }
 
 /// Extracts the [`VerifiedDelivery`] and the body parsed into any `serde` type `T`: your own,
-/// [`Event`], [`Value`](meetingbaas_webhooks::Value), or [`serde::de::IgnoredAny`] to check that
-/// the body is JSON and keep only the raw bytes.
+/// [`Event`], [`Value`](meetingbaas_webhooks::Value), or [`serde::de::IgnoredAny`] to verify only
+/// (the same as [`verified`]).
 ///
-/// [`verified`], then [`VerifiedDelivery::parse`]: a body that is not JSON, or not a webhook
-/// envelope (an object with a string `event`) where `T` does not fit it, is refused with `400`;
-/// an envelope that does not fit `T` with `422`.
+/// Read by the pipeline's one rule ([`parse_into`](meetingbaas_webhooks::pipeline::parse_into)):
+/// a body that is not JSON, or not a webhook envelope (an object with a string `event`) where
+/// `T` does not fit it, is refused with `400`; an envelope that does not fit your own `T` with
+/// `422` (an [`Event`] never refuses an envelope for its data).
 ///
 /// ```
 /// use meetingbaas_webhooks::{Verifier, VerifiedDelivery};
@@ -107,35 +100,33 @@ pub fn json<T>(
 where
     T: DeserializeOwned + Send + 'static,
 {
-    verified(verifier)
-        .and_then(|delivery: VerifiedDelivery| async move {
-            match delivery.parse::<T>() {
-                Ok(payload) => Ok((delivery, payload)),
-                Err(err) => Err(warp::reject::custom(WebhookRejection::from(err))),
-            }
+    admitted::<T>(Pipeline::new(verifier))
+        .and_then(|admitted: Result<Ticket<T>, Answer>| async move {
+            // Without deduplication there is no claim to finish: the completion only gives the
+            // body's memory back to the budget.
+            let (delivery, _, payload, _completion) = admitted.map_err(rejected)?.into_parts();
+            Ok::<_, Rejection>((delivery, payload))
         })
         .untuple_one()
 }
 
-/// Reads `body` under the verifier's limit, then verifies it.
-async fn read_and_verify<S, B>(
-    verifier: &Verifier,
-    headers: &HeaderMap,
-    body: S,
-) -> Result<VerifiedDelivery, VerifyError>
+/// Reads the body and admits it with `pipeline`: the ticket for the handler, or the pipeline's
+/// own answer (a refusal, a duplicate, an ignored kind).
+pub(crate) fn admitted<T>(
+    pipeline: Pipeline,
+) -> impl Filter<Extract = (Result<Ticket<T>, Answer>,), Error = Rejection> + Clone
 where
-    S: Stream<Item = Result<B, warp::Error>>,
-    B: Buf,
+    T: DeserializeOwned + Send + 'static,
 {
-    // 413 at once, without reading, when the declared length is over the limit.
-    let mut collector = verifier.body_collector(content_length(headers))?;
-    let mut body = std::pin::pin!(body);
-    while let Some(frame) = body.next().await {
-        let mut frame = frame.map_err(|_| collector.unreadable())?;
-        // `Bytes` hands itself over without a copy.
-        let frame = frame.copy_to_bytes(frame.remaining());
-        // 413 the moment the limit is passed: the rest is never read.
-        collector.push(frame)?;
-    }
-    verifier.verify(headers, collector.finish())
+    warp::any()
+        .map(move || pipeline.clone())
+        .and(warp::header::headers_cloned())
+        .and(warp::body::stream())
+        .and_then(|pipeline: Pipeline, headers: HeaderMap, body| async move {
+            let admitted = match pipeline.read(&headers, body).await {
+                Ok(received) => pipeline.admit::<T, _>(&headers, received).await,
+                Err(answer) => Err(answer),
+            };
+            Ok::<_, Rejection>(admitted)
+        })
 }

@@ -115,5 +115,6 @@ mod rejection;
 mod webhooks;
 
 pub use filters::{event, json, verified};
+pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
 pub use rejection::{WebhookRejection, recover};
 pub use webhooks::Webhooks;

@@ -1,9 +1,9 @@
 //! [`WebhookRejection`] and [`recover`]: refusals and the answers they turn into.
 
+use meetingbaas_webhooks::pipeline::Answer;
 use meetingbaas_webhooks::{Error, IdempotencyError, ParseError, VerifyError};
 use warp::Rejection;
 use warp::http::StatusCode;
-use warp::http::header::{CONTENT_TYPE, HeaderValue};
 use warp::reply::Response;
 
 /// Why a filter of this crate refused a request: a [`warp::reject::Reject`] wrapping the core
@@ -33,15 +33,34 @@ impl WebhookRejection {
         StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    /// The contract's answer: [`status`](Self::status), `content-type: application/json` and
-    /// the core's body `{"error": "<code>", "message": "<one sentence>"}`.
+    /// The contract's answer: [`status`](Self::status), `content-type: application/json`,
+    /// `Retry-After` on a 503, the core's body `{"error": "<code>", "message": "<one
+    /// sentence>"}`, and in the extensions the
+    /// [`Outcome`](meetingbaas_webhooks::pipeline::Outcome) and the [`Error`].
     pub fn to_response(&self) -> Response {
-        let mut response = Response::new(self.error.to_json().into());
-        *response.status_mut() = self.status();
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        response
+        reply(Answer::rejected(self.error.clone()))
+    }
+}
+
+/// `answer` as a warp response (see [`Answer::into_response`]).
+pub(crate) fn reply(answer: Answer) -> Response {
+    answer.into_response().map(Into::into)
+}
+
+/// The pipeline's answer as the filter's result: a refusal is a [`WebhookRejection`] (answered
+/// by [`recover`]), anything else (duplicate, ignored) a reply.
+pub(crate) fn answered(answer: Answer) -> Result<Response, Rejection> {
+    match answer.error() {
+        Some(error) => Err(warp::reject::custom(WebhookRejection::from(error.clone()))),
+        None => Ok(reply(answer)),
+    }
+}
+
+/// The pipeline's refusal as a rejection, for filters that never get anything else.
+pub(crate) fn rejected(answer: Answer) -> Rejection {
+    match answered(answer) {
+        Err(rejection) => rejection,
+        Ok(_) => warp::reject::not_found(),
     }
 }
 

@@ -2,15 +2,15 @@
 
 use std::future::Future;
 
-use meetingbaas_webhooks::idempotency::{Begin, DUPLICATE_ANSWER, Deduplicator};
-use meetingbaas_webhooks::{VerifiedDelivery, Verifier};
+use meetingbaas_webhooks::idempotency::Deduplicator;
+use meetingbaas_webhooks::pipeline::{Answer, Outcome, Pipeline, Ticket};
+use meetingbaas_webhooks::{EventKind, VerifiedDelivery, Verifier};
 use serde::de::DeserializeOwned;
-use warp::http::header::{CONTENT_TYPE, HeaderValue};
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
-use crate::filters::json;
-use crate::rejection::WebhookRejection;
+use crate::filters::admitted;
+use crate::rejection::answered;
 
 /// Builds the filter that receives webhooks and runs your handler: it verifies, parses,
 /// optionally deduplicates, calls the handler and answers with its reply.
@@ -78,29 +78,44 @@ use crate::rejection::WebhookRejection;
 /// ```
 #[derive(Clone, Debug)]
 pub struct Webhooks {
-    verifier: Verifier,
-    dedupe: Option<Deduplicator>,
+    pipeline: Pipeline,
 }
 
 impl Webhooks {
     /// Webhooks verified with `verifier` (under its body limit), without deduplication.
     pub fn new(verifier: Verifier) -> Self {
-        Webhooks {
-            verifier,
-            dedupe: None,
-        }
+        Webhooks::from_pipeline(Pipeline::new(verifier))
+    }
+
+    /// Webhooks received through `pipeline`: set the body deadline, the memory budget or a lower
+    /// limit there.
+    pub fn from_pipeline(pipeline: Pipeline) -> Self {
+        Webhooks { pipeline }
     }
 
     /// Runs the handler once per delivery, with `deduplicator` (a `MemoryStore` for one process,
     /// a `RedisStore` shared by replicas): see the table above.
     pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
-        self.dedupe = Some(deduplicator);
+        self.pipeline = self.pipeline.dedupe(deduplicator);
         self
     }
 
-    /// The filter: reads the body under the limit, verifies it, parses it into `T` with
-    /// [`VerifiedDelivery::parse`], claims it (with [`dedupe`](Self::dedupe)), runs `handler`
-    /// and finishes the claim with the status of its reply.
+    /// Lets only deliveries of these kinds reach the handler; every other verified delivery is
+    /// answered `200 {"status":"ignored"}` (so that the sender does not retry it).
+    pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
+        self.pipeline = self.pipeline.only(kinds);
+        self
+    }
+
+    /// The pipeline every request goes through.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// The filter: reads the body under the limit, verifies it, parses it into `T`, claims it
+    /// (with [`dedupe`](Self::dedupe)), runs `handler` and finishes the delivery with the status
+    /// of its reply. The reply carries the [`Outcome`] in its extensions (so do the pipeline's
+    /// own answers, and [`recover`](crate::recover)'s).
     ///
     /// `T` is any `serde` type: [`Event`](meetingbaas_webhooks::Event), your own,
     /// [`Value`](meetingbaas_webhooks::Value), or [`serde::de::IgnoredAny`] to verify only; name
@@ -117,49 +132,22 @@ impl Webhooks {
         Fut: Future + Send + 'static,
         Fut::Output: Reply,
     {
-        let Webhooks { verifier, dedupe } = self;
-        json::<T>(verifier).and_then(move |delivery: VerifiedDelivery, payload: T| {
-            run(dedupe.clone(), handler.clone(), delivery, payload)
+        admitted::<T>(self.pipeline).and_then(move |admitted: Result<Ticket<T>, Answer>| {
+            let handler = handler.clone();
+            async move {
+                let (delivery, _, payload, completion) = match admitted {
+                    Ok(ticket) => ticket.into_parts(),
+                    Err(answer) => return answered(answer),
+                };
+                // A panic in the handler, or this future dropped with the request, drops the
+                // completion unfinished: that releases the claim.
+                let mut response = handler(delivery, payload).await.into_response();
+                // Awaited before answering, so that a copy sent after this answer is seen as a
+                // duplicate. A store error here is logged by the core; the reply stands.
+                let outcome = completion.finish(response.status().as_u16()).await;
+                response.extensions_mut().insert::<Outcome>(outcome);
+                Ok(response)
+            }
         })
     }
-}
-
-/// Claims the delivery (when deduplicating), runs the handler, finishes the claim.
-async fn run<T, H, Fut>(
-    dedupe: Option<Deduplicator>,
-    handler: H,
-    delivery: VerifiedDelivery,
-    payload: T,
-) -> Result<Response, Rejection>
-where
-    H: Fn(VerifiedDelivery, T) -> Fut,
-    Fut: Future,
-    Fut::Output: Reply,
-{
-    let claim = match &dedupe {
-        None => None,
-        Some(dedupe) => match dedupe.begin(&delivery).await {
-            Ok(Begin::Proceed(claim)) => Some(claim),
-            Ok(Begin::Duplicate) => return Ok(duplicate()),
-            Err(err) => return Err(warp::reject::custom(WebhookRejection::from(err))),
-        },
-    };
-    // A panic in the handler, or this future dropped with the request, drops the claim
-    // unfinished: that releases it.
-    let response = handler(delivery, payload).await.into_response();
-    if let Some(claim) = claim {
-        // Awaited before answering, so that a copy sent after this answer is seen as a
-        // duplicate. A store error here is logged by the core; the handler's reply stands.
-        claim.finish(response.status().is_success()).await;
-    }
-    Ok(response)
-}
-
-/// `200 OK`, `{"status":"duplicate"}`.
-fn duplicate() -> Response {
-    let mut response = Response::new(DUPLICATE_ANSWER.into());
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
 }

@@ -113,6 +113,13 @@ pub enum VerifyError {
     /// The body could not be read to its end (the client went away, or the stream failed).
     #[error("the body could not be read to its end")]
     BodyUnreadable,
+    /// The body did not arrive completely within the body deadline (408): a sender trickling
+    /// bytes must not hold a connection and a buffer for ever.
+    #[error("the body did not arrive within the deadline of {seconds} s")]
+    BodyTimeout {
+        /// The deadline, in whole seconds (rounded up).
+        seconds: u64,
+    },
 }
 
 impl VerifyError {
@@ -121,6 +128,7 @@ impl VerifyError {
         match self {
             VerifyError::PayloadTooLarge { .. } => 413,
             VerifyError::BodyUnreadable => 400,
+            VerifyError::BodyTimeout { .. } => 408,
             _ => 401,
         }
     }
@@ -137,6 +145,7 @@ impl VerifyError {
             VerifyError::TokenMismatch { .. } => "invalid_token",
             VerifyError::PayloadTooLarge { .. } => "payload_too_large",
             VerifyError::BodyUnreadable => "body_unreadable",
+            VerifyError::BodyTimeout { .. } => "body_timeout",
         }
     }
 
@@ -229,6 +238,45 @@ impl IdempotencyError {
     }
 }
 
+/// A delivery that cannot be taken now for a reason on the receiver's side (503 with
+/// `Retry-After`): the sender keeps it and retries, so nothing authentic is lost.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// The bodies being received together would pass the in-flight memory budget.
+    #[error("the receiver is at its in-flight memory budget; retry later")]
+    MemoryBudget,
+    /// The inbox cannot store the delivery durably right now. Details are logged at warn level.
+    #[error("the inbox cannot store the delivery right now; retry later")]
+    Inbox,
+    /// The receiver is shedding load.
+    #[error("the receiver is overloaded; retry later")]
+    Overloaded,
+}
+
+impl Unavailable {
+    /// The HTTP status every adapter answers with: 503.
+    pub const fn status(&self) -> u16 {
+        503
+    }
+
+    /// A stable snake_case code, the `error` field of the JSON answer.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Unavailable::MemoryBudget => "memory_budget_exceeded",
+            Unavailable::Inbox => "inbox_unavailable",
+            Unavailable::Overloaded => "overloaded",
+        }
+    }
+}
+
+/// Seconds a 503 answer asks the sender to wait before retrying (`Retry-After`).
+pub const RETRY_AFTER_SECS: u32 = 5;
+
+/// The longest `message` an error answer or log line carries, in bytes: a message quoting the
+/// input (a JSON parser's "invalid type: string ...") never echoes more than an excerpt.
+pub const MAX_MESSAGE_BYTES: usize = 200;
+
 /// Any rejection: what an adapter turns into a response.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -242,6 +290,9 @@ pub enum Error {
     /// The delivery is a duplicate still running, or the idempotency store is down.
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
+    /// The receiver cannot take the delivery now (memory budget, inbox, overload): 503.
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
 }
 
 impl Error {
@@ -251,6 +302,17 @@ impl Error {
             Error::Verify(err) => err.status(),
             Error::Parse(err) => err.status(),
             Error::Idempotency(err) => err.status(),
+            Error::Unavailable(err) => err.status(),
+        }
+    }
+
+    /// The `Retry-After` of the answer, in seconds: set on every 503, so that the sender (and
+    /// any proxy) waits before retrying.
+    pub const fn retry_after(&self) -> Option<u32> {
+        if self.status() == 503 {
+            Some(RETRY_AFTER_SECS)
+        } else {
+            None
         }
     }
 
@@ -260,6 +322,7 @@ impl Error {
             Error::Verify(err) => err.code(),
             Error::Parse(err) => err.code(),
             Error::Idempotency(err) => err.code(),
+            Error::Unavailable(err) => err.code(),
         }
     }
 
@@ -272,8 +335,22 @@ impl Error {
     /// assert_eq!(body, r#"{"error":"missing_credentials","message":"no credentials for any enabled scheme"}"#);
     /// ```
     pub fn to_json(&self) -> String {
-        json_error_body(self.code(), &alloc::format!("{self}"))
+        json_error_body(self.code(), &excerpt(alloc::format!("{self}")))
     }
+}
+
+/// `message`, cut to at most [`MAX_MESSAGE_BYTES`] on a character boundary (with `...` when
+/// cut).
+pub(crate) fn excerpt(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let mut end = MAX_MESSAGE_BYTES - 3;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+        message.push_str("...");
+    }
+    message
 }
 
 /// `{"error": code, "message": message}` with proper escaping.
@@ -319,6 +396,38 @@ mod tests {
         assert_eq!(json.status(), 400);
         assert_eq!(data.status(), 422);
         assert_eq!(Error::from(data).code(), "invalid_event_data");
+    }
+
+    #[test]
+    fn messages_are_cut_to_an_excerpt() {
+        let long = alloc::format!("invalid type: string \"{}\"", "é".repeat(10_000));
+        let err = Error::from(ParseError::InvalidData {
+            event: "bot.failed".into(),
+            message: long,
+        });
+        let value: serde_json::Value = serde_json::from_str(&err.to_json()).unwrap();
+        let message = value["message"].as_str().unwrap();
+        assert!(message.len() <= MAX_MESSAGE_BYTES, "{}", message.len());
+        assert!(message.ends_with("..."));
+    }
+
+    #[test]
+    fn unavailable_answers_503_with_retry_after() {
+        let err = Error::from(Unavailable::MemoryBudget);
+        assert_eq!(
+            (err.status(), err.retry_after()),
+            (503, Some(RETRY_AFTER_SECS))
+        );
+        let store = Error::from(IdempotencyError::StoreUnavailable);
+        assert_eq!(store.retry_after(), Some(RETRY_AFTER_SECS));
+        assert_eq!(
+            Error::from(VerifyError::BodyTimeout { seconds: 10 }).status(),
+            408
+        );
+        assert_eq!(
+            Error::from(VerifyError::MissingCredentials).retry_after(),
+            None
+        );
     }
 
     #[test]

@@ -80,6 +80,8 @@ pub mod idempotency;
 mod idempotency_key;
 mod log;
 mod mac;
+#[cfg(feature = "pipeline")]
+pub mod pipeline;
 mod scheme;
 mod secret;
 mod sign;
@@ -94,7 +96,10 @@ pub use clock::{Clock, FixedClock};
 pub use delivery::VerifiedDelivery;
 #[cfg(feature = "std")]
 pub use env::{MAX_BODY_ENV_VAR, SECRET_ENV_VARS};
-pub use error::{ConfigError, Error, IdempotencyError, ParseError, VerifyError};
+pub use error::{
+    ConfigError, Error, IdempotencyError, MAX_MESSAGE_BYTES, ParseError, RETRY_AFTER_SECS,
+    Unavailable, VerifyError,
+};
 pub use event::{Event, EventKind, EventName, Generation};
 pub use headers::{HeaderLookup, header_names};
 #[cfg(feature = "std")]

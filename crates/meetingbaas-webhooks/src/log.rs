@@ -2,7 +2,8 @@
 
 #[cfg(feature = "tracing")]
 pub(crate) fn rejected(err: &dyn core::fmt::Display) {
-    tracing::debug!(target: "meetingbaas_webhooks", error = %err, "webhook delivery rejected");
+    let message = crate::error::excerpt(alloc::format!("{err}"));
+    tracing::debug!(target: "meetingbaas_webhooks", error = %message, "webhook delivery rejected");
 }
 
 #[cfg(not(feature = "tracing"))]

@@ -1,0 +1,120 @@
+//! The in-flight memory budget: bytes of request bodies held at once, across all requests.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The default in-flight memory budget: 256 MiB, room for 32 bodies at the default 8 MiB limit.
+pub const DEFAULT_MEMORY_BUDGET: usize = 256 * 1024 * 1024;
+
+/// Bytes of request bodies the receiver holds at once, over all requests, and the most it may.
+/// A body that would pass it is refused with 503 and `Retry-After` (its sender retries later);
+/// so is a declared `Content-Length` that would, before anything is read.
+///
+/// Shared by clones: give the same budget to every endpoint of a process.
+#[derive(Clone, Debug)]
+pub struct MemoryBudget {
+    inner: Arc<Counter>,
+}
+
+#[derive(Debug)]
+struct Counter {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl MemoryBudget {
+    /// A budget of `bytes`.
+    pub fn new(bytes: usize) -> Self {
+        MemoryBudget {
+            inner: Arc::new(Counter {
+                limit: bytes,
+                used: AtomicUsize::new(0),
+            }),
+        }
+    }
+
+    /// The most that may be held.
+    pub fn limit(&self) -> usize {
+        self.inner.limit
+    }
+
+    /// What is held now.
+    pub fn in_use(&self) -> usize {
+        self.inner.used.load(Ordering::Relaxed)
+    }
+
+    /// An empty reservation against this budget.
+    pub(crate) fn reservation(&self) -> Reservation {
+        Reservation {
+            budget: Some(Arc::clone(&self.inner)),
+            bytes: 0,
+        }
+    }
+}
+
+impl Default for MemoryBudget {
+    fn default() -> Self {
+        MemoryBudget::new(DEFAULT_MEMORY_BUDGET)
+    }
+}
+
+/// Bytes held for one request, given back when dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Reservation {
+    budget: Option<Arc<Counter>>,
+    bytes: usize,
+}
+
+impl Reservation {
+    /// Makes the reservation at least `total` bytes; `false` (and nothing changed) when the budget
+    /// cannot give that much.
+    pub(crate) fn ensure(&mut self, total: usize) -> bool {
+        let Some(budget) = &self.budget else {
+            return true;
+        };
+        let Some(more) = total.checked_sub(self.bytes).filter(|more| *more > 0) else {
+            return true;
+        };
+        let granted = budget
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(more)
+                    .filter(|after| *after <= budget.limit)
+            })
+            .is_ok();
+        if granted {
+            self.bytes = total;
+        }
+        granted
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Some(budget) = &self.budget {
+            budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservations_are_bounded_and_given_back() {
+        let budget = MemoryBudget::new(100);
+        let mut a = budget.reservation();
+        let mut b = budget.reservation();
+        assert!(a.ensure(60));
+        assert!(a.ensure(40), "shrinking asks for nothing");
+        assert!(!b.ensure(41));
+        assert!(b.ensure(40));
+        assert_eq!(budget.in_use(), 100);
+        drop(a);
+        assert_eq!(budget.in_use(), 40);
+        assert!(!b.ensure(usize::MAX));
+        drop(b);
+        assert_eq!(budget.in_use(), 0);
+    }
+}

@@ -1,0 +1,235 @@
+//! The receiving pipeline: every step between "bytes arrived" and "answer sent", in one order,
+//! for every adapter.
+//!
+//! An adapter does three things, and nothing else:
+//!
+//! 1. [`Pipeline::read`] the body (a stream of chunks) under the limit, the body deadline and
+//!    the in-flight memory budget;
+//! 2. [`Pipeline::admit`] it with the request headers: verify, parse as asked, filter by kind,
+//!    claim (deduplication), in that order;
+//! 3. map the result: an [`Answer`] the pipeline gives itself (rejections, duplicates, ignored
+//!    kinds), or a [`Ticket`] for the handler, whose [`Completion`] is finished with the
+//!    handler's status.
+//!
+//! | step | answer when it refuses |
+//! |---|---|
+//! | declared `Content-Length` over the limit | 413, nothing read |
+//! | declared length or received bytes over the memory budget | 503 + `Retry-After` |
+//! | body over the limit while streaming | 413, the rest never read |
+//! | body not complete within the deadline | 408 |
+//! | broken stream | 400 |
+//! | verification | 401 |
+//! | parse (`Event`: only a non-envelope; your own `T`: also 422) | 400 / 422 |
+//! | kind not wanted ([`Pipeline::only`]) | 200 `{"status":"ignored"}` |
+//! | deduplication | 200 `{"status":"duplicate"}`, 409 running, 503 store down |
+//!
+//! ```
+//! use meetingbaas_webhooks::pipeline::Pipeline;
+//! use meetingbaas_webhooks::{Bytes, Event, Signer, Verifier};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let pipeline = Pipeline::new(Verifier::builder().signature_secret("s3cret").build()?);
+//!
+//! let body = r#"{"event":"bot.failed","data":{"bot_id":"b-1"}}"#;
+//! let headers = Signer::signature("s3cret")?.sign(body.as_bytes(), "", 0);
+//! // An adapter's body stream; here one chunk.
+//! let chunks = [Ok::<_, std::convert::Infallible>(Bytes::from(body))];
+//! let stream = futures_util::stream::iter(chunks);
+//!
+//! let received = pipeline.read(&headers, stream).await.map_err(|answer| answer.status())?;
+//! let ticket = pipeline.admit::<Event, _>(&headers, received).await.map_err(|a| a.status())?;
+//! let (_delivery, _, event, completion) = ticket.into_parts();
+//! assert_eq!(event.bot_id(), Some("b-1"));
+//! // ...the handler runs, then:
+//! let outcome = completion.finish(200).await;
+//! assert_eq!(outcome.status(), 200);
+//! # Ok(())
+//! # }
+//! ```
+
+mod admit;
+mod answer;
+mod budget;
+mod read;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+pub use admit::{Admit, Completion, Finish, Ticket, parse_into};
+pub use answer::{Answer, IGNORED_ANSWER, Outcome};
+pub use budget::{DEFAULT_MEMORY_BUDGET, MemoryBudget};
+pub use read::{Read, Received};
+
+use crate::error::Error;
+use crate::event::EventKind;
+use crate::headers::HeaderLookup;
+use crate::idempotency::Deduplicator;
+use crate::verifier::Verifier;
+
+/// The default body deadline: 10 seconds from the first poll of [`Read`] to the body's last
+/// byte. A real delivery (even an 8 MiB transcript) arrives far faster; a sender trickling bytes
+/// to hold a connection and a buffer open is answered 408.
+pub const DEFAULT_BODY_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The receiving pipeline of one endpoint: configured once, cheap to clone (shared), called by
+/// the adapters for every request. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    inner: Arc<Config>,
+}
+
+#[derive(Clone, Debug)]
+struct Config {
+    verifier: Verifier,
+    limit: Option<usize>,
+    body_deadline: Option<Duration>,
+    budget: MemoryBudget,
+    parse_events: bool,
+    only: Option<Arc<[EventKind]>>,
+    dedupe: Option<Deduplicator>,
+}
+
+impl Config {
+    fn allows(&self, kind: EventKind) -> bool {
+        self.only.as_ref().is_none_or(|kinds| kinds.contains(&kind))
+    }
+}
+
+impl Pipeline {
+    /// A pipeline verifying with `verifier` under its body limit, with
+    /// [`DEFAULT_BODY_DEADLINE`] and a [`MemoryBudget`] of [`DEFAULT_MEMORY_BUDGET`]; nothing
+    /// parsed unless asked ([`parse_events`](Self::parse_events), or [`Event`](crate::Event) as
+    /// the type to [`admit`](Self::admit)), every kind let through, no deduplication.
+    pub fn new(verifier: Verifier) -> Self {
+        Pipeline {
+            inner: Arc::new(Config {
+                verifier,
+                limit: None,
+                body_deadline: Some(DEFAULT_BODY_DEADLINE),
+                budget: MemoryBudget::default(),
+                parse_events: false,
+                only: None,
+                dedupe: None,
+            }),
+        }
+    }
+
+    fn config(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.inner)
+    }
+
+    /// Parses every verified delivery into an [`Event`](crate::Event) (default `false`). A body
+    /// that is not a webhook envelope is then answered 400.
+    pub fn parse_events(mut self, parse: bool) -> Self {
+        self.config().parse_events = parse;
+        self
+    }
+
+    /// Lets only deliveries of these kinds through; every other verified delivery is answered
+    /// 200 `{"status":"ignored"}` (so that the sender does not retry it). Include
+    /// [`EventKind::Unknown`] to let events this version does not know through.
+    pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
+        self.config().only = Some(kinds.into_iter().collect());
+        self
+    }
+
+    /// Handles each delivery once, with `deduplicator` (see
+    /// [`idempotency`](crate::idempotency)).
+    pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
+        self.config().dedupe = Some(deduplicator);
+        self
+    }
+
+    /// Lowers the body limit to `bytes` (the verifier's own limit still applies).
+    pub fn limit(mut self, bytes: usize) -> Self {
+        self.config().limit = Some(bytes);
+        self
+    }
+
+    /// The time a body has to arrive completely, or `None` for no deadline (default
+    /// [`DEFAULT_BODY_DEADLINE`]). Needs a tokio runtime with timers enabled.
+    pub fn body_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.config().body_deadline = deadline;
+        self
+    }
+
+    /// The in-flight memory budget: share one [`MemoryBudget`] between the endpoints of a
+    /// process.
+    pub fn memory_budget(mut self, budget: MemoryBudget) -> Self {
+        self.config().budget = budget;
+        self
+    }
+
+    /// The verifier.
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+
+    /// The deduplicator, when deduplication is on.
+    pub fn deduplicator(&self) -> Option<&Deduplicator> {
+        self.inner.dedupe.as_ref()
+    }
+
+    /// Whether every delivery is parsed into an [`Event`](crate::Event).
+    pub fn parses_events(&self) -> bool {
+        self.inner.parse_events
+    }
+
+    /// The body limit in force: the lower of [`limit`](Self::limit) and the verifier's.
+    pub fn max_body_bytes(&self) -> usize {
+        let verifier = self.inner.verifier.max_body_bytes();
+        self.inner
+            .limit
+            .map_or(verifier, |limit| limit.min(verifier))
+    }
+
+    /// Reads a body: `chunks` is the request's body stream, `headers` its headers (for the
+    /// declared `Content-Length`). The future resolves to the whole body or to the [`Answer`]
+    /// refusing it; it refuses a declared length over the limit before polling `chunks` once.
+    pub fn read<H, S>(&self, headers: &H, chunks: S) -> Read<S>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        self.read_declared(crate::body::content_length(headers), chunks)
+    }
+
+    /// [`read`](Self::read) with the declared length given directly (an adapter that knows more
+    /// than the `Content-Length` header, e.g. a body's exact size hint).
+    pub fn read_declared<S>(&self, declared: Option<u64>, chunks: S) -> Read<S> {
+        Read::new(self.clone(), declared, chunks)
+    }
+
+    /// Admits a received body: verifies it, parses it (into `T`, and into an
+    /// [`Event`](crate::Event) when configured), filters its kind and claims it, in that order.
+    /// `T` follows [`parse_into`]: [`Event`](crate::Event), [`serde::de::IgnoredAny`] to verify
+    /// only, or your own type.
+    pub fn admit<T, H>(&self, headers: &H, received: Received) -> Admit<T>
+    where
+        T: DeserializeOwned + Send + 'static,
+        H: HeaderLookup + ?Sized,
+    {
+        let Received { body, reservation } = received;
+        let delivery = self
+            .inner
+            .verifier
+            .verify(headers, body)
+            .map_err(Error::from);
+        self.admit_now(delivery, reservation)
+    }
+
+    /// The answer for an error found in any step (logged at debug by the step itself).
+    pub fn refuse(&self, error: Error) -> Answer {
+        self.answer(Answer::rejected(error))
+    }
+
+    /// Every answer the pipeline gives goes through here (the one place to count them).
+    fn answer(&self, answer: Answer) -> Answer {
+        answer
+    }
+}
+
+#[cfg(test)]
+mod tests;

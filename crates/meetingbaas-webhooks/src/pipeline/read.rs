@@ -1,0 +1,168 @@
+//! Reading a request body: under the limit, within the deadline, inside the memory budget.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use bytes::{Buf, Bytes};
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep, sleep_until};
+
+use super::Pipeline;
+use super::answer::Answer;
+use super::budget::Reservation;
+use crate::body::BodyCollector;
+use crate::error::{Error, Unavailable, VerifyError};
+
+/// A whole request body, read under the pipeline's rules; hand it to
+/// [`Pipeline::admit`](super::Pipeline::admit).
+#[derive(Debug)]
+pub struct Received {
+    pub(crate) body: Bytes,
+    pub(crate) reservation: Reservation,
+}
+
+impl Received {
+    /// The bytes, exactly as received.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+}
+
+pin_project! {
+    /// The future of [`Pipeline::read`](super::Pipeline::read): the whole body, or the answer
+    /// that refuses it (413 over the limit, 408 past the deadline, 503 over the memory budget,
+    /// 400 for a broken stream). It stops reading at the first refusal.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Read<S> {
+        #[pin]
+        stream: S,
+        #[pin]
+        timer: Option<Sleep>,
+        deadline: Option<Instant>,
+        pipeline: Pipeline,
+        // `None` once finished: the buffer goes as soon as the outcome is known.
+        collector: Option<BodyCollector>,
+        reservation: Reservation,
+        // A refusal decided before the first poll (the declared length).
+        refused: Option<Error>,
+    }
+}
+
+impl<S> Read<S> {
+    pub(crate) fn new(pipeline: Pipeline, declared: Option<u64>, stream: S) -> Self {
+        let mut reservation = pipeline.inner.budget.reservation();
+        let (collector, refused) = match BodyCollector::new(pipeline.max_body_bytes(), declared) {
+            Err(err) => (None, Some(Error::from(err))),
+            // What the sender declares is held from the start, so that many requests declaring
+            // large bodies and then stalling cannot together pass the budget.
+            Ok(collector) => match declared.and_then(|len| usize::try_from(len).ok()) {
+                Some(len) if !reservation.ensure(len) => {
+                    (None, Some(Error::from(Unavailable::MemoryBudget)))
+                }
+                _ => (Some(collector), None),
+            },
+        };
+        Read {
+            stream,
+            timer: None,
+            deadline: None,
+            pipeline,
+            collector,
+            reservation,
+            refused,
+        }
+    }
+}
+
+impl<S, D, E> Future for Read<S>
+where
+    S: Stream<Item = Result<D, E>>,
+    D: Buf,
+{
+    type Output = Result<Received, Answer>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if let Some(err) = this.refused.take() {
+            return Poll::Ready(Err(this.pipeline.refuse(err)));
+        }
+        let Some(collector) = this.collector.as_mut() else {
+            // Polled again after it finished: nothing more can be read.
+            return Poll::Ready(Err(this
+                .pipeline
+                .refuse(VerifyError::BodyUnreadable.into())));
+        };
+        if this.deadline.is_none() {
+            *this.deadline = this
+                .pipeline
+                .inner
+                .body_deadline
+                .map(|deadline| Instant::now() + deadline);
+        }
+        loop {
+            match this.stream.as_mut().poll_next(cx) {
+                Poll::Ready(Some(Ok(mut data))) => {
+                    // Zero-copy when the frame is already `Bytes` (hyper, axum, actix, warp).
+                    let chunk = data.copy_to_bytes(data.remaining());
+                    let total = collector.len().saturating_add(chunk.len());
+                    let pushed = if total > collector.limit() {
+                        collector.push(chunk).map_err(Error::from)
+                    } else if !this.reservation.ensure(total) {
+                        Err(Error::from(Unavailable::MemoryBudget))
+                    } else {
+                        collector.push(chunk).map_err(Error::from)
+                    };
+                    if let Err(err) = pushed {
+                        *this.collector = None;
+                        return Poll::Ready(Err(this.pipeline.refuse(err)));
+                    }
+                }
+                Poll::Ready(Some(Err(_))) => {
+                    let err = collector.unreadable();
+                    *this.collector = None;
+                    return Poll::Ready(Err(this.pipeline.refuse(err.into())));
+                }
+                Poll::Ready(None) => {
+                    let body = this
+                        .collector
+                        .take()
+                        .map_or_else(Bytes::new, BodyCollector::finish);
+                    let reservation = core::mem::take(this.reservation);
+                    return Poll::Ready(Ok(Received { body, reservation }));
+                }
+                Poll::Pending => {
+                    // The timer is armed only once the body makes us wait: a body already in
+                    // memory never touches the timer wheel.
+                    let Some(deadline) = *this.deadline else {
+                        return Poll::Pending;
+                    };
+                    if this.timer.is_none() {
+                        this.timer.set(Some(sleep_until(deadline)));
+                    }
+                    if let Some(timer) = this.timer.as_mut().as_pin_mut() {
+                        ready!(timer.poll(cx));
+                    }
+                    *this.collector = None;
+                    let seconds = this
+                        .pipeline
+                        .inner
+                        .body_deadline
+                        .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
+                    let err = VerifyError::BodyTimeout { seconds };
+                    crate::log::rejected(&err);
+                    return Poll::Ready(Err(this.pipeline.refuse(err.into())));
+                }
+            }
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Read<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Read")
+            .field("received", &self.collector.as_ref().map(BodyCollector::len))
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,175 @@
+use std::convert::Infallible;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{StreamExt, stream};
+use serde::de::IgnoredAny;
+use std::vec::Vec;
+
+use super::*;
+use crate::idempotency::MemoryStore;
+use crate::{Event, EventKind, Signer};
+
+const SECRET: &str = "pipeline-secret";
+const FAILED: &str = r#"{"event":"bot.failed","data":{"bot_id":"b-1"}}"#;
+
+fn pipeline() -> Pipeline {
+    Pipeline::new(Verifier::builder().callback_secret(SECRET).build().unwrap())
+}
+
+fn headers(body: &str) -> crate::SignedHeaders {
+    Signer::callback(SECRET)
+        .unwrap()
+        .sign(body.as_bytes(), "", 0)
+}
+
+fn chunks(parts: &[&'static str]) -> impl futures_core::Stream<Item = Result<Bytes, Infallible>> {
+    stream::iter(
+        parts
+            .iter()
+            .map(|part| Ok(Bytes::from_static(part.as_bytes())))
+            .collect::<Vec<_>>(),
+    )
+}
+
+async fn admit<T: serde::de::DeserializeOwned + Send + 'static>(
+    pipeline: &Pipeline,
+    body: &'static str,
+) -> Result<Ticket<T>, Answer> {
+    let headers = headers(body);
+    let received = pipeline.read(&headers, chunks(&[body])).await?;
+    pipeline.admit::<T, _>(&headers, received).await
+}
+
+#[tokio::test]
+async fn a_verified_delivery_gets_a_ticket_and_a_forged_one_401() {
+    let ticket = admit::<Event>(&pipeline(), FAILED).await.unwrap();
+    assert_eq!(ticket.value().bot_id(), Some("b-1"));
+    let (_, event, _, completion) = ticket.into_parts();
+    assert!(event.is_none(), "the event is the value");
+    assert_eq!(
+        completion.finish(204).await,
+        Outcome::Handled { status: 204 }
+    );
+
+    let forged = [("x-mb-secret", "wrong")];
+    let received = pipeline().read(&forged, chunks(&[FAILED])).await.unwrap();
+    let answer = pipeline()
+        .admit::<Event, _>(&forged, received)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (answer.status(), answer.error().map(Error::code)),
+        (401, Some("invalid_token"))
+    );
+    assert_eq!(answer.outcome().label(), "rejected");
+}
+
+#[tokio::test]
+async fn verify_only_parses_nothing() {
+    let ticket = admit::<IgnoredAny>(&pipeline(), "not json").await.unwrap();
+    assert_eq!(&ticket.delivery().body()[..], b"not json");
+    assert!(ticket.event().is_none());
+}
+
+#[tokio::test]
+async fn kinds_not_wanted_are_ignored_with_200() {
+    let pipeline = pipeline().only([EventKind::BotCompleted]);
+    let answer = admit::<IgnoredAny>(&pipeline, FAILED).await.unwrap_err();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(&answer.body()[..], IGNORED_ANSWER.as_bytes());
+    assert_eq!(answer.outcome(), &Outcome::Ignored);
+}
+
+#[tokio::test]
+async fn a_completed_delivery_is_a_duplicate_and_a_released_one_runs_again() {
+    let pipeline = pipeline().dedupe(crate::idempotency::Deduplicator::new(MemoryStore::default()));
+    let (.., completion) = admit::<IgnoredAny>(&pipeline, FAILED)
+        .await
+        .unwrap()
+        .into_parts();
+    assert!(completion.is_claimed());
+    let answer = admit::<IgnoredAny>(&pipeline, FAILED).await.unwrap_err();
+    assert_eq!(answer.status(), 409);
+    completion.finish(500).await;
+    let (.., completion) = admit::<IgnoredAny>(&pipeline, FAILED)
+        .await
+        .unwrap()
+        .into_parts();
+    completion.finish(200).await;
+    let answer = admit::<IgnoredAny>(&pipeline, FAILED).await.unwrap_err();
+    assert_eq!(
+        (answer.status(), answer.outcome()),
+        (200, &Outcome::Duplicate)
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_stalls_is_408_at_the_deadline() {
+    let pipeline = pipeline().body_deadline(Some(Duration::from_millis(20)));
+    let stalled = stream::iter([Ok::<_, Infallible>(Bytes::from_static(b"{\"event\""))])
+        .chain(stream::pending());
+    let answer = pipeline.read(&headers(FAILED), stalled).await.unwrap_err();
+    assert_eq!(answer.status(), 408);
+    assert_eq!(answer.error().map(Error::code), Some("body_timeout"));
+}
+
+#[tokio::test]
+async fn bodies_over_the_memory_budget_are_503_with_retry_after() {
+    let budget = MemoryBudget::new(64);
+    let pipeline = pipeline().memory_budget(budget.clone());
+    // Declared over what is left: refused before reading.
+    let declared = [("content-length", "65")];
+    let answer = pipeline.read(&declared, chunks(&[])).await.unwrap_err();
+    assert_eq!(
+        (answer.status(), answer.retry_after()),
+        (503, Some(crate::RETRY_AFTER_SECS))
+    );
+
+    // Held while the ticket lives, given back after.
+    let ticket = admit::<IgnoredAny>(&pipeline, FAILED).await.unwrap();
+    assert_eq!(budget.in_use(), FAILED.len());
+    let second = pipeline
+        .read(&[("x", "y")], chunks(&[FAILED]))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        second.error().map(Error::code),
+        Some("memory_budget_exceeded")
+    );
+    drop(ticket);
+    assert_eq!(budget.in_use(), 0);
+}
+
+#[tokio::test]
+async fn over_the_limit_is_413_declared_or_streamed() {
+    let pipeline = pipeline().limit(8);
+    let declared = [("content-length", "9")];
+    let answer = pipeline
+        .read(&declared, chunks(&["123456789"]))
+        .await
+        .unwrap_err();
+    assert_eq!(answer.status(), 413);
+    let answer = pipeline
+        .read(&[("x", "y")], chunks(&["12345", "6789"]))
+        .await
+        .unwrap_err();
+    assert_eq!(answer.status(), 413);
+}
+
+#[test]
+fn parse_into_follows_one_rule() {
+    let verifier = Verifier::builder().callback_secret(SECRET).build().unwrap();
+    let delivery = verifier
+        .verify(&headers(FAILED), Bytes::from_static(FAILED.as_bytes()))
+        .unwrap();
+    let parsed = Event::from_slice(FAILED.as_bytes()).unwrap();
+    let mut event = Some(parsed.clone());
+    assert_eq!(parse_into::<Event>(&delivery, &mut event).unwrap(), parsed);
+    assert!(
+        event.is_none(),
+        "the parsed event is taken, not parsed again"
+    );
+    let value = parse_into::<serde_json::Value>(&delivery, &mut None).unwrap();
+    assert_eq!(value["data"]["bot_id"], "b-1");
+}

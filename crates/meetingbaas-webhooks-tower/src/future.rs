@@ -144,9 +144,13 @@ where
                     });
                 }
                 StateProj::Calling { future, completion } => {
+                    // The inner service runs in the delivery's span.
+                    let entered = completion.as_ref().map(|c| c.span().enter());
+                    let polled = future.poll(cx);
+                    drop(entered);
                     // An error drops the completion unfinished: the claim is released now, so
                     // that the retry is processed.
-                    let response = ready!(future.poll(cx))?;
+                    let response = ready!(polled)?;
                     let Some(completion) = completion.take() else {
                         unreachable!("the completion waits for the response")
                     };

@@ -6,6 +6,7 @@ use meetingbaas_webhooks::idempotency::Deduplicator;
 use meetingbaas_webhooks::pipeline::{Answer, Outcome, Pipeline, Ticket};
 use meetingbaas_webhooks::{EventKind, VerifiedDelivery, Verifier};
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 use warp::reply::Response;
 use warp::{Filter, Rejection, Reply};
 
@@ -141,7 +142,11 @@ impl Webhooks {
                 };
                 // A panic in the handler, or this future dropped with the request, drops the
                 // completion unfinished: that releases the claim.
-                let mut response = handler(delivery, payload).await.into_response();
+                let span = completion.span().clone();
+                let mut response = handler(delivery, payload)
+                    .instrument(span)
+                    .await
+                    .into_response();
                 // Awaited before answering, so that a copy sent after this answer is seen as a
                 // duplicate. A store error here is logged by the core; the reply stands.
                 let outcome = completion.finish(response.status().as_u16()).await;

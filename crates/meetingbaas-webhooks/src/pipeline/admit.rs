@@ -8,12 +8,17 @@ use std::task::{Context, Poll, ready};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 
+use std::time::Instant;
+
 use super::Pipeline;
 use super::answer::{Answer, Outcome};
 use super::budget::Reservation;
+use super::observe::Trace;
+use super::read::Received;
 use crate::delivery::VerifiedDelivery;
 use crate::error::{Error, ParseError};
 use crate::event::{Event, EventName};
+use crate::headers::HeaderLookup;
 use crate::idempotency::{Begin, BeginFuture, ClaimGuard, FinishFuture};
 
 /// A delivery admitted to the handler: verified, parsed as asked, of a wanted kind, and claimed
@@ -69,6 +74,7 @@ impl<T> fmt::Debug for Ticket<T> {
 pub struct Completion {
     claim: Option<ClaimGuard>,
     _reservation: Reservation,
+    trace: Trace,
 }
 
 impl Completion {
@@ -79,12 +85,21 @@ impl Completion {
         let Completion {
             claim,
             _reservation,
+            trace,
         } = self;
         let success = (200..300).contains(&status);
         Finish {
             claim: claim.map(|claim| claim.finish(success)),
             status,
+            trace,
         }
+    }
+
+    /// The delivery's `tracing` span (scheme, event, kind, bot id, message id, size; outcome,
+    /// status, error code and duration once finished): run the handler in it.
+    #[cfg(feature = "tracing")]
+    pub fn span(&self) -> &tracing::Span {
+        self.trace.span()
     }
 
     /// Whether a deduplication claim is held.
@@ -107,6 +122,7 @@ impl fmt::Debug for Completion {
 pub struct Finish {
     claim: Option<FinishFuture>,
     status: u16,
+    trace: Trace,
 }
 
 impl Future for Finish {
@@ -117,9 +133,11 @@ impl Future for Finish {
             ready!(claim.as_mut().poll(cx));
             self.claim = None;
         }
-        Poll::Ready(Outcome::Handled {
+        let outcome = Outcome::Handled {
             status: self.status,
-        })
+        };
+        self.trace.finish(&outcome);
+        Poll::Ready(outcome)
     }
 }
 
@@ -143,7 +161,6 @@ enum AdmitState<T> {
     Claiming {
         claim: BeginFuture,
         ticket: Ticket<T>,
-        pipeline: Pipeline,
     },
     Done,
 }
@@ -157,22 +174,21 @@ impl<T> Future for Admit<T> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let AdmitState::Claiming { claim, .. } = &mut self.state {
             let begun = ready!(claim.as_mut().poll(cx));
-            let AdmitState::Claiming {
-                mut ticket,
-                pipeline,
-                ..
-            } = std::mem::replace(&mut self.state, AdmitState::Done)
+            let AdmitState::Claiming { mut ticket, .. } =
+                std::mem::replace(&mut self.state, AdmitState::Done)
             else {
                 unreachable!("the state was `Claiming` a moment ago")
             };
-            return Poll::Ready(match begun {
+            let answer = match begun {
                 Ok(Begin::Proceed(guard)) => {
                     ticket.completion.claim = Some(guard);
-                    Ok(ticket)
+                    ticket.completion.trace.admitted();
+                    return Poll::Ready(Ok(ticket));
                 }
-                Ok(Begin::Duplicate) => Err(pipeline.answer(Answer::duplicate())),
-                Err(err) => Err(pipeline.refuse(err.into())),
-            });
+                Ok(Begin::Duplicate) => Answer::duplicate(),
+                Err(err) => Answer::rejected(err.into()),
+            };
+            return Poll::Ready(Err(answered(&mut ticket.completion.trace, answer)));
         }
         match std::mem::replace(&mut self.state, AdmitState::Done) {
             AdmitState::Ready(admitted) => Poll::Ready(admitted),
@@ -193,49 +209,81 @@ impl<T> fmt::Debug for Admit<T> {
 }
 
 impl Pipeline {
-    /// The steps between a verified body and the handler, in their one order.
-    pub(crate) fn admit_now<T>(
-        &self,
-        delivery: Result<VerifiedDelivery, Error>,
-        reservation: Reservation,
-    ) -> Admit<T>
+    /// The steps between a received body and the handler, in their one order.
+    pub(crate) fn admit_received<T, H>(&self, headers: &H, received: Received) -> Admit<T>
     where
         T: DeserializeOwned + Send + 'static,
+        H: HeaderLookup + ?Sized,
     {
-        let state = match self.ticket::<T>(delivery, reservation) {
-            Err(answer) => AdmitState::Ready(Err(answer)),
-            Ok(ticket) => match &self.inner.dedupe {
+        let Received {
+            body,
+            reservation,
+            mut trace,
+        } = received;
+        let entered = trace.enter();
+        let state = (|| {
+            let verifying = Instant::now();
+            let verified = self.inner.verifier.verify(headers, body);
+            trace.verified(verified.as_ref().ok(), verifying.elapsed());
+            let delivery = match verified {
+                Ok(delivery) => delivery,
+                Err(err) => {
+                    let answer = answered(&mut trace, Answer::rejected(err.into()));
+                    return AdmitState::Ready(Err(answer));
+                }
+            };
+            let (event, value) = match self.read_as::<T>(&delivery, &mut trace) {
+                Ok(read) => read,
+                Err(answer) => return AdmitState::Ready(Err(answered(&mut trace, answer))),
+            };
+            let mut ticket = Ticket {
+                delivery,
+                event,
+                value,
+                completion: Completion {
+                    claim: None,
+                    _reservation: reservation,
+                    trace,
+                },
+            };
+            match &self.inner.dedupe {
                 // Claimed only once it is certain the handler will see it: a refused or
                 // ignored delivery is never remembered.
                 Some(dedupe) => AdmitState::Claiming {
                     claim: dedupe.begin(&ticket.delivery),
                     ticket,
-                    pipeline: self.clone(),
                 },
-                None => AdmitState::Ready(Ok(ticket)),
-            },
-        };
+                None => {
+                    ticket.completion.trace.admitted();
+                    AdmitState::Ready(Ok(ticket))
+                }
+            }
+        })();
+        drop(entered);
         Admit { state }
     }
 
-    fn ticket<T>(
+    /// Parses the verified delivery as configured and as `T`, and applies the kind filter.
+    fn read_as<T>(
         &self,
-        delivery: Result<VerifiedDelivery, Error>,
-        reservation: Reservation,
-    ) -> Result<Ticket<T>, Answer>
+        delivery: &VerifiedDelivery,
+        trace: &mut Trace,
+    ) -> Result<(Option<Event>, T), Answer>
     where
         T: DeserializeOwned + Send + 'static,
     {
         let config = &self.inner;
-        let delivery = delivery.map_err(|err| self.refuse(err))?;
         let wants_event = TypeId::of::<T>() == TypeId::of::<Event>();
         let mut event = None;
         if config.parse_events || config.only.is_some() || wants_event {
             match delivery.parse_event() {
-                Ok(parsed) if !config.allows(parsed.kind()) => {
-                    return Err(self.answer(Answer::ignored()));
+                Ok(parsed) => {
+                    trace.parsed(&parsed);
+                    if !config.allows(parsed.kind()) {
+                        return Err(Answer::ignored());
+                    }
+                    event = Some(parsed);
                 }
-                Ok(parsed) => event = Some(parsed),
                 Err(err) => {
                     // A known event whose data does not fit its type still tells its kind.
                     let kind = match &err {
@@ -245,35 +293,23 @@ impl Pipeline {
                         _ => None,
                     };
                     match kind {
-                        Some(kind) if !config.allows(kind) => {
-                            return Err(self.answer(Answer::ignored()));
-                        }
+                        Some(kind) if !config.allows(kind) => return Err(Answer::ignored()),
                         // Read for the kind only, into the user's own type: it goes on.
                         Some(_) if !config.parse_events && !wants_event => {}
-                        _ => return Err(self.refuse(err.into())),
+                        _ => return Err(Answer::rejected(err.into())),
                     }
                 }
             }
         }
-        let value = parse_into::<T>(&delivery, &mut event).map_err(|err| self.refuse(err))?;
-        #[cfg(feature = "tracing")]
-        tracing::info!(
-            target: "meetingbaas_webhooks",
-            scheme = %delivery.scheme(),
-            event = event.as_ref().map(Event::name),
-            bytes = delivery.body().len(),
-            "webhook delivery verified"
-        );
-        Ok(Ticket {
-            delivery,
-            event,
-            value,
-            completion: Completion {
-                claim: None,
-                _reservation: reservation,
-            },
-        })
+        let value = parse_into::<T>(delivery, &mut event).map_err(Answer::rejected)?;
+        Ok((event, value))
     }
+}
+
+/// `answer`, recorded on the delivery's trace.
+fn answered(trace: &mut Trace, answer: Answer) -> Answer {
+    trace.finish(answer.outcome());
+    answer
 }
 
 /// Reads a verified delivery as `T`, the one rule every adapter follows:

@@ -51,6 +51,7 @@
 mod admit;
 mod answer;
 mod budget;
+mod observe;
 mod read;
 
 use std::sync::Arc;
@@ -61,9 +62,12 @@ use serde::de::DeserializeOwned;
 pub use admit::{Admit, Completion, Finish, Ticket, parse_into};
 pub use answer::{Answer, IGNORED_ANSWER, Outcome};
 pub use budget::{DEFAULT_MEMORY_BUDGET, MemoryBudget};
+pub use observe::{
+    BODY_BYTES, DELIVERIES_TOTAL, DUPLICATES_TOTAL, HANDLER_DURATION_SECONDS, METRIC_PREFIX,
+    VERIFY_DURATION_SECONDS,
+};
 pub use read::{Read, Received};
 
-use crate::error::Error;
 use crate::event::EventKind;
 use crate::headers::HeaderLookup;
 use crate::idempotency::Deduplicator;
@@ -90,6 +94,7 @@ struct Config {
     parse_events: bool,
     only: Option<Arc<[EventKind]>>,
     dedupe: Option<Deduplicator>,
+    log_accepted: bool,
 }
 
 impl Config {
@@ -113,6 +118,7 @@ impl Pipeline {
                 parse_events: false,
                 only: None,
                 dedupe: None,
+                log_accepted: true,
             }),
         }
     }
@@ -160,6 +166,13 @@ impl Pipeline {
     /// process.
     pub fn memory_budget(mut self, budget: MemoryBudget) -> Self {
         self.config().budget = budget;
+        self
+    }
+
+    /// Whether to log each accepted delivery (and its answer) at info level (default `true`).
+    /// Rejections are logged at debug level whatever this says.
+    pub fn log_accepted(mut self, log: bool) -> Self {
+        self.config().log_accepted = log;
         self
     }
 
@@ -211,23 +224,7 @@ impl Pipeline {
         T: DeserializeOwned + Send + 'static,
         H: HeaderLookup + ?Sized,
     {
-        let Received { body, reservation } = received;
-        let delivery = self
-            .inner
-            .verifier
-            .verify(headers, body)
-            .map_err(Error::from);
-        self.admit_now(delivery, reservation)
-    }
-
-    /// The answer for an error found in any step (logged at debug by the step itself).
-    pub fn refuse(&self, error: Error) -> Answer {
-        self.answer(Answer::rejected(error))
-    }
-
-    /// Every answer the pipeline gives goes through here (the one place to count them).
-    fn answer(&self, answer: Answer) -> Answer {
-        answer
+        self.admit_received(headers, received)
     }
 }
 

@@ -12,6 +12,7 @@ use tokio::time::{Instant, Sleep, sleep_until};
 use super::Pipeline;
 use super::answer::Answer;
 use super::budget::Reservation;
+use super::observe::Trace;
 use crate::body::BodyCollector;
 use crate::error::{Error, Unavailable, VerifyError};
 
@@ -21,6 +22,7 @@ use crate::error::{Error, Unavailable, VerifyError};
 pub struct Received {
     pub(crate) body: Bytes,
     pub(crate) reservation: Reservation,
+    pub(crate) trace: Trace,
 }
 
 impl Received {
@@ -47,11 +49,14 @@ pin_project! {
         reservation: Reservation,
         // A refusal decided before the first poll (the declared length).
         refused: Option<Error>,
+        // `None` once handed on with the body.
+        trace: Option<Trace>,
     }
 }
 
 impl<S> Read<S> {
     pub(crate) fn new(pipeline: Pipeline, declared: Option<u64>, stream: S) -> Self {
+        let trace = Trace::start(pipeline.inner.log_accepted);
         let mut reservation = pipeline.inner.budget.reservation();
         let (collector, refused) = match BodyCollector::new(pipeline.max_body_bytes(), declared) {
             Err(err) => (None, Some(Error::from(err))),
@@ -72,6 +77,7 @@ impl<S> Read<S> {
             collector,
             reservation,
             refused,
+            trace: Some(trace),
         }
     }
 }
@@ -86,13 +92,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if let Some(err) = this.refused.take() {
-            return Poll::Ready(Err(this.pipeline.refuse(err)));
+            return Poll::Ready(Err(refuse(this.trace, err)));
         }
         let Some(collector) = this.collector.as_mut() else {
             // Polled again after it finished: nothing more can be read.
-            return Poll::Ready(Err(this
-                .pipeline
-                .refuse(VerifyError::BodyUnreadable.into())));
+            return Poll::Ready(Err(refuse(this.trace, VerifyError::BodyUnreadable.into())));
         };
         if this.deadline.is_none() {
             *this.deadline = this
@@ -116,13 +120,13 @@ where
                     };
                     if let Err(err) = pushed {
                         *this.collector = None;
-                        return Poll::Ready(Err(this.pipeline.refuse(err)));
+                        return Poll::Ready(Err(refuse(this.trace, err)));
                     }
                 }
                 Poll::Ready(Some(Err(_))) => {
                     let err = collector.unreadable();
                     *this.collector = None;
-                    return Poll::Ready(Err(this.pipeline.refuse(err.into())));
+                    return Poll::Ready(Err(refuse(this.trace, err.into())));
                 }
                 Poll::Ready(None) => {
                     let body = this
@@ -130,7 +134,15 @@ where
                         .take()
                         .map_or_else(Bytes::new, BodyCollector::finish);
                     let reservation = core::mem::take(this.reservation);
-                    return Poll::Ready(Ok(Received { body, reservation }));
+                    let trace = this
+                        .trace
+                        .take()
+                        .unwrap_or_else(|| Trace::start(this.pipeline.inner.log_accepted));
+                    return Poll::Ready(Ok(Received {
+                        body,
+                        reservation,
+                        trace,
+                    }));
                 }
                 Poll::Pending => {
                     // The timer is armed only once the body makes us wait: a body already in
@@ -152,11 +164,20 @@ where
                         .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
                     let err = VerifyError::BodyTimeout { seconds };
                     crate::log::rejected(&err);
-                    return Poll::Ready(Err(this.pipeline.refuse(err.into())));
+                    return Poll::Ready(Err(refuse(this.trace, err.into())));
                 }
             }
         }
     }
+}
+
+/// The answer refusing a body, recorded once on the delivery's trace.
+fn refuse(trace: &mut Option<Trace>, err: Error) -> Answer {
+    let answer = Answer::rejected(err);
+    if let Some(mut trace) = trace.take() {
+        trace.finish(answer.outcome());
+    }
+    answer
 }
 
 impl<S> std::fmt::Debug for Read<S> {

@@ -4,11 +4,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use serde::de::IgnoredAny;
+use std::format;
+use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::*;
 use crate::idempotency::MemoryStore;
-use crate::{Event, EventKind, Signer};
+use crate::{Error, Event, EventKind, Signer};
 
 const SECRET: &str = "pipeline-secret";
 const FAILED: &str = r#"{"event":"bot.failed","data":{"bot_id":"b-1"}}"#;
@@ -172,4 +174,157 @@ fn parse_into_follows_one_rule() {
     );
     let value = parse_into::<serde_json::Value>(&delivery, &mut None).unwrap();
     assert_eq!(value["data"]["bot_id"], "b-1");
+}
+
+/// A mixed run: handled, forged, oversized, ignored, duplicate, in progress, abandoned.
+async fn mixed_run() {
+    let dedupe = crate::idempotency::Deduplicator::new(MemoryStore::default());
+    let pipeline = pipeline().dedupe(dedupe).limit(1024);
+    let ignoring = pipeline.clone().only([EventKind::BotCompleted]);
+    // Handled with 200, then a duplicate.
+    for _ in 0..2 {
+        if let Ok(ticket) = admit::<Event>(&pipeline, FAILED).await {
+            ticket.into_parts().3.finish(200).await;
+        }
+    }
+    // Forged.
+    let forged = [("x-mb-secret", "wrong")];
+    let received = pipeline.read(&forged, chunks(&[FAILED])).await.unwrap();
+    let _ = pipeline.admit::<Event, _>(&forged, received).await;
+    // Over the limit.
+    let _ = pipeline
+        .read(&[("content-length", "4096")], chunks(&[]))
+        .await;
+    // Ignored.
+    let _ = admit::<IgnoredAny>(&ignoring, r#"{"event":"bot.joining_call","data":{}}"#).await;
+    // Admitted, then dropped before an answer (a handler that panicked).
+    drop(
+        admit::<Event>(
+            &pipeline,
+            r#"{"event":"bot.failed","data":{"bot_id":"b-2"}}"#,
+        )
+        .await,
+    );
+}
+
+#[test]
+#[cfg(feature = "metrics")]
+fn metrics_count_every_outcome_once() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || runtime.block_on(mixed_run()));
+
+    let mut counts = std::collections::BTreeMap::new();
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let key = key.key();
+        if let DebugValue::Counter(count) = value {
+            let labels: Vec<String> = key
+                .labels()
+                .map(|label| format!("{}={}", label.key(), label.value()))
+                .collect();
+            counts.insert(format!("{}{{{}}}", key.name(), labels.join(",")), count);
+        }
+    }
+    let expected = [
+        (
+            "meetingbaas_webhooks_deliveries_total{scheme=callback,outcome=handled,error=none}",
+            1,
+        ),
+        (
+            "meetingbaas_webhooks_deliveries_total{scheme=callback,outcome=duplicate,error=none}",
+            1,
+        ),
+        (
+            "meetingbaas_webhooks_deliveries_total{scheme=none,outcome=rejected,error=invalid_token}",
+            1,
+        ),
+        (
+            "meetingbaas_webhooks_deliveries_total{scheme=none,outcome=rejected,error=payload_too_large}",
+            1,
+        ),
+        (
+            "meetingbaas_webhooks_deliveries_total{scheme=callback,outcome=ignored,error=none}",
+            1,
+        ),
+        (
+            "meetingbaas_webhooks_deliveries_total{scheme=callback,outcome=abandoned,error=none}",
+            1,
+        ),
+        ("meetingbaas_webhooks_duplicates_total{scheme=callback}", 1),
+    ];
+    let expected: std::collections::BTreeMap<String, u64> = expected
+        .into_iter()
+        .map(|(key, count)| (key.to_string(), count))
+        .collect();
+    assert_eq!(counts, expected);
+}
+
+#[test]
+#[cfg(feature = "tracing")]
+fn the_span_has_the_delivery_fields_and_no_secret() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .finish();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    tracing::subscriber::with_default(subscriber, || runtime.block_on(mixed_run()));
+
+    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        !logs.contains(SECRET),
+        "a log line holds the secret:\n{logs}"
+    );
+    assert!(
+        !logs.contains("wrong"),
+        "a log line holds a presented token:\n{logs}"
+    );
+    let accepted = logs
+        .lines()
+        .find(|line| {
+            line.contains("webhook delivery answered") && line.contains("outcome=\"handled\"")
+                || line.contains("webhook delivery answered") && line.contains("outcome=handled")
+        })
+        .unwrap_or_else(|| panic!("no answered line:\n{logs}"));
+    for field in [
+        "scheme=callback",
+        "event=bot.failed",
+        "kind=bot_failed",
+        "bot_id=b-1",
+        "status=200",
+    ] {
+        assert!(
+            accepted.contains(field) || accepted.contains(&field.replace('=', "=\"")),
+            "{field} missing in {accepted}"
+        );
+    }
+    assert!(
+        logs.contains("error=\"invalid_token\"") || logs.contains("error=invalid_token"),
+        "{logs}"
+    );
 }

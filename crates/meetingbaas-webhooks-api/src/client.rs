@@ -407,13 +407,12 @@ impl Client {
                 .retry_after
                 .or_else(|| retry_after_header(&headers))
                 .map(Duration::from_secs);
-            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                if let Some(wait) = self.retry.delay(retry, asked) {
-                    tracing::debug!(status = status.as_u16(), ?wait, retry, "retrying");
-                    tokio::time::sleep(wait).await;
-                    retry += 1;
-                    continue;
-                }
+            let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+            if let Some(wait) = self.retry.delay(retry, asked).filter(|_| retryable) {
+                tracing::debug!(status = status.as_u16(), ?wait, retry, "retrying");
+                tokio::time::sleep(wait).await;
+                retry += 1;
+                continue;
             }
             return Err(typed_error(status, response, asked));
         }
@@ -473,6 +472,7 @@ impl Client {
 
 /// The error for a non-2xx, non-3xx answer that is not retried (any more).
 fn typed_error(status: StatusCode, response: ErrorResponse, asked: Option<Duration>) -> Error {
+    let response = Box::new(response);
     match status.as_u16() {
         404 => Error::BotNotFound(response),
         409 => Error::Conflict(response),

@@ -76,7 +76,8 @@ impl fmt::Display for ErrorResponse {
     }
 }
 
-/// Everything a call can fail with. Messages never contain the API key or a callback secret,
+/// Everything a call can fail with (the [`ErrorResponse`] of an answer is boxed to keep the
+/// error small). Messages never contain the API key or a callback secret,
 /// and show text from the server only escaped and shortened.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -93,10 +94,10 @@ pub enum Error {
     Config(String),
     /// 404: Meeting BaaS does not know this bot (for this API key).
     #[error("bot not found (404): {0}")]
-    BotNotFound(ErrorResponse),
+    BotNotFound(Box<ErrorResponse>),
     /// 409: the bot is not `completed` or `failed` yet, or it has no callback configured.
     #[error("refused (409): {0}")]
-    Conflict(ErrorResponse),
+    Conflict(Box<ErrorResponse>),
     /// 429 after the retries the [`RetryPolicy`](crate::RetryPolicy) allows, or asking for a
     /// longer wait than its `max_delay`.
     #[error("rate limited (429){}: {response}", retry_after_note(.retry_after))]
@@ -104,7 +105,7 @@ pub enum Error {
         /// How long the server asked to wait (`retryAfter` or `Retry-After`).
         retry_after: Option<Duration>,
         /// The answer's fields.
-        response: ErrorResponse,
+        response: Box<ErrorResponse>,
     },
     /// 401 or 403: the API key is missing, wrong, or lacks the permission.
     #[error("the API key was refused ({status}): {response}")]
@@ -112,7 +113,7 @@ pub enum Error {
         /// 401 or 403.
         status: u16,
         /// The answer's fields.
-        response: ErrorResponse,
+        response: Box<ErrorResponse>,
     },
     /// Any other non-2xx answer (400, 422, 5xx after retries, ...).
     #[error("Meeting BaaS answered {status}: {response}")]
@@ -120,7 +121,7 @@ pub enum Error {
         /// The HTTP status.
         status: u16,
         /// The answer's fields.
-        response: ErrorResponse,
+        response: Box<ErrorResponse>,
     },
     /// A 3xx answer. Redirects are never followed, so the API key is never sent to another
     /// host; point the base URL at the final address instead.
@@ -181,7 +182,7 @@ impl Error {
             | Error::Conflict(response)
             | Error::RateLimited { response, .. }
             | Error::Unauthorized { response, .. }
-            | Error::Status { response, .. } => Some(response),
+            | Error::Status { response, .. } => Some(response.as_ref()),
             _ => None,
         }
     }
@@ -300,7 +301,7 @@ mod tests {
         };
         let shown = Error::Status {
             status: 500,
-            response,
+            response: Box::new(response),
         }
         .to_string();
         assert!(!shown.chars().any(char::is_control), "{shown}");

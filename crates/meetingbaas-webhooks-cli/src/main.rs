@@ -299,16 +299,22 @@ struct TriggerArgs {
     /// The wire name of the event to send (see the list below).
     #[arg(
         value_name = "EVENT",
-        required_unless_present = "all",
-        conflicts_with = "all"
+        required_unless_present_any = ["all", "data"],
+        conflicts_with_all = ["all", "data"]
     )]
     event: Option<String>,
-    /// The receiver's http:// URL.
+    /// The receiver's URL (http:// or https://).
     #[arg(long, value_name = "URL")]
     url: String,
     /// Send one sample of every event.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "data")]
     all: bool,
+    /// Send this body instead of a sample, byte for byte: a file, or `-` for stdin.
+    #[arg(long, value_name = "FILE|-")]
+    data: Option<PathBuf>,
+    /// Put this bot id in the samples instead of the built-in one.
+    #[arg(long, value_name = "BOT_ID", conflicts_with = "data")]
+    bot_id: Option<String>,
     #[command(flatten)]
     scheme: OneScheme,
     /// Seconds to wait for each answer.
@@ -350,8 +356,13 @@ fn trigger_help() -> String {
 Examples:
   meetingbaas-webhooks trigger bot.completed --url http://127.0.0.1:3000/webhooks/meetingbaas
   meetingbaas-webhooks trigger --all --scheme callback --url http://127.0.0.1:3000/webhooks/meetingbaas
+  meetingbaas-webhooks trigger bot.completed --bot-id 9f0c1d2e-0000-4000-8000-000000000001 --url https://my-app.example/webhooks
+  meetingbaas-webhooks trigger --data recorded.json --scheme signature --url http://127.0.0.1:3000/webhooks/meetingbaas
+  printf '%s' '{{\"event\":\"bot.failed\",\"data\":{{}}}}' | meetingbaas-webhooks trigger --data - --url http://127.0.0.1:3000/hook
 
 Events: {}.
+--data sends any body (taken byte for byte, signed under --scheme); --bot-id rewrites the samples'
+bot id. Redirects are not followed.
 The secret comes from --secret or the scheme's variable (MEETINGBAAS_SVIX_SECRET for svix).
 Prints each answer's status and body; exits 0 if every answer was 2xx, 1 otherwise.",
         samples::wire_names().join(", ")
@@ -425,6 +436,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             commands::trigger::run(commands::trigger::Options {
                 event: args.event,
                 all: args.all,
+                data: args.data,
+                bot_id: args.bot_id,
                 url: args.url,
                 scheme: args.scheme.scheme,
                 secret: args.scheme.secret,

@@ -110,20 +110,37 @@ impl Answer {
     }
 }
 
-/// The one HTTP client of the process: rustls with `ring` and Mozilla's roots, HTTP/1.1, no
-/// redirects, no cookies.
+/// The environment variable naming one more root certificate (PEM file) that deliveries trust:
+/// a local HTTPS receiver with a self-made certificate (mkcert and the like).
+pub(crate) const CA_CERT_ENV_VAR: &str = "MEETINGBAAS_CA_CERT";
+
+/// The one HTTP client of the process: rustls with `ring` and Mozilla's roots (plus
+/// [`CA_CERT_ENV_VAR`]), HTTP/1.1, no redirects, no cookies.
 fn http() -> Result<&'static reqwest::Client, String> {
     static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder()
                 .use_rustls_tls()
                 .tls_built_in_root_certs(true)
                 .http1_only()
                 .redirect(reqwest::redirect::Policy::none())
                 .referer(false)
                 .connect_timeout(CONNECT_TIMEOUT)
-                .pool_max_idle_per_host(4)
+                .pool_max_idle_per_host(4);
+            if let Some(path) = std::env::var_os(CA_CERT_ENV_VAR).filter(|p| !p.is_empty()) {
+                let pem = std::fs::read(&path).map_err(|err| {
+                    format!("{CA_CERT_ENV_VAR}={}: {err}", path.to_string_lossy())
+                })?;
+                let certificate = reqwest::Certificate::from_pem(&pem).map_err(|_| {
+                    format!(
+                        "{CA_CERT_ENV_VAR}={}: not a PEM certificate",
+                        path.to_string_lossy()
+                    )
+                })?;
+                builder = builder.add_root_certificate(certificate);
+            }
+            builder
                 .build()
                 .map_err(|err| format!("cannot build the HTTP client: {}", describe(&err)))
         })

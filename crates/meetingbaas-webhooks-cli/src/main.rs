@@ -363,6 +363,7 @@ Examples:
 Events: {}.
 --data sends any body (taken byte for byte, signed under --scheme); --bot-id rewrites the samples'
 bot id. Redirects are not followed.
+An https:// receiver with a self-made certificate: set MEETINGBAAS_CA_CERT to its CA (PEM file).
 The secret comes from --secret or the scheme's variable (MEETINGBAAS_SVIX_SECRET for svix).
 Prints each answer's status and body; exits 0 if every answer was 2xx, 1 otherwise.",
         samples::wire_names().join(", ")

@@ -17,20 +17,21 @@
 //! Every request carries the API key in `x-meeting-baas-api-key`.
 //!
 //! ```no_run
-//! use meetingbaas_webhooks_api::{BotId, Client, Error};
+//! use meetingbaas_webhooks_api::{BotId, CallbackMethod, CallbackTarget, Client, Error};
 //!
-//! # async fn run() -> Result<(), Error> {
-//! // MEETINGBAAS_API_KEY (and optionally MEETINGBAAS_API_URL) from the environment.
-//! let client = Client::from_env()?;
-//! let bot: BotId = "123e4567-e89b-12d3-a456-426614174000".parse()?;
-//! match client.resend_webhook(&bot).await {
-//!     Ok(accepted) => println!("queued: {}", accepted.message().unwrap_or("no message")),
-//!     Err(Error::Conflict(why)) => println!("not now: {why}"),
-//!     Err(Error::BotNotFound(_)) => println!("no such bot"),
-//!     Err(other) => return Err(other),
+//! async fn reprocess() -> Result<(), Error> {
+//!     let client = Client::from_env()?; // MEETINGBAAS_API_KEY, optionally MEETINGBAAS_API_URL
+//!     let bot: BotId = "123e4567-e89b-12d3-a456-426614174000".parse()?;
+//!     match client.resend_webhook(&bot).await {
+//!         Ok(accepted) => println!("{}", accepted.message().unwrap_or("queued")),
+//!         Err(Error::Conflict(why)) => println!("not finished yet: {why}"),
+//!         Err(Error::RateLimited { retry_after, .. }) => println!("try again in {retry_after:?}"),
+//!         Err(other) => return Err(other),
+//!     }
+//!     let elsewhere = CallbackTarget::new("https://example.com/cb", "secret", CallbackMethod::Post)?;
+//!     client.retry_callback(&bot, Some(&elsewhere)).await?;
+//!     Ok(())
 //! }
-//! # Ok(())
-//! # }
 //! ```
 //!
 //! # What the client guarantees

@@ -1,78 +1,76 @@
-//! Sending deliveries: a small HTTP/1.1 client with a timeout on every step.
+//! Sending deliveries: an HTTP/1.1 client (reqwest, rustls with `ring`) with a timeout on every
+//! step.
 //!
-//! Used by `trigger`, by `listen --forward-to` and by `demo`. Plain `http://` only: the targets
-//! are local receivers (an example, your app on localhost, or the local end of a tunnel).
+//! Used by `trigger`, by `listen --forward-to` and by `demo`. `http://` and `https://` URLs are
+//! accepted (a local receiver, a tunnel, a deployed endpoint). Redirects are not followed: a
+//! signed delivery goes where it was sent, and a 3xx is reported as the answer it is.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::error::Error as StdError;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::uri::PathAndQuery;
-use http::{HeaderMap, Request, StatusCode, Uri, header};
+use http::{HeaderMap, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::BodyExt;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
-/// How long connecting may take.
+/// How long connecting (TCP and TLS) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The most of an answer's body that is kept (the rest is not read).
 const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-/// Where deliveries go: an `http://host:port/path` URL.
+/// Where deliveries go: an `http://` or `https://` URL with a host.
 #[derive(Clone, Debug)]
 pub(crate) struct Target {
     host: String,
     port: u16,
-    authority: String,
-    path: PathAndQuery,
     url: String,
 }
 
 impl Target {
-    /// Reads a URL; anything but `http://` with a host is refused with a one-line reason.
+    /// Reads a URL; anything but `http://` or `https://` with a host is refused with a one-line
+    /// reason.
     pub(crate) fn parse(url: &str) -> Result<Target, String> {
+        let shown = crate::output::escape(url);
         let uri: Uri = url
             .parse()
-            .map_err(|err| format!("`{url}` is not a URL: {err}"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
+            .map_err(|err| format!("`{shown}` is not a URL: {err}"))?;
+        let default_port = match uri.scheme_str() {
+            Some("http") => 80,
+            Some("https") => 443,
+            Some(other) => {
                 return Err(format!(
-                    "`{url}`: https is not supported; give the local http address of your \
-                     receiver (or of the tunnel in front of it)"
+                    "`{shown}`: unsupported scheme `{}`; use http:// or https://",
+                    crate::output::escape(other)
                 ));
             }
-            Some(other) => return Err(format!("`{url}`: unsupported scheme `{other}`")),
             None => {
                 return Err(format!(
-                    "`{url}` has no scheme: write http://HOST:PORT/PATH"
+                    "`{shown}` has no scheme: write http://HOST:PORT/PATH or https://HOST/PATH"
                 ));
             }
-        }
+        };
         let authority = uri
             .authority()
-            .ok_or_else(|| format!("`{url}` has no host"))?;
+            .ok_or_else(|| format!("`{shown}` has no host"))?;
         let host = authority
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']');
         if host.is_empty() {
-            return Err(format!("`{url}` has no host"));
+            return Err(format!("`{shown}` has no host"));
+        }
+        if authority.as_str().contains('@') {
+            return Err(format!(
+                "`{shown}`: user names and passwords in URLs are not sent"
+            ));
         }
         Ok(Target {
             host: host.to_owned(),
-            port: authority.port_u16().unwrap_or(80),
-            authority: authority.as_str().to_owned(),
-            path: uri
-                .path_and_query()
-                .cloned()
-                .unwrap_or_else(|| PathAndQuery::from_static("/")),
+            port: authority.port_u16().unwrap_or(default_port),
             url: url.to_owned(),
         })
     }
@@ -95,7 +93,8 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    /// The body as one line of text (lossy UTF-8, newlines folded, shortened).
+    /// The body as one line of text (lossy UTF-8, newlines folded, shortened; control
+    /// characters are escaped when the line is printed).
     pub(crate) fn body_line(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
         let mut line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -111,6 +110,44 @@ impl Answer {
     }
 }
 
+/// The environment variable naming one more root certificate (PEM file) that deliveries trust:
+/// a local HTTPS receiver with a self-made certificate (mkcert and the like).
+pub(crate) const CA_CERT_ENV_VAR: &str = "MEETINGBAAS_CA_CERT";
+
+/// The one HTTP client of the process: rustls with `ring` and Mozilla's roots (plus
+/// [`CA_CERT_ENV_VAR`]), HTTP/1.1, no redirects, no cookies.
+fn http() -> Result<&'static reqwest::Client, String> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            let mut builder = reqwest::Client::builder()
+                .use_rustls_tls()
+                .tls_built_in_root_certs(true)
+                .http1_only()
+                .redirect(reqwest::redirect::Policy::none())
+                .referer(false)
+                .connect_timeout(CONNECT_TIMEOUT)
+                .pool_max_idle_per_host(4);
+            if let Some(path) = std::env::var_os(CA_CERT_ENV_VAR).filter(|p| !p.is_empty()) {
+                let pem = std::fs::read(&path).map_err(|err| {
+                    format!("{CA_CERT_ENV_VAR}={}: {err}", path.to_string_lossy())
+                })?;
+                let certificate = reqwest::Certificate::from_pem(&pem).map_err(|_| {
+                    format!(
+                        "{CA_CERT_ENV_VAR}={}: not a PEM certificate",
+                        path.to_string_lossy()
+                    )
+                })?;
+                builder = builder.add_root_certificate(certificate);
+            }
+            builder
+                .build()
+                .map_err(|err| format!("cannot build the HTTP client: {}", describe(&err)))
+        })
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
 /// POSTs `body` with `headers` to `target`; the whole exchange (connect, send, answer) must end
 /// within `timeout`.
 pub(crate) async fn post<B>(
@@ -120,10 +157,43 @@ pub(crate) async fn post<B>(
     timeout: Duration,
 ) -> Result<Answer, String>
 where
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    B: Body<Data = Bytes> + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    match tokio::time::timeout(timeout, exchange(target, headers, body)).await {
+    let exchange = async {
+        let mut response = http()?
+            .post(target.url.as_str())
+            .headers(headers)
+            .body(reqwest::Body::wrap(body))
+            .send()
+            .await
+            .map_err(|err| transport_error(target, err))?;
+        let status = response.status();
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = Vec::new();
+        while body.len() < MAX_ANSWER_BYTES {
+            match response.chunk().await {
+                Ok(Some(data)) => {
+                    let room = MAX_ANSWER_BYTES - body.len();
+                    body.extend_from_slice(&data[..data.len().min(room)]);
+                }
+                Ok(None) => break,
+                Err(err) => {
+                    return Err(format!(
+                        "{} answered {status} but its body broke off: {}",
+                        target.url,
+                        describe(&err.without_url())
+                    ));
+                }
+            }
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body: Bytes::from(body),
+        })
+    };
+    match tokio::time::timeout(timeout, exchange).await {
         Ok(result) => result,
         Err(_) => Err(format!(
             "no answer from {} within {} s",
@@ -133,69 +203,23 @@ where
     }
 }
 
-async fn exchange<B>(target: &Target, headers: HeaderMap, body: B) -> Result<Answer, String>
-where
-    B: Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<Box<dyn StdError + Send + Sync>>,
-{
-    let address = format!("{}:{}", target.host, target.port);
-    let stream = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        TcpStream::connect((target.host.as_str(), target.port)),
-    )
-    .await
-    .map_err(|_| format!("cannot connect to {address}: timed out"))?
-    .map_err(|err| format!("cannot connect to {address}: {err}"))?;
-    let _ = stream.set_nodelay(true);
-
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|err| describe(&err))?;
-    // Drives the connection; ends when `sender` is dropped or the peer closes.
-    tokio::spawn(connection);
-
-    let mut request = Request::post(target.path.as_str())
-        .header(header::HOST, target.authority.as_str())
-        .body(body)
-        .map_err(|err| format!("cannot build the request: {err}"))?;
-    for (name, value) in &headers {
-        request.headers_mut().append(name, value.clone());
+/// A failed exchange on one line, naming the address for connection failures.
+fn transport_error(target: &Target, err: reqwest::Error) -> String {
+    let err = err.without_url();
+    if err.is_connect() {
+        format!(
+            "cannot connect to {}:{}: {}",
+            target.host,
+            target.port,
+            describe(&err)
+        )
+    } else {
+        format!("{} did not answer: {}", target.url, describe(&err))
     }
-
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|err| format!("{} did not answer: {}", target.url, describe(&err)))?;
-    let (parts, mut incoming) = response.into_parts();
-    let mut body = Vec::new();
-    while body.len() < MAX_ANSWER_BYTES {
-        match incoming.frame().await {
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    let room = MAX_ANSWER_BYTES - body.len();
-                    body.extend_from_slice(&data[..data.len().min(room)]);
-                }
-            }
-            Some(Err(err)) => {
-                return Err(format!(
-                    "{} answered {} but its body broke off: {}",
-                    target.url,
-                    parts.status,
-                    describe(&err)
-                ));
-            }
-            None => break,
-        }
-    }
-    Ok(Answer {
-        status: parts.status,
-        headers: parts.headers,
-        body: Bytes::from(body),
-    })
 }
 
 /// An error and its causes on one line.
-pub(crate) fn describe(err: &(dyn StdError + 'static)) -> String {
+pub(crate) fn describe(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -259,25 +283,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn http_urls_are_read() {
+    fn http_and_https_urls_are_read() {
         let target = Target::parse("http://127.0.0.1:3000/webhooks/meetingbaas?x=1").unwrap();
-        assert_eq!(target.host, "127.0.0.1");
-        assert_eq!(target.port, 3000);
-        assert_eq!(target.path.as_str(), "/webhooks/meetingbaas?x=1");
+        assert_eq!((target.host.as_str(), target.port), ("127.0.0.1", 3000));
         let bare = Target::parse("http://localhost").unwrap();
-        assert_eq!((bare.port, bare.path.as_str()), (80, "/"));
+        assert_eq!(bare.port, 80);
         let v6 = Target::parse("http://[::1]:8080/").unwrap();
         assert_eq!(v6.host, "::1");
+        let tls = Target::parse("https://example.com/hook").unwrap();
+        assert_eq!((tls.host.as_str(), tls.port), ("example.com", 443));
     }
 
     #[test]
     fn other_urls_are_refused_with_a_reason() {
         for url in [
-            "https://example.com/",
             "ftp://x/",
             "localhost:3000",
             "not a url",
             "",
+            "https://user:pw@example.com/",
         ] {
             assert!(Target::parse(url).is_err(), "{url}");
         }

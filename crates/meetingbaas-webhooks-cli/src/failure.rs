@@ -10,6 +10,9 @@ pub(crate) enum Failure {
     Usage(String),
     /// The command ran and did not succeed (unreachable URL, port in use, ...): exit status 1.
     Runtime(String),
+    /// A failure with an exit status of its own (the Meeting BaaS API commands: 3 bot not
+    /// found, 4 conflict, 5 rate limited).
+    Status(u8, String),
 }
 
 impl Failure {
@@ -28,13 +31,15 @@ impl Failure {
         match self {
             Failure::Usage(_) => ExitCode::from(2),
             Failure::Runtime(_) => ExitCode::from(1),
+            Failure::Status(code, _) => ExitCode::from(*code),
         }
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (Failure::Usage(message) | Failure::Runtime(message)) = self;
+        let (Failure::Usage(message) | Failure::Runtime(message) | Failure::Status(_, message)) =
+            self;
         // Always one line, whatever an underlying error printed.
         let mut first = true;
         for line in message.lines().filter(|l| !l.trim().is_empty()) {

@@ -40,6 +40,9 @@ pub(crate) fn parse_header(raw: &str) -> Result<(HeaderName, HeaderValue), Strin
     let (name, value) = raw
         .split_once(':')
         .ok_or_else(|| "expected `Name: value` (no colon found)".to_string())?;
+    if name.trim().is_empty() {
+        return Err("expected `Name: value` (the name before the colon is empty)".to_string());
+    }
     let name = HeaderName::from_bytes(name.trim().as_bytes())
         .map_err(|_| format!("`{}` is not a valid header name", name.trim()))?;
     let value = HeaderValue::from_str(value.trim())

@@ -7,8 +7,11 @@
 //! - `listen`: a local verifying receiver, one line per delivery, optionally forwarding.
 //! - `trigger EVENT --url URL`: sends a correctly signed sample event.
 //! - `sign` / `verify`: the headers for a body on stdin, and the check of a body plus headers.
+//! - `resend`, `retry-callback`, `retry-webhook`, `webhook-url`, `endpoints`: Meeting BaaS's own
+//!   API, to have a delivery sent again and to read or set where deliveries go.
 //!
-//! Exit status: 0 success, 1 failure (for `verify`: not verified), 2 usage error.
+//! Exit status: 0 success, 1 failure (for `verify`: not verified), 2 usage error; the API
+//! commands add 3 (bot not found), 4 (409 conflict) and 5 (rate limited).
 #![forbid(unsafe_code)]
 
 mod client;
@@ -20,7 +23,9 @@ mod output;
 mod receiver;
 mod samples;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use meetingbaas_webhooks::Scheme;
@@ -39,7 +44,10 @@ Secrets come from --secret or from the environment variables the examples read:
   MEETINGBAAS_SVIX_SECRET (svix), MEETINGBAAS_WEBHOOK_SECRET (signature),
   MEETINGBAAS_CALLBACK_SECRET (callback), MEETINGBAAS_API_KEY (api-key);
   MEETINGBAAS_MAX_BODY_BYTES sets the body limit of `listen` and `verify`.
-Exit status: 0 success, 1 failure (`verify`: not verified), 2 usage error.";
+The API commands (resend, retry-callback, retry-webhook, webhook-url, endpoints) read
+  MEETINGBAAS_API_KEY and MEETINGBAAS_API_URL.
+Exit status: 0 success, 1 failure (`verify`: not verified), 2 usage error; the API commands
+  also exit 3 (bot not found), 4 (409: bot not finished, or no callback) and 5 (rate limited).";
 
 /// Try Meeting BaaS webhooks locally: a self-checking demo, a verifying receiver, signed sample
 /// deliveries, and signing and verification of any body.
@@ -95,6 +103,150 @@ Example:
 Exit status: 0 verified (a summary of the event follows), 1 not verified (the reason follows),
 2 usage error.")]
     Verify(VerifyArgs),
+    /// Ask Meeting BaaS to deliver a bot's final v2 webhook again (POST /v2/bots/BOT_ID/resend-webhook).
+    #[command(after_help = api_help("\
+Examples:
+  export MEETINGBAAS_API_KEY=...
+  meetingbaas-webhooks resend 123e4567-e89b-12d3-a456-426614174000
+  meetingbaas-webhooks resend 123e4567-e89b-12d3-a456-426614174000 --json
+
+The bot must be completed or failed (409 otherwise). A v2 resend may carry the same svix-id as
+the first delivery: a receiver that deduplicates will answer it as a duplicate unless the key is
+forgotten first (see the README, \"Reprocess a delivery\")."))]
+    Resend(ResendArgs),
+    /// Ask Meeting BaaS to call a bot's v2 callback again, optionally somewhere else.
+    #[command(after_help = api_help("\
+Examples:
+  meetingbaas-webhooks retry-callback 123e4567-e89b-12d3-a456-426614174000
+  meetingbaas-webhooks retry-callback 123e4567-e89b-12d3-a456-426614174000 \\
+      --url https://example.com/callbacks --secret \"$CALLBACK_SECRET\" --method POST
+
+POST /v2/bots/BOT_ID/retry-callback. --url, --secret and --method go together (all three or
+none); without them the bot's configured callback is used (409 if it has none)."))]
+    RetryCallback(RetryCallbackArgs),
+    /// Ask Meeting BaaS to send a bot's v1 webhook again (POST /bots/retry_webhook).
+    #[command(after_help = api_help("\
+Examples:
+  meetingbaas-webhooks retry-webhook 123e4567-e89b-12d3-a456-426614174000
+  meetingbaas-webhooks retry-webhook 123e4567-e89b-12d3-a456-426614174000 --webhook-url https://example.com/hook
+
+Without --webhook-url the account's v1 webhook URL is used."))]
+    RetryWebhook(RetryWebhookArgs),
+    /// Read or set the account's v1 webhook URL (GET/POST /accounts/webhook_url).
+    #[command(after_help = api_help("\
+Examples:
+  meetingbaas-webhooks webhook-url
+  meetingbaas-webhooks webhook-url set https://example.com/webhooks/meetingbaas
+
+v2 webhook endpoints are configured in the Meeting BaaS dashboard only."))]
+    WebhookUrl(WebhookUrlArgs),
+    /// List the account's webhook endpoints (GET /bots/webhooks/bot).
+    #[command(after_help = api_help("\
+Example:
+  meetingbaas-webhooks endpoints --json
+
+Prints every endpoint URL in the answer, one per line (--json: the whole answer)."))]
+    Endpoints(EndpointsArgs),
+}
+
+/// An API command's examples followed by the exit statuses they share.
+fn api_help(examples: &str) -> String {
+    format!("{examples}\n\n{}", commands::api::EXIT_STATUS_HELP)
+}
+
+/// How to reach Meeting BaaS's API: flags shared by every API command.
+#[derive(Args)]
+struct ApiConnection {
+    /// The API's base URL (default: MEETINGBAAS_API_URL, else https://api.meetingbaas.com).
+    /// Plain http:// is accepted for loopback addresses only.
+    #[arg(long, value_name = "URL")]
+    api_url: Option<String>,
+    /// The API key (default: MEETINGBAAS_API_KEY). Prefer the variable: other local users can
+    /// read command lines.
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    api_key: Option<String>,
+    /// Print one JSON object (also on failure) instead of a readable line.
+    #[arg(long)]
+    json: bool,
+    /// Seconds each try may take (connect, answer, body).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=300))]
+    timeout: u64,
+    /// Retries after 429 or 5xx (the wait the API asks for is honoured, up to 30 s).
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=10))]
+    retries: u32,
+    /// Also trust this root certificate (PEM file): a TLS-inspecting proxy, a test server.
+    #[arg(long, value_name = "PEM_FILE")]
+    ca_cert: Option<PathBuf>,
+}
+
+impl ApiConnection {
+    fn into_connection(self) -> commands::api::Connection {
+        commands::api::Connection {
+            api_url: self.api_url,
+            api_key: self.api_key,
+            json: self.json,
+            timeout: Duration::from_secs(self.timeout),
+            retries: self.retries,
+            ca_cert: self.ca_cert,
+        }
+    }
+}
+
+#[derive(Args)]
+struct ResendArgs {
+    /// The bot's id (a UUID).
+    #[arg(value_name = "BOT_ID")]
+    bot_id: String,
+    #[command(flatten)]
+    api: ApiConnection,
+}
+
+#[derive(Args)]
+struct RetryCallbackArgs {
+    /// The bot's id (a UUID).
+    #[arg(value_name = "BOT_ID")]
+    bot_id: String,
+    /// Call this URL instead of the bot's configured callback (needs --secret and --method).
+    #[arg(long, value_name = "URL", requires_all = ["secret", "method"])]
+    url: Option<String>,
+    /// The secret Meeting BaaS sends in x-mb-secret to --url (needs --url and --method).
+    #[arg(long, value_name = "SECRET", requires_all = ["url", "method"], allow_hyphen_values = true)]
+    secret: Option<String>,
+    /// POST or PUT (needs --url and --secret).
+    #[arg(long, value_name = "METHOD", requires_all = ["url", "secret"])]
+    method: Option<String>,
+    #[command(flatten)]
+    api: ApiConnection,
+}
+
+#[derive(Args)]
+struct RetryWebhookArgs {
+    /// The bot's id (a UUID).
+    #[arg(value_name = "BOT_UUID")]
+    bot_uuid: String,
+    /// Send to this URL instead of the account's v1 webhook URL.
+    #[arg(long, value_name = "URL")]
+    webhook_url: Option<String>,
+    #[command(flatten)]
+    api: ApiConnection,
+}
+
+#[derive(Args)]
+struct WebhookUrlArgs {
+    /// `get` (the default) prints the URL; `set URL` sets it.
+    #[arg(value_name = "ACTION", value_parser = ["get", "set"])]
+    action: Option<String>,
+    /// The new URL, for `set` (http:// or https://).
+    #[arg(value_name = "URL")]
+    url: Option<String>,
+    #[command(flatten)]
+    api: ApiConnection,
+}
+
+#[derive(Args)]
+struct EndpointsArgs {
+    #[command(flatten)]
+    api: ApiConnection,
 }
 
 /// The scheme and secret of `listen` and `verify`: one scheme from flags, or every scheme whose
@@ -147,16 +299,22 @@ struct TriggerArgs {
     /// The wire name of the event to send (see the list below).
     #[arg(
         value_name = "EVENT",
-        required_unless_present = "all",
-        conflicts_with = "all"
+        required_unless_present_any = ["all", "data"],
+        conflicts_with_all = ["all", "data"]
     )]
     event: Option<String>,
-    /// The receiver's http:// URL.
+    /// The receiver's URL (http:// or https://).
     #[arg(long, value_name = "URL")]
     url: String,
     /// Send one sample of every event.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "data")]
     all: bool,
+    /// Send this body instead of a sample, byte for byte: a file, or `-` for stdin.
+    #[arg(long, value_name = "FILE|-")]
+    data: Option<PathBuf>,
+    /// Put this bot id in the samples instead of the built-in one.
+    #[arg(long, value_name = "BOT_ID", conflicts_with = "data")]
+    bot_id: Option<String>,
     #[command(flatten)]
     scheme: OneScheme,
     /// Seconds to wait for each answer.
@@ -198,8 +356,14 @@ fn trigger_help() -> String {
 Examples:
   meetingbaas-webhooks trigger bot.completed --url http://127.0.0.1:3000/webhooks/meetingbaas
   meetingbaas-webhooks trigger --all --scheme callback --url http://127.0.0.1:3000/webhooks/meetingbaas
+  meetingbaas-webhooks trigger bot.completed --bot-id 9f0c1d2e-0000-4000-8000-000000000001 --url https://my-app.example/webhooks
+  meetingbaas-webhooks trigger --data recorded.json --scheme signature --url http://127.0.0.1:3000/webhooks/meetingbaas
+  printf '%s' '{{\"event\":\"bot.failed\",\"data\":{{}}}}' | meetingbaas-webhooks trigger --data - --url http://127.0.0.1:3000/hook
 
 Events: {}.
+--data sends any body (taken byte for byte, signed under --scheme); --bot-id rewrites the samples'
+bot id. Redirects are not followed.
+An https:// receiver with a self-made certificate: set MEETINGBAAS_CA_CERT to its CA (PEM file).
 The secret comes from --secret or the scheme's variable (MEETINGBAAS_SVIX_SECRET for svix).
 Prints each answer's status and body; exits 0 if every answer was 2xx, 1 otherwise.",
         samples::wire_names().join(", ")
@@ -273,6 +437,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             commands::trigger::run(commands::trigger::Options {
                 event: args.event,
                 all: args.all,
+                data: args.data,
+                bot_id: args.bot_id,
                 url: args.url,
                 scheme: args.scheme.scheme,
                 secret: args.scheme.secret,
@@ -293,5 +459,47 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             tolerance: args.tolerance,
             now: args.now,
         }),
+        Command::Resend(args) => {
+            let request = commands::api::Request::Resend {
+                bot_id: args.bot_id,
+            };
+            commands::api::run(request, args.api.into_connection()).await
+        }
+        Command::RetryCallback(args) => {
+            let request = commands::api::Request::RetryCallback {
+                bot_id: args.bot_id,
+                url: args.url,
+                secret: args.secret,
+                method: args.method,
+            };
+            commands::api::run(request, args.api.into_connection()).await
+        }
+        Command::RetryWebhook(args) => {
+            let request = commands::api::Request::RetryWebhook {
+                bot_uuid: args.bot_uuid,
+                webhook_url: args.webhook_url,
+            };
+            commands::api::run(request, args.api.into_connection()).await
+        }
+        Command::WebhookUrl(args) => {
+            let request = match (args.action.as_deref(), args.url) {
+                (None | Some("get"), None) => commands::api::Request::GetWebhookUrl,
+                (Some("set"), Some(url)) => commands::api::Request::SetWebhookUrl { url },
+                (Some("set"), None) => {
+                    return Err(Failure::usage("`webhook-url set` needs the new URL"));
+                }
+                _ => {
+                    return Err(Failure::usage("`webhook-url` takes `get`, or `set URL`"));
+                }
+            };
+            commands::api::run(request, args.api.into_connection()).await
+        }
+        Command::Endpoints(args) => {
+            commands::api::run(
+                commands::api::Request::Endpoints,
+                args.api.into_connection(),
+            )
+            .await
+        }
     }
 }

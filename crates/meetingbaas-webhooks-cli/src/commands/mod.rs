@@ -1,5 +1,6 @@
-//! One module per subcommand.
+//! One module per subcommand (the Meeting BaaS API commands share `api`).
 
+pub(crate) mod api;
 pub(crate) mod demo;
 pub(crate) mod listen;
 pub(crate) mod sign;

@@ -141,5 +141,7 @@ pub(crate) fn is_installed(req: &HttpRequest) -> bool {
 pub(crate) fn hand_over(req: &HttpRequest, completion: Completion) {
     if is_installed(req) {
         req.extensions_mut().insert(Pending(completion));
+    } else {
+        completion.detach();
     }
 }

@@ -86,7 +86,9 @@ where
         let pipeline = Pipeline::new(Verifier::from_ref(state));
         let received = crate::collect::read(&pipeline, &parts.headers, body).await?;
         let ticket = pipeline.admit::<T, _>(&parts.headers, received).await?;
-        let (delivery, _, event, _completion) = ticket.into_parts();
+        let (delivery, _, event, completion) = ticket.into_parts();
+        // Without the layer nobody sees the handler's answer.
+        completion.detach();
         Ok(Webhook { delivery, event })
     }
 }

@@ -102,9 +102,10 @@ where
 {
     admitted::<T>(Pipeline::new(verifier))
         .and_then(|admitted: Result<Ticket<T>, Answer>| async move {
-            // Without deduplication there is no claim to finish: the completion only gives the
-            // body's memory back to the budget.
-            let (delivery, _, payload, _completion) = admitted.map_err(rejected)?.into_parts();
+            // Without deduplication there is no claim to finish, and a filter never sees the
+            // reply: the delivery is recorded as accepted.
+            let (delivery, _, payload, completion) = admitted.map_err(rejected)?.into_parts();
+            completion.detach();
             Ok::<_, Rejection>((delivery, payload))
         })
         .untuple_one()

@@ -112,6 +112,15 @@ impl BodyCollector {
                 Collected::Many(buf)
             }
             Collected::Many(mut buf) => {
+                if buf.capacity() - buf.len() < chunk.len() {
+                    // Grow by doubling, but never past the limit: a body costs at most the
+                    // limit (plus the frame being copied), never twice it.
+                    // (`BytesMut::reserve` may round up; a new buffer has the exact capacity.)
+                    let target = buf.capacity().saturating_mul(2).max(len).min(self.limit);
+                    let mut grown = BytesMut::with_capacity(target);
+                    grown.extend_from_slice(&buf);
+                    buf = grown;
+                }
                 buf.extend_from_slice(&chunk);
                 Collected::Many(buf)
             }
@@ -126,6 +135,16 @@ impl BodyCollector {
         let err = VerifyError::BodyUnreadable;
         log::rejected(&err);
         err
+    }
+
+    /// Bytes of memory the collected body occupies (its buffer's capacity once frames were
+    /// joined): what an in-flight memory budget charges.
+    pub fn allocated(&self) -> usize {
+        match &self.state {
+            Collected::Empty => 0,
+            Collected::One(bytes) => bytes.len(),
+            Collected::Many(buf) => buf.capacity(),
+        }
     }
 
     /// Bytes collected so far.
@@ -179,6 +198,19 @@ mod tests {
             body.push(Bytes::copy_from_slice(part)).unwrap();
         }
         assert_eq!(&body.finish()[..], b"abcdef");
+    }
+
+    #[test]
+    fn a_streamed_body_never_allocates_past_the_limit() {
+        let limit = 1000;
+        let mut body = BodyCollector::new(limit, None).unwrap();
+        for _ in 0..99 {
+            body.push(Bytes::from_static(b"0123456789")).unwrap();
+            assert!(body.allocated() <= limit, "{}", body.allocated());
+        }
+        body.push(Bytes::from_static(b"0123456789")).unwrap();
+        assert_eq!(body.len(), limit);
+        assert!(body.allocated() <= limit);
     }
 
     #[test]

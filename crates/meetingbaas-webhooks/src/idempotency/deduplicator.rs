@@ -118,16 +118,28 @@ impl Deduplicator {
         let key = String::from(delivery.idempotency_key().as_str());
         let token = crate::unique::unique_id("claim_", key.as_bytes());
         Box::pin(async move {
-            match store.claim(&key, &token, lease).await {
-                Ok(Claim::Acquired) => Ok(Begin::Proceed(ClaimGuard {
-                    store,
-                    key,
-                    token,
-                    ttl,
-                    finished: false,
-                })),
-                Ok(Claim::Completed) => Ok(Begin::Duplicate),
-                Ok(Claim::InProgress) => Err(IdempotencyError::InProgress),
+            // Until the store answers, the claim may still land (a frozen store applies it
+            // late; a dropped request never hears back): released by its token unless the
+            // answer says otherwise, so that no orphaned claim holds off the sender's retries.
+            let mut pending = ClaimGuard {
+                store: Arc::clone(&store),
+                key,
+                token,
+                ttl,
+                finished: false,
+            };
+            let claimed = store.claim(&pending.key, &pending.token, lease).await;
+            match claimed {
+                Ok(Claim::Acquired) => Ok(Begin::Proceed(pending)),
+                Ok(Claim::Completed) => {
+                    pending.finished = true;
+                    Ok(Begin::Duplicate)
+                }
+                Ok(Claim::InProgress) => {
+                    pending.finished = true;
+                    Err(IdempotencyError::InProgress)
+                }
+                // `pending` drops unfinished: a late claim is released by its token.
                 Err(err) => Err(unavailable(&err)),
             }
         })
@@ -288,6 +300,25 @@ mod tests {
                 panic!()
             };
             drop(claim);
+            assert!(matches!(dedupe.begin(&d).await.unwrap(), Begin::Proceed(_)));
+        });
+    }
+
+    #[test]
+    fn a_claim_taken_but_never_used_is_released() {
+        block_on(async {
+            let dedupe = Deduplicator::new(MemoryStore::default());
+            let d = delivery(b"dropped");
+            // Polled once (the memory store claims at once), then dropped before its answer is
+            // taken: the claim must not be left behind.
+            let mut begin = dedupe.begin(&d);
+            let waker = core::task::Waker::noop();
+            let polled = begin
+                .as_mut()
+                .poll(&mut core::task::Context::from_waker(waker));
+            drop(polled);
+            drop(begin);
+            tokio::task::yield_now().await;
             assert!(matches!(dedupe.begin(&d).await.unwrap(), Begin::Proceed(_)));
         });
     }

@@ -102,6 +102,13 @@ impl Completion {
         self.trace.span()
     }
 
+    /// Hands the delivery to a handler whose answer this adapter never sees (an extractor used
+    /// without its middleware or layer): recorded as `accepted` instead of `handled`. A claim,
+    /// if any, is released: only a finished completion completes it.
+    pub fn detach(mut self) {
+        self.trace.accepted();
+    }
+
     /// Whether a deduplication claim is held.
     pub fn is_claimed(&self) -> bool {
         self.claim.is_some()

@@ -11,8 +11,9 @@ use crate::scheme::Scheme;
 /// The prefix of every metric name.
 pub const METRIC_PREFIX: &str = "meetingbaas_webhooks";
 
-/// Counter: deliveries by `scheme` (`none` before verification), `outcome` ([`Outcome::label`],
-/// or `abandoned` when the request went away first) and `error` (the error code, or `none`).
+/// Counter: deliveries by `scheme` (`none` before verification), `outcome` ([`Outcome::label`];
+/// `accepted` when handed to a handler whose answer the adapter does not see; `abandoned` when
+/// the request went away first) and `error` (the error code, or `none`).
 pub const DELIVERIES_TOTAL: &str = "meetingbaas_webhooks_deliveries_total";
 /// Counter: copies of deliveries already handled, by `scheme`.
 pub const DUPLICATES_TOTAL: &str = "meetingbaas_webhooks_duplicates_total";
@@ -141,6 +142,11 @@ impl Trace {
         if let (Outcome::Handled { status }, Some(admitted)) = (outcome, self.admitted) {
             self.handler_took(*status, admitted.elapsed());
         }
+    }
+
+    /// Handed to a handler whose answer is never seen.
+    pub(crate) fn accepted(&mut self) {
+        self.record("accepted", 0, None);
     }
 
     fn record(&mut self, outcome: &'static str, status: u16, error: Option<&'static str>) {

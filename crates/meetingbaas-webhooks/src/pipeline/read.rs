@@ -111,12 +111,18 @@ where
                     // Zero-copy when the frame is already `Bytes` (hyper, axum, actix, warp).
                     let chunk = data.copy_to_bytes(data.remaining());
                     let total = collector.len().saturating_add(chunk.len());
-                    let pushed = if total > collector.limit() {
-                        collector.push(chunk).map_err(Error::from)
-                    } else if !this.reservation.ensure(total) {
+                    // Charged before the bytes are kept, then by what the buffer really
+                    // occupies (at most the limit).
+                    let pushed = if total <= collector.limit() && !this.reservation.ensure(total) {
                         Err(Error::from(Unavailable::MemoryBudget))
                     } else {
-                        collector.push(chunk).map_err(Error::from)
+                        collector.push(chunk).map_err(Error::from).and_then(|()| {
+                            if this.reservation.ensure(collector.allocated()) {
+                                Ok(())
+                            } else {
+                                Err(Error::from(Unavailable::MemoryBudget))
+                            }
+                        })
                     };
                     if let Err(err) = pushed {
                         *this.collector = None;

@@ -7,18 +7,31 @@
 //! Set the secret of each scheme you use: `MEETINGBAAS_SVIX_SECRET` (v2 webhooks),
 //! `MEETINGBAAS_WEBHOOK_SECRET` (`X-MeetingBaas-Signature`), `MEETINGBAAS_CALLBACK_SECRET`
 //! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1). `MEETINGBAAS_MAX_BODY_BYTES` changes the
-//! body limit, `PORT` the port (default 3000), `RUST_LOG` the log level.
+//! body limit, `PORT` the port (default 3000), `RUST_LOG` the log level, `RUST_LOG_FORMAT=json`
+//! JSON logs, `MEETINGBAAS_METRICS=HOST:PORT` Prometheus metrics on a listener of their own.
 //! `MEETINGBAAS_DEDUPE=memory` (one process) or `MEETINGBAAS_DEDUPE=redis://HOST:PORT` (replicas
 //! sharing one Redis) runs the handler once per delivery, however often it is retried.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use meetingbaas_webhooks::Verifier;
 use meetingbaas_webhooks::idempotency::Deduplicator;
+use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
+
+/// Time a client has to send its request head: a connection that stalls is closed.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an idle keep-alive connection stays open.
+const KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// Connections served at once per worker; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 512;
+/// Deliveries processed at once; more are answered 503 with `Retry-After` before their body is
+/// read. (The body deadline and the memory budget are the pipeline's defaults: 10 s, 256 MiB.)
+const MAX_IN_FLIGHT: usize = 256;
 
 #[actix_web::main]
 async fn main() {
@@ -29,16 +42,32 @@ async fn main() {
     if let Ok(quiet) = "actix_http::h1::dispatcher=off".parse() {
         filter = filter.add_directive(quiet);
     }
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .init();
+        .with_env_filter(filter);
+    if std::env::var("RUST_LOG_FORMAT").is_ok_and(|format| format == "json") {
+        logs.json().init();
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+
+    // Prometheus metrics on a listener of their own, never on the webhook port.
+    if let Ok(addr) = std::env::var("MEETINGBAAS_METRICS") {
+        let addr: std::net::SocketAddr = addr
+            .parse()
+            .unwrap_or_else(|_| fail("MEETINGBAAS_METRICS is not HOST:PORT"));
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .unwrap_or_else(|err| fail(err));
+    }
 
     // The secrets and the body limit, from the MEETINGBAAS_* environment variables.
     let verifier = Verifier::from_env().unwrap_or_else(|err| fail(err));
 
     // The `Webhook` extractor finds its configuration in the app data, like `web::JsonConfig`.
-    let mut config = WebhookConfig::new(verifier);
+    let mut config =
+        WebhookConfig::from_pipeline(Pipeline::new(verifier).max_in_flight(MAX_IN_FLIGHT));
 
     // Deduplication, from MEETINGBAAS_DEDUPE (unset: none). A Redis URL is connected now, so an
     // unreachable Redis stops the server here rather than at the first delivery.
@@ -64,6 +93,11 @@ async fn main() {
             .route("/webhooks/meetingbaas", web::post().to(receive))
     })
     .workers(2) // actix-web's default is one worker thread per core
+    // Deadlines for the request head and idle keep-alive connections (the body deadline is the
+    // pipeline's), and a cap on connections per worker.
+    .client_request_timeout(HEADER_TIMEOUT)
+    .keep_alive(KEEP_ALIVE)
+    .max_connections(MAX_CONNECTIONS)
     .bind(("127.0.0.1", port))
     .unwrap_or_else(|err| fail(err));
 
@@ -85,8 +119,7 @@ async fn main() {
 /// (401 bad credentials, 413 too large, 400 not a webhook, 422 bad event data; with
 /// deduplication, 200 `{"status":"duplicate"}` for a copy of a handled delivery, 409 for a copy
 /// of one still running, 503 when the store is unreachable).
-async fn receive(Webhook { event, delivery }: Webhook) -> HttpResponse {
-    tracing::info!(event = event.name(), scheme = %delivery.scheme(), "delivery received");
+async fn receive(Webhook { event, .. }: Webhook) -> HttpResponse {
     // Handle the event here (`match event { Event::BotCompleted { data, .. } => ..., }`),
     // or queue it and answer at once: the sender waits at most 30 seconds.
     HttpResponse::Ok().json(json!({

@@ -33,6 +33,22 @@ impl MemoryBudget {
         }
     }
 
+    /// Takes one unit of this budget (used as the in-flight request limit) for `reservation`;
+    /// `false` when none is left.
+    pub(crate) fn take_slot(&self, reservation: &mut Reservation) -> bool {
+        let counter = &self.inner;
+        let taken = counter
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(1).filter(|after| *after <= counter.limit)
+            })
+            .is_ok();
+        if taken {
+            reservation.slot = Some(Arc::clone(counter));
+        }
+        taken
+    }
+
     /// The most that may be held.
     pub fn limit(&self) -> usize {
         self.inner.limit
@@ -48,6 +64,7 @@ impl MemoryBudget {
         Reservation {
             budget: Some(Arc::clone(&self.inner)),
             bytes: 0,
+            slot: None,
         }
     }
 }
@@ -63,6 +80,8 @@ impl Default for MemoryBudget {
 pub(crate) struct Reservation {
     budget: Option<Arc<Counter>>,
     bytes: usize,
+    // One unit of the in-flight request limit, when there is one.
+    slot: Option<Arc<Counter>>,
 }
 
 impl Reservation {
@@ -93,6 +112,9 @@ impl Drop for Reservation {
     fn drop(&mut self) {
         if let Some(budget) = &self.budget {
             budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+        }
+        if let Some(slot) = &self.slot {
+            slot.used.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }

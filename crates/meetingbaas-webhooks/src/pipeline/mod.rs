@@ -24,7 +24,7 @@
 //! | deduplication | 200 `{"status":"duplicate"}`, 409 running, 503 store down |
 //!
 //! ```
-//! use meetingbaas_webhooks::pipeline::Pipeline;
+//! use meetingbaas_webhooks::pipeline::{Answer, Pipeline};
 //! use meetingbaas_webhooks::{Bytes, Event, Signer, Verifier};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -37,8 +37,9 @@
 //! let chunks = [Ok::<_, std::convert::Infallible>(Bytes::from(body))];
 //! let stream = futures_util::stream::iter(chunks);
 //!
-//! let received = pipeline.read(&headers, stream).await.map_err(|answer| answer.status())?;
-//! let ticket = pipeline.admit::<Event, _>(&headers, received).await.map_err(|a| a.status())?;
+//! let refused = |answer: Answer| format!("refused with {}", answer.status());
+//! let received = pipeline.read(&headers, stream).await.map_err(refused)?;
+//! let ticket = pipeline.admit::<Event, _>(&headers, received).await.map_err(refused)?;
 //! let (_delivery, _, event, completion) = ticket.into_parts();
 //! assert_eq!(event.bot_id(), Some("b-1"));
 //! // ...the handler runs, then:
@@ -95,6 +96,7 @@ struct Config {
     only: Option<Arc<[EventKind]>>,
     dedupe: Option<Deduplicator>,
     log_accepted: bool,
+    in_flight: Option<MemoryBudget>,
 }
 
 impl Config {
@@ -119,6 +121,7 @@ impl Pipeline {
                 only: None,
                 dedupe: None,
                 log_accepted: true,
+                in_flight: None,
             }),
         }
     }
@@ -166,6 +169,15 @@ impl Pipeline {
     /// process.
     pub fn memory_budget(mut self, budget: MemoryBudget) -> Self {
         self.config().budget = budget;
+        self
+    }
+
+    /// Caps the deliveries in flight at once (from the first byte read to the handler's
+    /// answer), shared by clones of this pipeline; past it, a request is answered 503
+    /// `overloaded` with `Retry-After` before its body is read (shedding, not queueing).
+    /// Default: no cap (the memory budget still bounds what they hold).
+    pub fn max_in_flight(mut self, deliveries: usize) -> Self {
+        self.config().in_flight = Some(MemoryBudget::new(deliveries));
         self
     }
 

@@ -58,7 +58,14 @@ impl<S> Read<S> {
     pub(crate) fn new(pipeline: Pipeline, declared: Option<u64>, stream: S) -> Self {
         let trace = Trace::start(pipeline.inner.log_accepted);
         let mut reservation = pipeline.inner.budget.reservation();
+        let overloaded = pipeline
+            .inner
+            .in_flight
+            .as_ref()
+            .is_some_and(|limit| !limit.take_slot(&mut reservation));
         let (collector, refused) = match BodyCollector::new(pipeline.max_body_bytes(), declared) {
+            // Shed before anything is read or buffered.
+            _ if overloaded => (None, Some(Error::from(Unavailable::Overloaded))),
             Err(err) => (None, Some(Error::from(err))),
             // What the sender declares is held from the start, so that many requests declaring
             // large bodies and then stalling cannot together pass the budget.

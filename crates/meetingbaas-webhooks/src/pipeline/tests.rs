@@ -328,3 +328,17 @@ fn the_span_has_the_delivery_fields_and_no_secret() {
         "{logs}"
     );
 }
+
+#[tokio::test]
+async fn past_the_in_flight_cap_requests_are_shed_with_503() {
+    let pipeline = pipeline().max_in_flight(1);
+    let first = admit::<IgnoredAny>(&pipeline, FAILED).await.unwrap();
+    let answer = pipeline
+        .read(&headers(FAILED), chunks(&[FAILED]))
+        .await
+        .unwrap_err();
+    assert_eq!(answer.error().map(Error::code), Some("overloaded"));
+    assert_eq!(answer.retry_after(), Some(crate::RETRY_AFTER_SECS));
+    first.into_parts().3.finish(200).await;
+    assert!(admit::<IgnoredAny>(&pipeline, FAILED).await.is_ok());
+}

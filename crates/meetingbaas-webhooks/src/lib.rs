@@ -1,7 +1,7 @@
 //! Verify and parse [Meeting BaaS](https://meetingbaas.com) webhook deliveries.
 //!
 //! This is the framework-free core of the `meetingbaas-webhooks` crate family. It knows the wire
-//! protocol (four authentication schemes and every event name across API generations) and nothing of
+//! protocol (five authentication schemes and every event name across API generations) and nothing of
 //! HTTP frameworks: give it the raw body and a way to look up headers ([`HeaderLookup`]) and it
 //! answers with a [`VerifiedDelivery`] or a [`VerifyError`]. The adapter crates
 //! (`meetingbaas-webhooks-tower`, `-actix`, `-warp`) only buffer the body, call this crate and

@@ -56,7 +56,8 @@
 //! - `ring`: compute HMAC-SHA256 with `ring` (about 1.85x faster than the default RustCrypto on
 //!   CPUs without SHA extensions; same bytes).
 //! - `tracing`: a debug-level `tracing` event for every rejection (never above debug, so that a
-//!   flood of forged requests cannot flood an error log).
+//!   flood of forged requests cannot flood an error log), and a warn-level one for a verified
+//!   delivery whose fields did not all fit their types.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]

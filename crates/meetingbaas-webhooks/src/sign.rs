@@ -223,7 +223,9 @@ impl fmt::Debug for SignedHeaders {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
         for (name, value) in &self.headers {
-            let secret = *name == names::MB_SECRET || *name == names::MEETING_BAAS_API_KEY;
+            let secret = *name == names::MB_SECRET
+                || *name == names::MEETING_BAAS_API_KEY
+                || *name == names::MB_ALERT_SECRET;
             map.entry(name, if secret { &"<redacted>" } else { value });
         }
         map.finish()

@@ -175,12 +175,9 @@ impl Verifier {
                     &inner.api_key,
                     headers,
                 ),
-                Scheme::Alert => inner.check_token(
-                    Scheme::Alert,
-                    names::MB_ALERT_SECRET,
-                    &inner.alert,
-                    headers,
-                ),
+                Scheme::Alert => {
+                    inner.check_token(Scheme::Alert, names::MB_ALERT_SECRET, &inner.alert, headers)
+                }
             };
             match attempt {
                 None => {}

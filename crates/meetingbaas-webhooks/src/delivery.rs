@@ -68,7 +68,7 @@ impl VerifiedDelivery {
 
     /// The key under which duplicates of this delivery are recognised (see [`IdempotencyKey`]).
     pub fn idempotency_key(&self) -> IdempotencyKey {
-        IdempotencyKey::for_delivery(self.message_id(), &self.body)
+        IdempotencyKey::for_delivery(self.scheme, self.message_id(), &self.body)
     }
 
     /// Parses the body into an [`Event`].

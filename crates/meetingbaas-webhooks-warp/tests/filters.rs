@@ -21,6 +21,7 @@ fn verifier() -> Verifier {
         .signature_secret(SIGNATURE_SECRET)
         .callback_secret(CALLBACK_SECRET)
         .api_key(API_KEY)
+        .alert_secret(API_KEY)
         .max_body_bytes(LIMIT)
         .build()
         .unwrap()

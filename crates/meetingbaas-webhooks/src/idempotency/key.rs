@@ -41,10 +41,7 @@ impl IdempotencyKey {
         let scheme = scheme.as_str();
         match message_id {
             Some(id) => IdempotencyKey(alloc::format!("{scheme}:id:{id}")),
-            None => IdempotencyKey(alloc::format!(
-                "{scheme}:sha256:{}",
-                to_hex(&sha256(body))
-            )),
+            None => IdempotencyKey(alloc::format!("{scheme}:sha256:{}", to_hex(&sha256(body)))),
         }
     }
 
@@ -90,7 +87,10 @@ mod tests {
             key.as_str(),
             "callback:sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
-        assert_ne!(key, IdempotencyKey::for_delivery(Scheme::Callback, None, b" "));
+        assert_ne!(
+            key,
+            IdempotencyKey::for_delivery(Scheme::Callback, None, b" ")
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! what was expected, and the value itself, kept). Fields the struct does not know are kept in
 //! its [`UnknownFields`]. Only a syntax error stops the reading.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -80,62 +81,57 @@ impl Serialize for ParseIssue {
 
 /// Fields a payload carried that this version has no typed field for, kept as sent: reachable by
 /// name ([`get`](Self::get)) and iterable ([`iter`](Self::iter)), in key order.
+///
+/// One pointer wide while empty (the usual case), so that long transcripts stay compact.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct UnknownFields(Map<String, Value>);
+pub struct UnknownFields(Option<Box<Map<String, Value>>>);
 
 impl UnknownFields {
     /// The value of the field `name`, if it was sent.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.0.get(name)
+        self.0.as_ref().and_then(|map| map.get(name))
     }
 
     /// Whether the field `name` was sent.
     pub fn contains(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.get(name).is_some()
     }
 
     /// Every unknown field, `(name, value)`, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.0.iter().map(|(name, value)| (name.as_str(), value))
+        self.0
+            .iter()
+            .flat_map(|map| map.iter())
+            .map(|(name, value)| (name.as_str(), value))
     }
 
     /// How many unknown fields were sent.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.as_ref().map_or(0, |map| map.len())
     }
 
     /// Whether every field sent had a typed field.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The fields as a JSON map.
-    pub fn as_map(&self) -> &Map<String, Value> {
-        &self.0
+        self.len() == 0
     }
 
     /// Takes the fields as a JSON map.
     pub fn into_map(self) -> Map<String, Value> {
-        self.0
+        self.0.map(|map| *map).unwrap_or_default()
     }
 
     /// Keeps a field; the first value of a repeated name wins.
     pub(crate) fn keep(&mut self, name: String, value: Value) {
-        self.0.entry(name).or_insert(value);
+        self.0
+            .get_or_insert_with(Default::default)
+            .entry(name)
+            .or_insert(value);
     }
 }
 
 impl Serialize for UnknownFields {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
-}
-
-impl<'a> IntoIterator for &'a UnknownFields {
-    type Item = (&'a String, &'a Value);
-    type IntoIter = serde_json::map::Iter<'a>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        serializer.collect_map(self.iter())
     }
 }
 

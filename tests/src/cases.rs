@@ -2,14 +2,15 @@
 //!
 //! The contract (shared/DESIGN.md): 401 for missing or wrong credentials, 413 for a body over the
 //! limit (declared or found while streaming), 400 for a verified body that is not an envelope,
-//! 422 for a known event whose data does not fit, 200 with
-//! `{"status":"success","event":<wire name>,"bot_id":<string or null>}` otherwise, and JSON error
-//! bodies `{"error": <code>, "message": <sentence>}` without any secret.
+//! 200 for every verified envelope whatever its data (parsing `Event` is total), 200 with
+//! `{"status":"success","event":<wire name>,"kind":<kind>,"bot_id":<string or null>}` otherwise
+//! (an alert: `"event":"alert","kind":"alert","bot_id":null`), and JSON error bodies
+//! `{"error": <code>, "message": <sentence>}` without any secret.
 
 use std::future::Future;
 use std::time::Duration;
 
-use meetingbaas_webhooks::{EventName, Scheme};
+use meetingbaas_webhooks::{EventKind, EventName, Scheme};
 use serde_json::{Value, json};
 
 use crate::client::{self, Body, Response};
@@ -52,10 +53,19 @@ pub(crate) fn assert_accepted(response: &Response, event: &str, bot_id: Option<&
         response.text()
     );
     assert_json_content_type(response);
+    let kind = kind_of(event);
     assert_eq!(
         response.json(),
-        json!({ "status": "success", "event": event, "bot_id": bot_id })
+        json!({ "status": "success", "event": event, "kind": kind, "bot_id": bot_id })
     );
+}
+
+/// The kind an accepted delivery under `event` reports.
+fn kind_of(event: &str) -> &'static str {
+    match event {
+        "alert" => EventKind::Alert.as_str(),
+        name => EventName::from_wire(name).map_or("unknown", |n| n.kind().as_str()),
+    }
 }
 
 #[track_caller]
@@ -87,6 +97,9 @@ async fn assert_still_answers(server: &mut Server) {
 
 fn expected_of(body: &[u8]) -> (String, Option<String>) {
     let value: Value = serde_json::from_slice(body).expect("fixture is JSON");
+    if value.get("event").is_none() && value.get("alert_rule_id").is_some() {
+        return ("alert".to_string(), None);
+    }
     let event = value["event"]
         .as_str()
         .expect("fixture has an event")
@@ -405,14 +418,24 @@ pub fn unreadable_json_is_400(binary: &str) {
     });
 }
 
-/// A verified, known event whose data does not fit its type: 422.
-pub fn known_event_with_bad_data_is_422(binary: &str) {
+/// A verified, known event whose data does not fit its type is still accepted (200, with its
+/// kind): a 4xx would make the sender retry for hours and then drop it.
+pub fn known_event_with_bad_data_is_accepted(binary: &str) {
     run(async {
         let server = Server::start_default(binary).await;
-        for body in [
-            br#"{"event":"bot.failed","data":{"bot_id":42}}"#.as_slice(),
-            br#"{"event":"complete","data":{"bot_id":"b","transcript":"not a list"}}"#,
-            br#"{"event":"bot.status_change","data":"oops"}"#,
+        for (body, event, bot_id) in [
+            (br#"{"event":"bot.failed","data":{"bot_id":42}}"#.as_slice(), "bot.failed", None),
+            (
+                br#"{"event":"complete","data":{"bot_id":"b","transcript":"not a list"}}"#,
+                "complete",
+                Some("b"),
+            ),
+            (br#"{"event":"bot.status_change","data":"oops"}"#, "bot.status_change", None),
+            (
+                br#"{"event":"bot.status_change","data":{"bot_id":"b","status":"in_call_recording"}}"#,
+                "bot.status_change",
+                Some("b"),
+            ),
         ] {
             let response = post(
                 &server,
@@ -420,8 +443,44 @@ pub fn known_event_with_bad_data_is_422(binary: &str) {
                 Body::Length(body.to_vec()),
             )
             .await;
-            assert_rejected(&response, 422, &["invalid_event_data"]);
+            assert_accepted(&response, event, bot_id);
         }
+    });
+}
+
+/// An alert callback under the alert scheme is answered as an alert; a wrong or absent alert
+/// secret is 401; an envelope under the alert scheme is still read as its event.
+pub fn alert_callbacks_are_accepted_under_the_alert_scheme(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let alert = br#"{"alert_rule_id":"550e8400-e29b-41d4-a716-446655440000","alert_rule_name":"Bot Crash Monitor","alert_type":"bot_crash","category":"operational","triggered_at":"2025-01-15T10:30:00.000Z","current_value":3,"threshold_value":3,"suppressed_count":0,"message":"Bot Crash: 3 occurrence(s) reached threshold of 3"}"#.to_vec();
+        let response = post(
+            &server,
+            &signed(Scheme::Alert, &alert),
+            Body::Length(alert.clone()),
+        )
+        .await;
+        assert_accepted(&response, "alert", None);
+        // A sparse alert with an unexpected value type is still an alert.
+        let sparse = br#"{"alert_rule_id":"r-1","current_value":"three"}"#.to_vec();
+        let response = post(
+            &server,
+            &signed(Scheme::Alert, &sparse),
+            Body::Length(sparse.clone()),
+        )
+        .await;
+        assert_accepted(&response, "alert", None);
+        let forged = sign_with(Scheme::Alert, other_secret_of(Scheme::Alert), &alert, now());
+        let response = post(&server, &forged, Body::Length(alert.clone())).await;
+        assert_rejected(&response, 401, &["invalid_token"]);
+        let envelope = minimal("bot.failed", "b-alert");
+        let response = post(
+            &server,
+            &signed(Scheme::Alert, &envelope),
+            Body::Length(envelope),
+        )
+        .await;
+        assert_accepted(&response, "bot.failed", Some("b-alert"));
     });
 }
 

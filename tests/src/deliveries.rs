@@ -15,6 +15,8 @@ pub const SIGNATURE_SECRET: &str = "conformance-signature-secret";
 pub const CALLBACK_SECRET: &str = "conformance-callback-secret";
 /// The suite's v1 API key.
 pub const API_KEY: &str = "conformance-api-key";
+/// The suite's alert callback secret.
+pub const ALERT_SECRET: &str = "conformance-alert-secret";
 /// The body limit the default server runs with.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
@@ -24,6 +26,7 @@ pub fn secret_of(scheme: Scheme) -> &'static str {
         Scheme::Svix => SVIX_SECRET,
         Scheme::Signature => SIGNATURE_SECRET,
         Scheme::Callback => CALLBACK_SECRET,
+        Scheme::Alert => ALERT_SECRET,
         _ => API_KEY,
     }
 }
@@ -37,7 +40,13 @@ pub fn other_secret_of(scheme: Scheme) -> &'static str {
 }
 
 /// Every secret of the default server, which must never appear in an answer.
-pub const ALL_SECRETS: [&str; 4] = [SVIX_SECRET, SIGNATURE_SECRET, CALLBACK_SECRET, API_KEY];
+pub const ALL_SECRETS: [&str; 5] = [
+    SVIX_SECRET,
+    SIGNATURE_SECRET,
+    CALLBACK_SECRET,
+    API_KEY,
+    ALERT_SECRET,
+];
 
 /// Now, in Unix seconds.
 pub fn now() -> i64 {

@@ -6,15 +6,18 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use crate::deliveries::{API_KEY, CALLBACK_SECRET, MAX_BODY_BYTES, SIGNATURE_SECRET, SVIX_SECRET};
+use crate::deliveries::{
+    ALERT_SECRET, API_KEY, CALLBACK_SECRET, MAX_BODY_BYTES, SIGNATURE_SECRET, SVIX_SECRET,
+};
 
 /// Every variable an example reads: cleared before each start so that the caller's environment
 /// never leaks into a case.
-pub const EXAMPLE_ENV_VARS: [&str; 7] = [
+pub const EXAMPLE_ENV_VARS: [&str; 8] = [
     "MEETINGBAAS_SVIX_SECRET",
     "MEETINGBAAS_WEBHOOK_SECRET",
     "MEETINGBAAS_CALLBACK_SECRET",
     "MEETINGBAAS_API_KEY",
+    "MEETINGBAAS_ALERT_SECRET",
     "MEETINGBAAS_MAX_BODY_BYTES",
     "MEETINGBAAS_DEDUPE",
     "PORT",
@@ -31,13 +34,14 @@ pub struct Server {
     pub addr: String,
 }
 
-/// The environment of the default server: all four schemes and a 64 KiB limit.
+/// The environment of the default server: all five schemes and a 64 KiB limit.
 pub fn default_env() -> Vec<(&'static str, String)> {
     vec![
         ("MEETINGBAAS_SVIX_SECRET", SVIX_SECRET.to_string()),
         ("MEETINGBAAS_WEBHOOK_SECRET", SIGNATURE_SECRET.to_string()),
         ("MEETINGBAAS_CALLBACK_SECRET", CALLBACK_SECRET.to_string()),
         ("MEETINGBAAS_API_KEY", API_KEY.to_string()),
+        ("MEETINGBAAS_ALERT_SECRET", ALERT_SECRET.to_string()),
         ("MEETINGBAAS_MAX_BODY_BYTES", MAX_BODY_BYTES.to_string()),
     ]
 }

@@ -11,7 +11,7 @@ use meetingbaas_webhooks::{
 
 use crate::failure::Failure;
 
-/// The `--scheme` value parser: `svix`, `signature`, `callback` or `api-key`, read with
+/// The `--scheme` value parser: `svix`, `signature`, `callback`, `api-key` or `alert`, read with
 /// [`Scheme::from_name`].
 pub(crate) fn scheme_parser() -> ValueParser {
     let names = Scheme::ALL.map(|scheme| {
@@ -99,7 +99,8 @@ pub(crate) fn verifier(
     configure(builder).build().map_err(|err| match err {
         meetingbaas_webhooks::ConfigError::NoSchemeEnabled => Failure::usage(
             "no scheme is enabled: pass --scheme and --secret, or set MEETINGBAAS_SVIX_SECRET, \
-             MEETINGBAAS_WEBHOOK_SECRET, MEETINGBAAS_CALLBACK_SECRET or MEETINGBAAS_API_KEY",
+             MEETINGBAAS_WEBHOOK_SECRET, MEETINGBAAS_CALLBACK_SECRET, MEETINGBAAS_API_KEY or \
+             MEETINGBAAS_ALERT_SECRET",
         ),
         other => Failure::usage(other.to_string()),
     })

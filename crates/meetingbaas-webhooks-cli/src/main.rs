@@ -9,6 +9,7 @@
 //! - `sign` / `verify`: the headers for a body on stdin, and the check of a body plus headers.
 //! - `resend`, `retry-callback`, `retry-webhook`, `webhook-url`, `endpoints`: Meeting BaaS's own
 //!   API, to have a delivery sent again and to read or set where deliveries go.
+//! - `parse [FILE|-]`: the typed event a handler would receive, as JSON.
 //!
 //! Exit status: 0 success, 1 failure (for `verify`: not verified), 2 usage error; the API
 //! commands add 3 (bot not found), 4 (409 conflict) and 5 (rate limited).
@@ -42,7 +43,8 @@ Examples:
 
 Secrets come from --secret or from the environment variables the examples read:
   MEETINGBAAS_SVIX_SECRET (svix), MEETINGBAAS_WEBHOOK_SECRET (signature),
-  MEETINGBAAS_CALLBACK_SECRET (callback), MEETINGBAAS_API_KEY (api-key);
+  MEETINGBAAS_CALLBACK_SECRET (callback), MEETINGBAAS_API_KEY (api-key),
+  MEETINGBAAS_ALERT_SECRET (alert);
   MEETINGBAAS_MAX_BODY_BYTES sets the body limit of `listen` and `verify`.
 The API commands (resend, retry-callback, retry-webhook, webhook-url, endpoints) read
   MEETINGBAAS_API_KEY and MEETINGBAAS_API_URL.
@@ -103,6 +105,17 @@ Example:
 Exit status: 0 verified (a summary of the event follows), 1 not verified (the reason follows),
 2 usage error.")]
     Verify(VerifyArgs),
+    /// Print the typed event a handler would receive for a body, as JSON (no verification).
+    #[command(after_help = "\
+Examples:
+  meetingbaas-webhooks parse body.json
+  printf '%s' '{\"event\":\"bot.failed\",\"data\":{\"bot_id\":\"b-1\"}}' | meetingbaas-webhooks parse
+
+Prints the normalized form of the event (what `Event` serializes to): its wire name, kind,
+generation, typed fields under their canonical names plus unknown fields, `extra`, and the
+fields that did not fit their type (`issues`). Exit status: 0 parsed, 1 not a webhook body
+(not JSON, or not an envelope or alert), 2 usage error.")]
+    Parse(ParseArgs),
     /// Ask Meeting BaaS to deliver a bot's final v2 webhook again (POST /v2/bots/BOT_ID/resend-webhook).
     #[command(after_help = api_help("\
 Examples:
@@ -247,6 +260,13 @@ struct WebhookUrlArgs {
 struct EndpointsArgs {
     #[command(flatten)]
     api: ApiConnection,
+}
+
+#[derive(Args)]
+struct ParseArgs {
+    /// The body: a file, or `-` (the default) for stdin.
+    #[arg(value_name = "FILE", default_value = "-")]
+    file: String,
 }
 
 /// The scheme and secret of `listen` and `verify`: one scheme from flags, or every scheme whose
@@ -452,6 +472,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             id: args.id,
             timestamp: args.timestamp,
         }),
+        Command::Parse(args) => commands::parse::run(&args.file),
         Command::Verify(args) => commands::verify::run(commands::verify::Options {
             headers: args.headers,
             scheme: args.schemes.scheme,

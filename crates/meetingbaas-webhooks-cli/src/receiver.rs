@@ -84,6 +84,8 @@ struct Accepted {
     message_id: Option<String>,
     key: IdempotencyKey,
     duplicate: bool,
+    /// The normalized typed event (`Event`'s `Serialize` form), for `listen --json`.
+    parsed: serde_json::Value,
 }
 
 /// What happened to one request, for the report. [`Handler`] leaves it in the response
@@ -227,11 +229,14 @@ impl Receiver {
     /// The keys live in the core's bounded [`MemoryStore`]: claimed and completed at once, so a
     /// later copy finds its key completed.
     async fn accept(&self, delivery: &VerifiedDelivery, event: &Event) -> Accepted {
+        // The key names its scheme (`<scheme>:id:...`, `<scheme>:sha256:...`).
         let key = delivery.idempotency_key();
-        let scoped = format!("{}:{key}", delivery.scheme());
-        let duplicate = match self.seen.claim(&scoped, "receiver", DEFAULT_TTL).await {
+        let duplicate = match self.seen.claim(key.as_str(), "receiver", DEFAULT_TTL).await {
             Ok(Claim::Acquired) => {
-                let _ = self.seen.complete(&scoped, "receiver", DEFAULT_TTL).await;
+                let _ = self
+                    .seen
+                    .complete(key.as_str(), "receiver", DEFAULT_TTL)
+                    .await;
                 false
             }
             Ok(Claim::Completed | Claim::InProgress) => true,
@@ -245,6 +250,7 @@ impl Receiver {
             message_id: delivery.message_id().map(str::to_owned),
             key,
             duplicate,
+            parsed: serde_json::to_value(event).unwrap_or_default(),
         }
     }
 
@@ -465,6 +471,7 @@ fn outcome_json(request: &str, status: StatusCode, outcome: &Outcome) -> String 
                 "idempotency_key": delivery.key.as_str(),
                 "duplicate": delivery.duplicate,
                 "forwarded": forwarded,
+                "parsed": delivery.parsed,
             })
             .to_string()
         }

@@ -121,6 +121,34 @@ pub(crate) fn body(name: EventName) -> Option<&'static str> {
         .map(|(_, body)| body.trim_end())
 }
 
+/// The alert callback sample (the shared fixture `v2_alert_callback.json`): not an envelope, sent
+/// under the alert scheme (`x-mb-alert-secret`).
+pub(crate) const ALERT: &str = include_str!("../samples/alert.json");
+
+/// The wire name of the alert sample.
+pub(crate) const ALERT_NAME: &str = "alert";
+
+/// A sample by wire name, for `trigger`: every name of [`EventName::ALL`] and `alert`;
+/// `(wire name, body)`, with an error listing every name.
+pub(crate) fn sample_for(wire: &str) -> Result<(&'static str, &'static str), String> {
+    if wire == ALERT_NAME {
+        return Ok((ALERT_NAME, ALERT.trim_end()));
+    }
+    let name = name_from_wire(wire)?;
+    body(name)
+        .map(|body| (name.as_str(), body))
+        .ok_or_else(|| format!("no sample for `{wire}`"))
+}
+
+/// Every sample, `(wire name, body)`: the envelopes in the core's order, then the alert.
+pub(crate) fn all() -> Vec<(&'static str, &'static str)> {
+    EventName::ALL
+        .iter()
+        .filter_map(|name| body(*name).map(|body| (name.as_str(), body)))
+        .chain([(ALERT_NAME, ALERT.trim_end())])
+        .collect()
+}
+
 /// Looks a wire name up for `trigger`, with an error listing every name.
 pub(crate) fn name_from_wire(wire: &str) -> Result<EventName, String> {
     EventName::from_wire(wire).ok_or_else(|| {
@@ -131,9 +159,13 @@ pub(crate) fn name_from_wire(wire: &str) -> Result<EventName, String> {
     })
 }
 
-/// Every known wire name, in the core's order.
+/// Every known wire name, in the core's order, then `alert`.
 pub(crate) fn wire_names() -> Vec<&'static str> {
-    EventName::ALL.iter().map(|name| name.as_str()).collect()
+    EventName::ALL
+        .iter()
+        .map(|name| name.as_str())
+        .chain([ALERT_NAME])
+        .collect()
 }
 
 #[cfg(test)]
@@ -182,6 +214,15 @@ mod tests {
             let value: serde_json::Value = serde_json::from_str(body).unwrap();
             assert_eq!(value["event"], name.as_str());
         }
+    }
+
+    #[test]
+    fn the_alert_sample_is_an_alert() {
+        let (name, body) = sample_for("alert").unwrap();
+        let event = Event::from_slice(body.as_bytes()).unwrap();
+        assert_eq!((name, event.kind()), ("alert", EventKind::Alert));
+        assert!(event.issues().is_empty());
+        assert_eq!(all().len(), EventName::ALL.len() + 1);
     }
 
     #[test]

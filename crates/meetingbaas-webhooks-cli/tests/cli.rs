@@ -479,14 +479,40 @@ fn trigger_all_through_a_forwarding_listen_in_json() {
         b"",
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
-    assert_eq!(stdout(&output).lines().count(), 25);
+    // Every envelope sample and the alert.
+    assert_eq!(stdout(&output).lines().count(), 26);
 
-    for _ in 0..25 {
+    for _ in 0..26 {
         let line = forwarder.next_line();
         let value: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(value["outcome"], "accepted", "{line}");
+        assert_eq!(value["parsed"]["kind"], value["kind"], "{line}");
         assert_eq!(value["forwarded"]["status"], 200, "{line}");
         // Headers and body unchanged: the downstream verifies the same delivery.
         assert!(receiver.next_line().contains(" 200 accepted svix "));
     }
+}
+
+#[test]
+fn parse_prints_the_normalized_event() {
+    let body = br#"{"event":"complete","bot_id":"b-1","mp4":"https://v","data":null,"novel":true}"#;
+    let output = run(&["parse"], body);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(value["event"], "complete");
+    assert_eq!(value["kind"], "bot_completed");
+    assert_eq!(value["data"]["bot_id"], "b-1");
+    assert_eq!(value["data"]["video"], "https://v");
+    assert_eq!(value["data"]["novel"], true);
+
+    let alert = br#"{"alert_rule_id":"r","current_value":"x"}"#;
+    let output = run(&["parse", "-"], alert);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(value["kind"], "alert");
+    assert_eq!(value["issues"][0]["path"], "current_value");
+
+    let output = run(&["parse"], b"[1,2]");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stderr(&output).contains("invalid_envelope"));
 }

@@ -285,12 +285,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn standalone_answers_bad_event_data_422() {
+    async fn standalone_accepts_bad_event_data() {
+        // Never refused for its shape: the event arrives with what did not fit in its issues.
         let body = r#"{"event":"bot.failed","data":{"bot_id":42}}"#;
 
         let response = standalone().oneshot(signed(body)).await.unwrap();
 
-        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(response.status(), StatusCode::OK);
     }
 
     #[tokio::test]

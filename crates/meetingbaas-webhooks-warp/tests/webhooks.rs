@@ -182,13 +182,11 @@ async fn a_copy_of_a_delivery_still_running_is_409() {
         counting(&calls),
     );
 
-    // Another replica (here: the same store) is handling the same delivery, under another
-    // scheme: without a message id, deliveries are recognised by their body.
-    let running = Verifier::builder()
-        .callback_secret("c")
-        .build()
-        .unwrap()
-        .verify(&[("x-mb-secret", "c")], Bytes::from_static(BODY.as_bytes()))
+    // Another replica (here: the same store) is handling the same delivery: without a message
+    // id, deliveries of one scheme are recognised by their body.
+    let headers = Signer::signature(SECRET).unwrap().sign_now(BODY.as_bytes());
+    let running = verifier()
+        .verify(&headers, Bytes::from_static(BODY.as_bytes()))
         .unwrap();
     let Begin::Proceed(claim) = dedupe.begin(&running).await.unwrap() else {
         panic!("the first claim proceeds")
@@ -228,7 +226,7 @@ async fn a_refused_delivery_is_not_claimed() {
         Webhooks::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
         counting(&calls),
     );
-    // Refused before the store is asked: 401 and 422, not 503.
+    // Refused before the store is asked: 401 and 400, not 503.
     let unsigned = warp::test::request()
         .method("POST")
         .path("/webhooks/meetingbaas")
@@ -237,10 +235,10 @@ async fn a_refused_delivery_is_not_claimed() {
         unsigned.reply(&route).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    let bad_data = signed(r#"{"event":"bot.failed","data":{"bot_id":42}}"#);
-    let response = bad_data.reply(&route).await;
-    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(error_code(response.body()), "invalid_event_data");
+    let not_an_envelope = signed(r#"{"data":{"bot_id":"b-1"}}"#);
+    let response = not_an_envelope.reply(&route).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(response.body()), "invalid_envelope");
 }
 
 #[tokio::test]
@@ -284,6 +282,7 @@ async fn the_handler_chooses_the_type_it_parses() {
         |_: VerifiedDelivery, bot: BotOnly| async move { bot.data.bot_id },
     );
     assert_eq!(delivery().reply(&typed).await.body(), "b-1");
+    // An envelope that does not fit your own strict type: 422 (an `Event` would take it).
     let response = signed(r#"{"event":"x"}"#).reply(&typed).await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -68,12 +68,23 @@ impl VerifiedDelivery {
 
     /// The key under which duplicates of this delivery are recognised (see [`IdempotencyKey`]).
     pub fn idempotency_key(&self) -> IdempotencyKey {
-        IdempotencyKey::for_delivery(self.message_id(), &self.body)
+        IdempotencyKey::for_delivery(self.scheme, self.message_id(), &self.body)
     }
 
     /// Parses the body into an [`Event`].
+    ///
+    /// Total for every envelope (any JSON object with a string `event`) and every alert: what
+    /// does not fit its typed field is recorded in [`Event::issues`] and, with the `tracing`
+    /// feature, logged once at warn level (paths and expected types only, never values; a
+    /// verified sender only, so this cannot be flooded). Under [`Scheme::Alert`] an object
+    /// without `event` is an alert whatever its fields. Fails only when the body is not JSON or
+    /// not an envelope (400).
     pub fn parse_event(&self) -> Result<Event, ParseError> {
-        Event::from_slice(&self.body)
+        let event = crate::event::parse_event(&self.body, self.scheme == Scheme::Alert)?;
+        if !event.issues().is_empty() {
+            crate::log::did_not_fit(&event);
+        }
+        Ok(event)
     }
 
     /// Parses the body into your own type (or [`Event`], which implements `Deserialize`).
@@ -82,6 +93,12 @@ impl VerifiedDelivery {
     /// [`ParseError::InvalidJson`] (400); JSON but not an envelope (an object with a string
     /// `event`), [`ParseError::InvalidEnvelope`] (400); an envelope that does not fit `T`,
     /// [`ParseError::InvalidData`] (422).
+    ///
+    /// Only your own strict type can get a 422 (`Event` never does). Mind what a 4xx does to
+    /// the sender: v2 webhooks retry for about 3 hours and then give up (after days of failures
+    /// the endpoint is disabled); v2 callbacks and alerts are never retried on a 4xx. A
+    /// delivery refused for its shape is lost; prefer [`parse_event`](Self::parse_event) or keep
+    /// [`body`](Self::body) when your type does not fit.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ParseError> {
         serde_json::from_slice(&self.body)
             .map_err(|err| crate::event::classify_any(&self.body, &err))

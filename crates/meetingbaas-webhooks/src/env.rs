@@ -7,11 +7,12 @@ use crate::scheme::Scheme;
 use crate::verifier::{Verifier, VerifierBuilder};
 
 /// The environment variable holding the secret of each scheme, in [`Scheme::ALL`] order.
-pub const SECRET_ENV_VARS: [(Scheme, &str); 4] = [
+pub const SECRET_ENV_VARS: [(Scheme, &str); 5] = [
     (Scheme::Svix, "MEETINGBAAS_SVIX_SECRET"),
     (Scheme::Signature, "MEETINGBAAS_WEBHOOK_SECRET"),
     (Scheme::Callback, "MEETINGBAAS_CALLBACK_SECRET"),
     (Scheme::ApiKey, "MEETINGBAAS_API_KEY"),
+    (Scheme::Alert, "MEETINGBAAS_ALERT_SECRET"),
 ];
 
 /// The environment variable holding the body limit in bytes.
@@ -19,7 +20,8 @@ pub const MAX_BODY_ENV_VAR: &str = "MEETINGBAAS_MAX_BODY_BYTES";
 
 impl VerifierBuilder {
     /// Enables a scheme for each of `MEETINGBAAS_SVIX_SECRET`, `MEETINGBAAS_WEBHOOK_SECRET`
-    /// (signature), `MEETINGBAAS_CALLBACK_SECRET` and `MEETINGBAAS_API_KEY` that `lookup` finds,
+    /// (signature), `MEETINGBAAS_CALLBACK_SECRET`, `MEETINGBAAS_API_KEY` and
+    /// `MEETINGBAAS_ALERT_SECRET` (`x-mb-alert-secret`) that `lookup` finds,
     /// and applies `MEETINGBAAS_MAX_BODY_BYTES` when set.
     ///
     /// `lookup` is how variables are read: [`std::env::var`] in [`Verifier::from_env`], a map in

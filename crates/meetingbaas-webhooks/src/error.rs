@@ -25,7 +25,8 @@ pub enum ConfigError {
     /// No scheme was enabled: the verifier would refuse everything.
     #[error(
         "no scheme is enabled: give at least one secret (environment: MEETINGBAAS_WEBHOOK_SECRET, \
-         MEETINGBAAS_SVIX_SECRET, MEETINGBAAS_CALLBACK_SECRET or MEETINGBAAS_API_KEY)"
+         MEETINGBAAS_SVIX_SECRET, MEETINGBAAS_CALLBACK_SECRET, MEETINGBAAS_API_KEY or \
+         MEETINGBAAS_ALERT_SECRET)"
     )]
     NoSchemeEnabled,
     /// An environment variable could not be read.

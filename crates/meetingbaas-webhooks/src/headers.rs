@@ -20,6 +20,8 @@ pub mod header_names {
     pub const MB_SECRET: &str = "x-mb-secret";
     /// v1 account API key.
     pub const MEETING_BAAS_API_KEY: &str = "x-meeting-baas-api-key";
+    /// v2 alert callback secret (the alert rule's secret).
+    pub const MB_ALERT_SECRET: &str = "x-mb-alert-secret";
     /// The declared body length (read by [`content_length`](crate::content_length)).
     pub const CONTENT_LENGTH: &str = "content-length";
 }
@@ -84,7 +86,7 @@ impl HeaderLookup for http::HeaderMap {
 #[cfg(feature = "http")]
 fn known_header_name(name: &str) -> Option<&'static http::HeaderName> {
     use http::HeaderName;
-    static KNOWN: [HeaderName; 9] = [
+    static KNOWN: [HeaderName; 10] = [
         HeaderName::from_static(header_names::SVIX_ID),
         HeaderName::from_static(header_names::SVIX_TIMESTAMP),
         HeaderName::from_static(header_names::SVIX_SIGNATURE),
@@ -94,6 +96,7 @@ fn known_header_name(name: &str) -> Option<&'static http::HeaderName> {
         HeaderName::from_static(header_names::MEETINGBAAS_SIGNATURE),
         HeaderName::from_static(header_names::MB_SECRET),
         HeaderName::from_static(header_names::MEETING_BAAS_API_KEY),
+        HeaderName::from_static(header_names::MB_ALERT_SECRET),
     ];
     let index = match name {
         header_names::SVIX_ID => 0,
@@ -105,6 +108,7 @@ fn known_header_name(name: &str) -> Option<&'static http::HeaderName> {
         header_names::MEETINGBAAS_SIGNATURE => 6,
         header_names::MB_SECRET => 7,
         header_names::MEETING_BAAS_API_KEY => 8,
+        header_names::MB_ALERT_SECRET => 9,
         _ => return None,
     };
     KNOWN.get(index)
@@ -169,6 +173,7 @@ mod tests {
             MEETINGBAAS_SIGNATURE,
             MB_SECRET,
             MEETING_BAAS_API_KEY,
+            MB_ALERT_SECRET,
         ] {
             assert_eq!(
                 known_header_name(name).map(http::HeaderName::as_str),

@@ -1,7 +1,7 @@
 //! Verify and parse [Meeting BaaS](https://meetingbaas.com) webhook deliveries.
 //!
 //! This is the framework-free core of the `meetingbaas-webhooks` crate family. It knows the wire
-//! protocol (four authentication schemes and every event name across API generations) and nothing of
+//! protocol (five authentication schemes and every event name across API generations) and nothing of
 //! HTTP frameworks: give it the raw body and a way to look up headers ([`HeaderLookup`]) and it
 //! answers with a [`VerifiedDelivery`] or a [`VerifyError`]. The adapter crates
 //! (`meetingbaas-webhooks-tower`, `-actix`, `-warp`) only buffer the body, call this crate and
@@ -56,7 +56,8 @@
 //! - `ring`: compute HMAC-SHA256 with `ring` (about 1.85x faster than the default RustCrypto on
 //!   CPUs without SHA extensions; same bytes).
 //! - `tracing`: a debug-level `tracing` event for every rejection (never above debug, so that a
-//!   flood of forged requests cannot flood an error log).
+//!   flood of forged requests cannot flood an error log), and a warn-level one for a verified
+//!   delivery whose fields did not all fit their types.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]

@@ -1,4 +1,4 @@
-//! The four authentication schemes.
+//! The five authentication schemes.
 
 use core::fmt;
 
@@ -18,24 +18,29 @@ pub enum Scheme {
     Callback,
     /// v1 legacy webhooks: the account's API key in `x-meeting-baas-api-key`.
     ApiKey,
+    /// v2 alert callbacks: the alert rule's secret itself in `x-mb-alert-secret`. The body is a
+    /// flat alert object, not an `{event, data}` envelope (see [`Alert`](crate::event::Alert)).
+    Alert,
 }
 
 impl Scheme {
     /// Every scheme, in the order a verifier tries them.
-    pub const ALL: [Scheme; 4] = [
+    pub const ALL: [Scheme; 5] = [
         Scheme::Svix,
         Scheme::Signature,
         Scheme::Callback,
         Scheme::ApiKey,
+        Scheme::Alert,
     ];
 
-    /// A short stable name: `svix`, `signature`, `callback` or `api-key`.
+    /// A short stable name: `svix`, `signature`, `callback`, `api-key` or `alert`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Scheme::Svix => "svix",
             Scheme::Signature => "signature",
             Scheme::Callback => "callback",
             Scheme::ApiKey => "api-key",
+            Scheme::Alert => "alert",
         }
     }
 
@@ -46,6 +51,7 @@ impl Scheme {
             "signature" => Some(Scheme::Signature),
             "callback" => Some(Scheme::Callback),
             "api-key" | "api_key" | "apikey" => Some(Scheme::ApiKey),
+            "alert" => Some(Scheme::Alert),
             _ => None,
         }
     }

@@ -39,6 +39,7 @@ enum SigningKey {
     Signature(PreparedKey),
     Callback(String),
     ApiKey(String),
+    Alert(String),
 }
 
 impl Signer {
@@ -72,6 +73,14 @@ impl Signer {
         })
     }
 
+    /// Sends the alert rule's secret in `x-mb-alert-secret` (v2 alert callbacks).
+    pub fn alert(secret: &str) -> Result<Self, ConfigError> {
+        non_empty(Scheme::Alert, secret)?;
+        Ok(Signer {
+            key: SigningKey::Alert(secret.to_string()),
+        })
+    }
+
     /// A signer for `scheme`: the same as the scheme's own constructor.
     pub fn new(scheme: Scheme, secret: &str) -> Result<Self, ConfigError> {
         match scheme {
@@ -79,6 +88,7 @@ impl Signer {
             Scheme::Signature => Signer::signature(secret),
             Scheme::Callback => Signer::callback(secret),
             Scheme::ApiKey => Signer::api_key(secret),
+            Scheme::Alert => Signer::alert(secret),
         }
     }
 
@@ -89,6 +99,7 @@ impl Signer {
             SigningKey::Signature(_) => Scheme::Signature,
             SigningKey::Callback(_) => Scheme::Callback,
             SigningKey::ApiKey(_) => Scheme::ApiKey,
+            SigningKey::Alert(_) => Scheme::Alert,
         }
     }
 
@@ -112,6 +123,7 @@ impl Signer {
             }
             SigningKey::Callback(secret) => alloc::vec![(names::MB_SECRET, secret.clone())],
             SigningKey::ApiKey(key) => alloc::vec![(names::MEETING_BAAS_API_KEY, key.clone())],
+            SigningKey::Alert(secret) => alloc::vec![(names::MB_ALERT_SECRET, secret.clone())],
         };
         SignedHeaders { headers }
     }
@@ -211,7 +223,9 @@ impl fmt::Debug for SignedHeaders {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
         for (name, value) in &self.headers {
-            let secret = *name == names::MB_SECRET || *name == names::MEETING_BAAS_API_KEY;
+            let secret = *name == names::MB_SECRET
+                || *name == names::MEETING_BAAS_API_KEY
+                || *name == names::MB_ALERT_SECRET;
             map.entry(name, if secret { &"<redacted>" } else { value });
         }
         map.finish()

@@ -63,6 +63,7 @@ struct Inner {
     signature: KeyRing<PreparedKey>,
     callback: KeyRing<TokenDigest>,
     api_key: KeyRing<TokenDigest>,
+    alert: KeyRing<TokenDigest>,
     tolerance_secs: u64,
     clock: Option<Box<dyn Clock>>,
     max_body_bytes: usize,
@@ -88,6 +89,7 @@ impl Verifier {
                 signature: KeyRing::new(),
                 callback: KeyRing::new(),
                 api_key: KeyRing::new(),
+                alert: KeyRing::new(),
                 tolerance_secs: DEFAULT_TOLERANCE.as_secs(),
                 clock: default_clock(),
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -128,7 +130,7 @@ impl Verifier {
     /// Verifies a delivery: `body` is the raw request body, exactly as received.
     ///
     /// Every enabled scheme whose headers are present is tried (Svix, then signature, callback,
-    /// API key); the first that verifies wins. When none does, the first failure is returned, or
+    /// API key, alert secret); the first that verifies wins. When none does, the first failure is returned, or
     /// [`VerifyError::MissingCredentials`] when no enabled scheme's headers were sent at all.
     pub fn verify<H>(&self, headers: &H, body: Bytes) -> Result<VerifiedDelivery, VerifyError>
     where
@@ -173,6 +175,9 @@ impl Verifier {
                     &inner.api_key,
                     headers,
                 ),
+                Scheme::Alert => {
+                    inner.check_token(Scheme::Alert, names::MB_ALERT_SECRET, &inner.alert, headers)
+                }
             };
             match attempt {
                 None => {}
@@ -233,6 +238,7 @@ impl Inner {
             Scheme::Signature => self.signature.len(),
             Scheme::Callback => self.callback.len(),
             Scheme::ApiKey => self.api_key.len(),
+            Scheme::Alert => self.alert.len(),
         }
     }
 
@@ -501,6 +507,13 @@ impl VerifierBuilder {
         self.record(token, |inner, token| inner.api_key.push(token))
     }
 
+    /// Enables the v2 alert callback scheme (`x-mb-alert-secret`) and adds an alert rule's
+    /// secret to its ring. Alert bodies parse into [`Event::Alert`](crate::Event::Alert).
+    pub fn alert_secret(self, secret: impl AsRef<str>) -> Self {
+        let token = TokenDigest::new(Scheme::Alert, secret.as_ref());
+        self.record(token, |inner, token| inner.alert.push(token))
+    }
+
     /// Enables `scheme` with `secret`: the same as the scheme's own method.
     pub fn secret(self, scheme: Scheme, secret: impl AsRef<str>) -> Self {
         match scheme {
@@ -508,6 +521,7 @@ impl VerifierBuilder {
             Scheme::Signature => self.signature_secret(secret),
             Scheme::Callback => self.callback_secret(secret),
             Scheme::ApiKey => self.api_key(secret),
+            Scheme::Alert => self.alert_secret(secret),
         }
     }
 
@@ -558,6 +572,7 @@ impl fmt::Debug for Inner {
             .field("signature_keys", &self.signature.len())
             .field("callback_secrets", &self.callback.len())
             .field("api_keys", &self.api_key.len())
+            .field("alert_secrets", &self.alert.len())
             .field("tolerance_secs", &self.tolerance_secs)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("clock", &self.clock.as_ref().map(|_| "set"))

@@ -56,9 +56,179 @@ fn every_fixture_reaches_its_variant_with_its_bot_id() {
         assert_eq!(event.event_name(), Some(name), "{file}");
         assert_eq!(event.bot_id(), Some(BOT), "{file}");
     }
-    let calendar = fixture("v2_calendar_event_created");
-    assert_eq!(calendar.kind(), EventKind::CalendarEventCreated);
-    assert_eq!(calendar.bot_id(), None);
+    for file in [
+        "v2_calendar_event_created",
+        "v2_calendar_event_created_prose",
+    ] {
+        let calendar = fixture(file);
+        assert_eq!(calendar.kind(), EventKind::CalendarEventCreated, "{file}");
+        assert_eq!(calendar.event_name(), Some(EventName::CalendarEventCreated));
+        assert_eq!(calendar.bot_id(), None, "{file}");
+    }
+    let alert = fixture("v2_alert_callback");
+    assert_eq!(alert.kind(), EventKind::Alert);
+    assert_eq!(alert.name(), "alert");
+    assert_eq!(alert.event_name(), None);
+    assert_eq!(alert.bot_id(), None);
+}
+
+#[test]
+fn every_fixture_fits_its_types_without_an_issue() {
+    let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let event = fixture(&name);
+        assert!(event.issues().is_empty(), "{name}: {:?}", event.issues());
+        assert!(!event.is_unknown(), "{name}");
+    }
+}
+
+#[test]
+fn the_alert_callback_reads_every_field() {
+    let event = fixture("v2_alert_callback");
+    let Event::Alert(alert) = &event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(
+        alert.alert_rule_id.as_deref(),
+        Some("550e8400-e29b-41d4-a716-446655440000")
+    );
+    assert_eq!(alert.alert_rule_name.as_deref(), Some("Bot Crash Monitor"));
+    assert_eq!(alert.alert_type.as_deref(), Some("bot_crash"));
+    assert_eq!(alert.category.as_deref(), Some("operational"));
+    assert_eq!(
+        alert.triggered_at.as_deref(),
+        Some("2025-01-15T10:30:00.000Z")
+    );
+    assert_eq!(alert.current_value, Some(3.0));
+    assert_eq!(alert.threshold_value, Some(3.0));
+    assert_eq!(alert.suppressed_count, Some(0));
+    assert_eq!(
+        alert.message.as_deref(),
+        Some("Bot Crash: 3 occurrence(s) reached threshold of 3")
+    );
+    assert!(alert.unknown.is_empty());
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(json["event"], "alert");
+    assert_eq!(json["kind"], "alert");
+    assert_eq!(json["data"]["alert_type"], "bot_crash");
+}
+
+#[test]
+fn prose_instance_times_read_into_start_and_end() {
+    let Event::CalendarEventCreated { data, .. } = fixture("v2_calendar_event_created_prose")
+    else {
+        panic!()
+    };
+    let instance = &data.instances[0];
+    assert_eq!(instance.start.as_deref(), Some("2026-03-02T09:00:00Z"));
+    assert_eq!(instance.end.as_deref(), Some("2026-03-02T09:30:00Z"));
+    assert_eq!(instance.title.as_deref(), Some("Weekly sync"));
+    assert_eq!(instance.bot_scheduled, Some(true));
+    assert_eq!(data.series_id.as_deref(), Some("s-42"));
+    assert_eq!(data.series_bot_scheduled, Some(true));
+}
+
+#[test]
+fn every_documented_spelling_reads_into_its_typed_field() {
+    let parse = |body: &str| Event::from_slice(body.as_bytes()).unwrap();
+
+    let event = parse(
+        r#"{"event":"bot.status_change","data":{"bot_id":"b","status":"in_call_recording"}}"#,
+    );
+    let Event::BotStatusChange { data, .. } = &event else {
+        panic!()
+    };
+    assert_eq!(
+        data.status.as_ref().unwrap().code,
+        Some(StatusCode::InCallRecording)
+    );
+    assert!(event.issues().is_empty());
+
+    let event = parse(
+        r#"{"event":"calendar.connection_error","data":{"calendar_id":"c","platform":"google","calendar_name":"Work","error":"token revoked","status":"error"}}"#,
+    );
+    let Event::CalendarConnectionError { data, .. } = &event else {
+        panic!()
+    };
+    assert_eq!(
+        data.platform(),
+        Some(&meetingbaas_webhooks::event::CalendarPlatform::Google)
+    );
+    assert_eq!(data.calendar_name.as_deref(), Some("Work"));
+    assert_eq!(data.error, Some(serde_json::json!("token revoked")));
+
+    let event = parse(
+        r#"{"event":"calendar.events_synced","data":{"calendar_id":"c","events_synced":12,"sync_type":"incremental","events":[]}}"#,
+    );
+    let Event::CalendarSynced { data, .. } = &event else {
+        panic!()
+    };
+    assert_eq!(data.events_synced, Some(12));
+    assert_eq!(data.sync_type.as_deref(), Some("incremental"));
+
+    let event = parse(
+        r#"{"event":"calendar.event_cancelled","data":{"calendar_id":"c","cancelled_instances":[{"event_id":"e","bot_id":"b-9","start_time":"s"}]}}"#,
+    );
+    let Event::CalendarEventCancelled { data, .. } = &event else {
+        panic!()
+    };
+    assert_eq!(data.cancelled_instances[0].bot_id.as_deref(), Some("b-9"));
+    assert_eq!(data.cancelled_instances[0].start.as_deref(), Some("s"));
+
+    let event = parse(
+        r#"{"event":"bot.completed","data":{"bot_id":"b","mp4":"https://v","event_uuid":"e-1","status":{"code":"completed"},"chat_messages":"https://chat"},"sent_at":"2025-01-01T00:00:00Z"}"#,
+    );
+    assert_eq!(event.event_id(), Some("e-1"));
+    let Event::BotCompleted { data, .. } = &event else {
+        panic!()
+    };
+    assert_eq!(data.video.as_deref(), Some("https://v"));
+    assert_eq!(data.chat_messages.as_deref(), Some("https://chat"));
+    assert_eq!(
+        data.status.as_ref().unwrap().code,
+        Some(StatusCode::Completed)
+    );
+    assert_eq!(data.sent_at.as_deref(), Some("2025-01-01T00:00:00Z"));
+
+    let event = parse(
+        r#"{"event":"failed","data":{"bot_id":"b","error":"CannotJoinMeeting","message":"m"}}"#,
+    );
+    let Event::BotFailed { data, .. } = &event else {
+        panic!()
+    };
+    assert_eq!(data.error_code, Some(FailureCode::CannotJoinMeeting));
+    assert_eq!(data.error_message.as_deref(), Some("m"));
+
+    let event = parse(
+        r#"{"event":"complete","bot_id":"b-flat","transcript":[{"speaker":"A","text":"hello","words":[]}]}"#,
+    );
+    assert_eq!(event.bot_id(), Some("b-flat"));
+    let Event::BotCompleted { data, .. } = &event else {
+        panic!()
+    };
+    assert_eq!(data.transcript[0].text.as_deref(), Some("hello"));
+}
+
+#[test]
+fn unknown_fields_are_kept_on_every_level() {
+    let event = Event::from_slice(
+        br#"{"event":"calendar.event_created","data":{"calendar_id":"c","tomorrow":1,"instances":[{"event_id":"e","room":"4B"}]}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        event.unknown_fields().unwrap().get("tomorrow"),
+        Some(&serde_json::json!(1))
+    );
+    let Event::CalendarEventCreated { data, .. } = &event else {
+        panic!()
+    };
+    let names: Vec<_> = data.instances[0].unknown.iter().map(|(k, _)| k).collect();
+    assert_eq!(names, ["room"]);
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(json["data"]["tomorrow"], 1);
+    assert_eq!(json["data"]["instances"][0]["room"], "4B");
 }
 
 #[test]
@@ -66,7 +236,7 @@ fn fixture_directory_is_fully_covered() {
     let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
     let count = std::fs::read_dir(dir).unwrap().count();
     assert_eq!(
-        count, 12,
+        count, 14,
         "a new fixture needs a case in every_fixture_reaches_its_variant_with_its_bot_id"
     );
 }
@@ -77,7 +247,11 @@ fn v1_complete_reads_transcript_speakers_and_extra() {
         panic!()
     };
     assert_eq!(
-        data.event_uuid.as_deref(),
+        data.event_id.as_deref(),
+        Some("123e4567-e89b-12d3-a456-426614174001")
+    );
+    assert_eq!(
+        fixture("v1_complete").event_id(),
         Some("123e4567-e89b-12d3-a456-426614174001")
     );
     assert_eq!(data.transcript.len(), 1);

@@ -8,6 +8,7 @@ const SVIX_OLD: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 const SIGNATURE: &str = "signature-secret";
 const CALLBACK: &str = "callback-secret";
 const API_KEY: &str = "api-key-value";
+const ALERT: &str = "alert-rule-secret";
 const BODY: &[u8] = br#"{"event":"bot.completed","data":{"bot_id":"b-1"}}"#;
 
 fn all_schemes() -> Verifier {
@@ -16,6 +17,7 @@ fn all_schemes() -> Verifier {
         .signature_secret(SIGNATURE)
         .callback_secret(CALLBACK)
         .api_key(API_KEY)
+        .alert_secret(ALERT)
         .clock(FixedClock::new(NOW))
         .build()
         .unwrap()
@@ -35,6 +37,7 @@ fn secret_of(scheme: Scheme) -> &'static str {
         Scheme::Svix => SVIX,
         Scheme::Signature => SIGNATURE,
         Scheme::Callback => CALLBACK,
+        Scheme::Alert => ALERT,
         _ => API_KEY,
     }
 }
@@ -316,6 +319,7 @@ fn tokens_must_match_exactly() {
     for (scheme, header) in [
         (Scheme::Callback, "x-mb-secret"),
         (Scheme::ApiKey, "x-meeting-baas-api-key"),
+        (Scheme::Alert, "x-mb-alert-secret"),
     ] {
         let secret = secret_of(scheme);
         for presented in [
@@ -413,4 +417,24 @@ fn the_body_is_not_copied() {
         .verify(&signed(Scheme::Callback, BODY), body)
         .unwrap();
     assert_eq!(delivery.body().as_ptr(), pointer);
+}
+
+#[test]
+fn the_alert_secret_is_only_accepted_when_configured() {
+    let headers = [("x-mb-alert-secret", ALERT.to_string())];
+    let alert = br#"{"alert_rule_id":"r-1","alert_type":"bot_crash"}"#;
+    assert_eq!(verify(&all_schemes(), &headers, alert), Ok(Scheme::Alert));
+    // A verifier without an alert secret does not even look at the header.
+    assert_eq!(
+        verify(&only(Scheme::Callback), &headers, alert),
+        Err(VerifyError::MissingCredentials)
+    );
+    // The callback secret in the alert header is not an alert secret.
+    let wrong = [("x-mb-alert-secret", CALLBACK.to_string())];
+    assert_eq!(
+        verify(&all_schemes(), &wrong, alert),
+        Err(VerifyError::TokenMismatch {
+            scheme: Scheme::Alert
+        })
+    );
 }

@@ -62,11 +62,12 @@ fn debug_of_signers_and_token_headers_hides_secrets() {
             Scheme::Svix => SVIX,
             Scheme::Signature => SIGNATURE,
             Scheme::Callback => CALLBACK,
+            Scheme::Alert => CALLBACK,
             _ => API_KEY,
         };
         let signer = Signer::new(scheme, secret).unwrap();
         assert_clean(&format!("{signer:?}"));
-        if matches!(scheme, Scheme::Callback | Scheme::ApiKey) {
+        if matches!(scheme, Scheme::Callback | Scheme::ApiKey | Scheme::Alert) {
             assert_clean(&format!("{:?}", signer.sign(BODY, "msg_1", NOW)));
         }
     }

@@ -6,7 +6,7 @@
 //!
 //! Set the secret of each scheme you use: `MEETINGBAAS_SVIX_SECRET` (v2 webhooks),
 //! `MEETINGBAAS_WEBHOOK_SECRET` (`X-MeetingBaas-Signature`), `MEETINGBAAS_CALLBACK_SECRET`
-//! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1). `MEETINGBAAS_MAX_BODY_BYTES` changes the
+//! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1), `MEETINGBAAS_ALERT_SECRET` (alert callbacks). `MEETINGBAAS_MAX_BODY_BYTES` changes the
 //! body limit, `PORT` the port (default 3000), `RUST_LOG` the log level.
 //! `MEETINGBAAS_DEDUPE=memory` (one process) or `MEETINGBAAS_DEDUPE=redis://HOST:PORT` (replicas
 //! sharing one Redis) runs the handler once per delivery, however often it is retried.
@@ -161,6 +161,7 @@ async fn receive(_delivery: VerifiedDelivery, event: Event) -> impl warp::Reply 
     warp::reply::json(&json!({
         "status": "success",
         "event": event.name(),
+        "kind": event.kind(),
         "bot_id": event.bot_id(),
     }))
 }

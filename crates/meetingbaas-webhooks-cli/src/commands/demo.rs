@@ -62,7 +62,7 @@ pub(crate) async fn run() -> Result<ExitCode, Failure> {
 
     output::out(format!("demo receiver: {url}"));
     output::out(format!(
-        "  verifies svix, signature, callback and api-key with secrets generated for this run \
+        "  verifies svix, signature, callback, api-key and alert with secrets generated for this run \
          (not shown); body limit {DEMO_BODY_LIMIT} bytes (default 8 MiB); timestamp tolerance {tolerance} s"
     ));
 
@@ -101,6 +101,7 @@ struct Secrets {
     signature: String,
     callback: String,
     api_key: String,
+    alert: String,
 }
 
 impl Secrets {
@@ -111,6 +112,7 @@ impl Secrets {
             signature: hex(&random_bytes(32)),
             callback: hex(&random_bytes(24)),
             api_key: hex(&random_bytes(24)),
+            alert: hex(&random_bytes(24)),
         }
     }
 
@@ -119,6 +121,7 @@ impl Secrets {
             Scheme::Svix => &self.svix,
             Scheme::Signature => &self.signature,
             Scheme::Callback => &self.callback,
+            Scheme::Alert => &self.alert,
             _ => &self.api_key,
         }
     }
@@ -224,6 +227,27 @@ impl Demo {
                 .await?;
             }
         }
+
+        output::out("");
+        output::out(
+            "the alert callback (a flat object, not an envelope) under the alert scheme: expected 200 accepted alert",
+        );
+        let signer = self.signer(Scheme::Alert, self.secrets.get(Scheme::Alert))?;
+        let alert = Bytes::from_static(samples::ALERT.trim_end().as_bytes());
+        let headers = signer.sign_now(&alert);
+        self.send(Case {
+            label: Scheme::Alert.as_str().to_owned(),
+            event: samples::ALERT_NAME,
+            body: alert,
+            headers,
+            transport: Transport::ContentLength,
+            expect: Expect::Accepted {
+                event: samples::ALERT_NAME,
+                kind: EventKind::Alert,
+                duplicate: false,
+            },
+        })
+        .await?;
 
         let name = EventName::BotCompleted;
         let body = sample(name)?;

@@ -3,6 +3,7 @@
 pub(crate) mod api;
 pub(crate) mod demo;
 pub(crate) mod listen;
+pub(crate) mod parse;
 pub(crate) mod sign;
 pub(crate) mod trigger;
 pub(crate) mod verify;

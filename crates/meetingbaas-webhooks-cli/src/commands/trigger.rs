@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, header};
 use http_body_util::Full;
-use meetingbaas_webhooks::{EventName, Scheme};
+use meetingbaas_webhooks::Scheme;
 
 use crate::client::{self, Target};
 use crate::credentials;
@@ -37,9 +37,9 @@ pub(crate) struct Options {
 pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
     let deliveries: Vec<(String, Bytes)> = match (&options.data, &options.event, options.all) {
         (Some(path), _, _) => vec![custom_body(path)?],
-        (None, _, true) => samples_of(EventName::ALL, options.bot_id.as_deref())?,
+        (None, _, true) => samples_of(samples::all(), options.bot_id.as_deref())?,
         (None, Some(event), false) => samples_of(
-            &[samples::name_from_wire(event).map_err(Failure::usage)?],
+            vec![samples::sample_for(event).map_err(Failure::usage)?],
             options.bot_id.as_deref(),
         )?,
         (None, None, false) => return Err(Failure::usage("give an EVENT, --all or --data")),
@@ -77,8 +77,11 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The samples for `names`, with `bot_id` in place of the built-in bot id when given.
-fn samples_of(names: &[EventName], bot_id: Option<&str>) -> Result<Vec<(String, Bytes)>, Failure> {
+/// The `samples` (wire name, body), with `bot_id` in place of the built-in bot id when given.
+fn samples_of(
+    samples: Vec<(&'static str, &'static str)>,
+    bot_id: Option<&str>,
+) -> Result<Vec<(String, Bytes)>, Failure> {
     let replacement = match bot_id {
         None => None,
         Some(id) if id.is_empty() || id.len() > 256 => {
@@ -90,18 +93,16 @@ fn samples_of(names: &[EventName], bot_id: Option<&str>) -> Result<Vec<(String, 
             Some(quoted[1..quoted.len() - 1].to_owned())
         }
     };
-    names
-        .iter()
-        .map(|name| {
-            let body = samples::body(*name)
-                .ok_or_else(|| Failure::runtime(format!("no sample for `{name}`")))?;
+    Ok(samples
+        .into_iter()
+        .map(|(name, body)| {
             let body = match &replacement {
                 Some(id) => Bytes::from(body.replace(samples::BOT_ID, id)),
                 None => Bytes::from_static(body.as_bytes()),
             };
-            Ok((name.to_string(), body))
+            (name.to_owned(), body)
         })
-        .collect()
+        .collect())
 }
 
 /// The `--data` body, byte for byte, labelled with its `event` when it has one.

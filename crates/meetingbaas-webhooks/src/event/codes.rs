@@ -58,6 +58,13 @@ macro_rules! open_enum {
                 deserializer.deserialize_str(WireStr($name::from_wire))
             }
         }
+
+        impl super::lenient::Shape for $name {
+            const EXPECTED: &'static str = "a string";
+            fn from_str(value: &str) -> Option<Self> {
+                Some($name::from_wire(value))
+            }
+        }
     };
 }
 
@@ -309,6 +316,13 @@ impl Serialize for FailureCode {
 impl<'de> Deserialize<'de> for FailureCode {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_str(WireStr(FailureCode::from_wire))
+    }
+}
+
+impl super::lenient::Shape for FailureCode {
+    const EXPECTED: &'static str = "a string";
+    fn from_str(value: &str) -> Option<Self> {
+        Some(FailureCode::from_wire(value))
     }
 }
 

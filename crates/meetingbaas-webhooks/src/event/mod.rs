@@ -6,8 +6,18 @@
 //! [`Generation`]. Names this version does not know parse to [`Event::Unknown`] with their raw
 //! `data`, so an authentic delivery always reaches the handler.
 //!
-//! Payload structs are lenient: every field is optional (or an empty list when absent or
-//! `null`), unknown fields are ignored, and status and error codes keep values they do not know.
+//! Parsing is total for verified deliveries: any JSON object with a string `event` parses. Each
+//! field accepts the JSON types it documents and every documented spelling (`event_uuid` reads
+//! into `event_id`, `mp4` into `video`, `start_time` into `start`, ...); a value of another type
+//! reads as absent and is recorded as a [`ParseIssue`] ([`Event::issues`]), value kept. Fields a
+//! struct does not know are kept in its `unknown` ([`UnknownFields`]). Status and error codes
+//! keep values they do not know. A flat v1 body (`{"event":"complete","bot_id":...}`, no `data`)
+//! reads its top-level fields as the data.
+//!
+//! Alert callbacks (a flat object, no `event`) parse into [`Event::Alert`].
+//!
+//! [`Event`] implements `Serialize`: a normalized form `{"event", "kind", "generation", "data",
+//! "extra", "issues"}` with canonical field names (what `meetingbaas-webhooks parse` prints).
 //!
 //! ```
 //! use meetingbaas_webhooks::{Event, EventKind, EventName, Generation};
@@ -22,10 +32,11 @@
 //! # Ok::<(), meetingbaas_webhooks::ParseError>(())
 //! ```
 
+mod alert;
 mod bot;
 mod calendar;
 mod codes;
-mod lenient;
+pub(crate) mod lenient;
 mod names;
 mod parse;
 
@@ -35,6 +46,7 @@ use core::fmt;
 
 use serde_json::Value;
 
+pub use alert::Alert;
 pub use bot::{
     BotCompleted, BotFailed, BotStatus, BotStatusChange, ChatMessage, Participant,
     TranscriptSegment, Transcription, Word,
@@ -46,17 +58,18 @@ pub use codes::{
     CalendarEventType, CalendarPlatform, ConnectionStatus, FailureCode, InstanceStatus,
     MeetingPlatform, StatusCode,
 };
+pub use lenient::{ParseIssue, UnknownFields};
 pub use names::{EventName, Generation};
 
-use lenient::Payload;
-pub(crate) use parse::classify_any;
+use lenient::{Ctx, Payload, Seg};
+pub(crate) use parse::{classify_any, parse_event};
 
 /// Declares `Event`, `EventKind` and the dispatch between them from one list.
 macro_rules! events {
     ($( $(#[$doc:meta])* $variant:ident($payload:ty) => $kind_name:literal, )*) => {
         /// A Meeting BaaS webhook event: one variant per meaning.
         ///
-        /// Every known variant carries the exact wire `name` it arrived under and its `data`
+        /// Every envelope variant carries the exact wire `name` it arrived under and its `data`
         /// (boxed, so that the enum stays two words wide).
         #[derive(Clone, Debug, PartialEq)]
         #[non_exhaustive]
@@ -70,6 +83,8 @@ macro_rules! events {
                     data: Box<$payload>,
                 },
             )*
+            /// A v2 alert callback (no envelope; wire name `alert`, no bot).
+            Alert(Box<Alert>),
             /// An event name this version does not know; its data is kept as raw JSON.
             Unknown(Box<UnknownEvent>),
         }
@@ -79,18 +94,22 @@ macro_rules! events {
         #[non_exhaustive]
         pub enum EventKind {
             $( $(#[$doc])* $variant, )*
+            /// A v2 alert callback.
+            Alert,
             /// An event name this version does not know.
             Unknown,
         }
 
         impl EventKind {
             /// Every kind, `Unknown` last.
-            pub const ALL: &'static [EventKind] = &[$( EventKind::$variant, )* EventKind::Unknown];
+            pub const ALL: &'static [EventKind] =
+                &[$( EventKind::$variant, )* EventKind::Alert, EventKind::Unknown];
 
             /// A stable snake_case name for the kind, such as `bot_completed`.
             pub const fn as_str(self) -> &'static str {
                 match self {
                     $( EventKind::$variant => $kind_name, )*
+                    EventKind::Alert => "alert",
                     EventKind::Unknown => "unknown",
                 }
             }
@@ -101,21 +120,23 @@ macro_rules! events {
             pub fn kind(&self) -> EventKind {
                 match self {
                     $( Event::$variant { .. } => EventKind::$variant, )*
+                    Event::Alert(_) => EventKind::Alert,
                     Event::Unknown(_) => EventKind::Unknown,
                 }
             }
 
-            /// The known wire name, `None` for an unknown event.
+            /// The known envelope wire name; `None` for an alert and for an unknown event.
             pub fn event_name(&self) -> Option<EventName> {
                 match self {
                     $( Event::$variant { name, .. } => Some(*name), )*
-                    Event::Unknown(_) => None,
+                    Event::Alert(_) | Event::Unknown(_) => None,
                 }
             }
 
             fn payload(&self) -> Option<&dyn Payload> {
                 match self {
                     $( Event::$variant { data, .. } => Some(&**data), )*
+                    Event::Alert(alert) => Some(&**alert),
                     Event::Unknown(_) => None,
                 }
             }
@@ -123,21 +144,54 @@ macro_rules! events {
             fn payload_mut(&mut self) -> Option<&mut dyn Payload> {
                 match self {
                     $( Event::$variant { data, .. } => Some(&mut **data), )*
+                    Event::Alert(alert) => Some(&mut **alert),
                     Event::Unknown(_) => None,
                 }
             }
 
-            /// Reads the `data` of a known event name.
-            fn deserialize_data<'de, D>(name: EventName, data: D) -> Result<Event, D::Error>
+            /// The typed payload as JSON (canonical names, unknown fields, no `extra`).
+            fn serialize_data<S: serde::ser::SerializeMap>(&self, map: &mut S) -> Result<(), S::Error> {
+                match self {
+                    $( Event::$variant { data, .. } => map.serialize_entry("data", &**data), )*
+                    Event::Alert(alert) => map.serialize_entry("data", &**alert),
+                    Event::Unknown(unknown) => map.serialize_entry("data", &unknown.data),
+                }
+            }
+
+            /// Reads the `data` of a known target, leniently (never fails but on a syntax error).
+            fn read_data<'de, D>(target: Target, data: D, ctx: &mut Ctx, at: Seg) -> Result<Event, D::Error>
             where
                 D: serde::Deserializer<'de>,
             {
+                let name = match target {
+                    Target::Alert => {
+                        let alert: Option<Alert> = lenient::read(data, ctx, at)?;
+                        return Ok(Event::Alert(Box::new(alert.unwrap_or_default())));
+                    }
+                    Target::Envelope(name) => name,
+                };
                 match name.kind() {
-                    $( EventKind::$variant => Ok(Event::$variant {
-                        name,
-                        data: Box::new(lenient::null_as_default(data)?),
-                    }), )*
-                    EventKind::Unknown => Err(<D::Error as serde::de::Error>::custom("unknown event")),
+                    $( EventKind::$variant => {
+                        let payload: Option<$payload> = lenient::read(data, ctx, at)?;
+                        Ok(Event::$variant { name, data: Box::new(payload.unwrap_or_default()) })
+                    } )*
+                    // Every name has a kind with a variant (tested in `names`).
+                    EventKind::Alert | EventKind::Unknown => Ok(Event::Unknown(Box::new(UnknownEvent {
+                        name: name.as_str().into(),
+                        data: Value::Null,
+                        extra: None,
+                    }))),
+                }
+            }
+
+            /// Takes every payload field `other` has and `self` lacks (same variant only).
+            fn fill_missing(&mut self, other: Event) {
+                match (self, other) {
+                    $( (Event::$variant { data, .. }, Event::$variant { data: other, .. }) => {
+                        data.fill_missing(*other)
+                    } )*
+                    (Event::Alert(alert), Event::Alert(other)) => alert.fill_missing(*other),
+                    _ => {}
                 }
             }
         }
@@ -188,33 +242,63 @@ pub struct UnknownEvent {
 }
 
 impl Event {
-    /// Parses a whole webhook body (`{"event": ..., "data": ..., "extra": ...}`).
+    /// Parses a whole webhook body: an envelope (`{"event": ..., "data": ..., "extra": ...}`) or
+    /// an alert (an object without `event` but with `alert_rule_id`).
     ///
-    /// Not JSON, or not an object with a string `event`: [`ParseError::InvalidJson`] or
-    /// [`ParseError::InvalidEnvelope`] (400). A known event whose `data` does not fit its type:
-    /// [`ParseError::InvalidData`] (422). Unknown names never fail.
+    /// Total for verified senders: any JSON object with a string `event` parses, whatever its
+    /// `data` (see the [module docs](self) and [`Event::issues`]). Only a body that is not JSON
+    /// ([`ParseError::InvalidJson`]) or not an envelope (not an object, no string `event`, `event`
+    /// twice: [`ParseError::InvalidEnvelope`]) fails, both answered 400.
+    /// [`VerifiedDelivery::parse_event`](crate::VerifiedDelivery::parse_event) also reads any
+    /// object without `event` verified by [`Scheme::Alert`](crate::Scheme::Alert) as an alert.
     ///
     /// [`ParseError::InvalidJson`]: crate::ParseError::InvalidJson
     /// [`ParseError::InvalidEnvelope`]: crate::ParseError::InvalidEnvelope
-    /// [`ParseError::InvalidData`]: crate::ParseError::InvalidData
     pub fn from_slice(body: &[u8]) -> Result<Event, crate::ParseError> {
-        parse::parse_event(body)
+        parse::parse_event(body, false)
     }
 
-    /// The wire name exactly as sent (`bot.completed`, `complete`, or an unknown name).
+    /// The wire name exactly as sent (`bot.completed`, `complete`, `alert`, or an unknown name).
     pub fn name(&self) -> &str {
         match self {
             Event::Unknown(unknown) => &unknown.name,
+            Event::Alert(_) => "alert",
             known => known.event_name().map_or("", EventName::as_str),
         }
     }
 
-    /// Which API generation uses this wire name; `None` for an unknown event.
+    /// Which API generation uses this wire name (an alert: v2); `None` for an unknown event.
     pub fn generation(&self) -> Option<Generation> {
-        self.event_name().map(EventName::generation)
+        match self {
+            Event::Alert(_) => Some(Generation::V2),
+            known => known.event_name().map(EventName::generation),
+        }
     }
 
-    /// The bot concerned, where the event names one.
+    /// The calendar event concerned, whichever field carried it (`event_id` in v2, `event_uuid`
+    /// in v1).
+    pub fn event_id(&self) -> Option<&str> {
+        match self {
+            Event::Unknown(unknown) => ["event_id", "event_uuid"]
+                .into_iter()
+                .find_map(|name| unknown.data.get(name).and_then(Value::as_str)),
+            known => known.payload().and_then(Payload::event_id),
+        }
+    }
+
+    /// What did not fit its typed field (path, expectation and the value, kept); empty when
+    /// everything fit, and always for an unknown event (its data is kept raw).
+    pub fn issues(&self) -> &[ParseIssue] {
+        self.payload().map_or(&[], Payload::issues)
+    }
+
+    /// The payload's fields this version has no typed field for; `None` for an unknown event
+    /// (whose whole data is raw).
+    pub fn unknown_fields(&self) -> Option<&UnknownFields> {
+        self.payload().map(Payload::unknown)
+    }
+
+    /// The bot concerned, where the event names one (never for an alert).
     pub fn bot_id(&self) -> Option<&str> {
         match self {
             Event::Unknown(unknown) => unknown.data.get("bot_id").and_then(Value::as_str),
@@ -235,25 +319,89 @@ impl Event {
         }
     }
 
+    /// The alert, for [`Event::Alert`].
+    pub fn as_alert(&self) -> Option<&Alert> {
+        match self {
+            Event::Alert(alert) => Some(alert),
+            _ => None,
+        }
+    }
+
     /// Whether the name was not one this version knows.
     pub fn is_unknown(&self) -> bool {
         matches!(self, Event::Unknown(_))
     }
 
-    /// Fills the payload's `extra` from the envelope's top-level `extra` when `data` had none.
+    /// Fills the payload's `extra` from the envelope's top-level `extra` when `data` had none
+    /// (an alert has no `extra`: it is kept among its unknown fields).
     fn adopt_extra(&mut self, extra: Option<Value>) {
-        let extra = extra.filter(|v| !v.is_null());
+        let Some(extra) = extra.filter(|v| !v.is_null()) else {
+            return;
+        };
         match self {
-            Event::Unknown(unknown) => unknown.extra = extra,
+            Event::Unknown(unknown) => unknown.extra = Some(extra),
             known => {
                 if let Some(payload) = known.payload_mut() {
-                    let slot = payload.extra_mut();
-                    if slot.as_ref().is_none_or(Value::is_null) {
-                        *slot = extra;
+                    match payload.extra_slot() {
+                        Some(slot) => {
+                            if slot.is_none() {
+                                *slot = Some(extra);
+                            }
+                        }
+                        None => payload.unknown_mut().keep("extra".into(), extra),
                     }
                 }
             }
         }
+    }
+
+    /// Stores what did not fit, on the payload.
+    fn set_issues(&mut self, issues: alloc::vec::Vec<ParseIssue>) {
+        if let Some(payload) = self.payload_mut() {
+            *payload.issues_mut() = issues;
+        }
+    }
+}
+
+/// What a body's `data` is read as.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Envelope(EventName),
+    Alert,
+}
+
+impl Target {
+    /// A known name (`alert`: the normalized form of an alert), or `None`.
+    fn from_name(name: &str) -> Option<Target> {
+        match name {
+            "alert" => Some(Target::Alert),
+            name => EventName::from_wire(name).map(Target::Envelope),
+        }
+    }
+}
+
+impl serde::Serialize for Event {
+    /// The normalized form: `{"event": <wire name>, "kind": <kind>, "generation": ..., "data":
+    /// <typed fields under their canonical names, then the unknown fields>, "extra": ...,
+    /// "issues": [...]}`. It is itself an envelope: parsing it again gives the same kind, name,
+    /// bot id and fields.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("event", self.name())?;
+        map.serialize_entry("kind", self.kind().as_str())?;
+        map.serialize_entry("generation", &self.generation().map(Generation::as_str))?;
+        self.serialize_data(&mut map)?;
+        map.serialize_entry("extra", &self.extra())?;
+        map.serialize_entry("issues", self.issues())?;
+        map.end()
+    }
+}
+
+impl serde::Serialize for EventKind {
+    /// As [`EventKind::as_str`].
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 

@@ -18,6 +18,18 @@ pub enum Generation {
     ProductDescription,
 }
 
+impl Generation {
+    /// A stable snake_case name: `v1`, `v2`, `v1_and_v2` or `product_description`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Generation::V1 => "v1",
+            Generation::V2 => "v2",
+            Generation::V1AndV2 => "v1_and_v2",
+            Generation::ProductDescription => "product_description",
+        }
+    }
+}
+
 macro_rules! names {
     ($( $(#[$doc:meta])* $variant:ident => $wire:literal, $generation:ident, $kind:ident; )*) => {
         /// A known wire name (the `event` field of a delivery).
@@ -133,7 +145,8 @@ mod tests {
     fn every_kind_but_unknown_has_a_name() {
         for kind in EventKind::ALL {
             let named = EventName::ALL.iter().any(|name| name.kind() == *kind);
-            assert_eq!(named, *kind != EventKind::Unknown, "{kind:?}");
+            let envelope = !matches!(kind, EventKind::Unknown | EventKind::Alert);
+            assert_eq!(named, envelope, "{kind:?}");
         }
     }
 }

@@ -2,42 +2,41 @@
 //!
 //! The envelope is read key by key. When `event` comes before `data` (as every sender writes it),
 //! `data` is read straight into its payload type; when `data` comes first it is kept as a JSON
-//! value and read into its type once the name is known. A failure while reading a known event's
-//! `data` is a 422 ([`ParseError::InvalidData`]); anything else wrong with the envelope is a 400.
+//! value and read into its type once the name is known. Payloads are read leniently (see
+//! [`lenient`](super::lenient)), so only the envelope can fail: not JSON, not an object, no string
+//! `event`, or `event` twice (all 400). Other top-level fields (a flat v1 body embedded in v2,
+//! a top-level `sent_at`) fill the payload's missing fields. An object without `event` is an
+//! alert when it has `alert_rule_id`, or when the caller knows it came under the alert scheme.
 
 use alloc::boxed::Box;
 use alloc::string::{String, ToString};
-use core::cell::Cell;
 use core::fmt;
 
 use serde::Deserializer as _;
-use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::error::Category;
+use serde_json::{Map, Value};
 
-use super::{Event, EventName, UnknownEvent};
+use super::lenient::{Ctx, Key, Seg};
+use super::{Event, Target, UnknownEvent};
 use crate::error::ParseError;
 
-pub(crate) fn parse_event(body: &[u8]) -> Result<Event, ParseError> {
-    // Set while a known event's `data` is being read, so that a type error there is told apart
-    // from one in the envelope.
-    let reading_data = Cell::new(None);
+/// Parses `body`; `alert_scheme`: it was verified by the alert scheme, so an object without
+/// `event` is an alert whatever its fields.
+pub(crate) fn parse_event(body: &[u8], alert_scheme: bool) -> Result<Event, ParseError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let result = de
-        .deserialize_map(EnvelopeVisitor {
-            reading_data: &reading_data,
-        })
+        .deserialize_map(EnvelopeVisitor { alert_scheme })
         .and_then(|event| de.end().map(|()| event));
-    result.map_err(|err| classify(&err, reading_data.get()))
+    result.map_err(|err| classify(&err))
 }
 
 impl<'de> serde::Deserialize<'de> for Event {
-    /// Reads a whole envelope, as [`Event::from_slice`] does; for use inside other types and with
+    /// Reads a whole body, as [`Event::from_slice`] does; for use inside other types and with
     /// [`VerifiedDelivery::parse`](crate::VerifiedDelivery::parse).
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
-        let reading_data = Cell::new(None);
         deserializer.deserialize_map(EnvelopeVisitor {
-            reading_data: &reading_data,
+            alert_scheme: false,
         })
     }
 }
@@ -64,20 +63,16 @@ pub(crate) fn classify_any(body: &[u8], err: &serde_json::Error) -> ParseError {
     }
 }
 
-fn classify(err: &serde_json::Error, reading_data: Option<EventName>) -> ParseError {
+fn classify(err: &serde_json::Error) -> ParseError {
     let message = err.to_string();
-    match (err.classify(), reading_data) {
-        (Category::Data, Some(name)) => ParseError::InvalidData {
-            event: name.as_str().to_string(),
-            message,
-        },
-        (Category::Data, None) => ParseError::InvalidEnvelope { message },
+    match err.classify() {
+        Category::Data => ParseError::InvalidEnvelope { message },
         _ => ParseError::InvalidJson { message },
     }
 }
 
-struct EnvelopeVisitor<'a> {
-    reading_data: &'a Cell<Option<EventName>>,
+struct EnvelopeVisitor {
+    alert_scheme: bool,
 }
 
 /// `data` as read so far.
@@ -87,7 +82,7 @@ enum Data {
     Raw(Value),
 }
 
-impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
+impl<'de> Visitor<'de> for EnvelopeVisitor {
     type Value = Event;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -95,108 +90,132 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
+        let mut ctx = Ctx::default();
         let mut name: Option<String> = None;
         let mut data: Option<Data> = None;
         let mut extra: Option<Value> = None;
-        while let Some(key) = map.next_key::<EnvelopeKey>()? {
-            match key {
-                EnvelopeKey::Event => {
+        // Any other top-level field: a flat body's data, or fields beside `data`.
+        let mut rest: Map<String, Value> = Map::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.as_str() {
+                "event" => {
                     if name.is_some() {
                         return Err(de::Error::duplicate_field("event"));
                     }
                     name = Some(map.next_value()?);
                 }
-                EnvelopeKey::Data => {
-                    if data.is_some() {
-                        return Err(de::Error::duplicate_field("data"));
-                    }
-                    let known = name.as_deref().and_then(EventName::from_wire);
-                    data = Some(match known {
-                        Some(known) => {
-                            self.reading_data.set(Some(known));
-                            let event = map.next_value_seed(DataSeed(known))?;
-                            self.reading_data.set(None);
-                            Data::Parsed(event)
-                        }
+                "data" if data.is_none() => {
+                    let target = name.as_deref().and_then(Target::from_name);
+                    data = Some(match target {
+                        Some(target) => Data::Parsed(map.next_value_seed(DataSeed {
+                            target,
+                            ctx: &mut ctx,
+                        })?),
                         None => Data::Raw(map.next_value()?),
                     });
                 }
-                EnvelopeKey::Extra => {
-                    if extra.is_some() {
-                        return Err(de::Error::duplicate_field("extra"));
-                    }
-                    extra = Some(map.next_value()?);
+                "extra" if extra.is_none() => extra = Some(map.next_value()?),
+                "data" | "extra" => {
+                    // Repeated: the first wins; the copy is kept as an issue.
+                    let value: Value = map.next_value()?;
+                    let at = if key.as_str() == "data" {
+                        "data"
+                    } else {
+                        "extra"
+                    };
+                    ctx.issue(Seg::Key(at), "a single field of this name", value);
                 }
-                EnvelopeKey::Other => {
-                    map.next_value::<IgnoredAny>()?;
+                _ => {
+                    let value: Value = map.next_value()?;
+                    rest.entry(key.into_string()).or_insert(value);
                 }
             }
         }
-        let name = name.ok_or_else(|| de::Error::missing_field("event"))?;
-        let mut event = match (data, EventName::from_wire(&name)) {
-            (Some(Data::Parsed(event)), _) => event,
-            (raw, Some(known)) => {
+        let target = match &name {
+            Some(name) => Target::from_name(name),
+            None if self.alert_scheme || rest.contains_key("alert_rule_id") => {
+                // An alert: everything at the top level is its data.
+                if let Some(data) = data.take() {
+                    let data = match data {
+                        Data::Raw(value) => value,
+                        Data::Parsed(_) => Value::Null,
+                    };
+                    rest.entry("data".to_string()).or_insert(data);
+                }
+                if let Some(extra) = extra.take() {
+                    rest.entry("extra".to_string()).or_insert(extra);
+                }
+                Some(Target::Alert)
+            }
+            None => return Err(de::Error::missing_field("event")),
+        };
+        let mut event = match (target, data) {
+            (Some(_), Some(Data::Parsed(event))) => event,
+            (Some(target), raw) => {
                 let raw = match raw {
                     Some(Data::Raw(value)) => value,
                     _ => Value::Null,
                 };
-                self.reading_data.set(Some(known));
-                let event = Event::deserialize_data(known, raw).map_err(de::Error::custom)?;
-                self.reading_data.set(None);
-                event
+                let at = match (&raw, target) {
+                    // No `data`: the top-level fields are the data.
+                    (Value::Null, _) => Seg::Root,
+                    _ => Seg::Key("data"),
+                };
+                if matches!(at, Seg::Root) {
+                    let flat = core::mem::take(&mut rest);
+                    Event::read_data(target, Value::Object(flat), &mut ctx, at)
+                        .map_err(de::Error::custom)?
+                } else {
+                    Event::read_data(target, raw, &mut ctx, at).map_err(de::Error::custom)?
+                }
             }
-            (raw, None) => {
-                let data = match raw {
+            (None, raw) => {
+                let mut data = match raw {
                     Some(Data::Raw(value)) => value,
                     _ => Value::Null,
                 };
+                match &mut data {
+                    Value::Null if !rest.is_empty() => {
+                        data = Value::Object(core::mem::take(&mut rest))
+                    }
+                    Value::Object(fields) => {
+                        for (name, value) in core::mem::take(&mut rest) {
+                            fields.entry(name).or_insert(value);
+                        }
+                    }
+                    _ => {}
+                }
                 Event::Unknown(Box::new(UnknownEvent {
-                    name,
+                    name: name.unwrap_or_default(),
                     data,
                     extra: None,
                 }))
             }
         };
+        if !rest.is_empty()
+            && let Some(target) = target
+        {
+            // Fields beside `data` fill what `data` lacks.
+            let beside = Event::read_data(target, Value::Object(rest), &mut ctx, Seg::Root)
+                .map_err(de::Error::custom)?;
+            event.fill_missing(beside);
+        }
         event.adopt_extra(extra);
+        event.set_issues(ctx.take_issues());
         Ok(event)
     }
 }
 
-struct DataSeed(EventName);
+struct DataSeed<'c> {
+    target: Target,
+    ctx: &'c mut Ctx,
+}
 
-impl<'de> DeserializeSeed<'de> for DataSeed {
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
     type Value = Event;
 
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Event, D::Error> {
-        Event::deserialize_data(self.0, deserializer)
-    }
-}
-
-enum EnvelopeKey {
-    Event,
-    Data,
-    Extra,
-    Other,
-}
-
-impl<'de> serde::Deserialize<'de> for EnvelopeKey {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = EnvelopeKey;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a field name")
-            }
-            fn visit_str<E: de::Error>(self, key: &str) -> Result<EnvelopeKey, E> {
-                Ok(match key {
-                    "event" => EnvelopeKey::Event,
-                    "data" => EnvelopeKey::Data,
-                    "extra" => EnvelopeKey::Extra,
-                    _ => EnvelopeKey::Other,
-                })
-            }
-        }
-        deserializer.deserialize_identifier(KeyVisitor)
+        Event::read_data(self.target, deserializer, self.ctx, Seg::Key("data"))
     }
 }
 
@@ -204,9 +223,10 @@ impl<'de> serde::Deserialize<'de> for EnvelopeKey {
 mod tests {
     use super::*;
     use crate::event::EventKind;
+    use alloc::vec::Vec;
 
     fn parse(body: &str) -> Result<Event, ParseError> {
-        parse_event(body.as_bytes())
+        parse_event(body.as_bytes(), false)
     }
 
     #[test]
@@ -236,41 +256,156 @@ mod tests {
     }
 
     #[test]
-    fn envelope_problems_are_400_and_data_problems_422() {
+    fn only_envelope_problems_fail_and_they_are_400() {
         let cases = [
-            ("", 400, "invalid_json"),
-            ("{", 400, "invalid_json"),
-            (r#"{"event":"bot.failed"} trailing"#, 400, "invalid_json"),
-            ("[]", 400, "invalid_envelope"),
-            ("\"bot.failed\"", 400, "invalid_envelope"),
-            (r#"{"data":{}}"#, 400, "invalid_envelope"),
-            (r#"{"event":42}"#, 400, "invalid_envelope"),
-            (r#"{"event":"a","event":"b"}"#, 400, "invalid_envelope"),
-            (
-                r#"{"event":"bot.failed","data":{"bot_id":42}}"#,
-                422,
-                "invalid_event_data",
-            ),
-            (
-                r#"{"data":{"bot_id":42},"event":"bot.failed"}"#,
-                422,
-                "invalid_event_data",
-            ),
-            (
-                r#"{"event":"bot.failed","data":"oops"}"#,
-                422,
-                "invalid_event_data",
-            ),
+            ("", "invalid_json"),
+            ("{", "invalid_json"),
+            (r#"{"event":"bot.failed"} trailing"#, "invalid_json"),
+            ("[]", "invalid_envelope"),
+            ("\"bot.failed\"", "invalid_envelope"),
+            (r#"{"data":{}}"#, "invalid_envelope"),
+            (r#"{"event":42}"#, "invalid_envelope"),
+            (r#"{"event":null,"alert_rule_id":"r"}"#, "invalid_envelope"),
+            (r#"{"event":"a","event":"b"}"#, "invalid_envelope"),
             (
                 r#"{"event":"bot.failed","data":{"bot_id":"b""#,
-                400,
                 "invalid_json",
             ),
         ];
-        for (body, status, code) in cases {
+        for (body, code) in cases {
             let err = parse(body).unwrap_err();
-            assert_eq!((err.status(), err.code()), (status, code), "{body}: {err}");
+            assert_eq!((err.status(), err.code()), (400, code), "{body}: {err}");
         }
+    }
+
+    #[test]
+    fn a_field_of_the_wrong_type_reads_as_absent_and_is_an_issue() {
+        let event = parse(
+            r#"{"event":"bot.failed","data":{"bot_id":42,"error_code":"BOT_REMOVED","event_id":"e"}}"#,
+        )
+        .unwrap();
+        assert_eq!(event.kind(), EventKind::BotFailed);
+        assert_eq!(event.bot_id(), None);
+        assert_eq!(event.event_id(), Some("e"));
+        let issues = event.issues();
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].path, "data.bot_id");
+        assert_eq!(issues[0].expected, "a string");
+        assert_eq!(issues[0].found, serde_json::json!(42));
+        assert_eq!(
+            issues[0].to_string(),
+            "data.bot_id: expected a string, found a number"
+        );
+    }
+
+    #[test]
+    fn unusable_data_keeps_the_kind_and_the_raw_value() {
+        for (body, found) in [
+            (r#"{"event":"bot.failed","data":5}"#, serde_json::json!(5)),
+            (
+                r#"{"data":"oops","event":"bot.status_change"}"#,
+                serde_json::json!("oops"),
+            ),
+            (
+                r#"{"event":"complete","data":[1,{"a":2}]}"#,
+                serde_json::json!([1, {"a": 2}]),
+            ),
+        ] {
+            let event = parse(body).unwrap();
+            assert_ne!(event.kind(), EventKind::Unknown, "{body}");
+            assert_eq!(event.issues().len(), 1, "{body}");
+            assert_eq!(event.issues()[0].path, "data");
+            assert_eq!(event.issues()[0].found, found);
+        }
+    }
+
+    #[test]
+    fn nested_issues_name_their_path() {
+        let event = parse(
+            r#"{"event":"complete","data":{"bot_id":"b","transcript":[{"speaker":"A","words":[{"start":0,"word":"hi"},{"start":"x","word":1}]},7]}}"#,
+        )
+        .unwrap();
+        let paths: Vec<_> = event.issues().iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "data.transcript[0].words[1].start",
+                "data.transcript[0].words[1].word",
+                "data.transcript[1]"
+            ]
+        );
+        let Event::BotCompleted { data, .. } = &event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(data.transcript.len(), 1);
+        assert_eq!(data.transcript[0].words.len(), 2);
+        assert_eq!(data.bot_id.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn a_flat_v1_body_reads_its_top_level_fields_as_data() {
+        let event = parse(
+            r#"{"event":"complete","bot_id":"b-1","mp4":"https://v","transcript":[{"speaker":"A","text":"hi","words":[]}],"novel":1}"#,
+        )
+        .unwrap();
+        assert_eq!(event.bot_id(), Some("b-1"));
+        let Event::BotCompleted { data, .. } = &event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(data.video_url(), Some("https://v"));
+        assert_eq!(data.transcript[0].text.as_deref(), Some("hi"));
+        assert_eq!(data.unknown.get("novel"), Some(&serde_json::json!(1)));
+        assert!(event.issues().is_empty());
+    }
+
+    #[test]
+    fn top_level_fields_fill_what_data_lacks() {
+        let event = parse(
+            r#"{"event":"bot.completed","data":{"bot_id":"b","sent_at":"inside"},"sent_at":"outside","bot_id":"other"}"#,
+        )
+        .unwrap();
+        let Event::BotCompleted { data, .. } = &event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(data.sent_at.as_deref(), Some("inside"));
+        assert_eq!(event.bot_id(), Some("b"));
+        let event = parse(r#"{"event":"bot.completed","data":{"bot_id":"b"},"sent_at":"outside"}"#)
+            .unwrap();
+        let Event::BotCompleted { data, .. } = &event else {
+            panic!("{event:?}")
+        };
+        assert_eq!(data.sent_at.as_deref(), Some("outside"));
+    }
+
+    #[test]
+    fn an_alert_is_recognised_by_its_rule_id_or_by_the_alert_scheme() {
+        let body = r#"{"alert_rule_id":"r-1","alert_type":"bot_crash","current_value":3,"suppressed_count":"x","new":true}"#;
+        let event = parse(body).unwrap();
+        assert_eq!(event.kind(), EventKind::Alert);
+        assert_eq!(event.name(), "alert");
+        assert_eq!(event.bot_id(), None);
+        let alert = event.as_alert().unwrap();
+        assert_eq!(alert.alert_rule_id.as_deref(), Some("r-1"));
+        assert_eq!(alert.current_value, Some(3.0));
+        assert_eq!(alert.suppressed_count, None);
+        assert_eq!(alert.unknown.get("new"), Some(&serde_json::json!(true)));
+        assert_eq!(event.issues()[0].path, "suppressed_count");
+
+        let bare = br#"{"message":"m"}"#;
+        assert!(parse_event(bare, false).is_err());
+        let event = parse_event(bare, true).unwrap();
+        assert_eq!(event.as_alert().unwrap().message.as_deref(), Some("m"));
+        // An envelope stays an envelope under the alert scheme.
+        let event = parse_event(br#"{"event":"bot.failed","data":{"bot_id":"b"}}"#, true).unwrap();
+        assert_eq!(event.kind(), EventKind::BotFailed);
+    }
+
+    #[test]
+    fn a_repeated_data_keeps_the_first_and_records_the_copy() {
+        let event =
+            parse(r#"{"event":"bot.failed","data":{"bot_id":"a"},"data":{"bot_id":"b"}}"#).unwrap();
+        assert_eq!(event.bot_id(), Some("a"));
+        assert_eq!(event.issues()[0].path, "data");
     }
 
     #[test]
@@ -293,7 +428,7 @@ mod tests {
         let body = br#"{"event":"bot.failed","data":{"bot_id":"b"},"extra":{"k":1}}"#;
         assert_eq!(
             serde_json::from_slice::<Event>(body).unwrap(),
-            parse_event(body).unwrap()
+            parse_event(body, false).unwrap()
         );
     }
 
@@ -307,8 +442,27 @@ mod tests {
         assert_eq!(classify(b"{"), (400, "invalid_json"));
         assert_eq!(classify(b"[1]"), (400, "invalid_envelope"));
         assert_eq!(classify(br#"{"data":{}}"#), (400, "invalid_envelope"));
+        // `Event` itself is total: only a user's strict type gets a 422.
+        assert!(
+            serde_json::from_slice::<Event>(br#"{"event":"bot.failed","data":{"bot_id":1}}"#)
+                .is_ok()
+        );
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Strict {
+            event: String,
+            data: StrictData,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct StrictData {
+            bot_id: String,
+        }
+        let body = br#"{"event":"bot.failed","data":{"bot_id":1}}"#;
+        let err = serde_json::from_slice::<Strict>(body).unwrap_err();
+        let parsed = classify_any(body, &err);
         assert_eq!(
-            classify(br#"{"event":"bot.failed","data":{"bot_id":1}}"#),
+            (parsed.status(), parsed.code()),
             (422, "invalid_event_data")
         );
     }

@@ -16,8 +16,8 @@ use super::budget::Reservation;
 use super::observe::Trace;
 use super::read::Received;
 use crate::delivery::VerifiedDelivery;
-use crate::error::{Error, ParseError};
-use crate::event::{Event, EventName};
+use crate::error::Error;
+use crate::event::Event;
 use crate::headers::HeaderLookup;
 use crate::idempotency::{Begin, BeginFuture, ClaimGuard, FinishFuture};
 
@@ -283,30 +283,15 @@ impl Pipeline {
         let wants_event = TypeId::of::<T>() == TypeId::of::<Event>();
         let mut event = None;
         if config.parse_events || config.only.is_some() || wants_event {
-            match delivery.parse_event() {
-                Ok(parsed) => {
-                    trace.parsed(&parsed);
-                    if !config.allows(parsed.kind()) {
-                        return Err(Answer::ignored());
-                    }
-                    event = Some(parsed);
-                }
-                Err(err) => {
-                    // A known event whose data does not fit its type still tells its kind.
-                    let kind = match &err {
-                        ParseError::InvalidData { event, .. } => {
-                            EventName::from_wire(event).map(EventName::kind)
-                        }
-                        _ => None,
-                    };
-                    match kind {
-                        Some(kind) if !config.allows(kind) => return Err(Answer::ignored()),
-                        // Read for the kind only, into the user's own type: it goes on.
-                        Some(_) if !config.parse_events && !wants_event => {}
-                        _ => return Err(Answer::rejected(err.into())),
-                    }
-                }
+            // Never refused for its data: only a body that is no envelope at all is (400).
+            let parsed = delivery
+                .parse_event()
+                .map_err(|err| Answer::rejected(err.into()))?;
+            trace.parsed(&parsed);
+            if !config.allows(parsed.kind()) {
+                return Err(Answer::ignored());
             }
+            event = Some(parsed);
         }
         let value = parse_into::<T>(delivery, &mut event).map_err(Answer::rejected)?;
         Ok((event, value))

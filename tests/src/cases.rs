@@ -649,3 +649,78 @@ pub fn the_same_body_gets_the_same_answer_from_every_adapter(binary: &str) {
         }
     });
 }
+
+/// `MEETINGBAAS_METRICS=HOST:PORT` serves Prometheus text on a listener of its own, with a count
+/// per outcome; the webhook port does not serve it.
+pub fn metrics_are_served_on_their_own_listener(binary: &str) {
+    run(async {
+        let metrics_addr = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("its address").to_string()
+        };
+        let mut env = crate::server::default_env();
+        env.push(("MEETINGBAAS_METRICS", metrics_addr.clone()));
+        let server = Server::start(binary, &env).await;
+
+        let body = minimal("bot.completed", "b-metrics");
+        let response = post(
+            &server,
+            &signed(Scheme::Callback, &body),
+            Body::Length(body.clone()),
+        )
+        .await;
+        assert_eq!(response.status, 200, "{}", response.text());
+        let forged = vec![("x-mb-secret".to_string(), "not-the-secret".to_string())];
+        let response = post(&server, &forged, Body::Length(body)).await;
+        assert_eq!(response.status, 401);
+
+        let get =
+            format!("GET /metrics HTTP/1.1\r\nhost: {metrics_addr}\r\nconnection: close\r\n\r\n");
+        let mut text = String::new();
+        for _ in 0..50 {
+            let answer = client::raw(&metrics_addr, get.as_bytes())
+                .await
+                .unwrap_or_default();
+            text = String::from_utf8_lossy(&answer).into_owned();
+            if text.contains("meetingbaas_webhooks_deliveries_total") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let count = |wanted: &[&str]| -> Option<f64> {
+            text.lines()
+                .filter(|line| line.starts_with("meetingbaas_webhooks_deliveries_total{"))
+                .find(|line| wanted.iter().all(|label| line.contains(label)))
+                .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+        };
+        assert_eq!(
+            count(&[r#"scheme="callback""#, r#"outcome="handled""#]),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            count(&[r#"outcome="rejected""#, r#"error="invalid_token""#]),
+            Some(1.0),
+            "{text}"
+        );
+        assert!(
+            text.contains("meetingbaas_webhooks_verify_duration_seconds"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("not-the-secret"),
+            "the metrics hold a presented token"
+        );
+
+        // Not on the public webhook port.
+        let public = format!("GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let answer = client::raw(&server.addr, public.as_bytes())
+            .await
+            .unwrap_or_default();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            !answer.contains("meetingbaas_webhooks_deliveries_total"),
+            "{answer}"
+        );
+    });
+}

@@ -74,6 +74,7 @@ macro_rules! conformance_suite {
             known_event_with_bad_data_is_accepted,
             alert_callbacks_are_accepted_under_the_alert_scheme,
             the_same_body_gets_the_same_answer_from_every_adapter,
+            metrics_are_served_on_their_own_listener,
             client_closing_mid_body_leaves_the_server_answering,
             garbage_request_leaves_the_server_answering,
             concurrent_valid_and_forged_deliveries_each_get_their_answer,

@@ -12,7 +12,7 @@ use crate::deliveries::{
 
 /// Every variable an example reads: cleared before each start so that the caller's environment
 /// never leaks into a case.
-pub const EXAMPLE_ENV_VARS: [&str; 8] = [
+pub const EXAMPLE_ENV_VARS: [&str; 10] = [
     "MEETINGBAAS_SVIX_SECRET",
     "MEETINGBAAS_WEBHOOK_SECRET",
     "MEETINGBAAS_CALLBACK_SECRET",
@@ -20,6 +20,8 @@ pub const EXAMPLE_ENV_VARS: [&str; 8] = [
     "MEETINGBAAS_ALERT_SECRET",
     "MEETINGBAAS_MAX_BODY_BYTES",
     "MEETINGBAAS_DEDUPE",
+    "MEETINGBAAS_METRICS",
+    "RUST_LOG_FORMAT",
     "PORT",
 ];
 

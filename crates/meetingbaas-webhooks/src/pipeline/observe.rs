@@ -122,14 +122,9 @@ impl Trace {
     }
 
     /// The delivery goes to the handler.
+    /// (Its one info line comes with its outcome, in [`finish`](Self::finish).)
     pub(crate) fn admitted(&mut self) {
         self.admitted = Some(Instant::now());
-        #[cfg(feature = "tracing")]
-        if self.log_accepted {
-            self.span.in_scope(|| {
-                tracing::info!(target: "meetingbaas_webhooks", "webhook delivery accepted");
-            });
-        }
     }
 
     /// Records the outcome once: span fields, the log line, the metrics.

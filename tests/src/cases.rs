@@ -713,7 +713,7 @@ pub fn metrics_are_served_on_their_own_listener(binary: &str) {
         );
 
         // Not on the public webhook port.
-        let public = format!("GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        let public = "GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
         let answer = client::raw(&server.addr, public.as_bytes())
             .await
             .unwrap_or_default();

@@ -10,18 +10,6 @@ use meetingbaas_webhooks::idempotency::DUPLICATE_ANSWER;
 use meetingbaas_webhooks::pipeline::{Answer, IGNORED_ANSWER, Outcome};
 use meetingbaas_webhooks::{Error, IdempotencyError, ParseError, VerifyError};
 
-/// The `error` code answered when no [`WebhookConfig`](crate::WebhookConfig) is registered.
-const NOT_CONFIGURED_CODE: &str = "webhook_not_configured";
-
-/// The `error` code answered when deduplication is on but the middleware is missing.
-const MIDDLEWARE_MISSING_CODE: &str = "idempotency_middleware_missing";
-
-/// The code of [`WebhookError::Duplicate`] (the `status` field of its body).
-const DUPLICATE_CODE: &str = "duplicate";
-
-/// The code of [`WebhookError::Ignored`] (the `status` field of its body).
-const IGNORED_CODE: &str = "ignored";
-
 /// Why a [`Webhook`](crate::Webhook) extraction did not reach the handler.
 ///
 /// As a [`ResponseError`] it answers the status the core chose ([`Error::status`]: 401, 413, 400,
@@ -83,10 +71,10 @@ impl WebhookError {
     pub fn code(&self) -> &'static str {
         match self {
             WebhookError::Rejected(err) => err.code(),
-            WebhookError::Duplicate => DUPLICATE_CODE,
-            WebhookError::Ignored => IGNORED_CODE,
-            WebhookError::NotConfigured => NOT_CONFIGURED_CODE,
-            WebhookError::IdempotencyMiddlewareMissing => MIDDLEWARE_MISSING_CODE,
+            WebhookError::Duplicate => "duplicate",
+            WebhookError::Ignored => "ignored",
+            WebhookError::NotConfigured => "webhook_not_configured",
+            WebhookError::IdempotencyMiddlewareMissing => "idempotency_middleware_missing",
         }
     }
 
@@ -125,29 +113,26 @@ impl WebhookError {
     /// The error for a route without configuration; logs it at error level the first time.
     pub(crate) fn not_configured() -> Self {
         static LOGGED: AtomicBool = AtomicBool::new(false);
-        if !LOGGED.swap(true, Ordering::Relaxed) {
-            tracing::error!(
-                "meetingbaas-webhooks-actix: no WebhookConfig in app_data; every webhook \
-                 request is answered 500 until one is registered \
-                 (App::app_data(WebhookConfig::new(verifier)))"
-            );
-        }
-        WebhookError::NotConfigured
+        log_once(&LOGGED, WebhookError::NotConfigured)
     }
 
     /// The error for a deduplicating route without the middleware; logs it at error level the
     /// first time.
     pub(crate) fn middleware_missing() -> Self {
         static LOGGED: AtomicBool = AtomicBool::new(false);
-        if !LOGGED.swap(true, Ordering::Relaxed) {
-            tracing::error!(
-                "meetingbaas-webhooks-actix: WebhookConfig::dedupe is set but the route is not \
-                 wrapped with the Idempotency middleware; every webhook request is answered 500 \
-                 until `.wrap(meetingbaas_webhooks_actix::Idempotency)` is added"
-            );
-        }
-        WebhookError::IdempotencyMiddlewareMissing
+        log_once(&LOGGED, WebhookError::IdempotencyMiddlewareMissing)
     }
+}
+
+/// A deployment bug: logged at error level once per process (every request hits it).
+fn log_once(logged: &AtomicBool, err: WebhookError) -> WebhookError {
+    if !logged.swap(true, Ordering::Relaxed) {
+        tracing::error!(
+            "meetingbaas-webhooks-actix: {err}; every webhook request is answered 500 until \
+             this is fixed"
+        );
+    }
+    err
 }
 
 impl From<Answer> for WebhookError {

@@ -660,19 +660,22 @@ pub fn metrics_are_served_on_their_own_listener(binary: &str) {
         };
         let mut env = crate::server::default_env();
         env.push(("MEETINGBAAS_METRICS", metrics_addr.clone()));
+        env.push(("MEETINGBAAS_DEDUPE", "memory".to_string()));
         let server = Server::start(binary, &env).await;
 
+        // A mixed run: handled, duplicate, forged, oversized.
         let body = minimal("bot.completed", "b-metrics");
-        let response = post(
-            &server,
-            &signed(Scheme::Callback, &body),
-            Body::Length(body.clone()),
-        )
-        .await;
+        let headers = signed(Scheme::Callback, &body);
+        let response = post(&server, &headers, Body::Length(body.clone())).await;
         assert_eq!(response.status, 200, "{}", response.text());
+        let response = post(&server, &headers, Body::Length(body.clone())).await;
+        assert_eq!(response.json()["status"], "duplicate");
         let forged = vec![("x-mb-secret".to_string(), "not-the-secret".to_string())];
         let response = post(&server, &forged, Body::Length(body)).await;
         assert_eq!(response.status, 401);
+        let big = vec![b' '; MAX_BODY_BYTES + 1];
+        let response = post(&server, &signed(Scheme::Callback, &big), Body::Length(big)).await;
+        assert_eq!(response.status, 413);
 
         let get =
             format!("GET /metrics HTTP/1.1\r\nhost: {metrics_addr}\r\nconnection: close\r\n\r\n");
@@ -698,9 +701,15 @@ pub fn metrics_are_served_on_their_own_listener(binary: &str) {
             Some(1.0),
             "{text}"
         );
-        assert_eq!(
-            count(&[r#"outcome="rejected""#, r#"error="invalid_token""#]),
-            Some(1.0),
+        for wanted in [
+            [r#"outcome="duplicate""#, r#"scheme="callback""#],
+            [r#"outcome="rejected""#, r#"error="invalid_token""#],
+            [r#"outcome="rejected""#, r#"error="payload_too_large""#],
+        ] {
+            assert_eq!(count(&wanted), Some(1.0), "{wanted:?} in {text}");
+        }
+        assert!(
+            text.contains("meetingbaas_webhooks_duplicates_total"),
             "{text}"
         );
         assert!(

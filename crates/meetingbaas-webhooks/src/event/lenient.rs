@@ -376,7 +376,14 @@ impl Shape for bool {
 
 /// An integral float within range (`3.0`) is the integer it spells.
 fn integral(value: f64) -> Option<i128> {
-    (value.is_finite() && value.fract() == 0.0 && value.abs() < 9.0e18).then_some(value as i128)
+    // (`f64::fract` needs std: a round trip through the integer says the same, in `no_std`.)
+    if !(value.is_finite() && value > -9.0e18 && value < 9.0e18) {
+        return None;
+    }
+    let integer = value as i128;
+    #[allow(clippy::float_cmp)] // exact by design: the float must spell an integer
+    let exact = integer as f64 == value;
+    exact.then_some(integer)
 }
 
 macro_rules! integer_shape {

@@ -82,6 +82,8 @@ mod log;
 mod mac;
 #[cfg(feature = "pipeline")]
 pub mod pipeline;
+#[cfg(feature = "redis")]
+pub mod redis_connection;
 mod scheme;
 mod secret;
 mod sign;

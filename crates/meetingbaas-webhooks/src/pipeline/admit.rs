@@ -11,8 +11,9 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use super::Pipeline;
 use super::answer::{Answer, Outcome};
 use super::budget::Reservation;
+use super::inbox::{EnqueueFuture, Enqueued, EventLabel, Inbox, queued_body};
 use crate::delivery::VerifiedDelivery;
-use crate::error::{Error, ParseError};
+use crate::error::{Error, ParseError, Unavailable};
 use crate::event::{Event, EventName};
 use crate::idempotency::{Begin, BeginFuture, ClaimGuard, FinishFuture};
 
@@ -145,6 +146,12 @@ enum AdmitState<T> {
         ticket: Ticket<T>,
         pipeline: Pipeline,
     },
+    // Inbox: the answer is the store's; the body's memory is given back once it is stored.
+    Enqueuing {
+        enqueue: EnqueueFuture,
+        _reservation: Reservation,
+        pipeline: Pipeline,
+    },
     Done,
 }
 
@@ -155,6 +162,24 @@ impl<T> Future for Admit<T> {
     type Output = Result<Ticket<T>, Answer>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let AdmitState::Enqueuing { enqueue, .. } = &mut self.state {
+            let enqueued = ready!(enqueue.as_mut().poll(cx));
+            let AdmitState::Enqueuing { pipeline, .. } =
+                std::mem::replace(&mut self.state, AdmitState::Done)
+            else {
+                unreachable!("the state was `Enqueuing` a moment ago")
+            };
+            return Poll::Ready(Err(match enqueued {
+                Ok(Enqueued::Stored { id }) => pipeline.answer(Answer::queued(queued_body(&id))),
+                Ok(Enqueued::Duplicate) => pipeline.answer(Answer::duplicate()),
+                Err(err) => {
+                    #[cfg(feature = "tracing")]
+                    tracing::warn!(target: "meetingbaas_webhooks", error = %err, "inbox unavailable; answering 503 so the sender retries");
+                    let _ = err;
+                    pipeline.refuse(Unavailable::Inbox.into())
+                }
+            }));
+        }
         if let AdmitState::Claiming { claim, .. } = &mut self.state {
             let begun = ready!(claim.as_mut().poll(cx));
             let AdmitState::Claiming {
@@ -186,6 +211,7 @@ impl<T> fmt::Debug for Admit<T> {
         let state = match &self.state {
             AdmitState::Ready(_) => "ready",
             AdmitState::Claiming { .. } => "claiming",
+            AdmitState::Enqueuing { .. } => "enqueuing",
             AdmitState::Done => "done",
         };
         f.debug_struct("Admit").field("state", &state).finish()
@@ -202,6 +228,11 @@ impl Pipeline {
     where
         T: DeserializeOwned + Send + 'static,
     {
+        if let Some(inbox) = &self.inner.inbox {
+            return Admit {
+                state: self.intake(inbox, delivery, reservation),
+            };
+        }
         let state = match self.ticket::<T>(delivery, reservation) {
             Err(answer) => AdmitState::Ready(Err(answer)),
             Ok(ticket) => match &self.inner.dedupe {
@@ -216,6 +247,47 @@ impl Pipeline {
             },
         };
         Admit { state }
+    }
+
+    /// With an inbox: verify, read the kind leniently (filter), store. A verified body is stored
+    /// whatever its shape; only a kind filtered out is not.
+    fn intake<T>(
+        &self,
+        inbox: &std::sync::Arc<dyn Inbox>,
+        delivery: Result<VerifiedDelivery, Error>,
+        reservation: Reservation,
+    ) -> AdmitState<T> {
+        let delivery = match delivery {
+            Ok(delivery) => delivery,
+            Err(err) => return AdmitState::Ready(Err(self.refuse(err))),
+        };
+        let label = match delivery.parse_event() {
+            Ok(event) => EventLabel::new(Some(event.kind()), Some(event.name().into())),
+            Err(ParseError::InvalidData { event, .. }) => EventLabel::new(
+                EventName::from_wire(&event).map(EventName::kind),
+                Some(event),
+            ),
+            // Not an event: stored all the same; the worker dead-letters it as unreadable.
+            Err(_) => EventLabel::default(),
+        };
+        if let Some(kind) = label.kind {
+            if !self.inner.allows(kind) {
+                return AdmitState::Ready(Err(self.answer(Answer::ignored())));
+            }
+        }
+        #[cfg(feature = "tracing")]
+        tracing::info!(
+            target: "meetingbaas_webhooks",
+            scheme = %delivery.scheme(),
+            event = label.name.as_deref(),
+            bytes = delivery.body().len(),
+            "webhook delivery verified; storing it in the inbox"
+        );
+        AdmitState::Enqueuing {
+            enqueue: inbox.enqueue(&delivery, label),
+            _reservation: reservation,
+            pipeline: self.clone(),
+        }
     }
 
     fn ticket<T>(

@@ -10,13 +10,14 @@ use crate::deliveries::{API_KEY, CALLBACK_SECRET, MAX_BODY_BYTES, SIGNATURE_SECR
 
 /// Every variable an example reads: cleared before each start so that the caller's environment
 /// never leaks into a case.
-pub const EXAMPLE_ENV_VARS: [&str; 7] = [
+pub const EXAMPLE_ENV_VARS: [&str; 8] = [
     "MEETINGBAAS_SVIX_SECRET",
     "MEETINGBAAS_WEBHOOK_SECRET",
     "MEETINGBAAS_CALLBACK_SECRET",
     "MEETINGBAAS_API_KEY",
     "MEETINGBAAS_MAX_BODY_BYTES",
     "MEETINGBAAS_DEDUPE",
+    "MEETINGBAAS_INBOX",
     "PORT",
 ];
 
@@ -84,6 +85,12 @@ impl Server {
     /// Starts the server with [`default_env`].
     pub async fn start_default(binary: &str) -> Server {
         Server::start(binary, &default_env()).await
+    }
+
+    /// Kills the process with SIGKILL (`kill -9`: no cleanup of any kind) and waits for it.
+    pub async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
     }
 
     /// Whether the process is still running.

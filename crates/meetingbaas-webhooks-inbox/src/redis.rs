@@ -286,7 +286,8 @@ impl RedisBackend {
         let _: i64 = bounded(promote.invoke_async(&mut shared)).await?;
 
         // Entries of workers that stopped renewing them: taken over.
-        let reclaimed: StreamAutoClaimReply = bounded(
+        let reclaimed = tokio::time::timeout(
+            meetingbaas_webhooks::redis_connection::OPERATION_TIMEOUT,
             redis::cmd("XAUTOCLAIM")
                 .arg(&stream)
                 .arg(GROUP)
@@ -295,9 +296,19 @@ impl RedisBackend {
                 .arg("0-0")
                 .arg("COUNT")
                 .arg(max)
-                .query_async(&mut shared),
+                .query_async::<StreamAutoClaimReply>(&mut shared),
         )
-        .await?;
+        .await
+        .map_err(|_| Error::store("Redis did not answer in time"))?;
+        let reclaimed = match reclaimed {
+            Ok(reclaimed) => reclaimed,
+            // Redis lost the group (restarted without persistence): make it again.
+            Err(err) if err.code() == Some("NOGROUP") => {
+                self.create_group().await?;
+                return Ok(Vec::new());
+            }
+            Err(err) => return Err(store_error(&err).into()),
+        };
         let mut entries: Vec<(String, String)> = reclaimed
             .claimed
             .iter()

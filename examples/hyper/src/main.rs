@@ -8,7 +8,8 @@
 //! `MEETINGBAAS_WEBHOOK_SECRET` (`X-MeetingBaas-Signature`), `MEETINGBAAS_CALLBACK_SECRET`
 //! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1). `MEETINGBAAS_MAX_BODY_BYTES` changes the
 //! body limit, `MEETINGBAAS_DEDUPE` (`memory` or `redis://HOST:PORT`) turns on deduplication of
-//! retried deliveries, `PORT` sets the port (default 3000), `RUST_LOG` the log level.
+//! retried deliveries, `MEETINGBAAS_INBOX` (`sqlite://inbox.db` or
+//! `redis://HOST:PORT`) stores deliveries and runs the handlers in a worker, `PORT` sets the port (default 3000), `RUST_LOG` the log level.
 
 use std::convert::Infallible;
 use std::io::{IsTerminal, Write};
@@ -20,8 +21,10 @@ use hyper::server::conn::http1;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
+use meetingbaas_webhooks::EventKind;
 use meetingbaas_webhooks::idempotency::Deduplicator;
 use meetingbaas_webhooks::{Event, Verifier};
+use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job, WorkerBuilder};
 use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
 use tower::{ServiceBuilder, ServiceExt};
 use tracing_subscriber::EnvFilter;
@@ -38,6 +41,20 @@ async fn main() {
     // The secrets and the body limit, from the MEETINGBAAS_* environment variables.
     let verifier = Verifier::from_env().unwrap_or_else(|err| fail(err));
 
+    // MEETINGBAAS_INBOX=sqlite://inbox.db or redis://HOST:PORT: each verified delivery is
+    // stored and answered 202 at once; a worker in this process runs the handlers below.
+    let inbox = Inbox::from_env().await.unwrap_or_else(|err| fail(err));
+    if let Some(inbox) = &inbox {
+        let worker = inbox_handlers(inbox.worker()).build();
+        tokio::spawn(async move {
+            // SIGTERM / Ctrl-C: stop claiming, let running handlers finish, then exit.
+            worker
+                .run(meetingbaas_webhooks_inbox::shutdown_signal())
+                .await;
+            std::process::exit(0);
+        });
+    }
+
     // The webhook route: the layer reads the body under the limit, verifies it and parses the
     // event; `receive` only ever sees verified deliveries.
     let mut layer = VerifyWebhookLayer::new(verifier).parse_events(true);
@@ -48,6 +65,10 @@ async fn main() {
         .unwrap_or_else(|err| fail(err))
     {
         layer = layer.dedupe(dedupe);
+    }
+    if let Some(inbox) = &inbox {
+        // The layer stores and answers 202; `receive` then never runs.
+        layer = layer.inbox(inbox.intake());
     }
     let webhooks = ServiceBuilder::new().layer(layer).service_fn(receive);
 
@@ -130,6 +151,43 @@ fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
         hyper::header::HeaderValue::from_static("application/json"),
     );
     response
+}
+
+// --- inbox (MEETINGBAAS_INBOX): the worker's handlers, one per kind, a fallback for the rest ---
+
+/// The handlers the inbox's worker runs on stored deliveries, after the sender was answered:
+/// they may take their time (30 s per attempt by default), an `Err` is retried with backoff and
+/// then kept as a dead letter (`meetingbaas-webhooks inbox --store ... list --dead`).
+fn inbox_handlers(worker: WorkerBuilder) -> WorkerBuilder {
+    worker
+        .on(EventKind::BotCompleted, bot_completed)
+        .on(EventKind::BotFailed, bot_failed)
+        .fallback(any_other_event)
+}
+
+async fn bot_completed(job: Job) -> Result<(), HandlerError> {
+    // Stands in for slow work (fetching the recording, calling a CRM): nobody is waiting.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tracing::info!(
+        id = job.id(),
+        bot_id = job.event().bot_id(),
+        "bot completed"
+    );
+    Ok(())
+}
+
+async fn bot_failed(job: Job) -> Result<(), HandlerError> {
+    tracing::info!(id = job.id(), bot_id = job.event().bot_id(), "bot failed");
+    Ok(())
+}
+
+async fn any_other_event(job: Job) -> Result<(), HandlerError> {
+    tracing::info!(
+        id = job.id(),
+        event = job.event().name(),
+        "delivery handled"
+    );
+    Ok(())
 }
 
 /// Prints one `error: ...` line and exits with status 2.

@@ -46,9 +46,12 @@ fn assert_duplicate(response: &Response) {
     assert_eq!(response.json(), json!({ "status": "duplicate" }));
 }
 
+/// A delivery: its headers and its body.
+type Delivery = (Vec<(String, String)>, Vec<u8>);
+
 /// `count` distinct deliveries (`bot.completed` under the callback scheme), each with its
 /// headers.
-fn deliveries(prefix: &str, count: usize) -> Vec<(Vec<(String, String)>, Vec<u8>)> {
+fn deliveries(prefix: &str, count: usize) -> Vec<Delivery> {
     (0..count)
         .map(|n| {
             let body = minimal("bot.completed", &format!("{prefix}-{n}"));
@@ -58,10 +61,7 @@ fn deliveries(prefix: &str, count: usize) -> Vec<(Vec<(String, String)>, Vec<u8>
 }
 
 /// Sends every delivery at once; returns the ids of the 202 answers.
-async fn send_all(
-    server: &Server,
-    deliveries: &[(Vec<(String, String)>, Vec<u8>)],
-) -> BTreeSet<String> {
+async fn send_all(server: &Server, deliveries: &[Delivery]) -> BTreeSet<String> {
     let mut sends = tokio::task::JoinSet::new();
     for (headers, body) in deliveries.iter().cloned() {
         let addr = server.addr.clone();

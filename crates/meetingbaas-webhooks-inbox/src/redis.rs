@@ -560,10 +560,10 @@ impl RedisBackend {
             if found.len() >= query.limit {
                 break;
             }
-            if let Some((summary, _)) = self.summary(&id).await? {
-                if query.kind.is_none() || summary.kind == query.kind {
-                    found.push(summary);
-                }
+            if let Some((summary, _)) = self.summary(&id).await?
+                && (query.kind.is_none() || summary.kind == query.kind)
+            {
+                found.push(summary);
             }
         }
         if query.state.is_some() {

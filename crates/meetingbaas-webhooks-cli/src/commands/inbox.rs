@@ -60,10 +60,10 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
             Failure::usage("no store: give --store sqlite://PATH or redis://HOST:PORT (or set MEETINGBAAS_INBOX)")
         })?;
     // Reading an inbox must never create one: a mistyped path is an error, not a new file.
-    if let Some(path) = store.trim().strip_prefix("sqlite://") {
-        if !std::path::Path::new(path).exists() {
-            return Err(Failure::runtime(format!("no inbox at {}", printable(path))));
-        }
+    if let Some(path) = store.trim().strip_prefix("sqlite://")
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(Failure::runtime(format!("no inbox at {}", printable(path))));
     }
     let inbox = Inbox::open(&store)
         .await

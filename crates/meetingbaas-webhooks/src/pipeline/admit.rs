@@ -270,10 +270,8 @@ impl Pipeline {
             // Not an event: stored all the same; the worker dead-letters it as unreadable.
             Err(_) => EventLabel::default(),
         };
-        if let Some(kind) = label.kind {
-            if !self.inner.allows(kind) {
-                return AdmitState::Ready(Err(self.answer(Answer::ignored())));
-            }
+        if label.kind.is_some_and(|kind| !self.inner.allows(kind)) {
+            return AdmitState::Ready(Err(self.answer(Answer::ignored())));
         }
         #[cfg(feature = "tracing")]
         tracing::info!(

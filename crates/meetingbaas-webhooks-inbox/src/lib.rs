@@ -40,7 +40,7 @@
 //! let body = r#"{"event":"bot.completed","data":{"bot_id":"b-1"}}"#;
 //! let headers = Signer::signature("s3cret")?.sign(body.as_bytes(), "", 0);
 //! let stream = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(body))]);
-//! let received = pipeline.read(&headers, stream).await.map_err(|a| a.status())?;
+//! let received = pipeline.read(&headers, stream).await.expect("a body under the limit");
 //! let answer = pipeline.admit::<Event, _>(&headers, received).await.unwrap_err();
 //! assert_eq!(answer.status(), 202);
 //!

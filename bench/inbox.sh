@@ -80,8 +80,11 @@ echo "floors and worker throughput:"
 
 echo
 echo "median req/s per store (ratio to none), median p99:"
-awk -F'\t' 'NR>1 {r[$1]=r[$1]" "$3; p[$1]=p[$1]" "$4}
-  END {
-    for (s in r) { n=split(r[s],a," "); asort(a); m[s]=a[int((n+1)/2)]; n=split(p[s],b," "); asort(b); q[s]=b[int((n+1)/2)] }
-    for (s in m) printf "%-7s %10.0f req/s  %5.2fx  p99 %6.2f ms\n", s, m[s], m[s]/m["none"], q[s]
-  }' "$OUT/intake.tsv" | sort | tee "$OUT/summary.txt"
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+none=$(awk -F'\t' '$1=="none" {print $3}' "$OUT/intake.tsv" | median)
+for store in none sqlite redis; do
+  rps=$(awk -F'\t' -v s="$store" '$1==s {print $3}' "$OUT/intake.tsv" | median)
+  p99=$(awk -F'\t' -v s="$store" '$1==s {print $4}' "$OUT/intake.tsv" | median)
+  awk -v s="$store" -v r="$rps" -v n="$none" -v p="$p99" \
+    'BEGIN {printf "%-7s %10.0f req/s  %5.2fx  p99 %6.2f ms\n", s, r, r/n, p}'
+done | tee "$OUT/summary.txt"

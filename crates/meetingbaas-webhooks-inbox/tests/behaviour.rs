@@ -286,7 +286,8 @@ async fn a_panicking_or_hanging_handler_is_retried(store: Store) {
     let calls = Arc::new(AtomicU32::new(0));
     let counter = Arc::clone(&calls);
     let worker = fast(inbox)
-        .timeout(Duration::from_millis(200))
+        // Long enough for the panic hook to print a backtrace on a busy machine.
+        .timeout(Duration::from_secs(2))
         .fallback(move |_job: Job| {
             let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
             async move {

@@ -23,6 +23,7 @@ pub mod cases;
 pub mod client;
 pub mod dedupe_cases;
 pub mod deliveries;
+pub mod inbox_cases;
 pub mod redis_server;
 pub mod server;
 
@@ -45,6 +46,30 @@ macro_rules! idempotency_suite {
             #[test]
             fn $case() {
                 $crate::dedupe_cases::$case($binary);
+            }
+        )*
+    };
+}
+
+/// Expands into one `#[test]` per inbox case (`MEETINGBAAS_INBOX`, a real SQLite file in a
+/// temporary directory or a real `redis-server` started per case), each run against the example
+/// binary at `$binary`.
+#[macro_export]
+macro_rules! inbox_suite {
+    ($binary:expr) => {
+        $crate::inbox_suite!(@cases $binary;
+            stored_deliveries_are_answered_202_and_handled_once,
+            kill_9_with_deliveries_in_flight_loses_none_sqlite,
+            kill_9_and_a_redis_restart_lose_none_redis,
+            an_inbox_that_cannot_be_opened_exits_non_zero,
+            an_unreachable_redis_inbox_is_503_and_recovers,
+        );
+    };
+    (@cases $binary:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::inbox_cases::$case($binary);
             }
         )*
     };

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    /// With persistence: the directory of its append-only file.
+    aof_dir: Option<std::path::PathBuf>,
 }
 
 impl RedisServer {
@@ -19,7 +21,27 @@ impl RedisServer {
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
-        let mut server = RedisServer { child: None, port };
+        let mut server = RedisServer {
+            child: None,
+            port,
+            aof_dir: None,
+        };
+        server.restart();
+        server
+    }
+
+    /// Starts `redis-server` persisting every write to an append-only file in `dir`
+    /// (`appendonly yes`, `appendfsync always`), so that [`RedisServer::restart`] keeps the data.
+    pub fn start_persistent(dir: &std::path::Path) -> RedisServer {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let mut server = RedisServer {
+            child: None,
+            port,
+            aof_dir: Some(dir.to_path_buf()),
+        };
         server.restart();
         server
     }
@@ -41,11 +63,28 @@ impl RedisServer {
         );
     }
 
-    /// Starts the server again on the same port (empty: there is no persistence).
+    /// Starts the server again on the same port (empty unless started persistent).
     pub fn restart(&mut self) {
         self.stop();
+        let port = self.port.to_string();
+        let mut args = vec!["--port", &port, "--bind", "127.0.0.1", "--save", ""];
+        let dir;
+        match &self.aof_dir {
+            Some(aof_dir) => {
+                dir = aof_dir.display().to_string();
+                args.extend([
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                    "--dir",
+                    &dir,
+                ]);
+            }
+            None => args.extend(["--appendonly", "no"]),
+        }
         let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(&args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -12,7 +12,7 @@ use crate::deliveries::{
 
 /// Every variable an example reads: cleared before each start so that the caller's environment
 /// never leaks into a case.
-pub const EXAMPLE_ENV_VARS: [&str; 10] = [
+pub const EXAMPLE_ENV_VARS: [&str; 11] = [
     "MEETINGBAAS_SVIX_SECRET",
     "MEETINGBAAS_WEBHOOK_SECRET",
     "MEETINGBAAS_CALLBACK_SECRET",
@@ -22,6 +22,7 @@ pub const EXAMPLE_ENV_VARS: [&str; 10] = [
     "MEETINGBAAS_DEDUPE",
     "MEETINGBAAS_METRICS",
     "RUST_LOG_FORMAT",
+    "MEETINGBAAS_INBOX",
     "PORT",
 ];
 
@@ -90,6 +91,12 @@ impl Server {
     /// Starts the server with [`default_env`].
     pub async fn start_default(binary: &str) -> Server {
         Server::start(binary, &default_env()).await
+    }
+
+    /// Kills the process with SIGKILL (`kill -9`: no cleanup of any kind) and waits for it.
+    pub async fn kill(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
     }
 
     /// Whether the process is still running.

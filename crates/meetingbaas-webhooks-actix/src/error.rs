@@ -53,6 +53,15 @@ pub enum WebhookError {
          `.wrap(meetingbaas_webhooks_actix::Idempotency)` to the App, scope or resource"
     )]
     IdempotencyMiddlewareMissing,
+    /// The delivery was stored in the inbox ([`WebhookConfig::inbox`]): answers
+    /// `202 Accepted` with `{"status":"queued","id":...}`; a worker runs the handler later.
+    ///
+    /// [`WebhookConfig::inbox`]: crate::WebhookConfig::inbox
+    #[error("this delivery was stored in the inbox")]
+    Queued {
+        /// The answer's body.
+        body: String,
+    },
 }
 
 impl WebhookError {
@@ -62,6 +71,7 @@ impl WebhookError {
         match self {
             WebhookError::Rejected(err) => err.status(),
             WebhookError::Duplicate | WebhookError::Ignored => 200,
+            WebhookError::Queued { .. } => 202,
             WebhookError::NotConfigured | WebhookError::IdempotencyMiddlewareMissing => 500,
         }
     }
@@ -73,6 +83,7 @@ impl WebhookError {
             WebhookError::Rejected(err) => err.code(),
             WebhookError::Duplicate => "duplicate",
             WebhookError::Ignored => "ignored",
+            WebhookError::Queued { .. } => "queued",
             WebhookError::NotConfigured => "webhook_not_configured",
             WebhookError::IdempotencyMiddlewareMissing => "idempotency_middleware_missing",
         }
@@ -85,6 +96,7 @@ impl WebhookError {
             WebhookError::Rejected(err) => err.to_json(),
             WebhookError::Duplicate => DUPLICATE_ANSWER.to_owned(),
             WebhookError::Ignored => IGNORED_ANSWER.to_owned(),
+            WebhookError::Queued { body } => body.clone(),
             // The messages are fixed ASCII sentences with no `"` or `\`: no escaping needed.
             WebhookError::NotConfigured | WebhookError::IdempotencyMiddlewareMissing => {
                 format!(r#"{{"error":"{}","message":"{self}"}}"#, self.code())
@@ -98,6 +110,7 @@ impl WebhookError {
             WebhookError::Rejected(err) => Some(Outcome::Rejected(err.clone())),
             WebhookError::Duplicate => Some(Outcome::Duplicate),
             WebhookError::Ignored => Some(Outcome::Ignored),
+            WebhookError::Queued { .. } => Some(Outcome::Queued),
             WebhookError::NotConfigured | WebhookError::IdempotencyMiddlewareMissing => None,
         }
     }
@@ -137,11 +150,15 @@ fn log_once(logged: &AtomicBool, err: WebhookError) -> WebhookError {
 
 impl From<Answer> for WebhookError {
     fn from(answer: Answer) -> Self {
-        match answer.into_parts().1 {
+        let (body, outcome) = answer.into_parts();
+        match outcome {
             Outcome::Rejected(err) => WebhookError::Rejected(err),
             Outcome::Duplicate => WebhookError::Duplicate,
-            // The extractor never queues (no inbox here) and never hands a handled outcome back
-            // as an answer: both are read as "not for this handler".
+            Outcome::Queued => WebhookError::Queued {
+                body: String::from_utf8_lossy(&body).into_owned(),
+            },
+            // The pipeline never hands a handled outcome back as an answer: read as "not for
+            // this handler".
             _ => WebhookError::Ignored,
         }
     }

@@ -10,6 +10,8 @@
 //! - `resend`, `retry-callback`, `retry-webhook`, `webhook-url`, `endpoints`: Meeting BaaS's own
 //!   API, to have a delivery sent again and to read or set where deliveries go.
 //! - `parse [FILE|-]`: the typed event a handler would receive, as JSON.
+//! - `inbox --store URL stats|list|show|redrive|forget|purge`: look into a durable inbox and
+//!   reprocess from it.
 //!
 //! Exit status: 0 success, 1 failure (for `verify`: not verified), 2 usage error; the API
 //! commands add 3 (bot not found), 4 (409 conflict) and 5 (rate limited).
@@ -160,6 +162,20 @@ Example:
 
 Prints every endpoint URL in the answer, one per line (--json: the whole answer)."))]
     Endpoints(EndpointsArgs),
+    /// Look into a durable inbox and reprocess from it: stats, list, show, redrive, forget, purge.
+    #[command(after_help = "\
+Examples:
+  meetingbaas-webhooks inbox --store sqlite://inbox.db stats
+  meetingbaas-webhooks inbox --store redis://127.0.0.1:6379 list --dead --kind bot_completed
+  meetingbaas-webhooks inbox --store sqlite://inbox.db show 42
+  meetingbaas-webhooks inbox --store sqlite://inbox.db redrive --all --kind bot_completed
+  meetingbaas-webhooks inbox --store sqlite://inbox.db forget id:msg_2abc
+  meetingbaas-webhooks inbox --store sqlite://inbox.db purge --dead --older-than 7d
+
+--store defaults to MEETINGBAAS_INBOX. `forget KEY` lets a deliberate resend (same Svix id or
+body) be stored and handled again. --json prints one JSON value. Anything printed from a stored
+body is escaped (control characters as \\u{..}).")]
+    Inbox(InboxArgs),
 }
 
 /// An API command's examples followed by the exit statuses they share.
@@ -267,6 +283,75 @@ struct ParseArgs {
     /// The body: a file, or `-` (the default) for stdin.
     #[arg(value_name = "FILE", default_value = "-")]
     file: String,
+}
+
+/// `inbox`: the store and the action.
+#[derive(Args)]
+struct InboxArgs {
+    /// The inbox: sqlite://PATH or redis://HOST:PORT (default: MEETINGBAAS_INBOX).
+    #[arg(long, value_name = "URL", global = true)]
+    store: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: InboxAction,
+}
+
+#[derive(Subcommand)]
+enum InboxAction {
+    /// Counts per state (queued, running, retrying, completed, dead) and the oldest pending age.
+    Stats,
+    /// Deliveries, newest first.
+    List {
+        /// Only dead letters.
+        #[arg(long)]
+        dead: bool,
+        /// Only this kind (bot_completed, bot_failed, ...).
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// One delivery: its body and every attempt (error, time, duration).
+    Show {
+        /// The delivery's id.
+        id: String,
+    },
+    /// Run a delivery again, or every dead letter (of a kind) with --all.
+    Redrive {
+        /// The delivery's id.
+        #[arg(conflicts_with = "all", required_unless_present = "all")]
+        id: Option<String>,
+        /// Every dead letter.
+        #[arg(long)]
+        all: bool,
+        /// With --all: only this kind.
+        #[arg(long, value_name = "KIND", requires = "all")]
+        kind: Option<String>,
+    },
+    /// Forget an idempotency key, so that a delivery sent again with it is stored again.
+    Forget {
+        /// The key, as `show` prints it (`id:msg_...` or `sha256:...`).
+        key: String,
+    },
+    /// Delete dead letters (or completed deliveries) for good.
+    Purge {
+        /// Dead letters.
+        #[arg(
+            long,
+            required_unless_present = "completed",
+            conflicts_with = "completed"
+        )]
+        dead: bool,
+        /// Completed deliveries.
+        #[arg(long)]
+        completed: bool,
+        /// Only those that ended longer ago than this (30s, 15m, 12h, 7d).
+        #[arg(long, value_name = "DURATION")]
+        older_than: Option<String>,
+    },
 }
 
 /// The scheme and secret of `listen` and `verify`: one scheme from flags, or every scheme whose
@@ -473,6 +558,31 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             timestamp: args.timestamp,
         }),
         Command::Parse(args) => commands::parse::run(&args.file),
+        Command::Inbox(args) => {
+            use commands::inbox::Action;
+            let action = match args.action {
+                InboxAction::Stats => Action::Stats,
+                InboxAction::List { dead, kind, limit } => Action::List { dead, kind, limit },
+                InboxAction::Show { id } => Action::Show { id },
+                InboxAction::Redrive { id, all, kind } => Action::Redrive { id, all, kind },
+                InboxAction::Forget { key } => Action::Forget { key },
+                InboxAction::Purge {
+                    dead,
+                    completed,
+                    older_than,
+                } => Action::Purge {
+                    dead,
+                    completed,
+                    older_than,
+                },
+            };
+            commands::inbox::run(commands::inbox::Options {
+                store: args.store,
+                json: args.json,
+                action,
+            })
+            .await
+        }
         Command::Verify(args) => commands::verify::run(commands::verify::Options {
             headers: args.headers,
             scheme: args.schemes.scheme,

@@ -1,5 +1,7 @@
 use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::Pipeline;
+use std::sync::Arc;
+
+use meetingbaas_webhooks::pipeline::{Inbox, Pipeline};
 use meetingbaas_webhooks::{EventKind, Verifier};
 use tower_layer::Layer;
 
@@ -61,6 +63,16 @@ impl VerifyWebhookLayer {
     /// claim, so that the sender's retry is processed.
     pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
         self.pipeline = self.pipeline.dedupe(deduplicator);
+        self
+    }
+
+    /// Stores every verified delivery in `inbox` and answers at once (202
+    /// `{"status":"queued","id":...}`, 200 `{"status":"duplicate"}` for a copy of a stored one,
+    /// 503 when the inbox cannot store), instead of running the handler in the request: a worker
+    /// (crate `meetingbaas-webhooks-inbox`) runs it later, never cancelled by the sender's
+    /// timeout. See [`Pipeline::inbox`](meetingbaas_webhooks::pipeline::Pipeline::inbox).
+    pub fn inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
+        self.pipeline = self.pipeline.inbox(inbox);
         self
     }
 

@@ -1,9 +1,10 @@
 //! [`Webhooks`]: a whole webhook endpoint around your handler, deduplicated if you want.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::{Answer, Outcome, Pipeline, Ticket};
+use meetingbaas_webhooks::pipeline::{Answer, Inbox, Outcome, Pipeline, Ticket};
 use meetingbaas_webhooks::{EventKind, VerifiedDelivery, Verifier};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
@@ -105,6 +106,16 @@ impl Webhooks {
     /// answered `200 {"status":"ignored"}` (so that the sender does not retry it).
     pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
         self.pipeline = self.pipeline.only(kinds);
+        self
+    }
+
+    /// Stores every verified delivery in `inbox` and answers at once (202
+    /// `{"status":"queued","id":...}`, 200 `{"status":"duplicate"}` for a copy of a stored one,
+    /// 503 when the inbox cannot store), instead of running the handler in the request: a worker
+    /// (crate `meetingbaas-webhooks-inbox`) runs it later, never cancelled by the sender's
+    /// timeout. See [`Pipeline::inbox`](meetingbaas_webhooks::pipeline::Pipeline::inbox).
+    pub fn inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
+        self.pipeline = self.pipeline.inbox(inbox);
         self
     }
 

@@ -83,6 +83,8 @@ mod log;
 mod mac;
 #[cfg(feature = "pipeline")]
 pub mod pipeline;
+#[cfg(feature = "redis")]
+pub mod redis_connection;
 mod scheme;
 mod secret;
 mod sign;

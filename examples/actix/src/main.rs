@@ -10,6 +10,8 @@
 //! `MEETINGBAAS_MAX_BODY_BYTES` changes the body limit, `PORT` the port (default 3000),
 //! `RUST_LOG` the log level, `RUST_LOG_FORMAT=json` JSON logs, `MEETINGBAAS_METRICS=HOST:PORT`
 //! Prometheus metrics on a listener of their own.
+//! `MEETINGBAAS_INBOX=sqlite://inbox.db` (or `redis://HOST:PORT`) stores each delivery and
+//! answers at once; a worker in the process runs the handlers.
 //! `MEETINGBAAS_DEDUPE=memory` (one process) or `MEETINGBAAS_DEDUPE=redis://HOST:PORT` (replicas
 //! sharing one Redis) runs the handler once per delivery, however often it is retried.
 
@@ -17,10 +19,12 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use meetingbaas_webhooks::EventKind;
 use meetingbaas_webhooks::Verifier;
 use meetingbaas_webhooks::idempotency::Deduplicator;
 use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
+use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job, WorkerBuilder};
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 
@@ -79,6 +83,14 @@ async fn main() {
         config = config.dedupe(dedupe);
     }
 
+    // MEETINGBAAS_INBOX=sqlite://inbox.db or redis://HOST:PORT: each verified delivery is
+    // stored and answered 202 at once; a worker in this process runs the handlers below.
+    let inbox = Inbox::from_env().await.unwrap_or_else(|err| fail(err));
+    let worker = inbox.as_ref().map(|inbox| {
+        config = config.clone().inbox(inbox.intake());
+        inbox_handlers(inbox.worker()).build().spawn()
+    });
+
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port
             .parse()
@@ -114,6 +126,10 @@ async fn main() {
     if let Err(err) = server.run().await {
         fail(err);
     }
+    // The server stopped (SIGTERM, Ctrl-C): let running handlers finish.
+    if let Some(worker) = worker {
+        worker.shutdown().await;
+    }
 }
 
 /// Only verified, parsed deliveries get here: `Webhook` answers everything else itself
@@ -129,6 +145,43 @@ async fn receive(Webhook { event, .. }: Webhook) -> HttpResponse {
         "kind": event.kind(),
         "bot_id": event.bot_id(),
     }))
+}
+
+// --- inbox (MEETINGBAAS_INBOX): the worker's handlers, one per kind, a fallback for the rest ---
+
+/// The handlers the inbox's worker runs on stored deliveries, after the sender was answered:
+/// they may take their time (30 s per attempt by default), an `Err` is retried with backoff and
+/// then kept as a dead letter (`meetingbaas-webhooks inbox --store ... list --dead`).
+fn inbox_handlers(worker: WorkerBuilder) -> WorkerBuilder {
+    worker
+        .on(EventKind::BotCompleted, bot_completed)
+        .on(EventKind::BotFailed, bot_failed)
+        .fallback(any_other_event)
+}
+
+async fn bot_completed(job: Job) -> Result<(), HandlerError> {
+    // Stands in for slow work (fetching the recording, calling a CRM): nobody is waiting.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tracing::info!(
+        id = job.id(),
+        bot_id = job.event().bot_id(),
+        "bot completed"
+    );
+    Ok(())
+}
+
+async fn bot_failed(job: Job) -> Result<(), HandlerError> {
+    tracing::info!(id = job.id(), bot_id = job.event().bot_id(), "bot failed");
+    Ok(())
+}
+
+async fn any_other_event(job: Job) -> Result<(), HandlerError> {
+    tracing::info!(
+        id = job.id(),
+        event = job.event().name(),
+        "delivery handled"
+    );
+    Ok(())
 }
 
 /// Prints one `error: ...` line and exits with status 2.

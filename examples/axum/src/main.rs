@@ -10,6 +10,8 @@
 //! body limit, `MEETINGBAAS_DEDUPE` (`memory` or `redis://HOST:PORT`) turns on deduplication of
 //! retried deliveries, `MEETINGBAAS_METRICS=HOST:PORT` serves Prometheus metrics there, `PORT`
 //! sets the port (default 3000), `RUST_LOG` the log level and `RUST_LOG_FORMAT=json` JSON logs.
+//! `MEETINGBAAS_INBOX` (`sqlite://inbox.db` or `redis://HOST:PORT`) stores deliveries and runs
+//! the handlers in a worker.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
@@ -20,9 +22,11 @@ use axum::{Json, Router};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use meetingbaas_webhooks::EventKind;
 use meetingbaas_webhooks::Verifier;
 use meetingbaas_webhooks::idempotency::Deduplicator;
 use meetingbaas_webhooks::pipeline::Pipeline;
+use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job, WorkerBuilder};
 use meetingbaas_webhooks_tower::{VerifyWebhookLayer, Webhook};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
@@ -78,6 +82,24 @@ async fn main() {
         .unwrap_or_else(|err| fail(err))
     {
         pipeline = pipeline.dedupe(dedupe);
+    }
+
+    // MEETINGBAAS_INBOX=sqlite://inbox.db or redis://HOST:PORT: each verified delivery is
+    // stored and answered 202 at once; a worker in this process runs the handlers below.
+    let inbox = Inbox::from_env().await.unwrap_or_else(|err| fail(err));
+    if let Some(inbox) = &inbox {
+        let worker = inbox_handlers(inbox.worker()).build();
+        tokio::spawn(async move {
+            // SIGTERM / Ctrl-C: stop claiming, let running handlers finish, then exit.
+            worker
+                .run(meetingbaas_webhooks_inbox::shutdown_signal())
+                .await;
+            std::process::exit(0);
+        });
+    }
+    if let Some(inbox) = &inbox {
+        // The layer stores and answers 202; `receive` then never runs.
+        pipeline = pipeline.inbox(inbox.intake());
     }
     // The verifier is also the router state: the `Webhook` extractor can verify by itself on
     // routes without the layer.
@@ -157,6 +179,43 @@ async fn receive(Webhook { event, .. }: Webhook) -> Json<Value> {
         "kind": event.kind(),
         "bot_id": event.bot_id(),
     }))
+}
+
+// --- inbox (MEETINGBAAS_INBOX): the worker's handlers, one per kind, a fallback for the rest ---
+
+/// The handlers the inbox's worker runs on stored deliveries, after the sender was answered:
+/// they may take their time (30 s per attempt by default), an `Err` is retried with backoff and
+/// then kept as a dead letter (`meetingbaas-webhooks inbox --store ... list --dead`).
+fn inbox_handlers(worker: WorkerBuilder) -> WorkerBuilder {
+    worker
+        .on(EventKind::BotCompleted, bot_completed)
+        .on(EventKind::BotFailed, bot_failed)
+        .fallback(any_other_event)
+}
+
+async fn bot_completed(job: Job) -> Result<(), HandlerError> {
+    // Stands in for slow work (fetching the recording, calling a CRM): nobody is waiting.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tracing::info!(
+        id = job.id(),
+        bot_id = job.event().bot_id(),
+        "bot completed"
+    );
+    Ok(())
+}
+
+async fn bot_failed(job: Job) -> Result<(), HandlerError> {
+    tracing::info!(id = job.id(), bot_id = job.event().bot_id(), "bot failed");
+    Ok(())
+}
+
+async fn any_other_event(job: Job) -> Result<(), HandlerError> {
+    tracing::info!(
+        id = job.id(),
+        event = job.event().name(),
+        "delivery handled"
+    );
+    Ok(())
 }
 
 /// Prints one `error: ...` line and exits with status 2.

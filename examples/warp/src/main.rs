@@ -8,6 +8,8 @@
 //! `MEETINGBAAS_WEBHOOK_SECRET` (`X-MeetingBaas-Signature`), `MEETINGBAAS_CALLBACK_SECRET`
 //! (v2 bot callbacks), `MEETINGBAAS_API_KEY` (v1), `MEETINGBAAS_ALERT_SECRET` (alert callbacks). `MEETINGBAAS_MAX_BODY_BYTES` changes the
 //! body limit, `PORT` the port (default 3000), `RUST_LOG` the log level.
+//! `MEETINGBAAS_INBOX=sqlite://inbox.db` (or `redis://HOST:PORT`) stores each delivery and
+//! answers at once; a worker in the process runs the handlers.
 //! `MEETINGBAAS_DEDUPE=memory` (one process) or `MEETINGBAAS_DEDUPE=redis://HOST:PORT` (replicas
 //! sharing one Redis) runs the handler once per delivery, however often it is retried.
 
@@ -18,9 +20,11 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
+use meetingbaas_webhooks::EventKind;
 use meetingbaas_webhooks::idempotency::Deduplicator;
 use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job, WorkerBuilder};
 use meetingbaas_webhooks_warp::Webhooks;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
@@ -81,7 +85,25 @@ async fn main() {
     {
         pipeline = pipeline.dedupe(dedupe);
     }
-    let webhooks = Webhooks::from_pipeline(pipeline);
+    let mut webhooks = Webhooks::from_pipeline(pipeline);
+
+    // MEETINGBAAS_INBOX=sqlite://inbox.db or redis://HOST:PORT: each verified delivery is
+    // stored and answered 202 at once; a worker in this process runs the handlers below.
+    let inbox = Inbox::from_env().await.unwrap_or_else(|err| fail(err));
+    if let Some(inbox) = &inbox {
+        let worker = inbox_handlers(inbox.worker()).build();
+        tokio::spawn(async move {
+            // SIGTERM / Ctrl-C: stop claiming, let running handlers finish, then exit.
+            worker
+                .run(meetingbaas_webhooks_inbox::shutdown_signal())
+                .await;
+            std::process::exit(0);
+        });
+    }
+    if let Some(inbox) = &inbox {
+        // Stored and answered 202 by the filter; `receive` then never runs.
+        webhooks = webhooks.inbox(inbox.intake());
+    }
 
     // `handle` reads the body under the limit, verifies and parses it, (with deduplication)
     // claims it, runs `receive` and finishes the claim with its answer. `recover` answers the
@@ -164,6 +186,43 @@ async fn receive(_delivery: VerifiedDelivery, event: Event) -> impl warp::Reply 
         "kind": event.kind(),
         "bot_id": event.bot_id(),
     }))
+}
+
+// --- inbox (MEETINGBAAS_INBOX): the worker's handlers, one per kind, a fallback for the rest ---
+
+/// The handlers the inbox's worker runs on stored deliveries, after the sender was answered:
+/// they may take their time (30 s per attempt by default), an `Err` is retried with backoff and
+/// then kept as a dead letter (`meetingbaas-webhooks inbox --store ... list --dead`).
+fn inbox_handlers(worker: WorkerBuilder) -> WorkerBuilder {
+    worker
+        .on(EventKind::BotCompleted, bot_completed)
+        .on(EventKind::BotFailed, bot_failed)
+        .fallback(any_other_event)
+}
+
+async fn bot_completed(job: Job) -> Result<(), HandlerError> {
+    // Stands in for slow work (fetching the recording, calling a CRM): nobody is waiting.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tracing::info!(
+        id = job.id(),
+        bot_id = job.event().bot_id(),
+        "bot completed"
+    );
+    Ok(())
+}
+
+async fn bot_failed(job: Job) -> Result<(), HandlerError> {
+    tracing::info!(id = job.id(), bot_id = job.event().bot_id(), "bot failed");
+    Ok(())
+}
+
+async fn any_other_event(job: Job) -> Result<(), HandlerError> {
+    tracing::info!(
+        id = job.id(),
+        event = job.event().name(),
+        "delivery handled"
+    );
+    Ok(())
 }
 
 /// Prints one `error: ...` line and exits with status 2.

@@ -2,6 +2,7 @@
 
 pub(crate) mod api;
 pub(crate) mod demo;
+pub(crate) mod inbox;
 pub(crate) mod listen;
 pub(crate) mod parse;
 pub(crate) mod sign;

@@ -6,16 +6,14 @@ use alloc::string::{String, ToString};
 use core::fmt;
 use core::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
 use super::store::{Claim, IdempotencyStore, StoreError, StoreFuture};
+use crate::redis_connection::{RedisConnection, bounded};
 
 /// The value of a completed key. Claims hold `claim:<token>`, so the two never collide.
 const DONE: &str = "done";
-
-/// How long any one Redis operation may take before the store answers unavailable.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Sets the key to `done` for the TTL, only if the caller's claim still holds it.
 const COMPLETE: &str = r"
@@ -52,26 +50,19 @@ impl RedisStore {
 
     /// Connects to `url` (`redis://host:port/db`). Fails when the server cannot be reached now.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url)
-            .map_err(|err| StoreError::new(format!("invalid Redis URL: {}", err.kind_name())))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(OPERATION_TIMEOUT)
-            .set_response_timeout(OPERATION_TIMEOUT)
-            .set_number_of_retries(2)
-            .set_max_delay(500);
-        let connection = tokio::time::timeout(
-            OPERATION_TIMEOUT * 3,
-            ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .map_err(|_| StoreError::new("timed out connecting to Redis"))?
-        .map_err(|err| store_error(&err))?;
-        Ok(RedisStore {
-            connection,
+        Ok(RedisStore::with_connection(
+            &RedisConnection::connect(url).await?,
+        ))
+    }
+
+    /// A store on an open connection (shared with the inbox, say).
+    pub fn with_connection(connection: &RedisConnection) -> Self {
+        RedisStore {
+            connection: connection.shared(),
             prefix: Self::DEFAULT_PREFIX.to_string(),
             complete: Script::new(COMPLETE),
             release: Script::new(RELEASE),
-        })
+        }
     }
 
     /// Uses another key prefix (for several applications sharing one Redis).
@@ -149,43 +140,6 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis())
         .unwrap_or(u64::MAX)
         .max(1)
-}
-
-async fn bounded<T>(
-    operation: impl core::future::Future<Output = redis::RedisResult<T>>,
-) -> Result<T, StoreError> {
-    match tokio::time::timeout(OPERATION_TIMEOUT, operation).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) => Err(store_error(&err)),
-        Err(_) => Err(StoreError::new("Redis did not answer in time")),
-    }
-}
-
-fn store_error(err: &redis::RedisError) -> StoreError {
-    // The error's kind and description; the URL (which may hold a password) is never included.
-    StoreError::new(format!(
-        "Redis: {} ({})",
-        err.kind_name(),
-        err.detail().unwrap_or("no detail")
-    ))
-}
-
-trait KindName {
-    fn kind_name(&self) -> &'static str;
-}
-
-impl KindName for redis::RedisError {
-    fn kind_name(&self) -> &'static str {
-        if self.is_timeout() {
-            "timeout"
-        } else if self.is_connection_refusal() {
-            "connection refused"
-        } else if self.is_io_error() || self.is_connection_dropped() {
-            "connection lost"
-        } else {
-            "error"
-        }
-    }
 }
 
 impl IdempotencyStore for RedisStore {

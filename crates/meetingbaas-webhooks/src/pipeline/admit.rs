@@ -13,10 +13,11 @@ use std::time::Instant;
 use super::Pipeline;
 use super::answer::{Answer, Outcome};
 use super::budget::Reservation;
+use super::inbox::{EnqueueFuture, Enqueued, EventLabel, Inbox, queued_body};
 use super::observe::Trace;
 use super::read::Received;
 use crate::delivery::VerifiedDelivery;
-use crate::error::Error;
+use crate::error::{Error, Unavailable};
 use crate::event::Event;
 use crate::headers::HeaderLookup;
 use crate::idempotency::{Begin, BeginFuture, ClaimGuard, FinishFuture};
@@ -169,6 +170,12 @@ enum AdmitState<T> {
         claim: BeginFuture,
         ticket: Ticket<T>,
     },
+    // Inbox: the answer is the store's; the body's memory is given back once it is stored.
+    Enqueuing {
+        enqueue: EnqueueFuture,
+        _reservation: Reservation,
+        trace: Trace,
+    },
     Done,
 }
 
@@ -179,6 +186,27 @@ impl<T> Future for Admit<T> {
     type Output = Result<Ticket<T>, Answer>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let AdmitState::Enqueuing { enqueue, .. } = &mut self.state {
+            let enqueued = ready!(enqueue.as_mut().poll(cx));
+            let AdmitState::Enqueuing { mut trace, .. } =
+                std::mem::replace(&mut self.state, AdmitState::Done)
+            else {
+                unreachable!("the state was `Enqueuing` a moment ago")
+            };
+            let answer = match enqueued {
+                Ok(Enqueued::Stored { id }) => Answer::queued(queued_body(&id)),
+                Ok(Enqueued::Duplicate) => Answer::duplicate(),
+                Err(err) => {
+                    #[cfg(feature = "tracing")]
+                    trace.enter().in_scope(|| {
+                        tracing::warn!(target: "meetingbaas_webhooks", error = %err, "inbox unavailable; answering 503 so the sender retries");
+                    });
+                    let _ = err;
+                    Answer::rejected(Unavailable::Inbox.into())
+                }
+            };
+            return Poll::Ready(Err(answered(&mut trace, answer)));
+        }
         if let AdmitState::Claiming { claim, .. } = &mut self.state {
             let begun = ready!(claim.as_mut().poll(cx));
             let AdmitState::Claiming { mut ticket, .. } =
@@ -209,6 +237,7 @@ impl<T> fmt::Debug for Admit<T> {
         let state = match &self.state {
             AdmitState::Ready(_) => "ready",
             AdmitState::Claiming { .. } => "claiming",
+            AdmitState::Enqueuing { .. } => "enqueuing",
             AdmitState::Done => "done",
         };
         f.debug_struct("Admit").field("state", &state).finish()
@@ -239,6 +268,9 @@ impl Pipeline {
                     return AdmitState::Ready(Err(answer));
                 }
             };
+            if let Some(inbox) = &self.inner.inbox {
+                return intake(self, inbox, &delivery, reservation, trace);
+            }
             let (event, value) = match self.read_as::<T>(&delivery, &mut trace) {
                 Ok(read) => read,
                 Err(answer) => return AdmitState::Ready(Err(answered(&mut trace, answer))),
@@ -295,6 +327,33 @@ impl Pipeline {
         }
         let value = parse_into::<T>(delivery, &mut event).map_err(Answer::rejected)?;
         Ok((event, value))
+    }
+}
+
+/// With an inbox: read the kind leniently (for the filter), then store. A verified body is
+/// stored whatever its shape (the worker dead-letters what it cannot read); only a kind
+/// filtered out is not.
+fn intake<T>(
+    pipeline: &Pipeline,
+    inbox: &std::sync::Arc<dyn Inbox>,
+    delivery: &VerifiedDelivery,
+    reservation: Reservation,
+    mut trace: Trace,
+) -> AdmitState<T> {
+    let label = match delivery.parse_event() {
+        Ok(event) => {
+            trace.parsed(&event);
+            EventLabel::new(Some(event.kind()), Some(event.name().into()))
+        }
+        Err(_) => EventLabel::default(),
+    };
+    if label.kind.is_some_and(|kind| !pipeline.inner.allows(kind)) {
+        return AdmitState::Ready(Err(answered(&mut trace, Answer::ignored())));
+    }
+    AdmitState::Enqueuing {
+        enqueue: inbox.enqueue(delivery, label),
+        _reservation: reservation,
+        trace,
     }
 }
 

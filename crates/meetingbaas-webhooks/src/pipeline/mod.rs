@@ -22,6 +22,7 @@
 //! | parse (`Event`: only a non-envelope; your own `T`: also 422) | 400 / 422 |
 //! | kind not wanted ([`Pipeline::only`]) | 200 `{"status":"ignored"}` |
 //! | deduplication | 200 `{"status":"duplicate"}`, 409 running, 503 store down |
+//! | inbox ([`Pipeline::inbox`], instead of the handler) | 202 `{"status":"queued"}`, 200 duplicate, 503 inbox down |
 //!
 //! ```
 //! use meetingbaas_webhooks::pipeline::{Answer, Pipeline};
@@ -52,6 +53,7 @@
 mod admit;
 mod answer;
 mod budget;
+mod inbox;
 mod observe;
 mod read;
 
@@ -63,6 +65,7 @@ use serde::de::DeserializeOwned;
 pub use admit::{Admit, Completion, Finish, Ticket, parse_into};
 pub use answer::{Answer, IGNORED_ANSWER, Outcome};
 pub use budget::{DEFAULT_MEMORY_BUDGET, MemoryBudget};
+pub use inbox::{EnqueueFuture, Enqueued, EventLabel, Inbox, InboxError, queued_body};
 pub use observe::{
     BODY_BYTES, DELIVERIES_TOTAL, DUPLICATES_TOTAL, HANDLER_DURATION_SECONDS, METRIC_PREFIX,
     VERIFY_DURATION_SECONDS,
@@ -97,6 +100,7 @@ struct Config {
     dedupe: Option<Deduplicator>,
     log_accepted: bool,
     in_flight: Option<MemoryBudget>,
+    inbox: Option<Arc<dyn Inbox>>,
 }
 
 impl Config {
@@ -122,6 +126,7 @@ impl Pipeline {
                 dedupe: None,
                 log_accepted: true,
                 in_flight: None,
+                inbox: None,
             }),
         }
     }
@@ -150,6 +155,23 @@ impl Pipeline {
     pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
         self.config().dedupe = Some(deduplicator);
         self
+    }
+
+    /// Stores every verified delivery of a wanted kind in `inbox` and answers at once (202
+    /// `{"status":"queued","id":...}`; a copy of a stored delivery 200 `{"status":"duplicate"}`;
+    /// an inbox that cannot store 503), instead of handing a [`Ticket`] to the handler: a worker
+    /// (crate `meetingbaas-webhooks-inbox`) runs the handler later, never cancelled by the
+    /// sender's timeout. A verified body that is not an event is stored too. The inbox
+    /// recognises copies by their idempotency key itself, so [`dedupe`](Self::dedupe) is not
+    /// consulted at intake when an inbox is set.
+    pub fn inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
+        self.config().inbox = Some(inbox);
+        self
+    }
+
+    /// The inbox, when deliveries are stored instead of handled in the request.
+    pub fn inbox_store(&self) -> Option<&Arc<dyn Inbox>> {
+        self.inner.inbox.as_ref()
     }
 
     /// Lowers the body limit to `bytes` (the verifier's own limit still applies).

@@ -342,3 +342,85 @@ async fn past_the_in_flight_cap_requests_are_shed_with_503() {
     first.into_parts().3.finish(200).await;
     assert!(admit::<IgnoredAny>(&pipeline, FAILED).await.is_ok());
 }
+
+/// An inbox that records what it was given, or fails every time.
+#[derive(Debug, Default)]
+struct RecordingInbox {
+    stored: std::sync::Mutex<Vec<(Bytes, EventLabel)>>,
+    down: bool,
+}
+
+impl Inbox for RecordingInbox {
+    fn enqueue(&self, delivery: &crate::VerifiedDelivery, label: EventLabel) -> EnqueueFuture {
+        let result = if self.down {
+            Err(InboxError::new("disk full"))
+        } else {
+            let mut stored = self.stored.lock().unwrap();
+            let duplicate = stored.iter().any(|(body, _)| body == delivery.body());
+            stored.push((delivery.body().clone(), label));
+            if duplicate {
+                Ok(Enqueued::Duplicate)
+            } else {
+                Ok(Enqueued::Stored {
+                    id: std::format!("{}", stored.len()),
+                })
+            }
+        };
+        std::boxed::Box::pin(async move { result })
+    }
+}
+
+#[tokio::test]
+async fn with_an_inbox_a_delivery_is_stored_and_answered_202_then_duplicate() {
+    let inbox = Arc::new(RecordingInbox::default());
+    let pipeline = pipeline().inbox(inbox.clone());
+    let answer = admit::<Event>(&pipeline, FAILED).await.unwrap_err();
+    assert_eq!(answer.status(), 202);
+    assert_eq!(answer.outcome(), &Outcome::Queued);
+    assert_eq!(&answer.body()[..], br#"{"status":"queued","id":"1"}"#);
+    let again = admit::<Event>(&pipeline, FAILED).await.unwrap_err();
+    assert_eq!(again.outcome(), &Outcome::Duplicate);
+    let stored = inbox.stored.lock().unwrap();
+    assert_eq!(stored[0].1.kind, Some(EventKind::BotFailed));
+    assert_eq!(stored[0].1.name.as_deref(), Some("bot.failed"));
+}
+
+#[tokio::test]
+async fn with_an_inbox_a_verified_body_that_is_not_an_event_is_stored_all_the_same() {
+    let inbox = Arc::new(RecordingInbox::default());
+    // Even with a strict type and a kind filter: only a kind that is known and unwanted is not
+    // stored.
+    let pipeline = pipeline()
+        .parse_events(true)
+        .only([EventKind::BotCompleted])
+        .inbox(inbox.clone());
+    let answer = admit::<IgnoredAny>(&pipeline, "[not an envelope")
+        .await
+        .unwrap_err();
+    assert_eq!(answer.status(), 202);
+    let ignored = admit::<Event>(&pipeline, FAILED).await.unwrap_err();
+    assert_eq!(ignored.outcome(), &Outcome::Ignored);
+    let stored = inbox.stored.lock().unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].1, EventLabel::default());
+}
+
+#[tokio::test]
+async fn an_inbox_that_cannot_store_is_503_with_retry_after_and_forged_is_still_401() {
+    let pipeline = pipeline().inbox(Arc::new(RecordingInbox {
+        down: true,
+        ..RecordingInbox::default()
+    }));
+    let answer = admit::<Event>(&pipeline, FAILED).await.unwrap_err();
+    assert_eq!(answer.status(), 503);
+    assert_eq!(answer.error().map(Error::code), Some("inbox_unavailable"));
+    assert!(answer.retry_after().is_some());
+
+    let forged = [("x-mb-secret", "wrong")];
+    let received = pipeline.read(&forged, chunks(&[FAILED])).await.unwrap();
+    let answer = pipeline
+        .admit::<Event, _>(&forged, received)
+        .await
+        .unwrap_err();
+    assert_eq!(answer.status(), 401);
+}

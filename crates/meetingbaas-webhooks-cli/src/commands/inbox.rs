@@ -1,0 +1,307 @@
+//! `inbox`: look into a durable inbox (SQLite file or Redis Streams) and reprocess from it.
+//!
+//! Everything printed from a stored delivery (its body, its key, an error message) is escaped:
+//! control characters and bidirectional overrides are written as `\u{..}`, never sent to the
+//! terminal as they are.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use meetingbaas_webhooks_inbox::{Inbox, ListQuery, State, Stats, StoredDelivery, Summary, now_ms};
+use serde_json::json;
+
+use crate::failure::Failure;
+use crate::output;
+
+/// What `inbox` was asked.
+pub(crate) struct Options {
+    pub(crate) store: Option<String>,
+    pub(crate) json: bool,
+    pub(crate) action: Action,
+}
+
+/// One inbox action.
+pub(crate) enum Action {
+    Stats,
+    List {
+        dead: bool,
+        kind: Option<String>,
+        limit: usize,
+    },
+    Show {
+        id: String,
+    },
+    Redrive {
+        id: Option<String>,
+        all: bool,
+        kind: Option<String>,
+    },
+    Forget {
+        key: String,
+    },
+    Purge {
+        dead: bool,
+        completed: bool,
+        older_than: Option<String>,
+    },
+}
+
+pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
+    let Options {
+        store,
+        json,
+        action,
+    } = options;
+    let store = store
+        .or_else(|| std::env::var(meetingbaas_webhooks_inbox::INBOX_ENV_VAR).ok())
+        .filter(|store| !store.trim().is_empty())
+        .ok_or_else(|| {
+            Failure::usage("no store: give --store sqlite://PATH or redis://HOST:PORT (or set MEETINGBAAS_INBOX)")
+        })?;
+    // Reading an inbox must never create one: a mistyped path is an error, not a new file.
+    if let Some(path) = store.trim().strip_prefix("sqlite://")
+        && !std::path::Path::new(path).exists()
+    {
+        return Err(Failure::runtime(format!("no inbox at {}", printable(path))));
+    }
+    let inbox = Inbox::open(&store)
+        .await
+        .map_err(|err| Failure::runtime(printable(&err.to_string())))?;
+    let failed =
+        |err: meetingbaas_webhooks_inbox::Error| Failure::runtime(printable(&err.to_string()));
+    match action {
+        Action::Stats => {
+            let stats = inbox.stats().await.map_err(failed)?;
+            print_stats(&stats, json);
+        }
+        Action::List { dead, kind, limit } => {
+            let query = ListQuery {
+                state: dead.then_some(State::Dead),
+                kind,
+                limit,
+            };
+            let listed = inbox.list(query).await.map_err(failed)?;
+            if json {
+                output::out(serde_json::to_string(&listed).unwrap_or_default());
+            } else if listed.is_empty() {
+                output::out("no deliveries");
+            } else {
+                for summary in &listed {
+                    output::out(list_line(summary));
+                }
+            }
+        }
+        Action::Show { id } => {
+            let shown = inbox.show(&id).await.map_err(failed)?;
+            if json {
+                output::out(serde_json::to_string(&shown).unwrap_or_default());
+            } else {
+                print_delivery(&shown);
+            }
+        }
+        Action::Redrive { id, all, kind } => {
+            let count = match (id, all) {
+                (Some(id), false) => {
+                    if kind.is_some() {
+                        return Err(Failure::usage("--kind goes with --all, not with an ID"));
+                    }
+                    inbox.redrive(&id).await.map_err(failed)?;
+                    1
+                }
+                (None, true) => inbox.redrive_dead(kind.as_deref()).await.map_err(failed)?,
+                _ => return Err(Failure::usage("redrive takes an ID or --all")),
+            };
+            if json {
+                output::out(json!({ "redriven": count }));
+            } else {
+                output::out(format!("redriven: {count}"));
+            }
+        }
+        Action::Forget { key } => {
+            let forgotten = inbox.forget(&key).await.map_err(failed)?;
+            if json {
+                output::out(json!({ "forgotten": forgotten }));
+            } else if forgotten {
+                output::out(format!(
+                    "forgotten: {} (a delivery sent again with it is stored again)",
+                    printable(&key)
+                ));
+            } else {
+                output::out(format!("unknown key: {}", printable(&key)));
+            }
+            if !forgotten {
+                return Ok(ExitCode::from(1));
+            }
+        }
+        Action::Purge {
+            dead,
+            completed,
+            older_than,
+        } => {
+            let state = match (dead, completed) {
+                (true, false) => State::Dead,
+                (false, true) => State::Completed,
+                _ => return Err(Failure::usage("purge takes --dead or --completed")),
+            };
+            let older_than = match older_than {
+                Some(text) => parse_duration(&text).ok_or_else(|| {
+                    Failure::usage(format!(
+                        "--older-than {} is not a duration like 30s, 15m, 12h or 7d",
+                        printable(&text)
+                    ))
+                })?,
+                None => Duration::ZERO,
+            };
+            let purged = inbox.purge(state, older_than).await.map_err(failed)?;
+            if json {
+                output::out(json!({ "purged": purged }));
+            } else {
+                output::out(format!("purged: {purged}"));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_stats(stats: &Stats, json: bool) {
+    if json {
+        output::out(serde_json::to_string(stats).unwrap_or_default());
+        return;
+    }
+    output::out(format!("queued     {}", stats.queued));
+    output::out(format!("running    {}", stats.running));
+    output::out(format!("retrying   {}", stats.retrying));
+    output::out(format!("completed  {}", stats.completed));
+    output::out(format!("dead       {}", stats.dead));
+    output::out(format!(
+        "oldest pending: {}",
+        stats
+            .oldest_pending_age_secs
+            .map_or_else(|| "none".to_string(), |secs| format!("{secs}s ago"))
+    ));
+}
+
+fn list_line(summary: &Summary) -> String {
+    let mut line = format!(
+        "{}  {:<9}  {:<28}  attempts {}  received {}",
+        printable(&summary.id),
+        summary.state.as_str(),
+        printable(summary.event.as_deref().unwrap_or("(not an event)")),
+        summary.attempts,
+        age(summary.received_ms),
+    );
+    if let Some(reason) = &summary.dead_reason {
+        let _ = write!(line, "  reason: {}", printable(reason));
+    }
+    line
+}
+
+fn print_delivery(shown: &StoredDelivery) {
+    let summary = &shown.summary;
+    output::out(format!("id:         {}", printable(&summary.id)));
+    output::out(format!("state:      {}", summary.state));
+    output::out(format!(
+        "key:        {}{}",
+        printable(&summary.key),
+        if summary.forgotten {
+            " (forgotten)"
+        } else {
+            ""
+        }
+    ));
+    output::out(format!(
+        "event:      {} ({})",
+        printable(summary.event.as_deref().unwrap_or("(not an event)")),
+        printable(summary.kind.as_deref().unwrap_or("no kind"))
+    ));
+    output::out(format!("scheme:     {}", printable(&summary.scheme)));
+    if let Some(id) = &summary.message_id {
+        output::out(format!("message id: {}", printable(id)));
+    }
+    output::out(format!("received:   {}", age(summary.received_ms)));
+    if let Some(reason) = &summary.dead_reason {
+        output::out(format!("dead:       {}", printable(reason)));
+    }
+    output::out(format!("attempts:   {}", shown.attempts.len()));
+    for attempt in &shown.attempts {
+        output::out(format!(
+            "  #{} {} for {} ms: {}",
+            attempt.number,
+            age(attempt.started_ms),
+            attempt.duration_ms,
+            attempt
+                .error
+                .as_deref()
+                .map_or_else(|| "ok".to_string(), printable)
+        ));
+    }
+    output::out(format!("body ({} bytes):", shown.body.len()));
+    output::out(printable(&String::from_utf8_lossy(&shown.body)));
+}
+
+/// How long ago `ms` (Unix milliseconds) was, roughly.
+fn age(ms: i64) -> String {
+    let secs = (now_ms() - ms).max(0) / 1000;
+    match secs {
+        0..60 => format!("{secs}s ago"),
+        60..3600 => format!("{}m ago", secs / 60),
+        3600..86_400 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
+}
+
+/// `text` safe for a terminal: control characters (escape sequences, carriage returns, ...) and
+/// bidirectional overrides as `\u{..}`; everything else as it is.
+pub(crate) fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let bidi = matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}');
+        if c.is_control() || bidi {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `30s`, `15m`, `12h`, `7d` (or plain seconds).
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let number: u64 = number.parse().ok()?;
+    let secs = match unit {
+        "s" => number,
+        "m" => number.checked_mul(60)?,
+        "h" => number.checked_mul(3600)?,
+        "d" => number.checked_mul(86_400)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_escaped() {
+        assert_eq!(printable("a\u{1b}[31mb\r\n"), "a\\u{1b}[31mb\\u{d}\\u{a}");
+        assert_eq!(printable("x\u{202E}y"), "x\\u{202e}y");
+        assert_eq!(printable("plain é"), "plain é");
+    }
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
+        assert_eq!(parse_duration("15m"), Some(Duration::from_secs(900)));
+        assert_eq!(parse_duration("7d"), Some(Duration::from_secs(604_800)));
+        assert_eq!(parse_duration("90"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("soon"), None);
+        assert_eq!(parse_duration("5y"), None);
+    }
+}

@@ -1,0 +1,171 @@
+//! `meetingbaas-webhooks inbox` against a real SQLite file and a real `redis-server`.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use meetingbaas_webhooks::pipeline::EventLabel;
+use meetingbaas_webhooks::{Bytes, EventKind, Verifier};
+use meetingbaas_webhooks_conformance::redis_server::RedisServer;
+use meetingbaas_webhooks_inbox::{Enqueued, HandlerError, Inbox, Job};
+
+const BIN: &str = env!("CARGO_BIN_EXE_meetingbaas-webhooks");
+
+fn inbox_command(store: &str, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(["inbox", "--store", store])
+        .args(args)
+        .env_remove("MEETINGBAAS_INBOX")
+        .output()
+        .expect("running the binary")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("{err}: {output:?}"))
+}
+
+async fn store(inbox: &Inbox, body: &[u8]) -> String {
+    let delivery = Verifier::builder()
+        .callback_secret("s")
+        .build()
+        .unwrap()
+        .verify(&[("x-mb-secret", "s")], Bytes::copy_from_slice(body))
+        .unwrap();
+    let label = match delivery.parse_event() {
+        Ok(event) => EventLabel::new(Some(event.kind()), Some(event.name().to_string())),
+        Err(_) => EventLabel::default(),
+    };
+    match inbox.intake().enqueue(&delivery, label).await.unwrap() {
+        Enqueued::Stored { id } => id,
+        Enqueued::Duplicate => panic!("duplicate"),
+    }
+}
+
+/// Three deliveries: one handled, one refused as permanent, one unreadable (with an escape
+/// sequence in its body). Returns their ids.
+async fn populate(inbox: &Inbox) -> [String; 3] {
+    let done = store(
+        inbox,
+        br#"{"event":"bot.completed","data":{"bot_id":"b-1"}}"#,
+    )
+    .await;
+    let refused = store(inbox, br#"{"event":"bot.failed","data":{"bot_id":"b-2"}}"#).await;
+    let evil = store(inbox, b"\x1b[2J\x1b]0;pwned\x07 not json").await;
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(20))
+        .on(EventKind::BotFailed, |_job: Job| async {
+            Err(HandlerError::permanent("refused"))
+        })
+        .fallback(|_job: Job| async { Ok(()) })
+        .build()
+        .spawn();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while inbox.stats().await.unwrap().dead < 2 || inbox.stats().await.unwrap().completed < 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.shutdown().await;
+    [done, refused, evil]
+}
+
+async fn every_command(url: &str, inbox: &Inbox) {
+    let [done, refused, evil] = populate(inbox).await;
+
+    let stats = json(&inbox_command(url, &["stats", "--json"]));
+    assert_eq!(stats["completed"], 1);
+    assert_eq!(stats["dead"], 2);
+    assert_eq!(stats["queued"], 0);
+    assert!(stats["oldest_pending_age_secs"].is_null());
+    assert!(stdout(&inbox_command(url, &["stats"])).contains("dead       2"));
+
+    let dead = json(&inbox_command(url, &["list", "--dead", "--json"]));
+    assert_eq!(dead.as_array().unwrap().len(), 2);
+    let failed = stdout(&inbox_command(
+        url,
+        &["list", "--dead", "--kind", "bot_failed"],
+    ));
+    assert_eq!(failed.lines().count(), 1, "{failed}");
+    assert!(failed.contains("reason: refused"), "{failed}");
+
+    // The body's escape sequences never reach the terminal.
+    let shown = inbox_command(url, &["show", &evil]);
+    assert!(shown.status.success());
+    let text = stdout(&shown);
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
+    assert!(text.contains("unreadable"), "{text}");
+    let shown = json(&inbox_command(url, &["show", &done, "--json"]));
+    assert_eq!(shown["state"], "completed");
+    assert_eq!(shown["attempts"].as_array().unwrap().len(), 1);
+    assert!(shown["body"].as_str().unwrap().contains("b-1"));
+    let missing = inbox_command(url, &["show", "999999"]);
+    assert_eq!(missing.status.code(), Some(1));
+
+    assert_eq!(
+        json(&inbox_command(url, &["redrive", &refused, "--json"]))["redriven"],
+        1
+    );
+    assert_eq!(inbox.stats().await.unwrap().queued, 1);
+    assert_eq!(
+        json(&inbox_command(url, &["redrive", "--all", "--json"]))["redriven"],
+        1
+    );
+    assert_eq!(inbox.stats().await.unwrap().queued, 2);
+
+    let key = inbox.show(&done).await.unwrap().summary.key;
+    let forgot = inbox_command(url, &["forget", &key]);
+    assert!(forgot.status.success(), "{forgot:?}");
+    assert_eq!(inbox_command(url, &["forget", &key]).status.code(), Some(1));
+
+    assert_eq!(
+        json(&inbox_command(
+            url,
+            &["purge", "--dead", "--older-than", "1h", "--json"]
+        ))["purged"],
+        0
+    );
+    let usage = inbox_command(url, &["purge", "--dead", "--older-than", "soon"]);
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_against_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let inbox = Inbox::open(&url).await.unwrap();
+    every_command(&url, &inbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_against_redis() {
+    let server = RedisServer::start();
+    let inbox = Inbox::open(&server.url()).await.unwrap();
+    every_command(&server.url(), &inbox).await;
+}
+
+#[test]
+fn a_missing_store_is_an_error_not_a_new_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.db");
+    let output = inbox_command(&format!("sqlite://{}", path.display()), &["stats"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no inbox at"));
+    assert!(!path.exists());
+    let output = Command::new(BIN)
+        .args(["inbox", "stats"])
+        .env_remove("MEETINGBAAS_INBOX")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+}

@@ -1,0 +1,47 @@
+//! What can go wrong with an inbox.
+
+use meetingbaas_webhooks::idempotency::StoreError;
+use meetingbaas_webhooks::pipeline::InboxError;
+
+/// An inbox operation failed. Messages never contain a URL's password or a body.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store could not be opened or reached, or failed an operation (I/O error, full disk,
+    /// corrupt file, Redis down). Intake answers 503 on it; the worker retries.
+    #[error("inbox store: {0}")]
+    Store(String),
+    /// The store URL is not one the inbox understands.
+    #[error("invalid inbox store URL: {0}")]
+    InvalidUrl(String),
+    /// No delivery has this id.
+    #[error("no delivery with id {0:?}")]
+    NotFound(String),
+    /// The delivery is being handled right now and cannot be changed.
+    #[error("delivery {0:?} is running; wait for its attempt to end")]
+    Running(String),
+}
+
+impl Error {
+    pub(crate) fn store(message: impl std::fmt::Display) -> Self {
+        Error::Store(message.to_string())
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(err: rusqlite::Error) -> Self {
+        Error::Store(format!("SQLite: {err}"))
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(err: StoreError) -> Self {
+        Error::Store(err.message().to_string())
+    }
+}
+
+impl From<Error> for InboxError {
+    fn from(err: Error) -> Self {
+        InboxError::new(err.to_string())
+    }
+}

@@ -1,0 +1,272 @@
+//! A durable inbox for Meeting BaaS webhooks: every verified delivery is stored before it is
+//! answered, and a worker runs your handler on it afterwards, with retries, dead letters and
+//! redrive.
+//!
+//! Meeting BaaS waits 30 s for an answer (v1: 10 s) and then counts the delivery as failed.
+//! Without an inbox your handler runs inside the request: a slow handler is **cancelled** when
+//! the sender gives up, and a failing one has only the sender's retries. With an inbox:
+//!
+//! 1. intake (any adapter, one builder call: `.inbox(inbox.intake())`) verifies the delivery,
+//!    stores it durably and answers `202 {"status":"queued","id":...}` at once; a copy of a
+//!    stored delivery (same idempotency key) is answered `200 {"status":"duplicate"}`; a store
+//!    that cannot be written is answered 503, so the sender retries;
+//! 2. a [`Worker`] in the same process (or another) runs your handler per event kind, never
+//!    cancelled by the sender: concurrency N, a timeout per attempt, a lease renewed while it
+//!    runs (a crashed worker's deliveries are taken up again), exponential backoff with jitter,
+//!    a maximum number of attempts, then a dead letter kept with every attempt;
+//! 3. the admin API ([`Inbox::stats`], [`list`](Inbox::list), [`show`](Inbox::show),
+//!    [`redrive`](Inbox::redrive), [`forget`](Inbox::forget), [`purge`](Inbox::purge)) and the
+//!    CLI's `meetingbaas-webhooks inbox` look into it and reprocess.
+//!
+//! Stores: [`Inbox::sqlite`] (one file; the default for a service on one machine), [`Inbox::redis`]
+//! (Redis Streams; replicas behind a load balancer), [`Inbox::memory`] (tests only: not durable).
+//! [`Inbox::open`] takes a URL: `sqlite://inbox.db` (relative to the working directory),
+//! `sqlite:///var/lib/app/inbox.db` (absolute), `redis://HOST:PORT`, `rediss://...`, `memory`.
+//!
+//! ```
+//! use std::time::Duration;
+//! use meetingbaas_webhooks::pipeline::Pipeline;
+//! use meetingbaas_webhooks::{Bytes, Event, EventKind, Signer, Verifier};
+//! use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let inbox = Inbox::memory();
+//! // Any adapter: `VerifyWebhookLayer::inbox`, actix `WebhookConfig::inbox`, warp `Webhooks::inbox`.
+//! let pipeline = Pipeline::new(Verifier::builder().signature_secret("s3cret").build()?)
+//!     .inbox(inbox.intake());
+//!
+//! // A delivery arrives: stored, answered 202 at once.
+//! let body = r#"{"event":"bot.completed","data":{"bot_id":"b-1"}}"#;
+//! let headers = Signer::signature("s3cret")?.sign(body.as_bytes(), "", 0);
+//! let stream = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(body))]);
+//! let received = pipeline.read(&headers, stream).await.expect("a body under the limit");
+//! let answer = pipeline.admit::<Event, _>(&headers, received).await.unwrap_err();
+//! assert_eq!(answer.status(), 202);
+//!
+//! // The worker handles it later, per kind.
+//! let worker = inbox
+//!     .worker()
+//!     .on(EventKind::BotCompleted, |job: Job| async move {
+//!         println!("bot {:?} completed", job.event().bot_id());
+//!         Ok::<(), HandlerError>(())
+//!     })
+//!     .fallback(|_job: Job| async { Ok(()) })
+//!     .build()
+//!     .spawn();
+//! while inbox.stats().await?.completed < 1 {
+//!     tokio::time::sleep(Duration::from_millis(10)).await;
+//! }
+//! worker.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Guarantees
+//!
+//! - A delivery is answered 2xx only once it is durable: the SQLite commit is fsynced (WAL,
+//!   `synchronous=FULL`); Redis has acknowledged the write (durable across a Redis restart only
+//!   with `appendonly yes`; `appendfsync always` for every write, `everysec` loses at most about
+//!   a second on a power cut).
+//! - The handler runs at least once per stored delivery; make its side effects idempotent with
+//!   [`Job::key`]. Each delivery's completion is recorded exactly once: an attempt whose lease
+//!   was lost cannot record its outcome over the worker that took the delivery over.
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod backend;
+mod error;
+mod record;
+mod redis;
+mod sqlite;
+mod worker;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use meetingbaas_webhooks::VerifiedDelivery;
+use meetingbaas_webhooks::pipeline::{self, EnqueueFuture, EventLabel};
+
+pub use backend::{Backend, BackendFuture, NewDelivery};
+pub use error::Error;
+pub use meetingbaas_webhooks::pipeline::Enqueued;
+pub use record::{
+    Attempt, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict, kind_from_name,
+    now_ms,
+};
+pub use redis::RedisBackend;
+pub use sqlite::SqliteBackend;
+pub use worker::{HandlerError, Job, RetryPolicy, Worker, WorkerBuilder, WorkerHandle};
+
+/// The environment variable the examples read: `sqlite://PATH`, `redis://HOST:PORT` (or
+/// `rediss://`), or `memory`.
+pub const INBOX_ENV_VAR: &str = "MEETINGBAAS_INBOX";
+
+/// An inbox: one store, shared by intake, workers and the admin API. Cheap to clone.
+#[derive(Clone)]
+pub struct Inbox {
+    backend: Arc<dyn Backend>,
+}
+
+impl fmt::Debug for Inbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Inbox").field(&self.backend).finish()
+    }
+}
+
+impl Inbox {
+    /// An inbox on any [`Backend`].
+    pub fn with_backend(backend: impl Backend) -> Self {
+        Inbox {
+            backend: Arc::new(backend),
+        }
+    }
+
+    /// An inbox in the SQLite file at `path` (created if needed). Fails now when the file cannot
+    /// be written, is not a database, or its directory does not exist.
+    pub fn sqlite(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        Ok(Inbox::with_backend(SqliteBackend::open(path)?))
+    }
+
+    /// An inbox in Redis Streams at `url`, shared by every replica. Fails now when Redis cannot
+    /// be reached.
+    pub async fn redis(url: &str) -> Result<Self, Error> {
+        Ok(Inbox::with_backend(RedisBackend::connect(url).await?))
+    }
+
+    /// An inbox in memory. **Not durable**: everything is lost with the process. For tests.
+    pub fn memory() -> Self {
+        Inbox::with_backend(SqliteBackend::memory())
+    }
+
+    /// Opens the store named by `url`: `sqlite://PATH` (`sqlite://inbox.db` relative to the
+    /// working directory, `sqlite:///var/lib/app/inbox.db` absolute), `redis://...` or
+    /// `rediss://...`, or `memory`.
+    pub async fn open(url: &str) -> Result<Self, Error> {
+        let url = url.trim();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(Error::InvalidUrl("sqlite:// needs a file path".into()));
+            }
+            return Inbox::sqlite(path);
+        }
+        if url.starts_with("redis://") || url.starts_with("rediss://") {
+            return Inbox::redis(url).await;
+        }
+        if url == "memory" {
+            return Ok(Inbox::memory());
+        }
+        Err(Error::InvalidUrl(
+            "expected sqlite://PATH, redis://HOST:PORT, rediss://HOST:PORT or memory".into(),
+        ))
+    }
+
+    /// The inbox named by `MEETINGBAAS_INBOX`, or `None` when it is unset or empty.
+    pub async fn from_env() -> Result<Option<Self>, Error> {
+        match std::env::var(INBOX_ENV_VAR) {
+            Ok(url) if !url.trim().is_empty() => Inbox::open(&url).await.map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// The intake side, for `Pipeline::inbox` and the adapters' `inbox` builder methods.
+    pub fn intake(&self) -> Arc<dyn pipeline::Inbox> {
+        Arc::new(self.clone())
+    }
+
+    /// A worker on this inbox, to configure (handlers per kind, concurrency, timeouts).
+    pub fn worker(&self) -> WorkerBuilder {
+        WorkerBuilder::new(self)
+    }
+
+    pub(crate) fn backend(&self) -> Arc<dyn Backend> {
+        Arc::clone(&self.backend)
+    }
+
+    /// Counts per state and the age of the oldest delivery not yet handled.
+    pub async fn stats(&self) -> Result<Stats, Error> {
+        self.backend.stats().await
+    }
+
+    /// Deliveries matching `query`, newest first.
+    pub async fn list(&self, query: ListQuery) -> Result<Vec<Summary>, Error> {
+        self.backend.list(query).await
+    }
+
+    /// One delivery with its body and every attempt.
+    pub async fn show(&self, id: &str) -> Result<StoredDelivery, Error> {
+        self.backend
+            .show(id.to_string())
+            .await?
+            .ok_or_else(|| Error::NotFound(id.to_string()))
+    }
+
+    /// Runs a delivery again (a dead letter, or a completed one), with a fresh attempt budget.
+    pub async fn redrive(&self, id: &str) -> Result<(), Error> {
+        self.backend.redrive(id.to_string()).await
+    }
+
+    /// Runs every dead letter (of `kind`, an [`EventKind::as_str`] name, when given) again;
+    /// returns how many.
+    ///
+    /// [`EventKind::as_str`]: meetingbaas_webhooks::EventKind::as_str
+    pub async fn redrive_dead(&self, kind: Option<&str>) -> Result<u64, Error> {
+        self.backend.redrive_dead(kind.map(str::to_string)).await
+    }
+
+    /// Forgets an idempotency key, so that a delivery sent again with it (a deliberate resend,
+    /// which keeps the Svix message id) is stored and handled again. The stored delivery stays.
+    /// Returns whether the key was known.
+    pub async fn forget(&self, key: &str) -> Result<bool, Error> {
+        self.backend.forget(key.to_string()).await
+    }
+
+    /// Deletes dead letters (or completed deliveries) finished more than `older_than` ago;
+    /// returns how many.
+    pub async fn purge(&self, state: State, older_than: Duration) -> Result<u64, Error> {
+        self.backend.purge(state, older_than).await
+    }
+}
+
+impl pipeline::Inbox for Inbox {
+    fn enqueue(&self, delivery: &VerifiedDelivery, label: EventLabel) -> EnqueueFuture {
+        let future = self.backend.enqueue(NewDelivery::new(delivery, label));
+        Box::pin(async move { future.await.map_err(Into::into) })
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C (SIGINT): give it to [`Worker::run`] for a graceful shutdown.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A lease token: unique per process and call.
+pub(crate) fn token() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        now_ms(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,228 @@
+//! What an inbox keeps: deliveries, their state and their attempts.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use meetingbaas_webhooks::EventKind;
+use serde::Serialize;
+
+/// Where a stored delivery is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Stored, waiting for its first attempt.
+    Queued,
+    /// A worker holds its lease and runs the handler.
+    Running,
+    /// An attempt failed; the next one waits for its time.
+    Retrying,
+    /// The handler succeeded (recorded once).
+    Completed,
+    /// Given up: attempts exhausted, refused as permanent, or unreadable. Kept with every
+    /// attempt until purged; [`redrive`](crate::Inbox::redrive) runs it again.
+    Dead,
+}
+
+impl State {
+    /// Every state, in life order.
+    pub const ALL: [State; 5] = [
+        State::Queued,
+        State::Running,
+        State::Retrying,
+        State::Completed,
+        State::Dead,
+    ];
+
+    /// The lowercase name (`queued`, `running`, `retrying`, `completed`, `dead`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Running => "running",
+            State::Retrying => "retrying",
+            State::Completed => "completed",
+            State::Dead => "dead",
+        }
+    }
+
+    /// The state named `name` (as [`as_str`](Self::as_str) writes it).
+    pub fn from_name(name: &str) -> Option<State> {
+        State::ALL.into_iter().find(|state| state.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind named `name` ([`EventKind::as_str`]).
+pub fn kind_from_name(name: &str) -> Option<EventKind> {
+    EventKind::ALL
+        .iter()
+        .copied()
+        .find(|kind| kind.as_str() == name)
+}
+
+/// One run of the handler on a delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    /// 1 for the first attempt; counts on across redrives.
+    pub number: u32,
+    /// When it started, Unix milliseconds.
+    pub started_ms: i64,
+    /// How long it ran, in milliseconds.
+    pub duration_ms: u64,
+    /// Why it failed; `None` for the attempt that succeeded.
+    pub error: Option<String>,
+}
+
+/// A stored delivery as listed: everything but the body and the attempts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// The inbox's id.
+    pub id: String,
+    /// The idempotency key (`id:<svix id>` or `sha256:<hex>`).
+    pub key: String,
+    /// Whether the key was forgotten ([`Inbox::forget`](crate::Inbox::forget)): a copy sent now
+    /// is stored again.
+    pub forgotten: bool,
+    /// The event kind (`bot_completed`...), when the body is an event.
+    pub kind: Option<String>,
+    /// The event's wire name, when the body is an event.
+    pub event: Option<String>,
+    /// The scheme that verified it (`svix`, `signature`...).
+    pub scheme: String,
+    /// The Svix message id, for schemes that have one.
+    pub message_id: Option<String>,
+    /// When it was stored, Unix milliseconds.
+    pub received_ms: i64,
+    /// Where it is in its life.
+    pub state: State,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// When the next attempt may start (queued, retrying), Unix milliseconds.
+    pub next_ms: Option<i64>,
+    /// When it completed or died, Unix milliseconds.
+    pub finished_ms: Option<i64>,
+    /// Why it died.
+    pub dead_reason: Option<String>,
+}
+
+/// A stored delivery with its body and every attempt (never a secret: the signature headers are
+/// not stored).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredDelivery {
+    /// Everything a listing shows.
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// The verified body, byte for byte.
+    #[serde(serialize_with = "body_as_text")]
+    pub body: Bytes,
+    /// Every attempt, oldest first.
+    pub attempts: Vec<Attempt>,
+}
+
+fn body_as_text<S: serde::Serializer>(body: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&String::from_utf8_lossy(body))
+}
+
+/// Counts per state, and the age of the oldest delivery not yet handled.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Waiting for a first attempt.
+    pub queued: u64,
+    /// Being handled.
+    pub running: u64,
+    /// Waiting for a next attempt.
+    pub retrying: u64,
+    /// Handled.
+    pub completed: u64,
+    /// Dead letters.
+    pub dead: u64,
+    /// Seconds since the oldest queued, running or retrying delivery was stored.
+    pub oldest_pending_age_secs: Option<u64>,
+}
+
+impl Stats {
+    pub(crate) fn add(&mut self, state: State, count: u64) {
+        match state {
+            State::Queued => self.queued += count,
+            State::Running => self.running += count,
+            State::Retrying => self.retrying += count,
+            State::Completed => self.completed += count,
+            State::Dead => self.dead += count,
+        }
+    }
+}
+
+/// Which deliveries [`Inbox::list`](crate::Inbox::list) returns, newest first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Only this state (`None`: every state).
+    pub state: Option<State>,
+    /// Only this kind ([`EventKind::as_str`]).
+    pub kind: Option<String>,
+    /// At most this many.
+    pub limit: usize,
+}
+
+impl Default for ListQuery {
+    fn default() -> Self {
+        ListQuery {
+            state: None,
+            kind: None,
+            limit: 100,
+        }
+    }
+}
+
+/// A delivery handed to a worker for one attempt.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    /// The inbox's id.
+    pub id: String,
+    /// The idempotency key.
+    pub key: String,
+    /// The event kind name, when known at intake.
+    pub kind: Option<String>,
+    /// The verified body.
+    pub body: Bytes,
+    /// The number of this attempt since the delivery was stored or last redriven (1 first).
+    pub attempt: u32,
+    /// The number of this attempt over the delivery's whole life (for the attempt record).
+    pub attempt_total: u32,
+    /// When it was stored, Unix milliseconds.
+    pub received_ms: i64,
+    /// The lease's token: only its holder may finish the attempt.
+    pub token: String,
+}
+
+/// How an attempt ended, as the worker records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Handled: recorded complete (once).
+    Complete,
+    /// Failed: try again at this time (Unix milliseconds).
+    Retry {
+        /// When.
+        at_ms: i64,
+    },
+    /// Given up: kept as a dead letter.
+    Dead {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// `duration` in milliseconds, saturating.
+pub(crate) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}

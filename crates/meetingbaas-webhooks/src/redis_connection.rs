@@ -1,0 +1,107 @@
+//! Connecting to Redis: the one place for it, shared by deduplication
+//! ([`idempotency::RedisStore`](crate::idempotency::RedisStore)) and the durable inbox
+//! (`meetingbaas-webhooks-inbox`).
+//!
+//! Every operation is bounded by [`OPERATION_TIMEOUT`]; errors are described without the URL
+//! (which may hold a password). `redis://` and `rediss://` (TLS, when the `redis` crate is built
+//! with a TLS feature) URLs are accepted.
+
+use alloc::format;
+use core::fmt;
+use core::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::{AsyncConnectionConfig, Client};
+
+use crate::idempotency::StoreError;
+
+/// How long any one Redis operation may take before it counts as a failure.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A Redis server: a shared, self-reconnecting connection for short commands, and the client to
+/// open [dedicated](Self::dedicated) connections for blocking reads (a blocking read on the shared
+/// multiplexed connection would stall every other command on it).
+#[derive(Clone)]
+pub struct RedisConnection {
+    client: Client,
+    shared: ConnectionManager,
+}
+
+impl RedisConnection {
+    /// Connects to `url` (`redis://[user:password@]host:port[/db]` or `rediss://...`). Fails when
+    /// the URL is invalid or the server cannot be reached now.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let client = Client::open(url)
+            .map_err(|err| StoreError::new(format!("invalid Redis URL: {}", kind_name(&err))))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(OPERATION_TIMEOUT)
+            .set_response_timeout(OPERATION_TIMEOUT)
+            .set_number_of_retries(2)
+            .set_max_delay(500);
+        let shared = tokio::time::timeout(
+            OPERATION_TIMEOUT * 3,
+            ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await
+        .map_err(|_| StoreError::new("timed out connecting to Redis"))?
+        .map_err(|err| store_error(&err))?;
+        Ok(RedisConnection { client, shared })
+    }
+
+    /// The shared connection (cheap to clone; reconnects by itself). For short commands only.
+    pub fn shared(&self) -> ConnectionManager {
+        self.shared.clone()
+    }
+
+    /// A new connection of its own, with no response timeout, for blocking commands
+    /// (`XREADGROUP BLOCK`, `BLPOP`); bound each call by its own timeout.
+    pub async fn dedicated(&self) -> Result<MultiplexedConnection, StoreError> {
+        let config = AsyncConnectionConfig::new().set_connection_timeout(OPERATION_TIMEOUT);
+        bounded(
+            self.client
+                .get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+    }
+}
+
+impl fmt::Debug for RedisConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The connection info holds the password: never printed.
+        f.debug_struct("RedisConnection").finish_non_exhaustive()
+    }
+}
+
+/// Runs one Redis operation under [`OPERATION_TIMEOUT`]; a failure or a timeout is a
+/// [`StoreError`] without credentials.
+pub async fn bounded<T>(
+    operation: impl core::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(OPERATION_TIMEOUT, operation).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(store_error(&err)),
+        Err(_) => Err(StoreError::new("Redis did not answer in time")),
+    }
+}
+
+/// A Redis error as a [`StoreError`]: its kind and description; the URL (which may hold a
+/// password) is never included.
+pub fn store_error(err: &redis::RedisError) -> StoreError {
+    StoreError::new(format!(
+        "Redis: {} ({})",
+        kind_name(err),
+        err.detail().unwrap_or("no detail")
+    ))
+}
+
+fn kind_name(err: &redis::RedisError) -> &'static str {
+    if err.is_timeout() {
+        "timeout"
+    } else if err.is_connection_refusal() {
+        "connection refused"
+    } else if err.is_io_error() || err.is_connection_dropped() {
+        "connection lost"
+    } else {
+        "error"
+    }
+}

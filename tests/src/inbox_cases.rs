@@ -1,0 +1,274 @@
+//! Inbox cases: `MEETINGBAAS_INBOX` in front of every example, with a real SQLite file or a real
+//! `redis-server`, including `kill -9` of the example with deliveries in flight.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use meetingbaas_webhooks::Scheme;
+use meetingbaas_webhooks_inbox::{Inbox, State, Stats};
+use serde_json::json;
+
+use crate::cases::{assert_rejected, post, run};
+use crate::client::{Body, Response};
+use crate::deliveries::{minimal, signed};
+use crate::redis_server::RedisServer;
+use crate::server::{Server, default_env, run_to_exit};
+
+/// How long the examples' worker may take to finish what a case sent (their `bot.completed`
+/// handler takes 200 ms, four at a time; a killed worker's leases run out after 15 s).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn env_with_inbox(url: &str) -> Vec<(&'static str, String)> {
+    let mut env = default_env();
+    env.push(("MEETINGBAAS_INBOX", url.to_string()));
+    env
+}
+
+fn sqlite_url(dir: &tempfile::TempDir) -> String {
+    format!("sqlite://{}", dir.path().join("inbox.db").display())
+}
+
+/// The id of a `202 {"status":"queued","id":...}` answer.
+#[track_caller]
+fn queued_id(response: &Response) -> String {
+    assert_eq!(response.status, 202, "{}", response.text());
+    let body = response.json();
+    assert_eq!(body["status"], "queued", "{body}");
+    body["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {body}"))
+        .to_string()
+}
+
+#[track_caller]
+fn assert_duplicate(response: &Response) {
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.json(), json!({ "status": "duplicate" }));
+}
+
+/// A delivery: its headers and its body.
+type Delivery = (Vec<(String, String)>, Vec<u8>);
+
+/// `count` distinct deliveries (`bot.completed` under the callback scheme), each with its
+/// headers.
+fn deliveries(prefix: &str, count: usize) -> Vec<Delivery> {
+    (0..count)
+        .map(|n| {
+            let body = minimal("bot.completed", &format!("{prefix}-{n}"));
+            (signed(Scheme::Callback, &body), body)
+        })
+        .collect()
+}
+
+/// Sends every delivery at once; returns the ids of the 202 answers.
+async fn send_all(server: &Server, deliveries: &[Delivery]) -> BTreeSet<String> {
+    let mut sends = tokio::task::JoinSet::new();
+    for (headers, body) in deliveries.iter().cloned() {
+        let addr = server.addr.clone();
+        sends.spawn(async move {
+            crate::client::post(&addr, &headers, Body::Length(body))
+                .await
+                .expect("an answer")
+        });
+    }
+    let mut ids = BTreeSet::new();
+    while let Some(response) = sends.join_next().await {
+        assert!(ids.insert(queued_id(&response.expect("the send task"))));
+    }
+    ids
+}
+
+async fn wait_for(inbox: &Inbox, what: &str, done: impl Fn(&Stats) -> bool) -> Stats {
+    let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+    loop {
+        match inbox.stats().await {
+            Ok(stats) if done(&stats) => return stats,
+            Ok(stats) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {stats:?}"
+            ),
+            Err(err) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}: {err}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every id is completed, with exactly one successful attempt recorded.
+async fn assert_each_completed_once(inbox: &Inbox, ids: &BTreeSet<String>) {
+    for id in ids {
+        let shown = inbox.show(id).await.expect("a stored delivery");
+        assert_eq!(shown.summary.state, State::Completed, "{id}");
+        let successes = shown.attempts.iter().filter(|a| a.error.is_none()).count();
+        assert_eq!(successes, 1, "{id}: {:?}", shown.attempts);
+    }
+}
+
+/// A verified delivery is answered 202 with its id, a copy of it 200 `duplicate`, and the
+/// worker in the example handles each once.
+pub fn stored_deliveries_are_answered_202_and_handled_once(binary: &str) {
+    run(async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = sqlite_url(&dir);
+        let server = Server::start(binary, &env_with_inbox(&url)).await;
+        let sent = deliveries("stored", 12);
+        let ids = send_all(&server, &sent).await;
+        for (headers, body) in &sent[..3] {
+            assert_duplicate(&post(&server, headers, Body::Length(body.clone())).await);
+        }
+        // Not an event at all, but verified: stored too (and dead-lettered as unreadable).
+        let odd = b"[1, 2, 3]".to_vec();
+        let response = post(&server, &signed(Scheme::Callback, &odd), Body::Length(odd)).await;
+        let odd_id = queued_id(&response);
+        // Forged: refused as before, never stored.
+        let forged = minimal("bot.completed", "forged");
+        let mut headers = signed(Scheme::Callback, &forged);
+        headers[0].1 = "wrong".into();
+        assert_rejected(
+            &post(&server, &headers, Body::Length(forged)).await,
+            401,
+            &["invalid_signature", "invalid_token"],
+        );
+
+        let inbox = Inbox::open(&url).await.expect("the example's inbox");
+        wait_for(&inbox, "every delivery handled", |s| {
+            s.completed == 12 && s.dead == 1
+        })
+        .await;
+        assert_each_completed_once(&inbox, &ids).await;
+        let odd = inbox.show(&odd_id).await.expect("the unreadable delivery");
+        assert!(
+            odd.summary
+                .dead_reason
+                .unwrap_or_default()
+                .starts_with("unreadable")
+        );
+    });
+}
+
+/// `kill -9` of the example while its handlers run: after a restart, every delivery answered
+/// 2xx is handled, and each is recorded complete once.
+pub fn kill_9_with_deliveries_in_flight_loses_none_sqlite(binary: &str) {
+    run(async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = sqlite_url(&dir);
+        let env = env_with_inbox(&url);
+        let mut server = Server::start(binary, &env).await;
+        let sent = deliveries("killed", 40);
+        let ids = send_all(&server, &sent).await;
+        let inbox = Inbox::open(&url).await.expect("the example's inbox");
+        let before = inbox.stats().await.expect("stats");
+        assert!(before.completed < 40, "nothing was in flight: {before:?}");
+        server.kill().await;
+
+        let server = Server::start(binary, &env).await;
+        // Copies sent after the restart are still recognised.
+        for (headers, body) in &sent[..5] {
+            assert_duplicate(&post(&server, headers, Body::Length(body.clone())).await);
+        }
+        let after = wait_for(&inbox, "every delivery handled after the restart", |s| {
+            s.completed == 40
+        })
+        .await;
+        assert_eq!(
+            (after.queued, after.running, after.retrying, after.dead),
+            (0, 0, 0, 0)
+        );
+        assert_each_completed_once(&inbox, &ids).await;
+    });
+}
+
+/// The same with Redis Streams (AOF, `appendfsync always`): the example is killed with `kill -9`
+/// and Redis itself is killed and restarted; every delivery answered 2xx completes once.
+pub fn kill_9_and_a_redis_restart_lose_none_redis(binary: &str) {
+    run(async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut redis = RedisServer::start_persistent(dir.path());
+        let env = env_with_inbox(&redis.url());
+        let mut server = Server::start(binary, &env).await;
+        let sent = deliveries("redis-killed", 40);
+        let ids = send_all(&server, &sent).await;
+        server.kill().await;
+        redis.restart();
+
+        let server = Server::start(binary, &env).await;
+        for (headers, body) in &sent[..5] {
+            assert_duplicate(&post(&server, headers, Body::Length(body.clone())).await);
+        }
+        let more = deliveries("redis-after", 10);
+        let more_ids = send_all(&server, &more).await;
+        let inbox = Inbox::open(&redis.url())
+            .await
+            .expect("the example's inbox");
+        wait_for(&inbox, "every delivery handled after the restarts", |s| {
+            s.completed == 50
+        })
+        .await;
+        assert_each_completed_once(&inbox, &ids).await;
+        assert_each_completed_once(&inbox, &more_ids).await;
+    });
+}
+
+/// A store that cannot be opened (a missing directory, a corrupt file, an unknown URL, an
+/// unreachable Redis) stops the example at start with one line, never a 2xx later.
+pub fn an_inbox_that_cannot_be_opened_exits_non_zero(binary: &str) {
+    run(async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let corrupt = dir.path().join("corrupt.db");
+        std::fs::write(&corrupt, vec![0x42; 8192]).expect("writing a corrupt file");
+        let settings = [
+            format!("sqlite://{}/missing/inbox.db", dir.path().display()),
+            format!("sqlite://{}", corrupt.display()),
+            "postgres://localhost/inbox".to_string(),
+            "redis://127.0.0.1:1".to_string(),
+        ];
+        for setting in settings {
+            let (code, stderr) = run_to_exit(binary, &env_with_inbox(&setting)).await;
+            assert!(
+                matches!(code, Some(c) if c != 0),
+                "{setting}: exit {code:?}, stderr {stderr}"
+            );
+            assert!(stderr.contains("inbox"), "{setting}: {stderr}");
+            assert_eq!(stderr.trim().lines().count(), 1, "{setting}: {stderr}");
+        }
+    });
+}
+
+/// Redis going away after start: intake answers 503 with `Retry-After` (the sender retries),
+/// never 2xx; once Redis is back, deliveries are stored and handled again.
+pub fn an_unreachable_redis_inbox_is_503_and_recovers(binary: &str) {
+    run(async {
+        let mut redis = RedisServer::start();
+        let server = Server::start(binary, &env_with_inbox(&redis.url())).await;
+        redis.stop();
+        let (headers, body) = deliveries("outage", 1).remove(0);
+        let response = post(&server, &headers, Body::Length(body.clone())).await;
+        assert_rejected(&response, 503, &["inbox_unavailable"]);
+        assert!(response.header("retry-after").is_some());
+
+        redis.restart();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let id = loop {
+            let response = post(&server, &headers, Body::Length(body.clone())).await;
+            if response.status == 202 {
+                break queued_id(&response);
+            }
+            assert_eq!(response.status, 503, "{}", response.text());
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "Redis never came back"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        let inbox = Inbox::open(&redis.url())
+            .await
+            .expect("the example's inbox");
+        wait_for(&inbox, "the delivery handled", |s| s.completed == 1).await;
+        assert_eq!(
+            inbox.show(&id).await.expect("stored").summary.state,
+            State::Completed
+        );
+    });
+}

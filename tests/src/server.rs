@@ -90,6 +90,12 @@ impl Server {
         Server::start(binary, &default_env()).await
     }
 
+    /// The process id (`None` once it has exited and been reaped): for reading
+    /// `/proc/<pid>/status`.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -23,6 +23,7 @@ pub mod cases;
 pub mod client;
 pub mod dedupe_cases;
 pub mod deliveries;
+pub mod hostile_cases;
 pub mod inbox_cases;
 pub mod redis_server;
 pub mod server;
@@ -105,12 +106,36 @@ macro_rules! conformance_suite {
             concurrent_valid_and_forged_deliveries_each_get_their_answer,
             no_secret_configured_exits_non_zero_with_one_line,
         );
+        $crate::hostile_suite!($binary);
     };
     (@cases $binary:expr; $($case:ident),* $(,)?) => {
         $(
             #[test]
             fn $case() {
                 $crate::cases::$case($binary);
+            }
+        )*
+    };
+}
+
+/// Expands into one `#[test]` per hostile-load case ([`hostile_cases`]): stalled uploads against
+/// the memory budget, stalled heads and bodies against their deadlines. Part of
+/// [`conformance_suite!`]; each case takes 10-20 s (the deadlines are 10 s), and they run in
+/// parallel with the others.
+#[macro_export]
+macro_rules! hostile_suite {
+    ($binary:expr) => {
+        $crate::hostile_suite!(@cases $binary;
+            stalled_uploads_stay_under_the_memory_budget,
+            stalled_chunked_uploads_stay_under_the_memory_budget,
+            stalled_headers_and_bodies_are_closed_by_their_deadlines,
+        );
+    };
+    (@cases $binary:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::hostile_cases::$case($binary);
             }
         )*
     };

@@ -99,6 +99,12 @@ impl Server {
         let _ = self.child.wait().await;
     }
 
+    /// The process id (`None` once it has exited and been reaped): for reading
+    /// `/proc/<pid>/status`.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

@@ -195,6 +195,8 @@ mod body;
 mod collect;
 mod future;
 mod layer;
+#[cfg(feature = "rate-limit")]
+pub mod limit;
 mod service;
 
 #[cfg(feature = "axum")]
@@ -202,6 +204,8 @@ pub use crate::axum::{Webhook, WebhookRejection};
 pub use crate::body::{ResponseBody, VerifiedBody};
 pub use crate::future::ResponseFuture;
 pub use crate::layer::VerifyWebhookLayer;
+#[cfg(feature = "rate-limit")]
+pub use crate::limit::FailureLimitLayer;
 pub use crate::service::VerifyWebhook;
 pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
 

@@ -64,6 +64,8 @@ pub struct BodyCollector {
     len: usize,
     /// Capacity to reserve once a second frame arrives (from `Content-Length`, bounded).
     capacity_hint: usize,
+    /// The declared `Content-Length`, when there was one: the buffer grows to it in one step.
+    declared: Option<usize>,
     state: Collected,
 }
 
@@ -89,6 +91,7 @@ impl BodyCollector {
             limit,
             len: 0,
             capacity_hint: declared.min(MAX_PREALLOCATION),
+            declared: content_length.map(|_| declared),
             state: Collected::Empty,
         })
     }
@@ -116,7 +119,7 @@ impl BodyCollector {
                     // Grow by doubling, but never past the limit: a body costs at most the
                     // limit (plus the frame being copied), never twice it.
                     // (`BytesMut::reserve` may round up; a new buffer has the exact capacity.)
-                    let target = buf.capacity().saturating_mul(2).max(len).min(self.limit);
+                    let target = self.grown_capacity(buf.capacity(), len);
                     let mut grown = BytesMut::with_capacity(target);
                     grown.extend_from_slice(&buf);
                     buf = grown;
@@ -135,6 +138,36 @@ impl BodyCollector {
         let err = VerifyError::BodyUnreadable;
         log::rejected(&err);
         err
+    }
+
+    /// The capacity a joined buffer of `capacity` grows to when it must hold `len` bytes: the
+    /// declared length in one step when there is one (the whole of it was charged up front),
+    /// otherwise double, never past the limit.
+    fn grown_capacity(&self, capacity: usize, len: usize) -> usize {
+        match self.declared {
+            Some(declared) if declared >= len => declared,
+            _ => capacity.saturating_mul(2).max(len).min(self.limit),
+        }
+    }
+
+    /// The most memory held at once while [`push`](Self::push)ing a frame of `additional`
+    /// bytes: the frame itself, the buffer, and while the buffer grows both the old buffer and
+    /// the new one (the old is freed once copied). What an in-flight memory budget charges
+    /// before a frame is taken, so that growing buffers cannot together pass it.
+    pub fn peak_allocation(&self, additional: usize) -> usize {
+        let len = self.len.saturating_add(additional);
+        match &self.state {
+            Collected::Empty => additional,
+            Collected::One(first) => first
+                .len()
+                .saturating_add(additional)
+                .saturating_add(self.capacity_hint.max(len)),
+            Collected::Many(buf) if buf.capacity() - buf.len() < additional => buf
+                .capacity()
+                .saturating_add(additional)
+                .saturating_add(self.grown_capacity(buf.capacity(), len)),
+            Collected::Many(buf) => buf.capacity().saturating_add(additional),
+        }
     }
 
     /// Bytes of memory the collected body occupies (its buffer's capacity once frames were
@@ -211,6 +244,32 @@ mod tests {
         body.push(Bytes::from_static(b"0123456789")).unwrap();
         assert_eq!(body.len(), limit);
         assert!(body.allocated() <= limit);
+    }
+
+    #[test]
+    fn peak_allocation_bounds_what_push_holds_at_once() {
+        // Without a declared length the buffer doubles: charged old + new + frame first.
+        let mut body = BodyCollector::new(1 << 20, None).unwrap();
+        let frame = Bytes::from(alloc::vec![1u8; 1000]);
+        let mut most = 0;
+        for _ in 0..200 {
+            let before = body.allocated();
+            let peak = body.peak_allocation(frame.len());
+            body.push(frame.clone()).unwrap();
+            // Growing holds the old buffer and the new one: never more than the charge.
+            assert!(before + body.allocated() <= peak || body.allocated() <= peak);
+            most = most.max(peak);
+        }
+        assert!(most <= 2 * (1 << 20));
+        // With a declared length the buffer grows once, to exactly that length.
+        let declared = 1 << 20;
+        let mut body = BodyCollector::new(declared, Some(declared as u64)).unwrap();
+        let frame = Bytes::from(alloc::vec![1u8; 64 * 1024]);
+        for _ in 0..16 {
+            body.push(frame.clone()).unwrap();
+            assert!(body.allocated() <= declared);
+        }
+        assert_eq!(body.allocated(), declared);
     }
 
     #[test]

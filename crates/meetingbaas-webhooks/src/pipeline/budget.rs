@@ -108,6 +108,18 @@ impl Reservation {
     }
 }
 
+impl Reservation {
+    /// Gives back what is held past `total` bytes (a transient charge, once over).
+    pub(crate) fn shrink_to(&mut self, total: usize) {
+        if total < self.bytes {
+            if let Some(budget) = &self.budget {
+                budget.used.fetch_sub(self.bytes - total, Ordering::AcqRel);
+            }
+            self.bytes = total;
+        }
+    }
+}
+
 impl Drop for Reservation {
     fn drop(&mut self) {
         if let Some(budget) = &self.budget {
@@ -136,6 +148,10 @@ mod tests {
         drop(a);
         assert_eq!(budget.in_use(), 40);
         assert!(!b.ensure(usize::MAX));
+        b.shrink_to(10);
+        assert_eq!(budget.in_use(), 10);
+        b.shrink_to(20);
+        assert_eq!(budget.in_use(), 10, "shrinking never grows");
         drop(b);
         assert_eq!(budget.in_use(), 0);
     }

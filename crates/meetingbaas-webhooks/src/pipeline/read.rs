@@ -47,6 +47,8 @@ pin_project! {
         // `None` once finished: the buffer goes as soon as the outcome is known.
         collector: Option<BodyCollector>,
         reservation: Reservation,
+        // The declared length, charged whole from the start (0 when none).
+        declared: usize,
         // A refusal decided before the first poll (the declared length).
         refused: Option<Error>,
         // `None` once handed on with the body.
@@ -76,6 +78,13 @@ impl<S> Read<S> {
                 _ => (Some(collector), None),
             },
         };
+        let declared = match (
+            &collector,
+            declared.and_then(|len| usize::try_from(len).ok()),
+        ) {
+            (Some(_), Some(len)) => len,
+            _ => 0,
+        };
         Read {
             stream,
             timer: None,
@@ -83,6 +92,7 @@ impl<S> Read<S> {
             pipeline,
             collector,
             reservation,
+            declared,
             refused,
             trace: Some(trace),
         }
@@ -118,17 +128,21 @@ where
                     // Zero-copy when the frame is already `Bytes` (hyper, axum, actix, warp).
                     let chunk = data.copy_to_bytes(data.remaining());
                     let total = collector.len().saturating_add(chunk.len());
-                    // Charged before the bytes are kept, then by what the buffer really
-                    // occupies (at most the limit).
-                    let pushed = if total <= collector.limit() && !this.reservation.ensure(total) {
+                    // Charged before the bytes are kept: the most held at once while taking
+                    // the frame (a growing buffer and its copy), or, for a declared length, that
+                    // length (charged whole up front; growing to it holds at most the first
+                    // frames' small buffer more, for a moment). Then only what the buffer
+                    // occupies stays charged (at most the limit).
+                    let floor = *this.declared;
+                    let charge = match floor {
+                        0 => collector.peak_allocation(chunk.len()),
+                        declared => declared.max(total),
+                    };
+                    let pushed = if total <= collector.limit() && !this.reservation.ensure(charge) {
                         Err(Error::from(Unavailable::MemoryBudget))
                     } else {
-                        collector.push(chunk).map_err(Error::from).and_then(|()| {
-                            if this.reservation.ensure(collector.allocated()) {
-                                Ok(())
-                            } else {
-                                Err(Error::from(Unavailable::MemoryBudget))
-                            }
+                        collector.push(chunk).map_err(Error::from).map(|()| {
+                            this.reservation.shrink_to(floor.max(collector.allocated()));
                         })
                     };
                     if let Err(err) = pushed {

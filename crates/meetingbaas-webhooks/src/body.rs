@@ -64,6 +64,8 @@ pub struct BodyCollector {
     len: usize,
     /// Capacity to reserve once a second frame arrives (from `Content-Length`, bounded).
     capacity_hint: usize,
+    /// The declared length (0: none).
+    declared: usize,
     state: Collected,
 }
 
@@ -89,6 +91,7 @@ impl BodyCollector {
             limit,
             len: 0,
             capacity_hint: declared.min(MAX_PREALLOCATION),
+            declared,
             state: Collected::Empty,
         })
     }
@@ -113,10 +116,19 @@ impl BodyCollector {
             }
             Collected::Many(mut buf) => {
                 if buf.capacity() - buf.len() < chunk.len() {
-                    // Grow by doubling, but never past the limit: a body costs at most the
+                    // A body that keeps coming past the first preallocation grows straight to
+                    // its declared length (already charged to the memory budget when reading
+                    // started): one copy of the first part instead of one per doubling (for
+                    // 2 MiB, 256 KiB copied instead of 1.75 MiB). Without a declared length (or
+                    // past it), grow by doubling. Never past the limit: a body costs at most the
                     // limit (plus the frame being copied), never twice it.
                     // (`BytesMut::reserve` may round up; a new buffer has the exact capacity.)
-                    let target = buf.capacity().saturating_mul(2).max(len).min(self.limit);
+                    let target = if self.declared >= len {
+                        self.declared
+                    } else {
+                        buf.capacity().saturating_mul(2).max(len)
+                    }
+                    .min(self.limit);
                     let mut grown = BytesMut::with_capacity(target);
                     grown.extend_from_slice(&buf);
                     buf = grown;
@@ -211,6 +223,21 @@ mod tests {
         body.push(Bytes::from_static(b"0123456789")).unwrap();
         assert_eq!(body.len(), limit);
         assert!(body.allocated() <= limit);
+    }
+
+    #[test]
+    fn a_declared_body_past_the_preallocation_grows_once_to_its_length() {
+        let declared = 4 * MAX_PREALLOCATION + 10;
+        let mut body = BodyCollector::new(8 * MAX_PREALLOCATION, Some(declared as u64)).unwrap();
+        let frame = Bytes::from(alloc::vec![1u8; 1000]);
+        body.push(frame.clone()).unwrap();
+        body.push(frame.clone()).unwrap();
+        assert_eq!(body.allocated(), MAX_PREALLOCATION);
+        while body.len() + frame.len() <= declared {
+            body.push(frame.clone()).unwrap();
+            assert!([MAX_PREALLOCATION, declared].contains(&body.allocated()));
+        }
+        assert_eq!(body.allocated(), declared);
     }
 
     #[test]

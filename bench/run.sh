@@ -20,6 +20,8 @@ LOAD_ROUNDS=${LOAD_ROUNDS:-3}
 read -r -a FRAMEWORKS <<<"${FRAMEWORKS:-axum actix warp hyper}"
 STARTED=$(date +%s)
 export CARGO_TERM_COLOR=never
+# The same codegen for every side (ours, the baselines, the floors): one codegen unit.
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_BENCH_CODEGEN_UNITS=1
 
 step() { printf '\n==> %s  [%ds]\n' "$*" $(($(date +%s) - STARTED)); }
 

@@ -1,19 +1,32 @@
 //! Load benchmark support (`bench/run.sh`): what the hand-written baseline receivers share, and
 //! the generated bodies.
 //!
-//! Each `baseline-<framework>` binary does what the product description's sample handler does,
-//! the way a user would write it without this crate family: read the whole body, compute the
-//! lowercase hex HMAC-SHA256 of it with the secret, compare it to `X-MeetingBaas-Signature` with
-//! plain `==`, parse the JSON into a `serde_json::Value`, answer 200. They follow the examples'
-//! conventions (route, `PORT`, the `listening on ...` line, `MEETINGBAAS_WEBHOOK_SECRET`, an
-//! 8 MiB body limit like the core's default) so that `bench/run.sh` drives both the same way.
+//! Each `baseline-<framework>` binary is the receiver a user would write without this crate
+//! family, in two variants chosen by `BASELINE` (`careful`, the default, or `naive`):
+//!
+//! - **careful** ([`Careful::receive`]): read the whole body, HMAC-SHA256 it with a key prepared
+//!   once at start-up, decode `X-MeetingBaas-Signature` from hex and compare the tags in constant
+//!   time, parse the body into a small typed struct of the fields the handler uses
+//!   ([`Envelope`]: the event name, the bot id and the transcript, which is what a `complete`
+//!   handler is for), answer 200;
+//! - **naive** ([`naive_receive`]): what the product description's sample handler does: HMAC
+//!   with the secret on every request, lowercase hex, plain `==` (not constant time), parse into a
+//!   `serde_json::Value`.
+//!
+//! They follow the examples' conventions (route, `PORT`, the `listening on ...` line,
+//! `MEETINGBAAS_WEBHOOK_SECRET`, an 8 MiB body limit like the core's default) so that
+//! `bench/run.sh` drives both the same way.
 //!
 //! ```
-//! use meetingbaas_bench_load::{body::complete_body, naive_receive};
+//! use meetingbaas_bench_load::{Careful, body::complete_body, naive_receive};
 //!
 //! let body = complete_body(1024);
-//! let signature = meetingbaas_webhooks::Signer::signature("s3cret")?.sign(&body, "", 0);
-//! let (status, reply) = naive_receive("s3cret", signature.get("x-meetingbaas-signature"), &body);
+//! let signed = meetingbaas_webhooks::Signer::signature("s3cret")?.sign(&body, "", 0);
+//! let signature = signed.get("x-meetingbaas-signature");
+//! let (status, reply) = naive_receive("s3cret", signature, &body);
+//! assert_eq!(status, 200);
+//! assert!(reply.contains(r#""event":"complete""#));
+//! let (status, reply) = Careful::new("s3cret").receive(signature.map(str::as_bytes), &body);
 //! assert_eq!(status, 200);
 //! assert!(reply.contains(r#""event":"complete""#));
 //! # Ok::<(), meetingbaas_webhooks::ConfigError>(())
@@ -25,6 +38,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -36,6 +50,128 @@ pub const ROUTE: &str = "/webhooks/meetingbaas";
 
 /// The body limit of the baselines: the core's default, so both sides accept the same bodies.
 pub const MAX_BODY_BYTES: usize = meetingbaas_webhooks::DEFAULT_MAX_BODY_BYTES;
+
+/// Which receiver a baseline binary runs: `BASELINE=naive`, or the careful one (the default).
+pub fn naive_from_env() -> bool {
+    std::env::var("BASELINE").is_ok_and(|variant| variant == "naive")
+}
+
+/// The careful hand-written receiver: the HMAC key prepared once, the presented tag decoded and
+/// compared in constant time, the body parsed into [`Envelope`].
+#[derive(Clone)]
+pub struct Careful {
+    key: Hmac<Sha256>,
+}
+
+impl std::fmt::Debug for Careful {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Careful(<key>)")
+    }
+}
+
+/// The fields a `complete` handler uses, typed: everything else in the body is skipped.
+#[derive(Debug, Deserialize)]
+pub struct Envelope {
+    /// The event name.
+    pub event: String,
+    /// The payload.
+    #[serde(default)]
+    pub data: Data,
+}
+
+/// The payload fields the handler uses.
+#[derive(Debug, Default, Deserialize)]
+pub struct Data {
+    /// The bot.
+    pub bot_id: Option<String>,
+    /// The transcript, when the event carries one.
+    #[serde(default)]
+    pub transcript: Vec<Segment>,
+}
+
+/// One transcript segment.
+#[derive(Debug, Deserialize)]
+pub struct Segment {
+    /// Who spoke.
+    pub speaker: Option<String>,
+    /// The words, with their timings.
+    #[serde(default)]
+    pub words: Vec<Word>,
+}
+
+/// One transcribed word.
+#[derive(Debug, Deserialize)]
+pub struct Word {
+    /// Start, in seconds.
+    pub start: f64,
+    /// End, in seconds.
+    pub end: Option<f64>,
+    /// The word.
+    pub word: String,
+}
+
+#[derive(Serialize)]
+struct Reply<'a> {
+    status: &'a str,
+    event: &'a str,
+    bot_id: Option<&'a str>,
+}
+
+impl Careful {
+    /// Prepares the keyed HMAC state once.
+    pub fn new(secret: &str) -> Self {
+        match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+            Ok(key) => Careful { key },
+            Err(_) => fail("HMAC-SHA256 accepts keys of any length"),
+        }
+    }
+
+    /// Verifies and parses one delivery; the status and the JSON reply (the examples' reply on
+    /// success).
+    pub fn receive(&self, signature: Option<&[u8]>, body: &[u8]) -> (u16, String) {
+        let Some(presented) = signature.and_then(decode_hex_32) else {
+            return (401, r#"{"error":"invalid_signature"}"#.to_string());
+        };
+        let mut mac = self.key.clone();
+        mac.update(body);
+        // `verify_slice` compares in constant time.
+        if mac.verify_slice(&presented).is_err() {
+            return (401, r#"{"error":"invalid_signature"}"#.to_string());
+        }
+        let envelope: Envelope = match serde_json::from_slice(body) {
+            Ok(envelope) => envelope,
+            Err(_) => return (400, r#"{"error":"invalid_json"}"#.to_string()),
+        };
+        let reply = Reply {
+            status: "success",
+            event: &envelope.event,
+            bot_id: envelope.data.bot_id.as_deref(),
+        };
+        match serde_json::to_string(&reply) {
+            Ok(reply) => (200, reply),
+            Err(_) => (500, r#"{"error":"internal"}"#.to_string()),
+        }
+    }
+}
+
+/// 64 hex digits (either case) into 32 bytes.
+fn decode_hex_32(hex: &[u8]) -> Option<[u8; 32]> {
+    let hex = hex.trim_ascii();
+    if hex.len() != 64 {
+        return None;
+    }
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = (digit(pair[0])? << 4) | digit(pair[1])?;
+    }
+    Some(out)
+}
 
 /// The naive handler: HMAC hex, plain `==`, parse into `Value`. Returns the status and the JSON
 /// body to answer (the same reply as the examples on success).
@@ -114,6 +250,26 @@ mod tests {
             let value: Value = serde_json::from_slice(&body).unwrap();
             assert_eq!(value["event"], "complete");
         }
+    }
+
+    #[test]
+    fn the_careful_handler_accepts_only_the_right_signature() {
+        let body = body::complete_body(200 * 1024);
+        let signed = meetingbaas_webhooks::Signer::signature("s3cret")
+            .unwrap()
+            .sign(&body, "", 0);
+        let good = signed.get("x-meetingbaas-signature").map(str::as_bytes);
+        let careful = Careful::new("s3cret");
+        let (status, reply) = careful.receive(good, &body);
+        assert_eq!(status, 200, "{reply}");
+        assert!(reply.contains(r#""bot_id":"123e4567"#), "{reply}");
+        assert_eq!(Careful::new("other").receive(good, &body).0, 401);
+        assert_eq!(careful.receive(None, &body).0, 401);
+        assert_eq!(careful.receive(Some(b"00"), &body).0, 401);
+        assert_eq!(careful.receive(good, b"{").0, 401);
+        let envelope: Envelope = serde_json::from_slice(&body).unwrap();
+        assert!(envelope.data.transcript.len() > 100);
+        assert_eq!(envelope.data.transcript[0].words.len(), 16);
     }
 
     #[test]

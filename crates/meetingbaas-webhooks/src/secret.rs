@@ -81,19 +81,46 @@ pub(crate) fn any_tag_matches(expected: &[[u8; TAG_LEN]], presented: &[u8; TAG_L
 }
 
 /// Decodes a standard-base64 (padded) HMAC-SHA256 tag; anything else is `None`.
+///
+/// By hand, not through `base64`'s general engine: this runs on every Svix delivery, and the
+/// engine's decode was the largest cost of verifying a 1 KiB delivery after the HMAC itself
+/// (callgrind: ~480 of ~2 900 instructions). Exactly what `STANDARD.decode_slice` accepts for
+/// 32 bytes: 43 characters of the standard alphabet, then `=`, the last character's two unused
+/// bits zero.
 pub(crate) fn decode_base64_tag(encoded: &[u8]) -> Option<[u8; TAG_LEN]> {
     // 32 bytes encode to exactly 44 characters with padding.
-    if encoded.len() != 44 {
+    let (data, b"=") = encoded.split_at_checked(43)? else {
         return None;
-    }
-    let mut buf = [0u8; 48];
-    let written = STANDARD.decode_slice(encoded, &mut buf).ok()?;
-    if written != TAG_LEN {
-        return None;
-    }
+    };
     let mut tag = [0u8; TAG_LEN];
-    tag.copy_from_slice(&buf[..TAG_LEN]);
+    // Ten groups of 4 characters into 3 bytes, then 3 characters into the last 2 bytes.
+    for (bytes, chars) in tag.chunks_mut(3).zip(data.chunks(4)) {
+        let mut acc: u32 = 0;
+        for &c in chars {
+            acc = (acc << 6) | u32::from(base64_value(c)?);
+        }
+        if chars.len() == 4 {
+            bytes.copy_from_slice(&acc.to_be_bytes()[1..]);
+        } else {
+            // 18 bits: 16 of data, 2 that must be zero.
+            if acc & 0b11 != 0 {
+                return None;
+            }
+            bytes.copy_from_slice(&((acc >> 2) as u16).to_be_bytes());
+        }
+    }
     Some(tag)
+}
+
+fn base64_value(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
 }
 
 /// Decodes a 64-character hex HMAC-SHA256 tag (either case); anything else is `None`.
@@ -196,5 +223,40 @@ mod tests {
         assert!(!any_token_matches(core::slice::from_ref(&token), b"s3cre"));
         assert!(any_token_matches(core::slice::from_ref(&token), b"s3cret"));
         assert!(!any_token_matches(&[token], b""));
+    }
+
+    #[test]
+    fn the_base64_tag_decoder_agrees_with_the_base64_crate() {
+        let mut inputs: Vec<Vec<u8>> = Vec::new();
+        for seed in 0u8..=255 {
+            let tag: Vec<u8> = (0..32u8)
+                .map(|i| i.wrapping_mul(seed).wrapping_add(seed))
+                .collect();
+            let good = STANDARD.encode(&tag).into_bytes();
+            inputs.push(good.clone());
+            // One character changed to every other byte, at a few places.
+            for at in [0, 20, 41, 42, 43] {
+                let mut bad = good.clone();
+                bad[at] = seed;
+                inputs.push(bad);
+            }
+            inputs.push(good[..43].to_vec());
+            let mut longer = good.clone();
+            longer.push(b'=');
+            inputs.push(longer);
+        }
+        for input in inputs {
+            let mut buf = [0u8; 48];
+            let expected = match STANDARD.decode_slice(&input, &mut buf) {
+                Ok(32) if input.len() == 44 => Some(buf[..32].to_vec()),
+                _ => None,
+            };
+            assert_eq!(
+                decode_base64_tag(&input).map(|t| t.to_vec()),
+                expected,
+                "{:?}",
+                alloc::string::String::from_utf8_lossy(&input)
+            );
+        }
     }
 }

@@ -5,12 +5,21 @@
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use meetingbaas_bench_load::{
-    MAX_BODY_BYTES, ROUTE, announce, fail, naive_receive, port_from_env, secret_from_env,
+    Careful, MAX_BODY_BYTES, ROUTE, announce, fail, naive_from_env, naive_receive, port_from_env,
+    secret_from_env,
 };
+
+/// The secret, and the careful receiver unless `BASELINE=naive`.
+struct Receiver {
+    secret: String,
+    careful: Option<Careful>,
+}
 
 #[actix_web::main]
 async fn main() {
-    let secret = web::Data::new(secret_from_env());
+    let secret = secret_from_env();
+    let careful = (!naive_from_env()).then(|| Careful::new(&secret));
+    let secret = web::Data::new(Receiver { secret, careful });
     let server = HttpServer::new(move || {
         App::new()
             .app_data(secret.clone())
@@ -33,12 +42,20 @@ async fn main() {
     }
 }
 
-async fn receive(req: HttpRequest, body: web::Bytes, secret: web::Data<String>) -> HttpResponse {
-    let signature = req
-        .headers()
-        .get("x-meetingbaas-signature")
-        .and_then(|value| value.to_str().ok());
-    let (status, reply) = naive_receive(&secret, signature, &body);
+async fn receive(
+    req: HttpRequest,
+    body: web::Bytes,
+    receiver: web::Data<Receiver>,
+) -> HttpResponse {
+    let signature = req.headers().get("x-meetingbaas-signature");
+    let (status, reply) = match &receiver.careful {
+        Some(careful) => careful.receive(signature.map(|value| value.as_bytes()), &body),
+        None => naive_receive(
+            &receiver.secret,
+            signature.and_then(|value| value.to_str().ok()),
+            &body,
+        ),
+    };
     HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
         .content_type("application/json")
         .body(reply)

@@ -11,12 +11,21 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use meetingbaas_bench_load::{
-    MAX_BODY_BYTES, ROUTE, announce, fail, naive_receive, port_from_env, secret_from_env,
+    Careful, MAX_BODY_BYTES, ROUTE, announce, fail, naive_from_env, naive_receive, port_from_env,
+    secret_from_env,
 };
+
+/// The secret, and the careful receiver unless `BASELINE=naive`.
+struct Receiver {
+    secret: String,
+    careful: Option<Careful>,
+}
 
 #[tokio::main]
 async fn main() {
-    let secret: Arc<str> = secret_from_env().into();
+    let secret = secret_from_env();
+    let careful = (!naive_from_env()).then(|| Careful::new(&secret));
+    let secret = Arc::new(Receiver { secret, careful });
     let app = Router::new()
         .route(ROUTE, post(receive))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -31,14 +40,19 @@ async fn main() {
 }
 
 async fn receive(
-    State(secret): State<Arc<str>>,
+    State(receiver): State<Arc<Receiver>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> impl IntoResponse {
-    let signature = headers
-        .get("x-meetingbaas-signature")
-        .and_then(|value| value.to_str().ok());
-    let (status, reply) = naive_receive(&secret, signature, &body);
+    let signature = headers.get("x-meetingbaas-signature");
+    let (status, reply) = match &receiver.careful {
+        Some(careful) => careful.receive(signature.map(|value| value.as_bytes()), &body),
+        None => naive_receive(
+            &receiver.secret,
+            signature.and_then(|value| value.to_str().ok()),
+            &body,
+        ),
+    };
     (
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         [(header::CONTENT_TYPE, "application/json")],

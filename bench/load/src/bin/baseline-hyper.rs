@@ -13,12 +13,21 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use meetingbaas_bench_load::{
-    MAX_BODY_BYTES, ROUTE, announce, fail, naive_receive, port_from_env, secret_from_env,
+    Careful, MAX_BODY_BYTES, ROUTE, announce, fail, naive_from_env, naive_receive, port_from_env,
+    secret_from_env,
 };
+
+/// The secret, and the careful receiver unless `BASELINE=naive`.
+struct Receiver {
+    secret: String,
+    careful: Option<Careful>,
+}
 
 #[tokio::main]
 async fn main() {
-    let secret: Arc<str> = secret_from_env().into();
+    let secret = secret_from_env();
+    let careful = (!naive_from_env()).then(|| Careful::new(&secret));
+    let secret = Arc::new(Receiver { secret, careful });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port_from_env()))
         .await
         .unwrap_or_else(|err| fail(err));
@@ -38,17 +47,13 @@ async fn main() {
 }
 
 async fn receive(
-    secret: Arc<str>,
+    receiver: Arc<Receiver>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.method() != Method::POST || req.uri().path() != ROUTE {
         return Ok(reply(404, r#"{"error":"not_found"}"#.to_string()));
     }
-    let signature = req
-        .headers()
-        .get("x-meetingbaas-signature")
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_string);
+    let signature = req.headers().get("x-meetingbaas-signature").cloned();
     let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
         .collect()
         .await
@@ -56,7 +61,14 @@ async fn receive(
         Ok(collected) => collected.to_bytes(),
         Err(_) => return Ok(reply(413, r#"{"error":"payload_too_large"}"#.to_string())),
     };
-    let (status, body) = naive_receive(&secret, signature.as_deref(), &body);
+    let (status, body) = match &receiver.careful {
+        Some(careful) => careful.receive(signature.as_ref().map(|value| value.as_bytes()), &body),
+        None => naive_receive(
+            &receiver.secret,
+            signature.as_ref().and_then(|value| value.to_str().ok()),
+            &body,
+        ),
+    };
     Ok(reply(status, body))
 }
 

@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use meetingbaas_bench_load::{
-    MAX_BODY_BYTES, announce, fail, naive_receive, port_from_env, secret_from_env,
+    Careful, MAX_BODY_BYTES, announce, fail, naive_from_env, naive_receive, port_from_env,
+    secret_from_env,
 };
 use warp::Filter;
 use warp::http::StatusCode;
@@ -13,13 +14,17 @@ use warp::http::StatusCode;
 #[tokio::main]
 async fn main() {
     let secret: Arc<str> = secret_from_env().into();
+    let careful = (!naive_from_env()).then(|| Careful::new(&secret));
     let route = warp::post()
         .and(warp::path!("webhooks" / "meetingbaas"))
         .and(warp::header::optional::<String>("x-meetingbaas-signature"))
         .and(warp::body::content_length_limit(MAX_BODY_BYTES as u64))
         .and(warp::body::bytes())
         .map(move |signature: Option<String>, body: hyper::body::Bytes| {
-            let (status, reply) = naive_receive(&secret, signature.as_deref(), &body);
+            let (status, reply) = match &careful {
+                Some(careful) => careful.receive(signature.as_deref().map(str::as_bytes), &body),
+                None => naive_receive(&secret, signature.as_deref(), &body),
+            };
             warp::reply::with_status(
                 warp::reply::with_header(reply, "content-type", "application/json"),
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

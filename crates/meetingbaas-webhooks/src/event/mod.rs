@@ -364,7 +364,7 @@ impl Event {
 }
 
 /// What a body's `data` is read as.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Target {
     Envelope(EventName),
     Alert,

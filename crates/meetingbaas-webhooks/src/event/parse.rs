@@ -1,8 +1,12 @@
 //! Reading a whole body into an [`Event`] in one pass.
 //!
-//! The envelope is read key by key. When `event` comes before `data` (as every sender writes it),
-//! `data` is read straight into its payload type; when `data` comes first it is kept as a JSON
-//! value and read into its type once the name is known. Payloads are read leniently (see
+//! The envelope is read key by key. When `event` comes before `data`, `data` is read straight
+//! into its payload type. When `data` comes first (as a sender that sorts keys writes it), the
+//! name is looked for in the raw bytes first (the last `"event": "<name>"` of the body, found
+//! from its end: where a sorted body has it), `data` is read straight into that name's type, and
+//! the name the envelope really carries is checked against the guess once read; a wrong guess
+//! (rare: a body whose last `"event"` key is not the envelope's) reads the body again the slow
+//! way, where `data` is kept as a JSON value and read into its type once the name is known. Payloads are read leniently (see
 //! [`lenient`](super::lenient)), so only the envelope can fail: not JSON, not an object, no string
 //! `event`, or `event` twice (all 400). Other top-level fields (a flat v1 body embedded in v2,
 //! a top-level `sent_at`) fill the payload's missing fields. An object without `event` is an
@@ -24,11 +28,50 @@ use crate::error::ParseError;
 /// Parses `body`; `alert_scheme`: it was verified by the alert scheme, so an object without
 /// `event` is an alert whatever its fields.
 pub(crate) fn parse_event(body: &[u8], alert_scheme: bool) -> Result<Event, ParseError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let result = de
-        .deserialize_map(EnvelopeVisitor { alert_scheme })
-        .and_then(|event| de.end().map(|()| event));
-    result.map_err(|err| classify(&err))
+    let wrong_guess = core::cell::Cell::new(false);
+    let parse = |guess: bool| {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        de.deserialize_map(EnvelopeVisitor {
+            alert_scheme,
+            body: guess.then_some(body),
+            wrong_guess: &wrong_guess,
+        })
+        .and_then(|event| de.end().map(|()| event))
+    };
+    match parse(true) {
+        // `data` came first and was read as the wrong type: again, keeping it as a value.
+        Err(_) if wrong_guess.get() => parse(false),
+        result => result,
+    }
+    .map_err(|err| classify(&err))
+}
+
+/// The event name of a body whose `data` comes first: the string value of the last `"event"`
+/// key in `body` (a sorted envelope's last key), or `None`. Only a guess, checked once the
+/// envelope's own `event` is read: the bytes are not parsed, an escaped name is not read.
+fn guess_name(body: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"event\"";
+    let mut end = body.len();
+    while let Some(at) = body[..end].windows(KEY.len()).rposition(|w| w == KEY) {
+        end = at;
+        // A key: after `{` or `,`, followed by `:` and a string.
+        let before = body[..at].trim_ascii_end();
+        if !matches!(before.last(), Some(b'{' | b',')) {
+            continue;
+        }
+        let Some(value) = body[at + KEY.len()..].trim_ascii_start().strip_prefix(b":") else {
+            continue;
+        };
+        let Some(value) = value.trim_ascii_start().strip_prefix(b"\"") else {
+            continue;
+        };
+        let close = value.iter().position(|b| matches!(b, b'"' | b'\\'))?;
+        if value[close] != b'"' {
+            return None;
+        }
+        return core::str::from_utf8(&value[..close]).ok();
+    }
+    None
 }
 
 impl<'de> serde::Deserialize<'de> for Event {
@@ -37,6 +80,8 @@ impl<'de> serde::Deserialize<'de> for Event {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Event, D::Error> {
         deserializer.deserialize_map(EnvelopeVisitor {
             alert_scheme: false,
+            body: None,
+            wrong_guess: &core::cell::Cell::new(false),
         })
     }
 }
@@ -71,18 +116,25 @@ fn classify(err: &serde_json::Error) -> ParseError {
     }
 }
 
-struct EnvelopeVisitor {
+struct EnvelopeVisitor<'b, 'g> {
     alert_scheme: bool,
+    /// The whole body, to guess the name from when `data` comes first (`None`: keep `data` as a
+    /// value until the name is read).
+    body: Option<&'b [u8]>,
+    /// Set when the guess was wrong: the caller reads the body again without guessing.
+    wrong_guess: &'g core::cell::Cell<bool>,
 }
 
 /// `data` as read so far.
 enum Data {
     Parsed(Event),
+    /// Read before the name was known, as the type of the name guessed from the raw bytes.
+    Guessed(Target, Event),
     /// Read before the name was known (or under an unknown name).
     Raw(Value),
 }
 
-impl<'de> Visitor<'de> for EnvelopeVisitor {
+impl<'de> Visitor<'de> for EnvelopeVisitor<'_, '_> {
     type Value = Event;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -105,13 +157,24 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                     name = Some(map.next_value()?);
                 }
                 "data" if data.is_none() => {
-                    let target = name.as_deref().and_then(Target::from_name);
-                    data = Some(match target {
-                        Some(target) => Data::Parsed(map.next_value_seed(DataSeed {
+                    let known = name.as_deref().and_then(Target::from_name);
+                    let guessed = match (&name, self.body) {
+                        (None, Some(body)) => guess_name(body).and_then(Target::from_name),
+                        _ => None,
+                    };
+                    data = Some(match (known, guessed) {
+                        (Some(target), _) => Data::Parsed(map.next_value_seed(DataSeed {
                             target,
                             ctx: &mut ctx,
                         })?),
-                        None => Data::Raw(map.next_value()?),
+                        (None, Some(target)) => Data::Guessed(
+                            target,
+                            map.next_value_seed(DataSeed {
+                                target,
+                                ctx: &mut ctx,
+                            })?,
+                        ),
+                        (None, None) => Data::Raw(map.next_value()?),
                     });
                 }
                 "extra" if extra.is_none() => extra = Some(map.next_value()?),
@@ -131,6 +194,15 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                 }
             }
         }
+        if let Some(Data::Guessed(guessed, _)) = &data {
+            if name.as_deref().and_then(Target::from_name) != Some(*guessed) {
+                self.wrong_guess.set(true);
+                return Err(de::Error::custom("the event name was guessed wrong"));
+            }
+            if let Some(Data::Guessed(_, event)) = data.take() {
+                data = Some(Data::Parsed(event));
+            }
+        }
         let target = match &name {
             Some(name) => Target::from_name(name),
             None if self.alert_scheme || rest.contains_key("alert_rule_id") => {
@@ -138,7 +210,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor {
                 if let Some(data) = data.take() {
                     let data = match data {
                         Data::Raw(value) => value,
-                        Data::Parsed(_) => Value::Null,
+                        Data::Parsed(_) | Data::Guessed(..) => Value::Null,
                     };
                     rest.entry("data".to_string()).or_insert(data);
                 }
@@ -241,6 +313,40 @@ mod tests {
         .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.extra(), Some(&serde_json::json!({"k": 1})));
+    }
+
+    #[test]
+    fn data_before_event_is_read_in_one_pass_when_the_guess_is_right() {
+        let first = r#"{"event":"complete","data":{"bot_id":"b","transcript":[{"speaker":"A","words":[{"start":0,"word":"hi"},{"start":"x","word":1}]}],"novel":1},"sent_at":"t"}"#;
+        let sorted = r#"{"data":{"bot_id":"b","transcript":[{"speaker":"A","words":[{"start":0,"word":"hi"},{"start":"x","word":1}]}],"novel":1},"event" : "complete","sent_at":"t"}"#;
+        assert_eq!(guess_name(sorted.as_bytes()), Some("complete"));
+        let (a, b) = (parse(first).unwrap(), parse(sorted).unwrap());
+        assert_eq!(a, b);
+        assert_eq!(b.issues().len(), 2);
+        assert_eq!(b.issues()[0].path, "data.transcript[0].words[1].start");
+    }
+
+    #[test]
+    fn a_wrong_guess_reads_the_body_again() {
+        // The last `"event"` key is inside `extra`, and names another known event.
+        let first = r#"{"event":"bot.failed","data":{"bot_id":"b","error_code":"X"},"extra":{"event":"complete"}}"#;
+        let misleading = r#"{"data":{"bot_id":"b","error_code":"X"},"event":"bot.failed","extra":{"event":"complete"}}"#;
+        assert_eq!(guess_name(misleading.as_bytes()), Some("complete"));
+        assert_eq!(parse(first).unwrap(), parse(misleading).unwrap());
+        // Names that cannot be guessed: escaped, not a string, absent, not a key.
+        for body in [
+            r#"{"data":{"bot_id":"b"},"event":"bot.fail\u0065d"}"#,
+            r#"{"data":{"bot_id":"b"},"event":7}"#,
+            r#"{"data":{"bot_id":"b","note":"\"event\":\"complete\""}}"#,
+        ] {
+            assert_eq!(guess_name(body.as_bytes()), None, "{body}");
+        }
+        let event = parse(r#"{"data":{"bot_id":"b"},"event":"bot.fail\u0065d"}"#).unwrap();
+        assert_eq!(event.kind(), EventKind::BotFailed);
+        // A guess with no envelope name at all: an alert under the alert scheme.
+        let body = br#"{"data":{"x":{"event":"complete"}},"message":"m"}"#;
+        let event = parse_event(body, true).unwrap();
+        assert_eq!(event.kind(), EventKind::Alert);
     }
 
     #[test]

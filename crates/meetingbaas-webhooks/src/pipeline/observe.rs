@@ -190,7 +190,7 @@ impl Trace {
                 metrics::counter!(DUPLICATES_TOTAL, "scheme" => scheme).increment(1);
             }
         }
-        let _ = (outcome, status, error, took);
+        let _ = (outcome, status, error, took, self.log_accepted);
     }
 
     fn handler_took(&self, status: u16, took: Duration) {

@@ -6,3 +6,7 @@ meetingbaas_webhooks_conformance::conformance_suite!(env!(
 meetingbaas_webhooks_conformance::idempotency_suite!(env!(
     "CARGO_BIN_EXE_meetingbaas-example-axum"
 ));
+meetingbaas_webhooks_conformance::endpoint_config_suite!(env!(
+    "CARGO_BIN_EXE_meetingbaas-example-axum"
+));
+meetingbaas_webhooks_conformance::tls_suite!(env!("CARGO_BIN_EXE_meetingbaas-example-axum"));

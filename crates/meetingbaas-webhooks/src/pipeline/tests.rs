@@ -342,3 +342,25 @@ async fn past_the_in_flight_cap_requests_are_shed_with_503() {
     first.into_parts().3.finish(200).await;
     assert!(admit::<IgnoredAny>(&pipeline, FAILED).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_disabled_pipeline_answers_503_before_reading_anything() {
+    let pipeline = pipeline().enabled(false);
+    assert!(!pipeline.is_enabled());
+    // A stream that would panic if polled: nothing is read.
+    let never = futures_util::stream::poll_fn(
+        |_| -> std::task::Poll<Option<Result<Bytes, std::io::Error>>> {
+            panic!("the body was read")
+        },
+    );
+    let answer = pipeline.read(&headers(FAILED), never).await.unwrap_err();
+    assert_eq!(answer.status(), 503);
+    assert_eq!(answer.error().map(Error::code), Some("endpoint_disabled"));
+    assert_eq!(answer.retry_after(), Some(crate::RETRY_AFTER_SECS));
+    // Switched back on, the same delivery goes through.
+    assert!(
+        admit::<IgnoredAny>(&pipeline.enabled(true), FAILED)
+            .await
+            .is_ok()
+    );
+}

@@ -160,17 +160,19 @@ fn tls_from_env() -> Option<ServerConfig> {
             cert.display()
         ));
     }
-    let key = PrivateKeyDer::from_pem_file(&key)
+    let key_der = PrivateKeyDer::from_pem_file(&key)
         .unwrap_or_else(|err| fail(format!("MEETINGBAAS_TLS_KEY {}: {err}", key.display())));
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .unwrap_or_else(|err| fail(err))
         .with_no_client_auth()
-        .with_single_cert(chain, key)
+        .with_single_cert(chain, key_der)
         .unwrap_or_else(|err| {
             fail(format!(
-                "MEETINGBAAS_TLS_CERT and MEETINGBAAS_TLS_KEY: {err}"
+                "MEETINGBAAS_TLS_KEY {} cannot be used with MEETINGBAAS_TLS_CERT {}: {err}",
+                key.display(),
+                cert.display()
             ))
         });
     Some(config)

@@ -15,6 +15,9 @@ use crate::deliveries::{minimal, signed};
 use crate::server::{Server, default_env};
 use crate::tls::TestCertificate;
 
+/// Environment variables for one start.
+type Env = Vec<(&'static str, String)>;
+
 /// The longest an example may keep a connection whose TLS handshake stalls: its handshake
 /// timeout (10 s) and some slack.
 const STALLED_HANDSHAKE_LIMIT: Duration = Duration::from_secs(16);
@@ -113,7 +116,7 @@ pub fn bad_tls_files_exit_non_zero_with_one_line(binary: &str) {
         std::fs::write(&not_pem, "this is not a PEM file\n").expect("write");
         let not_pem = not_pem.display().to_string();
         let missing = "/nonexistent/meetingbaas/cert.pem".to_string();
-        let cases: [(&str, Vec<(&'static str, String)>, &str); 7] = [
+        let cases: [(&str, Env, &str); 7] = [
             (
                 "missing certificate",
                 vec![

@@ -172,7 +172,18 @@ impl EndpointConfig {
     pub fn from_env_with(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<EndpointConfig, EndpointConfigError> {
-        EndpointConfig::from_path_and_env(lookup(CONFIG_ENV_VAR).map(PathBuf::from), lookup)
+        let path = match lookup(CONFIG_ENV_VAR) {
+            Some(path) if path.is_empty() => {
+                return Err(EndpointConfigError::Environment(
+                    ConfigError::InvalidEnvVar {
+                        name: CONFIG_ENV_VAR,
+                        reason: "empty (unset it, or name the endpoint JSON file)",
+                    },
+                ));
+            }
+            path => path.map(PathBuf::from),
+        };
+        EndpointConfig::from_path_and_env(path, lookup)
     }
 
     /// The file at `path` when given (a `--config` flag), else none, with the environment read
@@ -549,6 +560,11 @@ mod tests {
         assert_eq!(
             err,
             EndpointConfigError::Environment(ConfigError::NoSchemeEnabled)
+        );
+        let err = EndpointConfig::from_env_with(env(&[("MEETINGBAAS_CONFIG", "")])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("MEETINGBAAS_CONFIG is empty"),
+            "{err}"
         );
     }
 

@@ -30,7 +30,7 @@ pub(crate) fn run(case: impl Future<Output = ()>) {
 }
 
 pub(crate) async fn post(server: &Server, headers: &[(String, String)], body: Body) -> Response {
-    client::post(&server.addr, headers, body)
+    client::post_to(&server.target(), headers, body)
         .await
         .unwrap_or_else(|err| panic!("no answer from {}: {err}", server.addr))
 }

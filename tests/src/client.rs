@@ -3,11 +3,51 @@
 use std::io;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
 
-/// The route every example serves.
+/// The route every example serves by default.
 pub const ROUTE: &str = "/webhooks/meetingbaas";
+
+/// Where a request goes: the server's address, the route, and TLS when the server speaks it.
+#[derive(Clone)]
+pub struct Target {
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+    /// The path POSTed to.
+    pub route: String,
+    /// A client trusting the server's certificate, when the server serves HTTPS.
+    pub tls: Option<TlsConnector>,
+}
+
+impl Target {
+    /// Plain HTTP to [`ROUTE`] at `addr`.
+    pub fn plain(addr: &str) -> Target {
+        Target {
+            addr: addr.to_string(),
+            route: ROUTE.to_string(),
+            tls: None,
+        }
+    }
+
+    /// The same server, another path.
+    pub fn with_route(mut self, route: &str) -> Target {
+        self.route = route.to_string();
+        self
+    }
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("addr", &self.addr)
+            .field("route", &self.route)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
 
 /// How long any exchange may take.
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -67,16 +107,46 @@ impl Response {
 
 /// POSTs `body` with `headers` to the examples' route and reads the answer.
 pub async fn post(addr: &str, headers: &[(String, String)], body: Body) -> io::Result<Response> {
-    tokio::time::timeout(EXCHANGE_TIMEOUT, exchange(addr, headers, body))
+    post_to(&Target::plain(addr), headers, body).await
+}
+
+/// POSTs `body` with `headers` to `target` (over TLS when it says so) and reads the answer.
+pub async fn post_to(
+    target: &Target,
+    headers: &[(String, String)],
+    body: Body,
+) -> io::Result<Response> {
+    tokio::time::timeout(EXCHANGE_TIMEOUT, exchange(target, headers, body))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no answer in time"))?
 }
 
-async fn exchange(addr: &str, headers: &[(String, String)], body: Body) -> io::Result<Response> {
-    let mut stream = TcpStream::connect(addr).await?;
+async fn exchange(
+    target: &Target,
+    headers: &[(String, String)],
+    body: Body,
+) -> io::Result<Response> {
+    let stream = TcpStream::connect(&target.addr).await?;
     stream.set_nodelay(true)?;
+    match &target.tls {
+        None => send(stream, target, headers, body).await,
+        Some(connector) => {
+            let name = ServerName::try_from("localhost").expect("a DNS name");
+            let stream = connector.connect(name, stream).await?;
+            send(stream, target, headers, body).await
+        }
+    }
+}
+
+async fn send<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    target: &Target,
+    headers: &[(String, String)],
+    body: Body,
+) -> io::Result<Response> {
+    let (route, addr) = (&target.route, &target.addr);
     let mut head = format!(
-        "POST {ROUTE} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        "POST {route} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n"
     );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
@@ -121,7 +191,7 @@ async fn exchange(addr: &str, headers: &[(String, String)], body: Body) -> io::R
     read_response(&mut stream).await
 }
 
-async fn write_chunk(stream: &mut TcpStream, chunk: &[u8]) -> io::Result<()> {
+async fn write_chunk<S: AsyncWrite + Unpin>(stream: &mut S, chunk: &[u8]) -> io::Result<()> {
     stream
         .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
         .await?;
@@ -159,7 +229,7 @@ pub async fn write_and_close(addr: &str, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Reads one response: the head, then a body by `Content-Length`, chunked encoding or close.
-async fn read_response(stream: &mut TcpStream) -> io::Result<Response> {
+async fn read_response<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<Response> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {

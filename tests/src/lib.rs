@@ -21,12 +21,93 @@ struct ReadmeDoctests;
 
 pub mod cases;
 pub mod client;
+pub mod config_cases;
 pub mod dedupe_cases;
 pub mod deliveries;
 pub mod hostile_cases;
 pub mod inbox_cases;
 pub mod redis_server;
 pub mod server;
+pub mod tls;
+pub mod tls_cases;
+
+/// Expands into one `#[test]` per endpoint configuration case (`MEETINGBAAS_CONFIG` with the
+/// product description's endpoint JSON, and bad files), each run against the example binary at
+/// `$binary`.
+#[macro_export]
+macro_rules! endpoint_config_suite {
+    ($binary:expr) => {
+        $crate::endpoint_config_suite!(@cases $binary;
+            product_description_config_drives_the_server,
+            disabled_endpoint_is_503_with_retry_after,
+            the_route_is_the_webhook_url_path,
+            the_environment_overrides_the_config_file,
+            bad_config_files_exit_non_zero_with_one_line,
+        );
+    };
+    (@cases $binary:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::config_cases::$case($binary);
+            }
+        )*
+    };
+}
+
+/// Expands into one `#[test]` per HTTPS case, each run against the example binary at `$binary`
+/// with a certificate the test makes: the basic contract cases once over TLS (in a module
+/// `over_tls`), a plain-HTTP client on the TLS port, a stalled handshake, bad certificate and
+/// key files.
+#[macro_export]
+macro_rules! tls_suite {
+    ($binary:expr) => {
+        $crate::tls_suite!(@tls $binary;
+            plain_http_on_the_tls_port_is_closed,
+            stalled_tls_handshake_is_closed,
+            bad_tls_files_exit_non_zero_with_one_line,
+        );
+        mod over_tls {
+            $crate::tls_suite!(@over_tls $binary;
+                every_fixture_is_accepted_under_every_scheme,
+                every_wire_name_and_an_unknown_one_reach_the_handler,
+                missing_credentials_is_401,
+                wrong_secret_is_401_for_every_scheme,
+                tampered_body_is_401,
+                malformed_and_truncated_signatures_are_401,
+                content_length_over_limit_is_413_before_the_body_is_sent,
+                chunked_body_over_limit_is_413,
+                chunked_body_under_limit_is_accepted,
+                body_of_exactly_the_limit_is_accepted,
+                slow_body_is_accepted,
+                unreadable_json_is_400,
+                alert_callbacks_are_accepted_under_the_alert_scheme,
+            );
+            #[test]
+            fn product_description_config_drives_the_server() {
+                $crate::server::over_tls(|| {
+                    $crate::config_cases::product_description_config_drives_the_server($binary)
+                });
+            }
+        }
+    };
+    (@tls $binary:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::tls_cases::$case($binary);
+            }
+        )*
+    };
+    (@over_tls $binary:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::server::over_tls(|| $crate::cases::$case($binary));
+            }
+        )*
+    };
+}
 
 /// Expands into one `#[test]` per idempotency case (`MEETINGBAAS_DEDUPE`, with a real
 /// `redis-server` started per case), each run against the example binary at `$binary`.

@@ -1,10 +1,15 @@
 //! Starting and stopping an example server.
 
+use std::cell::Cell;
 use std::process::Stdio;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use tokio_rustls::TlsConnector;
+
+use crate::client::Target;
+use crate::tls::TestCertificate;
 
 use crate::deliveries::{
     ALERT_SECRET, API_KEY, CALLBACK_SECRET, MAX_BODY_BYTES, SIGNATURE_SECRET, SVIX_SECRET,
@@ -12,7 +17,7 @@ use crate::deliveries::{
 
 /// Every variable an example reads: cleared before each start so that the caller's environment
 /// never leaks into a case.
-pub const EXAMPLE_ENV_VARS: [&str; 11] = [
+pub const EXAMPLE_ENV_VARS: [&str; 14] = [
     "MEETINGBAAS_SVIX_SECRET",
     "MEETINGBAAS_WEBHOOK_SECRET",
     "MEETINGBAAS_CALLBACK_SECRET",
@@ -23,18 +28,50 @@ pub const EXAMPLE_ENV_VARS: [&str; 11] = [
     "MEETINGBAAS_METRICS",
     "RUST_LOG_FORMAT",
     "MEETINGBAAS_INBOX",
+    "MEETINGBAAS_CONFIG",
+    "MEETINGBAAS_TLS_CERT",
+    "MEETINGBAAS_TLS_KEY",
     "PORT",
 ];
 
 /// How long a server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
+thread_local! {
+    /// Whether servers started on this thread serve HTTPS (see [`over_tls`]).
+    static OVER_TLS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `case` with every server it starts serving HTTPS with the [`TestCertificate`], and
+/// every request through [`Server::target`] sent over TLS: the same case, over TLS.
+pub fn over_tls<R>(case: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            OVER_TLS.with(|tls| tls.set(false));
+        }
+    }
+    OVER_TLS.with(|tls| tls.set(true));
+    let _reset = Reset;
+    case()
+}
+
 /// A running example server, killed on drop.
-#[derive(Debug)]
 pub struct Server {
     child: Child,
     /// `127.0.0.1:<port>`.
     pub addr: String,
+    /// A client trusting the server's certificate, when it serves HTTPS.
+    pub tls: Option<TlsConnector>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The environment of the default server: all five schemes and a 64 KiB limit.
@@ -64,9 +101,15 @@ fn command(binary: &str, env: &[(&str, String)]) -> Command {
 
 impl Server {
     /// Starts `binary` with `env` (on top of a cleared example environment and `PORT=0`) and
-    /// waits for its `listening on http://...` line.
+    /// waits for its `listening on http://...` line (`https://` inside [`over_tls`], or when
+    /// `env` sets `MEETINGBAAS_TLS_CERT`).
     pub async fn start(binary: &str, env: &[(&str, String)]) -> Server {
-        let mut child = command(binary, env)
+        let mut env = env.to_vec();
+        if OVER_TLS.with(Cell::get) {
+            env.extend(TestCertificate::get().env());
+        }
+        let https = env.iter().any(|(name, _)| *name == "MEETINGBAAS_TLS_CERT");
+        let mut child = command(binary, &env)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -78,14 +121,29 @@ impl Server {
             .unwrap_or_else(|_| panic!("{binary} printed no address within {START_TIMEOUT:?}"))
             .expect("reading the server's stdout")
             .unwrap_or_else(|| panic!("{binary} exited before printing its address"));
+        let prefix = if https {
+            "listening on https://"
+        } else {
+            "listening on http://"
+        };
         let addr = line
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("{binary} printed {line:?}, not `listening on http://...`"))
+            .strip_prefix(prefix)
+            .unwrap_or_else(|| panic!("{binary} printed {line:?}, not `{prefix}...`"))
             .trim()
             .to_string();
         // Keep draining stdout so the server never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server { child, addr }
+        let tls = https.then(|| TestCertificate::get().connector());
+        Server { child, addr, tls }
+    }
+
+    /// Where requests to this server go: its address, the default route, TLS when it serves
+    /// HTTPS.
+    pub fn target(&self) -> Target {
+        Target {
+            tls: self.tls.clone(),
+            ..Target::plain(&self.addr)
+        }
     }
 
     /// Starts the server with [`default_env`].

@@ -25,6 +25,7 @@ mod input;
 mod output;
 mod receiver;
 mod samples;
+mod tls;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,8 +79,10 @@ deliveries, and prints one line per delivery. Exits 0 only if every outcome is t
 Examples:
   MEETINGBAAS_SVIX_SECRET=whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD meetingbaas-webhooks listen --port 4000
   meetingbaas-webhooks listen --port 4000 --forward-to http://127.0.0.1:3000/webhooks/meetingbaas
+  meetingbaas-webhooks listen --config endpoint.json --tls-cert cert.pem --tls-key key.pem
 
-Accepts POST on any path. The first line on stdout is `listening on http://127.0.0.1:PORT`.
+Accepts POST on any path (with --config: on `webhook_url`'s path only). The first line on stdout
+is `listening on http://127.0.0.1:PORT` (`https://` with --tls-cert and --tls-key).
 Answers 200 to a verified delivery, and the core's status and JSON error otherwise. With
 --forward-to, a verified delivery is sent on (headers and body unchanged) and its answer is
 relayed. Stop with Ctrl-C.")]
@@ -397,6 +400,17 @@ struct ListenArgs {
     /// Send every verified delivery on to this http:// URL and relay its answer.
     #[arg(long, value_name = "URL")]
     forward_to: Option<String>,
+    /// The endpoint JSON of the product description: `webhook_url`'s path is the only path
+    /// served, `events` the events handled (others answered `ignored`), `secret` and the other
+    /// schemes' secrets, `enabled`, `max_body_bytes`. MEETINGBAAS_* variables override it.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["scheme", "secret"])]
+    config: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM file; with --tls-key).
+    #[arg(long, value_name = "PEM_FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM file).
+    #[arg(long, value_name = "PEM_FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -535,6 +549,8 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 secret: args.schemes.secret,
                 json: args.json,
                 forward_to: args.forward_to,
+                config: args.config,
+                tls: args.tls_cert.zip(args.tls_key),
             })
             .await
         }

@@ -28,12 +28,14 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use meetingbaas_webhooks::idempotency::{Claim, DEFAULT_TTL, IdempotencyStore, MemoryStore};
+use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks::{
     Error, Event, EventKind, IdempotencyKey, Scheme, VerifiedDelivery, Verifier,
 };
 use meetingbaas_webhooks_tower::{ResponseBody, VerifiedBody, VerifyWebhook, VerifyWebhookLayer};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -72,6 +74,8 @@ pub(crate) struct Receiver {
     seen: MemoryStore,
     forward: Option<Target>,
     report: Report,
+    /// The only path served, when one is configured (`--config`); else any path.
+    route: Option<String>,
 }
 
 /// What the receiver understood of a verified delivery.
@@ -101,6 +105,8 @@ enum Outcome {
         code: &'static str,
         message: String,
     },
+    /// Verified, of a kind not configured: answered 200 `{"status":"ignored"}` by the layer.
+    Ignored,
 }
 
 /// The layered service: the tower layer around [`Handler`].
@@ -112,12 +118,31 @@ type AnswerBody = Either<ResponseBody<Full<Bytes>>, Full<Bytes>>;
 impl Receiver {
     /// A receiver that verifies with `verifier` and reports as `report`.
     pub(crate) fn new(verifier: Verifier, report: Report) -> Self {
+        Receiver::with_layer(VerifyWebhookLayer::new(verifier).parse_events(true), report)
+    }
+
+    /// A receiver with `pipeline`'s verifier and settings (kinds, enabled: `--config`).
+    pub(crate) fn with_pipeline(pipeline: Pipeline, report: Report) -> Self {
+        Receiver::with_layer(
+            VerifyWebhookLayer::from_pipeline(pipeline.parse_events(true)),
+            report,
+        )
+    }
+
+    fn with_layer(layer: VerifyWebhookLayer, report: Report) -> Self {
         Receiver {
-            layer: VerifyWebhookLayer::new(verifier).parse_events(true),
+            layer,
             seen: MemoryStore::with_capacity(REMEMBERED_KEYS),
             forward: None,
             report,
+            route: None,
         }
+    }
+
+    /// Serves only `route`; other paths are answered 404.
+    pub(crate) fn route(mut self, route: &str) -> Self {
+        self.route = Some(route.to_owned());
+        self
     }
 
     /// Forwards every verified delivery to `target` and answers with its answer.
@@ -126,8 +151,10 @@ impl Receiver {
         self
     }
 
-    /// Serves connections from `listener` until the task is dropped.
-    pub(crate) async fn serve(self: Arc<Self>, listener: TcpListener) {
+    /// Serves connections from `listener` until the task is dropped; over TLS with `tls`
+    /// (a handshake that fails or stalls past [`HANDSHAKE_TIMEOUT`](crate::tls::HANDSHAKE_TIMEOUT)
+    /// closes the connection).
+    pub(crate) async fn serve(self: Arc<Self>, listener: TcpListener, tls: Option<TlsAcceptor>) {
         let verifying: Verifying = self.layer.layer(Handler(Arc::clone(&self)));
         loop {
             let stream = match listener.accept().await {
@@ -140,15 +167,28 @@ impl Receiver {
             };
             let receiver = Arc::clone(&self);
             let verifying = verifying.clone();
+            let tls = tls.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |request| {
                     Arc::clone(&receiver).handle(verifying.clone(), request)
                 });
-                let _ = http1::Builder::new()
+                let http = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEADER_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                    .clone();
+                match tls {
+                    None => {
+                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                    }
+                    Some(tls) => {
+                        let handshake = tls.accept(stream);
+                        if let Ok(Ok(session)) =
+                            tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, handshake).await
+                        {
+                            let _ = http.serve_connection(TokioIo::new(session), service).await;
+                        }
+                    }
+                }
             });
         }
     }
@@ -161,7 +201,13 @@ impl Receiver {
     ) -> Result<Response<AnswerBody>, Infallible> {
         let method = request.method().clone();
         let path = request.uri().path().to_owned();
-        let (response, outcome) = if method != Method::POST {
+        let (response, outcome) = if self.route.as_ref().is_some_and(|route| *route != path) {
+            own_answer(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no webhook endpoint at this path (see `webhook_url` in the configuration)",
+            )
+        } else if method != Method::POST {
             own_answer(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
@@ -294,6 +340,7 @@ fn outcome_of<B>(response: &Response<B>) -> Outcome {
             code: error.code(),
             message: error.to_string(),
         },
+        None if response.status() == StatusCode::OK => Outcome::Ignored,
         None => Outcome::Rejected {
             code: "unknown",
             message: "answered by the layer without an error".to_owned(),
@@ -444,6 +491,9 @@ fn outcome_line(request: &str, status: StatusCode, outcome: &Outcome) -> String 
         Outcome::Rejected { code, message } => {
             format!("{request} {status} rejected {code}: {message}")
         }
+        Outcome::Ignored => {
+            format!("{request} {status} ignored: verified, an event not in the configured events")
+        }
     }
 }
 
@@ -481,6 +531,12 @@ fn outcome_json(request: &str, status: StatusCode, outcome: &Outcome) -> String 
             "request": request,
             "error": code,
             "message": message,
+        })
+        .to_string(),
+        Outcome::Ignored => json!({
+            "outcome": "ignored",
+            "status": status,
+            "request": request,
         })
         .to_string(),
     }

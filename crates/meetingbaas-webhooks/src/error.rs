@@ -253,6 +253,10 @@ pub enum Unavailable {
     /// The receiver is shedding load.
     #[error("the receiver is overloaded; retry later")]
     Overloaded,
+    /// The endpoint is switched off (`enabled: false`): every delivery is refused before its
+    /// body is read, and the sender keeps it for later.
+    #[error("this endpoint is disabled; retry later")]
+    Disabled,
 }
 
 impl Unavailable {
@@ -267,6 +271,7 @@ impl Unavailable {
             Unavailable::MemoryBudget => "memory_budget_exceeded",
             Unavailable::Inbox => "inbox_unavailable",
             Unavailable::Overloaded => "overloaded",
+            Unavailable::Disabled => "endpoint_disabled",
         }
     }
 }
@@ -291,7 +296,8 @@ pub enum Error {
     /// The delivery is a duplicate still running, or the idempotency store is down.
     #[error(transparent)]
     Idempotency(#[from] IdempotencyError),
-    /// The receiver cannot take the delivery now (memory budget, inbox, overload): 503.
+    /// The receiver cannot take the delivery now (memory budget, inbox, overload, disabled):
+    /// 503.
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
 }

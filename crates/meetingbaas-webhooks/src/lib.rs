@@ -68,6 +68,8 @@ extern crate std;
 
 mod body;
 mod clock;
+#[cfg(feature = "std")]
+pub mod config;
 mod delivery;
 #[cfg(feature = "std")]
 mod env;
@@ -96,6 +98,8 @@ pub use body::{BodyCollector, DEFAULT_MAX_BODY_BYTES, content_length};
 #[cfg(feature = "std")]
 pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};
+#[cfg(feature = "std")]
+pub use config::{CONFIG_ENV_VAR, EndpointConfig, EndpointConfigError};
 pub use delivery::VerifiedDelivery;
 #[cfg(feature = "std")]
 pub use env::{MAX_BODY_ENV_VAR, SECRET_ENV_VARS};

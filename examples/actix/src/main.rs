@@ -14,18 +14,27 @@
 //! answers at once; a worker in the process runs the handlers.
 //! `MEETINGBAAS_DEDUPE=memory` (one process) or `MEETINGBAAS_DEDUPE=redis://HOST:PORT` (replicas
 //! sharing one Redis) runs the handler once per delivery, however often it is retried.
+//!
+//! `MEETINGBAAS_CONFIG=endpoint.json` reads the endpoint JSON of the product description
+//! (`webhook_url`'s path is the route, `events` the events handled, `secret`, `enabled`); the
+//! variables above override it. `MEETINGBAAS_TLS_CERT=cert.pem MEETINGBAAS_TLS_KEY=key.pem`
+//! serves HTTPS instead of HTTP (actix-web's rustls support), with the same deadlines and limits.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
+use meetingbaas_webhooks::EndpointConfig;
 use meetingbaas_webhooks::EventKind;
-use meetingbaas_webhooks::Verifier;
 use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job, WorkerBuilder};
 use serde_json::json;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tracing_subscriber::EnvFilter;
 
 /// Time a client has to send its request head: a connection that stalls is closed.
@@ -37,6 +46,8 @@ const MAX_CONNECTIONS: usize = 512;
 /// Deliveries processed at once; more are answered 503 with `Retry-After` before their body is
 /// read. (The body deadline and the memory budget are the pipeline's defaults: 10 s, 256 MiB.)
 const MAX_IN_FLIGHT: usize = 256;
+/// Time a client has to complete the TLS handshake: a connection that stalls in it is closed.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[actix_web::main]
 async fn main() {
@@ -67,12 +78,17 @@ async fn main() {
             .unwrap_or_else(|err| fail(err));
     }
 
-    // The secrets and the body limit, from the MEETINGBAAS_* environment variables.
-    let verifier = Verifier::from_env().unwrap_or_else(|err| fail(err));
+    // The secrets, the body limit, the events handled, the route and whether the endpoint is
+    // enabled: from the file named by MEETINGBAAS_CONFIG, if any, and the MEETINGBAAS_* variables.
+    let endpoint = EndpointConfig::from_env().unwrap_or_else(|err| fail(err));
+    let route = endpoint.route().to_string();
+    // HTTPS when MEETINGBAAS_TLS_CERT and MEETINGBAAS_TLS_KEY are set.
+    let tls = tls_from_env();
+    let https = tls.is_some();
 
     // The `Webhook` extractor finds its configuration in the app data, like `web::JsonConfig`.
-    let mut config =
-        WebhookConfig::from_pipeline(Pipeline::new(verifier).max_in_flight(MAX_IN_FLIGHT));
+    // Events not configured are answered `{"status":"ignored"}`.
+    let mut config = WebhookConfig::from_pipeline(endpoint.pipeline().max_in_flight(MAX_IN_FLIGHT));
 
     // Deduplication, from MEETINGBAAS_DEDUPE (unset: none). A Redis URL is connected now, so an
     // unreachable Redis stops the server here rather than at the first delivery.
@@ -103,7 +119,7 @@ async fn main() {
             // Completes a delivery's claim after a 2xx answer, releases it otherwise (so the
             // sender's retry runs); does nothing without deduplication.
             .wrap(Idempotency)
-            .route("/webhooks/meetingbaas", web::post().to(receive))
+            .route(&route, web::post().to(receive))
     })
     .workers(2) // actix-web's default is one worker thread per core
     // Deadlines for the request head and idle keep-alive connections (the body deadline is the
@@ -111,7 +127,12 @@ async fn main() {
     .client_request_timeout(HEADER_TIMEOUT)
     .keep_alive(KEEP_ALIVE)
     .max_connections(MAX_CONNECTIONS)
-    .bind(("127.0.0.1", port))
+    // The time a TLS handshake may take (unused over plain HTTP).
+    .tls_handshake_timeout(TLS_HANDSHAKE_TIMEOUT);
+    let server = match tls {
+        Some(tls) => server.bind_rustls_0_23(("127.0.0.1", port), tls),
+        None => server.bind(("127.0.0.1", port)),
+    }
     .unwrap_or_else(|err| fail(err));
 
     // The socket is bound and listening from here on: announce it.
@@ -120,7 +141,8 @@ async fn main() {
         .into_iter()
         .next()
         .unwrap_or_else(|| fail("bound to no address"));
-    println!("listening on http://{addr}");
+    let scheme = if https { "https" } else { "http" };
+    println!("listening on {scheme}://{addr}");
     let _ = std::io::stdout().flush();
 
     if let Err(err) = server.run().await {
@@ -130,6 +152,46 @@ async fn main() {
     if let Some(worker) = worker {
         worker.shutdown().await;
     }
+}
+
+/// HTTPS when `MEETINGBAAS_TLS_CERT` (the certificate chain, PEM) and `MEETINGBAAS_TLS_KEY` (its
+/// private key, PEM) are set: rustls with the `ring` provider, TLS 1.2 and 1.3, HTTP/1.1. Any
+/// problem (one variable without the other, a file missing or without PEM items, a key that does
+/// not match the certificate) stops the server here with one line.
+fn tls_from_env() -> Option<ServerConfig> {
+    let (cert, key) = match (
+        std::env::var_os("MEETINGBAAS_TLS_CERT"),
+        std::env::var_os("MEETINGBAAS_TLS_KEY"),
+    ) {
+        (None, None) => return None,
+        (Some(cert), Some(key)) => (PathBuf::from(cert), PathBuf::from(key)),
+        _ => fail("MEETINGBAAS_TLS_CERT and MEETINGBAAS_TLS_KEY go together: set both, or neither"),
+    };
+    let chain = CertificateDer::pem_file_iter(&cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .unwrap_or_else(|err| fail(format!("MEETINGBAAS_TLS_CERT {}: {err}", cert.display())));
+    if chain.is_empty() {
+        fail(format!(
+            "MEETINGBAAS_TLS_CERT {}: no certificate in the file",
+            cert.display()
+        ));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(&key)
+        .unwrap_or_else(|err| fail(format!("MEETINGBAAS_TLS_KEY {}: {err}", key.display())));
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|err| fail(err))
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .unwrap_or_else(|err| {
+            fail(format!(
+                "MEETINGBAAS_TLS_KEY {} cannot be used with MEETINGBAAS_TLS_CERT {}: {err}",
+                key.display(),
+                cert.display()
+            ))
+        });
+    Some(config)
 }
 
 /// Only verified, parsed deliveries get here: `Webhook` answers everything else itself

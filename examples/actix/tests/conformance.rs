@@ -7,3 +7,7 @@ meetingbaas_webhooks_conformance::idempotency_suite!(env!(
     "CARGO_BIN_EXE_meetingbaas-example-actix"
 ));
 meetingbaas_webhooks_conformance::inbox_suite!(env!("CARGO_BIN_EXE_meetingbaas-example-actix"));
+meetingbaas_webhooks_conformance::endpoint_config_suite!(env!(
+    "CARGO_BIN_EXE_meetingbaas-example-actix"
+));
+meetingbaas_webhooks_conformance::tls_suite!(env!("CARGO_BIN_EXE_meetingbaas-example-actix"));

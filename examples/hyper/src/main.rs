@@ -12,9 +12,15 @@
 //! sets the port (default 3000), `RUST_LOG` the log level and `RUST_LOG_FORMAT=json` JSON logs.
 //! `MEETINGBAAS_INBOX` (`sqlite://inbox.db` or `redis://HOST:PORT`) stores deliveries and runs
 //! the handlers in a worker.
+//!
+//! `MEETINGBAAS_CONFIG=endpoint.json` reads the endpoint JSON of the product description
+//! (`webhook_url`'s path is the route, `events` the events handled, `secret`, `enabled`); the
+//! variables above override it. `MEETINGBAAS_TLS_CERT=cert.pem MEETINGBAAS_TLS_KEY=key.pem`
+//! serves HTTPS instead of HTTP, with the same deadlines and limits.
 
 use std::convert::Infallible;
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,13 +33,16 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use meetingbaas_webhooks::EventKind;
 use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::Pipeline;
-use meetingbaas_webhooks::{Event, Verifier};
+use meetingbaas_webhooks::{EndpointConfig, Event};
 use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job, WorkerBuilder};
 use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tower::{ServiceBuilder, ServiceExt};
 use tracing_subscriber::EnvFilter;
 
@@ -45,6 +54,8 @@ const MAX_CONNECTIONS: usize = 1024;
 /// Deliveries processed at once; more are answered 503 with `Retry-After` before their body is
 /// read. (The body deadline and the memory budget are the pipeline's defaults: 10 s, 256 MiB.)
 const MAX_IN_FLIGHT: usize = 256;
+/// Time a client has to complete the TLS handshake: a connection that stalls in it is closed.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() {
@@ -70,12 +81,17 @@ async fn main() {
             .unwrap_or_else(|err| fail(err));
     }
 
-    // The secrets and the body limit, from the MEETINGBAAS_* environment variables.
-    let verifier = Verifier::from_env().unwrap_or_else(|err| fail(err));
+    // The secrets, the body limit, the events handled, the route and whether the endpoint is
+    // enabled: from the file named by MEETINGBAAS_CONFIG, if any, and the MEETINGBAAS_* variables.
+    let config = EndpointConfig::from_env().unwrap_or_else(|err| fail(err));
+    // HTTPS when MEETINGBAAS_TLS_CERT and MEETINGBAAS_TLS_KEY are set.
+    let tls = tls_from_env();
 
     // The webhook route: the layer reads the body under the limit and the deadline, verifies it
-    // and parses the event; `receive` only ever sees verified deliveries.
-    let mut pipeline = Pipeline::new(verifier)
+    // and parses the event; `receive` only ever sees verified deliveries (of the configured
+    // events: others are answered `{"status":"ignored"}`).
+    let mut pipeline = config
+        .pipeline()
         .parse_events(true)
         .max_in_flight(MAX_IN_FLIGHT);
     // Retried deliveries handled once: MEETINGBAAS_DEDUPE=memory, or redis://HOST:PORT when
@@ -107,10 +123,12 @@ async fn main() {
         .service_fn(receive);
 
     // The whole server: one route, 404 for anything else (nothing is read or verified then).
+    let route: Arc<str> = config.route().into();
     let app = tower::service_fn(move |req: Request<Incoming>| {
         let webhooks = webhooks.clone();
+        let route = Arc::clone(&route);
         async move {
-            if req.method() == Method::POST && req.uri().path() == "/webhooks/meetingbaas" {
+            if req.method() == Method::POST && req.uri().path() == &*route {
                 Ok::<_, Infallible>(webhooks.oneshot(req).await?.map(Either::Left))
             } else {
                 Ok(
@@ -131,24 +149,32 @@ async fn main() {
         .await
         .unwrap_or_else(|err| fail(err));
     let addr = listener.local_addr().unwrap_or_else(|err| fail(err));
-    println!("listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{addr}");
     let _ = std::io::stdout().flush();
 
     let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let stream = accept(&listener).await;
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-            tokio::spawn(shed(stream));
+            // A TLS client could not read a plain-text answer: it is only closed.
+            if tls.is_none() {
+                tokio::spawn(shed(stream));
+            }
             continue;
         };
         // One task per connection; hyper-util adapts the tower service to hyper.
         let service = TowerToHyperService::new(app.clone());
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let Some(io) = handshake(stream, tls).await else {
+                return;
+            };
             let served = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(io), service)
                 .await;
             if let Err(err) = served {
                 tracing::debug!(%err, "connection ended with an error");
@@ -173,6 +199,71 @@ async fn accept(listener: &TcpListener) -> TcpStream {
             }
         }
     }
+}
+
+/// A connection as HTTP reads it: plain TCP, or a TLS session over it.
+trait Connection: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Connection for T {}
+
+/// The TCP stream itself, or with TLS its session once the handshake completed within
+/// [`TLS_HANDSHAKE_TIMEOUT`]; `None` (the connection is closed) when the handshake failed (a
+/// plain-HTTP client, a bad client hello) or stalled.
+async fn handshake(stream: TcpStream, tls: Option<TlsAcceptor>) -> Option<Box<dyn Connection>> {
+    let Some(tls) = tls else {
+        return Some(Box::new(stream));
+    };
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+        Ok(Ok(session)) => Some(Box::new(session)),
+        Ok(Err(err)) => {
+            tracing::debug!(%err, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake timed out");
+            None
+        }
+    }
+}
+
+/// HTTPS when `MEETINGBAAS_TLS_CERT` (the certificate chain, PEM) and `MEETINGBAAS_TLS_KEY` (its
+/// private key, PEM) are set: rustls with the `ring` provider, TLS 1.2 and 1.3, HTTP/1.1. Any
+/// problem (one variable without the other, a file missing or without PEM items, a key that does
+/// not match the certificate) stops the server here with one line.
+fn tls_from_env() -> Option<TlsAcceptor> {
+    let (cert, key) = match (
+        std::env::var_os("MEETINGBAAS_TLS_CERT"),
+        std::env::var_os("MEETINGBAAS_TLS_KEY"),
+    ) {
+        (None, None) => return None,
+        (Some(cert), Some(key)) => (PathBuf::from(cert), PathBuf::from(key)),
+        _ => fail("MEETINGBAAS_TLS_CERT and MEETINGBAAS_TLS_KEY go together: set both, or neither"),
+    };
+    let chain = CertificateDer::pem_file_iter(&cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .unwrap_or_else(|err| fail(format!("MEETINGBAAS_TLS_CERT {}: {err}", cert.display())));
+    if chain.is_empty() {
+        fail(format!(
+            "MEETINGBAAS_TLS_CERT {}: no certificate in the file",
+            cert.display()
+        ));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(&key)
+        .unwrap_or_else(|err| fail(format!("MEETINGBAAS_TLS_KEY {}: {err}", key.display())));
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|err| fail(err))
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .unwrap_or_else(|err| {
+            fail(format!(
+                "MEETINGBAAS_TLS_KEY {} cannot be used with MEETINGBAAS_TLS_CERT {}: {err}",
+                key.display(),
+                cert.display()
+            ))
+        });
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Some(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// Answers a connection over the limit with 503 and closes it, without reading its request.

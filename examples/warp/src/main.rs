@@ -12,8 +12,14 @@
 //! answers at once; a worker in the process runs the handlers.
 //! `MEETINGBAAS_DEDUPE=memory` (one process) or `MEETINGBAAS_DEDUPE=redis://HOST:PORT` (replicas
 //! sharing one Redis) runs the handler once per delivery, however often it is retried.
+//!
+//! `MEETINGBAAS_CONFIG=endpoint.json` reads the endpoint JSON of the product description
+//! (`webhook_url`'s path is the route, `events` the events handled, `secret`, `enabled`); the
+//! variables above override it. `MEETINGBAAS_TLS_CERT=cert.pem MEETINGBAAS_TLS_KEY=key.pem`
+//! serves HTTPS instead of HTTP, with the same deadlines and limits.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,14 +28,17 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use meetingbaas_webhooks::EventKind;
 use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::Pipeline;
-use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks::{EndpointConfig, Event, VerifiedDelivery};
 use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job, WorkerBuilder};
 use meetingbaas_webhooks_warp::Webhooks;
 use serde_json::json;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tracing_subscriber::EnvFilter;
 use warp::Filter;
 
@@ -41,6 +50,8 @@ const MAX_CONNECTIONS: usize = 1024;
 /// Deliveries processed at once; more are answered 503 with `Retry-After` before their body is
 /// read. (The body deadline and the memory budget are the pipeline's defaults: 10 s, 256 MiB.)
 const MAX_IN_FLIGHT: usize = 256;
+/// Time a client has to complete the TLS handshake: a connection that stalls in it is closed.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[tokio::main]
 async fn main() {
@@ -71,11 +82,15 @@ async fn main() {
             .unwrap_or_else(|err| fail(err));
     }
 
-    // The secrets and the body limit, from the MEETINGBAAS_* environment variables.
-    let verifier = Verifier::from_env().unwrap_or_else(|err| fail(err));
+    // The secrets, the body limit, the events handled, the route and whether the endpoint is
+    // enabled: from the file named by MEETINGBAAS_CONFIG, if any, and the MEETINGBAAS_* variables.
+    let config = EndpointConfig::from_env().unwrap_or_else(|err| fail(err));
+    // HTTPS when MEETINGBAAS_TLS_CERT and MEETINGBAAS_TLS_KEY are set.
+    let tls = tls_from_env();
 
-    // The webhook endpoint, built around the handler below.
-    let mut pipeline = Pipeline::new(verifier).max_in_flight(MAX_IN_FLIGHT);
+    // The webhook endpoint, built around the handler below; events not configured are answered
+    // `{"status":"ignored"}`.
+    let mut pipeline = config.pipeline().max_in_flight(MAX_IN_FLIGHT);
 
     // Deduplication, from MEETINGBAAS_DEDUPE (unset: none). A Redis URL is connected now, so an
     // unreachable Redis stops the server here rather than at the first delivery.
@@ -109,7 +124,7 @@ async fn main() {
     // claims it, runs `receive` and finishes the claim with its answer. `recover` answers the
     // rejections (401, 413, 400, 422, 409, 503) and leaves the others (404, 405) to warp.
     let route = warp::post()
-        .and(warp::path!("webhooks" / "meetingbaas"))
+        .and(exact_path(config.route()))
         .and(webhooks.handle(receive))
         .recover(meetingbaas_webhooks_warp::recover);
 
@@ -123,7 +138,8 @@ async fn main() {
         .await
         .unwrap_or_else(|err| fail(err));
     let addr = listener.local_addr().unwrap_or_else(|err| fail(err));
-    println!("listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{addr}");
     let _ = std::io::stdout().flush();
 
     // Served through hyper-util (like the hyper example) for the header deadline and the
@@ -133,17 +149,24 @@ async fn main() {
     loop {
         let stream = accept(&listener).await;
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
-            tokio::spawn(shed(stream));
+            // A TLS client could not read a plain-text answer: it is only closed.
+            if tls.is_none() {
+                tokio::spawn(shed(stream));
+            }
             continue;
         };
         // One task per connection; hyper-util adapts the tower service to hyper.
         let service = TowerToHyperService::new(app.clone());
+        let tls = tls.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let Some(io) = handshake(stream, tls).await else {
+                return;
+            };
             let served = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(TokioIo::new(stream), service)
+                .serve_connection(TokioIo::new(io), service)
                 .await;
             if let Err(err) = served {
                 tracing::debug!(%err, "connection ended with an error");
@@ -170,10 +193,93 @@ async fn accept(listener: &TcpListener) -> TcpStream {
     }
 }
 
+/// A connection as HTTP reads it: plain TCP, or a TLS session over it.
+trait Connection: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Connection for T {}
+
+/// The TCP stream itself, or with TLS its session once the handshake completed within
+/// [`TLS_HANDSHAKE_TIMEOUT`]; `None` (the connection is closed) when the handshake failed (a
+/// plain-HTTP client, a bad client hello) or stalled.
+async fn handshake(stream: TcpStream, tls: Option<TlsAcceptor>) -> Option<Box<dyn Connection>> {
+    let Some(tls) = tls else {
+        return Some(Box::new(stream));
+    };
+    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+        Ok(Ok(session)) => Some(Box::new(session)),
+        Ok(Err(err)) => {
+            tracing::debug!(%err, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::debug!("TLS handshake timed out");
+            None
+        }
+    }
+}
+
+/// HTTPS when `MEETINGBAAS_TLS_CERT` (the certificate chain, PEM) and `MEETINGBAAS_TLS_KEY` (its
+/// private key, PEM) are set: rustls with the `ring` provider, TLS 1.2 and 1.3, HTTP/1.1. Any
+/// problem (one variable without the other, a file missing or without PEM items, a key that does
+/// not match the certificate) stops the server here with one line.
+fn tls_from_env() -> Option<TlsAcceptor> {
+    let (cert, key) = match (
+        std::env::var_os("MEETINGBAAS_TLS_CERT"),
+        std::env::var_os("MEETINGBAAS_TLS_KEY"),
+    ) {
+        (None, None) => return None,
+        (Some(cert), Some(key)) => (PathBuf::from(cert), PathBuf::from(key)),
+        _ => fail("MEETINGBAAS_TLS_CERT and MEETINGBAAS_TLS_KEY go together: set both, or neither"),
+    };
+    let chain = CertificateDer::pem_file_iter(&cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .unwrap_or_else(|err| fail(format!("MEETINGBAAS_TLS_CERT {}: {err}", cert.display())));
+    if chain.is_empty() {
+        fail(format!(
+            "MEETINGBAAS_TLS_CERT {}: no certificate in the file",
+            cert.display()
+        ));
+    }
+    let key_der = PrivateKeyDer::from_pem_file(&key)
+        .unwrap_or_else(|err| fail(format!("MEETINGBAAS_TLS_KEY {}: {err}", key.display())));
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|err| fail(err))
+        .with_no_client_auth()
+        .with_single_cert(chain, key_der)
+        .unwrap_or_else(|err| {
+            fail(format!(
+                "MEETINGBAAS_TLS_KEY {} cannot be used with MEETINGBAAS_TLS_CERT {}: {err}",
+                key.display(),
+                cert.display()
+            ))
+        });
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Some(TlsAcceptor::from(Arc::new(config)))
+}
+
 /// Answers a connection over the limit with 503 and closes it, without reading its request.
 async fn shed(mut stream: TcpStream) {
     let answer = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 5\r\ncontent-type: application/json\r\ncontent-length: 24\r\nconnection: close\r\n\r\n{\"error\":\"overloaded\"}\r\n";
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer)).await;
+}
+
+/// Matches requests whose path is exactly `route` (the configured one); others are rejected
+/// as not found.
+fn exact_path(route: &str) -> impl Filter<Extract = (), Error = warp::Rejection> + Clone + use<> {
+    let route: Arc<str> = route.into();
+    warp::path::full()
+        .and_then(move |path: warp::path::FullPath| {
+            let found = path.as_str() == &*route;
+            async move {
+                if found {
+                    Ok(())
+                } else {
+                    Err(warp::reject::not_found())
+                }
+            }
+        })
+        .untuple_one()
 }
 
 /// Only verified, parsed deliveries get here; with deduplication, once per delivery.

@@ -56,7 +56,8 @@ pub(crate) async fn run() -> Result<ExitCode, Failure> {
         .map_err(|err| Failure::runtime(format!("cannot build the demo verifier: {err}")))?;
     let tolerance = verifier.tolerance().as_secs();
     let (listener, address) = receiver::bind(0).await?;
-    let server = tokio::spawn(Arc::new(Receiver::new(verifier, Report::Quiet)).serve(listener));
+    let server =
+        tokio::spawn(Arc::new(Receiver::new(verifier, Report::Quiet)).serve(listener, None));
     let url = format!("http://{address}/webhooks/meetingbaas");
     let target = Target::parse(&url).map_err(Failure::runtime)?;
 

@@ -13,6 +13,7 @@
 //!
 //! | step | answer when it refuses |
 //! |---|---|
+//! | endpoint disabled ([`Pipeline::enabled`]) | 503 + `Retry-After`, nothing read |
 //! | declared `Content-Length` over the limit | 413, nothing read |
 //! | declared length or received bytes over the memory budget | 503 + `Retry-After` |
 //! | body over the limit while streaming | 413, the rest never read |
@@ -101,6 +102,7 @@ struct Config {
     log_accepted: bool,
     in_flight: Option<MemoryBudget>,
     inbox: Option<Arc<dyn Inbox>>,
+    enabled: bool,
 }
 
 impl Config {
@@ -127,6 +129,7 @@ impl Pipeline {
                 log_accepted: true,
                 in_flight: None,
                 inbox: None,
+                enabled: true,
             }),
         }
     }
@@ -201,6 +204,20 @@ impl Pipeline {
     pub fn max_in_flight(mut self, deliveries: usize) -> Self {
         self.config().in_flight = Some(MemoryBudget::new(deliveries));
         self
+    }
+
+    /// Whether deliveries are taken at all (default `true`). A disabled pipeline answers every
+    /// request 503 `endpoint_disabled` with `Retry-After` before reading its body: the sender
+    /// keeps the delivery and retries it later, so nothing is lost while an endpoint is off
+    /// (`enabled: false` in an [`EndpointConfig`](crate::EndpointConfig)).
+    pub fn enabled(mut self, enabled: bool) -> Self {
+        self.config().enabled = enabled;
+        self
+    }
+
+    /// Whether deliveries are taken (see [`enabled`](Self::enabled)).
+    pub fn is_enabled(&self) -> bool {
+        self.inner.enabled
     }
 
     /// Whether to log each accepted delivery (and its answer) at info level (default `true`).

@@ -60,12 +60,16 @@ impl<S> Read<S> {
     pub(crate) fn new(pipeline: Pipeline, declared: Option<u64>, stream: S) -> Self {
         let trace = Trace::start(pipeline.inner.log_accepted);
         let mut reservation = pipeline.inner.budget.reservation();
-        let overloaded = pipeline
-            .inner
-            .in_flight
-            .as_ref()
-            .is_some_and(|limit| !limit.take_slot(&mut reservation));
+        let disabled = !pipeline.inner.enabled;
+        let overloaded = !disabled
+            && pipeline
+                .inner
+                .in_flight
+                .as_ref()
+                .is_some_and(|limit| !limit.take_slot(&mut reservation));
         let (collector, refused) = match BodyCollector::new(pipeline.max_body_bytes(), declared) {
+            // Switched off: refused before anything else, whatever the request.
+            _ if disabled => (None, Some(Error::from(Unavailable::Disabled))),
             // Shed before anything is read or buffered.
             _ if overloaded => (None, Some(Error::from(Unavailable::Overloaded))),
             Err(err) => (None, Some(Error::from(err))),

@@ -424,3 +424,25 @@ async fn an_inbox_that_cannot_store_is_503_with_retry_after_and_forged_is_still_
         .unwrap_err();
     assert_eq!(answer.status(), 401);
 }
+
+#[tokio::test]
+async fn a_disabled_pipeline_answers_503_before_reading_anything() {
+    let pipeline = pipeline().enabled(false);
+    assert!(!pipeline.is_enabled());
+    // A stream that would panic if polled: nothing is read.
+    let never = futures_util::stream::poll_fn(
+        |_| -> std::task::Poll<Option<Result<Bytes, std::io::Error>>> {
+            panic!("the body was read")
+        },
+    );
+    let answer = pipeline.read(&headers(FAILED), never).await.unwrap_err();
+    assert_eq!(answer.status(), 503);
+    assert_eq!(answer.error().map(Error::code), Some("endpoint_disabled"));
+    assert_eq!(answer.retry_after(), Some(crate::RETRY_AFTER_SECS));
+    // Switched back on, the same delivery goes through.
+    assert!(
+        admit::<IgnoredAny>(&pipeline.enabled(true), FAILED)
+            .await
+            .is_ok()
+    );
+}

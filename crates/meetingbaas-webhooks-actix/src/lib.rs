@@ -117,7 +117,7 @@
 //! `actix_http::h1::dispatcher`): filter that target out if the error log must not be floodable
 //! (the `meetingbaas-example-actix` example shows how).
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod error;

@@ -54,6 +54,7 @@
 //! nothing needs cmake or a system OpenSSL; [`ClientBuilder::add_root_certificate_pem`] trusts an
 //! extra root (a corporate proxy, a test server).
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod answer;
 mod bot_id;

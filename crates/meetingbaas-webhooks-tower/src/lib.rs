@@ -186,7 +186,7 @@
 //! - `axum`: `Webhook<T>`, an axum 0.8 extractor for the verified delivery and its typed event,
 //!   with `WebhookRejection`.
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod answer;
 #[cfg(feature = "axum")]

@@ -108,7 +108,7 @@
 //! `warp::server`): filter that target out if the error log must not be floodable (the
 //! `meetingbaas-example-warp` example shows how).
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod filters;
 mod rejection;

@@ -12,6 +12,7 @@ use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
 use futures_util::{Stream, StreamExt, stream};
 use meetingbaas_webhooks::{Bytes, Scheme, Signer, Value, Verifier};
+use meetingbaas_webhooks_actix::testing::{TestDelivery, signed_post};
 use meetingbaas_webhooks_actix::{Webhook, WebhookConfig};
 use serde::de::IgnoredAny;
 
@@ -48,11 +49,10 @@ fn signer(scheme: Scheme) -> Signer {
 
 /// A POST to the webhook route carrying `body` signed under `scheme`.
 fn signed(scheme: Scheme, body: &[u8]) -> TestRequest {
-    let mut request = TestRequest::post().uri(PATH);
-    for header in signer(scheme).sign_now(body) {
-        request = request.insert_header(header);
-    }
-    request
+    signed_post(
+        PATH,
+        &TestDelivery::signed(&signer(scheme), Bytes::copy_from_slice(body)),
+    )
 }
 
 /// Answers `<wire name> <scheme> <bot id>`.

@@ -74,3 +74,8 @@ pub use client::{
 pub use error::{Error, ErrorResponse};
 pub use retry::RetryPolicy;
 pub use secret::ApiKey;
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

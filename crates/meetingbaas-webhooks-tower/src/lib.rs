@@ -14,7 +14,7 @@
 //! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
-//! use meetingbaas_webhooks::{Signer, VerifiedDelivery, Verifier};
+//! use meetingbaas_webhooks_tower::{Signer, VerifiedDelivery, Verifier};
 //! use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
@@ -81,19 +81,19 @@
 //!
 //! A `Request<`[`VerifiedBody`]`>` (an [`http_body_util::Full<Bytes>`]): the body exactly as
 //! received and verified, the same buffer, not a copy. Its extensions hold the
-//! [`VerifiedDelivery`](meetingbaas_webhooks::VerifiedDelivery) (scheme, message id,
+//! [`VerifiedDelivery`] (scheme, message id,
 //! idempotency key, raw body) and, when the layer parsed it, the
-//! [`Event`](meetingbaas_webhooks::Event).
+//! [`Event`].
 //!
 //! The layer is verify-only by default: the handler parses (into `Event`, or into its own type
 //! with [`VerifiedDelivery::parse`](meetingbaas_webhooks::VerifiedDelivery::parse)). To parse in
 //! the layer, or to let only some kinds through:
 //!
 //! ```
-//! use meetingbaas_webhooks::{EventKind, Verifier};
+//! use meetingbaas_webhooks_tower::{EventKind, Verifier};
 //! use meetingbaas_webhooks_tower::VerifyWebhookLayer;
 //!
-//! # fn main() -> Result<(), meetingbaas_webhooks::ConfigError> {
+//! # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
 //! let verifier = Verifier::builder().svix_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").build()?;
 //! let layer = VerifyWebhookLayer::new(verifier)
 //!     .parse_events(true) // `Event` in the extensions; 400/422 answered by the layer
@@ -112,14 +112,14 @@
 //!
 //! ```
 //! use axum::{Extension, Router, routing::post};
-//! use meetingbaas_webhooks::{Event, Verifier};
+//! use meetingbaas_webhooks_tower::{Event, Verifier};
 //! use meetingbaas_webhooks_tower::VerifyWebhookLayer;
 //!
 //! async fn handle(Extension(event): Extension<Event>) -> String {
 //!     format!("received {}", event.name())
 //! }
 //!
-//! # fn main() -> Result<(), meetingbaas_webhooks::ConfigError> {
+//! # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
 //! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
 //! let app: Router = Router::new()
 //!     .route("/webhooks/meetingbaas", post(handle))
@@ -141,7 +141,7 @@
 //! use http_body_util::Full;
 //! use hyper_util::rt::TokioIo;
 //! use hyper_util::service::TowerToHyperService;
-//! use meetingbaas_webhooks::Verifier;
+//! use meetingbaas_webhooks_tower::Verifier;
 //! use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
 //! use tower::ServiceBuilder;
 //!
@@ -197,13 +197,34 @@ mod future;
 mod layer;
 mod service;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 #[cfg(feature = "axum")]
-pub use crate::axum::{Webhook, WebhookRejection};
+pub use crate::axum::{StandaloneWebhook, Webhook, WebhookRejection};
 pub use crate::body::{ResponseBody, VerifiedBody};
 pub use crate::future::ResponseFuture;
 pub use crate::layer::VerifyWebhookLayer;
 pub use crate::service::VerifyWebhook;
 pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
 
+// What a handler needs from the core, so that this crate is the only dependency to add.
+/// The core crate, `meetingbaas-webhooks`, for everything not re-exported at this crate's root
+/// (the event payload types in `core::event`, `core::pipeline`, `core::idempotency`...).
+pub use meetingbaas_webhooks as core;
+#[cfg(feature = "redis")]
+pub use meetingbaas_webhooks::idempotency::RedisStore;
+pub use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
+pub use meetingbaas_webhooks::{
+    Bytes, ConfigError, Error, Event, EventKind, EventName, FixedClock, IdempotencyError,
+    IdempotencyKey, ParseError, Scheme, SignedHeaders, Signer, Value, VerifiedDelivery, Verifier,
+    VerifierBuilder, VerifyError,
+};
+
 #[cfg(test)]
 mod tests;
+
+/// The README's examples, compiled as doc tests.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -17,10 +17,9 @@ use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use meetingbaas_webhooks::Verifier;
-use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::Pipeline;
-use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
+use meetingbaas_webhooks_actix::{
+    Deduplicator, Idempotency, Pipeline, Verifier, Webhook, WebhookConfig,
+};
 use serde_json::json;
 use tracing_subscriber::EnvFilter;
 

@@ -15,15 +15,12 @@ use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use meetingbaas_webhooks::Verifier;
-use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::Pipeline;
-use meetingbaas_webhooks_tower::{VerifyWebhookLayer, Webhook};
+use meetingbaas_webhooks_tower::{Deduplicator, Pipeline, Verifier, VerifyWebhookLayer, Webhook};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -70,7 +67,7 @@ async fn main() {
     // and records the outcome; `Webhook` then takes what the layer verified. Retried deliveries
     // handled once: MEETINGBAAS_DEDUPE=memory, or redis://HOST:PORT when several replicas run
     // behind a load balancer.
-    let mut pipeline = Pipeline::new(verifier.clone())
+    let mut pipeline = Pipeline::new(verifier)
         .parse_events(true)
         .max_in_flight(MAX_IN_FLIGHT);
     if let Some(dedupe) = Deduplicator::from_env()
@@ -79,12 +76,13 @@ async fn main() {
     {
         pipeline = pipeline.dedupe(dedupe);
     }
-    // The verifier is also the router state: the `Webhook` extractor can verify by itself on
-    // routes without the layer.
-    let app = Router::new()
+    // The webhook route in a router of its own, so that the layer protects it alone, merged
+    // into the app beside its other routes (`GET /health` is not verified). `Webhook` needs
+    // nothing from the router state behind the layer.
+    let webhooks = Router::new()
         .route("/webhooks/meetingbaas", post(receive))
-        .route_layer(VerifyWebhookLayer::from_pipeline(pipeline))
-        .with_state(verifier);
+        .route_layer(VerifyWebhookLayer::from_pipeline(pipeline));
+    let app = Router::new().route("/health", get(health)).merge(webhooks);
 
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port
@@ -157,6 +155,11 @@ async fn receive(Webhook { event, .. }: Webhook) -> Json<Value> {
         "kind": event.kind(),
         "bot_id": event.bot_id(),
     }))
+}
+
+/// The app's other routes are not webhooks: the layer is not in front of them.
+async fn health() -> &'static str {
+    "ok"
 }
 
 /// Prints one `error: ...` line and exits with status 2.

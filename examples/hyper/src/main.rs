@@ -23,10 +23,9 @@ use hyper::server::conn::http1;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::Pipeline;
-use meetingbaas_webhooks::{Event, Verifier};
-use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
+use meetingbaas_webhooks_tower::{
+    Deduplicator, Event, Pipeline, VerifiedBody, Verifier, VerifyWebhookLayer,
+};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;

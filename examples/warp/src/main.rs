@@ -18,10 +18,9 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::Pipeline;
-use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier};
-use meetingbaas_webhooks_warp::Webhooks;
+use meetingbaas_webhooks_warp::{
+    Deduplicator, Event, Pipeline, VerifiedDelivery, Verifier, WebhookConfig,
+};
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -81,7 +80,7 @@ async fn main() {
     {
         pipeline = pipeline.dedupe(dedupe);
     }
-    let webhooks = Webhooks::from_pipeline(pipeline);
+    let webhooks = WebhookConfig::from_pipeline(pipeline);
 
     // `handle` reads the body under the limit, verifies and parses it, (with deduplication)
     // claims it, runs `receive` and finishes the claim with its answer. `recover` answers the

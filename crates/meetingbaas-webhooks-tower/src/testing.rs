@@ -8,7 +8,7 @@
 //! ```
 //! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode};
-//! use http_body_util::Full;
+//! use http_body_util::{BodyExt, Full};
 //! use meetingbaas_webhooks_tower::testing::{TestDelivery, signed_post};
 //! use meetingbaas_webhooks_tower::{Event, EventName, Signer, VerifiedBody, Verifier, VerifyWebhookLayer};
 //! use tower::{ServiceBuilder, ServiceExt};
@@ -31,7 +31,8 @@
 //!
 //! let response = service.oneshot(request).await?;
 //! assert_eq!(response.status(), StatusCode::OK);
-//! assert_eq!(response.body(), "my-bot");
+//! let body = response.into_body().collect().await?.to_bytes();
+//! assert_eq!(body, "my-bot");
 //! # Ok(())
 //! # }
 //! ```

@@ -116,6 +116,17 @@
 //! actix-http itself logs every malformed HTTP request at error level (target
 //! `actix_http::h1::dispatcher`): filter that target out if the error log must not be floodable
 //! (the `meetingbaas-example-actix` example shows how).
+//!
+//! # Features
+//!
+//! - `testing`: the `testing` module, signed test requests and sample events for your own
+//!   tests.
+//! - `redis`: re-exports the core's `RedisStore`, deduplication shared by replicas.
+//! - `metrics`: the pipeline's metrics through the `metrics` facade.
+//!
+//! Everything a handler needs from the core is re-exported here (`Verifier`, `Event`,
+//! `EventKind`, `Signer`, `VerifiedDelivery`, the error types, `Deduplicator`...), and the core
+//! itself as [`core`]: this crate is the only dependency to add.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

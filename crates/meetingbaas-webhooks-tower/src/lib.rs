@@ -64,7 +64,6 @@
 //! | a chunked body that passes the limit | 413, as soon as it does: nothing more is read |
 //! | a body stream that fails (the client went away) | 400 `body_unreadable` |
 //! | with [`parse_events`](VerifyWebhookLayer::parse_events): not a webhook envelope | 400 |
-//! | with `parse_events`: a known event whose data does not fit its type | 422 |
 //! | with [`only`](VerifyWebhookLayer::only): a verified event of another kind | 200 `{"status":"ignored"}` |
 //! | with [`dedupe`](VerifyWebhookLayer::dedupe): a copy of a delivery already answered 2xx | 200 `{"status":"duplicate"}` |
 //! | with `dedupe`: a copy arriving while the first is still being handled | 409 |
@@ -96,7 +95,7 @@
 //! # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
 //! let verifier = Verifier::builder().svix_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").build()?;
 //! let layer = VerifyWebhookLayer::new(verifier)
-//!     .parse_events(true) // `Event` in the extensions; 400/422 answered by the layer
+//!     .parse_events(true) // `Event` in the extensions; a non-envelope answered 400 by the layer
 //!     .only([EventKind::BotCompleted, EventKind::BotFailed]); // others: 200 "ignored"
 //! # let _ = layer;
 //! # Ok(())
@@ -105,15 +104,17 @@
 //!
 //! # axum
 //!
-//! Wrap the webhook route with [`Router::route_layer`](https://docs.rs/axum/0.8/axum/struct.Router.html#method.route_layer)
-//! and take what the layer left with axum's `Extension` extractor (or, with the `axum` feature,
-//! the `Webhook` extractor, which also works without the layer, verifying with the `Verifier`
-//! from the router state):
+//! Put the webhook route in a router of its own with the layer as a
+//! [`Router::route_layer`](https://docs.rs/axum/0.8/axum/struct.Router.html#method.route_layer)
+//! (which protects every route added before it), merge it into the app, and take what the
+//! layer left with the `Webhook` extractor (feature `axum`; it needs nothing from the router
+//! state and parses when the layer only verified), or with axum's `Extension` (`Extension<Event>`
+//! only with [`parse_events(true)`](VerifyWebhookLayer::parse_events)). Without a layer,
+//! `StandaloneWebhook` verifies with the `Verifier` from the router state.
 //!
 //! ```
-//! use axum::{Extension, Router, routing::post};
-//! use meetingbaas_webhooks_tower::{Event, Verifier};
-//! use meetingbaas_webhooks_tower::VerifyWebhookLayer;
+//! use axum::{Extension, Router, routing::{get, post}};
+//! use meetingbaas_webhooks_tower::{Event, Verifier, VerifyWebhookLayer};
 //!
 //! async fn handle(Extension(event): Extension<Event>) -> String {
 //!     format!("received {}", event.name())
@@ -121,9 +122,12 @@
 //!
 //! # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
 //! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
-//! let app: Router = Router::new()
+//! let webhooks = Router::new()
 //!     .route("/webhooks/meetingbaas", post(handle))
 //!     .route_layer(VerifyWebhookLayer::new(verifier).parse_events(true));
+//! let app: Router = Router::new()
+//!     .route("/health", get(|| async { "ok" }))
+//!     .merge(webhooks);
 //! # let _ = app;
 //! # Ok(())
 //! # }
@@ -183,8 +187,17 @@
 //!
 //! # Features
 //!
-//! - `axum`: `Webhook<T>`, an axum 0.8 extractor for the verified delivery and its typed event,
-//!   with `WebhookRejection`.
+//! - `axum`: `Webhook<T>` (behind the layer) and `StandaloneWebhook<T>` (verifying with the
+//!   router state's `Verifier`), axum 0.8 extractors for the verified delivery and its typed
+//!   event, with `WebhookRejection`.
+//! - `testing`: the `testing` module, signed test requests and sample events for your own
+//!   tests.
+//! - `redis`: re-exports the core's `RedisStore`, deduplication shared by replicas.
+//! - `metrics`: the pipeline's metrics through the `metrics` facade.
+//!
+//! Everything a handler needs from the core is re-exported here (`Verifier`, `Event`,
+//! `EventKind`, `Signer`, `VerifiedDelivery`, the error types, `Deduplicator`...), and the core
+//! itself as [`core`]: this crate is the only dependency to add.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

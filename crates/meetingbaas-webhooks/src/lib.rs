@@ -55,7 +55,7 @@
 //!   (tokio).
 //! - `ring`: compute HMAC-SHA256 with `ring` (about 1.85x faster than the default RustCrypto on
 //!   CPUs without SHA extensions; same bytes).
-//! - `testing`: [`testing`], signed deliveries of any scheme and sample events with a chosen bot
+//! - `testing`: the `testing` module, signed deliveries of any scheme and sample events with a chosen bot
 //!   id, for your own tests (the adapters turn them into their framework's test requests).
 //! - `tracing`: a debug-level `tracing` event for every rejection (never above debug, so that a
 //!   flood of forged requests cannot flood an error log), and a warn-level one for a verified

@@ -23,8 +23,8 @@ use meetingbaas_webhooks::{EventKind, Verifier};
 ///
 /// ```
 /// use actix_web::{App, web};
-/// use meetingbaas_webhooks::Verifier;
-/// use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
+/// use meetingbaas_webhooks_actix::Verifier;
+/// use meetingbaas_webhooks_actix::{Deduplicator, MemoryStore};
 /// use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {

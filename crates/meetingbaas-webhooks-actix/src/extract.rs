@@ -39,7 +39,7 @@ use crate::idempotency;
 ///
 /// ```
 /// use actix_web::{HttpResponse, web};
-/// use meetingbaas_webhooks::Event;
+/// use meetingbaas_webhooks_actix::Event;
 /// use meetingbaas_webhooks_actix::Webhook;
 /// use serde::de::IgnoredAny;
 ///

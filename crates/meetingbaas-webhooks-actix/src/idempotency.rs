@@ -20,8 +20,8 @@ use meetingbaas_webhooks::pipeline::Completion;
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, test, web};
-/// use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
-/// use meetingbaas_webhooks::{Signer, Verifier};
+/// use meetingbaas_webhooks_actix::{Deduplicator, MemoryStore};
+/// use meetingbaas_webhooks_actix::{Signer, Verifier};
 /// use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 ///
 /// # #[actix_web::main]

@@ -1,9 +1,9 @@
 //! [actix-web](https://actix.rs) extractors for verified, typed
 //! [Meeting BaaS](https://meetingbaas.com) webhook deliveries.
 //!
-//! Register a [`WebhookConfig`] (holding a [`Verifier`](meetingbaas_webhooks::Verifier)) with
+//! Register a [`WebhookConfig`] (holding a [`Verifier`]) with
 //! `app_data`, and take a [`Webhook`] in the handler: it only runs for a delivery that was
-//! verified and parsed into an [`Event`](meetingbaas_webhooks::Event). To run it once per
+//! verified and parsed into an [`Event`]. To run it once per
 //! delivery, however often the sender retries, add [`WebhookConfig::dedupe`] and the
 //! [`Idempotency`] middleware (see [Deduplication](#deduplication)).
 //!
@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use actix_web::{App, HttpResponse, test, web};
-//! use meetingbaas_webhooks::{Signer, Verifier};
+//! use meetingbaas_webhooks_actix::{Signer, Verifier};
 //! use meetingbaas_webhooks_actix::{Webhook, WebhookConfig};
 //!
 //! async fn receive(webhook: Webhook) -> HttpResponse {
@@ -49,7 +49,7 @@
 //! # Extractors
 //!
 //! - [`Webhook`] (`Webhook<Event>`): verified, then parsed into an
-//!   [`Event`](meetingbaas_webhooks::Event).
+//!   [`Event`].
 //! - `Webhook<T>`: verified, then parsed into any `serde` type `T` (your own, or a
 //!   `serde_json::Value`) with
 //!   [`VerifiedDelivery::parse`](meetingbaas_webhooks::VerifiedDelivery::parse).
@@ -63,7 +63,7 @@
 //! # Deduplication
 //!
 //! Meeting BaaS delivers at least once and retries any non-2xx answer for hours, on any replica.
-//! Give the [`WebhookConfig`] a [`Deduplicator`](meetingbaas_webhooks::idempotency::Deduplicator)
+//! Give the [`WebhookConfig`] a [`Deduplicator`]
 //! ([`WebhookConfig::dedupe`]; a `MemoryStore` for one process, a `RedisStore` shared by
 //! replicas) and wrap the routes with the [`Idempotency`] middleware, and each delivery's
 //! handler runs once:
@@ -92,7 +92,7 @@
 //! | no credentials for any enabled scheme, or wrong, malformed or stale ones | 401 |
 //! | body over the limit, declared by `Content-Length` or found while streaming | 413 |
 //! | verified, but not JSON, or JSON that does not fit the type and is no webhook envelope (an object with a string `event`) | 400 |
-//! | verified envelope that does not fit the type (for [`Event`](meetingbaas_webhooks::Event): a known event with bad `data`) | 422 |
+//! | verified envelope that does not fit the type (for [`Event`]: a known event with bad `data`) | 422 |
 //! | with deduplication: a copy of a delivery handled successfully | 200 `{"status":"duplicate"}` |
 //! | with deduplication: a copy of a delivery still being handled | 409 |
 //! | with deduplication: the idempotency store unreachable | 503 |
@@ -116,16 +116,47 @@
 //! actix-http itself logs every malformed HTTP request at error level (target
 //! `actix_http::h1::dispatcher`): filter that target out if the error log must not be floodable
 //! (the `meetingbaas-example-actix` example shows how).
+//!
+//! # Features
+//!
+//! - `testing`: the `testing` module, signed test requests and sample events for your own
+//!   tests.
+//! - `redis`: re-exports the core's `RedisStore`, deduplication shared by replicas.
+//! - `metrics`: the pipeline's metrics through the `metrics` facade.
+//!
+//! Everything a handler needs from the core is re-exported here (`Verifier`, `Event`,
+//! `EventKind`, `Signer`, `VerifiedDelivery`, the error types, `Deduplicator`...), and the core
+//! itself as [`core`]: this crate is the only dependency to add.
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod error;
 mod extract;
 mod idempotency;
 
+#[cfg(feature = "testing")]
+pub mod testing;
 pub use config::WebhookConfig;
 pub use error::WebhookError;
 pub use extract::Webhook;
 pub use idempotency::{Idempotency, IdempotencyMiddleware};
 pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
+
+// What a handler needs from the core, so that this crate is the only dependency to add.
+/// The core crate, `meetingbaas-webhooks`, for everything not re-exported at this crate's root
+/// (the event payload types in `core::event`, `core::pipeline`, `core::idempotency`...).
+pub use meetingbaas_webhooks as core;
+#[cfg(feature = "redis")]
+pub use meetingbaas_webhooks::idempotency::RedisStore;
+pub use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
+pub use meetingbaas_webhooks::{
+    Bytes, ConfigError, Error, Event, EventKind, EventName, FixedClock, IdempotencyError,
+    IdempotencyKey, ParseError, Scheme, SignedHeaders, Signer, Value, VerifiedDelivery, Verifier,
+    VerifierBuilder, VerifyError,
+};
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

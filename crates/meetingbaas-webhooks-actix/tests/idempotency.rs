@@ -12,6 +12,7 @@ use actix_web::{App, HttpResponse, web};
 use futures_util::FutureExt;
 use meetingbaas_webhooks::idempotency::{Begin, Deduplicator, MemoryStore, UnavailableStore};
 use meetingbaas_webhooks::{Bytes, Signer, Value, Verifier};
+use meetingbaas_webhooks_actix::testing::{TestDelivery, signed_post};
 use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 
 const SECRET: &str = "signature secret";
@@ -31,11 +32,10 @@ fn memory() -> Deduplicator {
 
 /// A fresh copy of the delivery of `BODY` (signed anew each time, as a retry is).
 fn delivery() -> TestRequest {
-    let mut request = TestRequest::post().uri(PATH);
-    for header in Signer::signature(SECRET).unwrap().sign_now(BODY.as_bytes()) {
-        request = request.insert_header(header);
-    }
-    request.set_payload(BODY)
+    signed_post(
+        PATH,
+        &TestDelivery::signed(&Signer::signature(SECRET).unwrap(), BODY),
+    )
 }
 
 /// Counts its calls and answers 200 `handled`.

@@ -54,6 +54,7 @@
 //! nothing needs cmake or a system OpenSSL; [`ClientBuilder::add_root_certificate_pem`] trusts an
 //! extra root (a corporate proxy, a test server).
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod answer;
 mod bot_id;
@@ -73,3 +74,8 @@ pub use client::{
 pub use error::{Error, ErrorResponse};
 pub use retry::RetryPolicy;
 pub use secret::ApiKey;
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,11 +1,14 @@
-//! The axum extractor: `Webhook<T>`, behind the layer or on its own.
+//! The axum extractors: [`Webhook<T>`] behind the layer, [`StandaloneWebhook<T>`] on its own.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::Body;
-use axum::extract::{FromRef, FromRequest, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
+use http::header::CONTENT_TYPE;
+use http::request::Parts;
 use meetingbaas_webhooks::{Error, Event, ParseError, VerifiedDelivery, Verifier, VerifyError};
 use serde::de::DeserializeOwned;
 
@@ -13,50 +16,69 @@ use meetingbaas_webhooks::pipeline::{Answer, Pipeline, parse_into};
 
 use crate::answer::response;
 
-/// Extracts a verified delivery and its body parsed into `T` ([`Event`] by default, or any
-/// `serde::de::DeserializeOwned` type of yours).
+/// The `error` code answered when [`Webhook`] finds no delivery left by the layer.
+const LAYER_MISSING_CODE: &str = "webhook_layer_missing";
+
+/// The message answered (and logged once) when [`Webhook`] finds no delivery left by the layer.
+const LAYER_MISSING_MESSAGE: &str = "the Webhook extractor runs behind VerifyWebhookLayer, \
+     which this route does not have: add `.route_layer(VerifyWebhookLayer::new(verifier))` to \
+     the webhook router, or take `StandaloneWebhook` with a Verifier in the router state";
+
+/// Extracts what [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) verified: the
+/// [`VerifiedDelivery`] and its body read as `T` ([`Event`] by default).
 ///
-/// Parse failures answer as the contract says whatever `T` is: 400 for a body that is not JSON
-/// or not an envelope (an object with a string `event`), 422 for an envelope that does not fit
-/// `T` (see [`VerifiedDelivery::parse`]).
+/// It needs nothing from the router state: put the layer on the webhook route with
+/// `route_layer` and take `Webhook` in the handler, in any argument position (it does not
+/// consume the body). `T` is read by the pipeline's one rule
+/// ([`parse_into`]):
 ///
-/// - Behind [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) it takes the
-///   [`VerifiedDelivery`] the layer left in the request extensions (and the layer's `Event`,
-///   when the layer parsed one) and does not verify again.
-/// - On its own it verifies the request itself with the [`Verifier`] from the router state
-///   (`Verifier: FromRef<S>`), reading the body under the verifier's limit exactly as the layer
-///   does. One handler can be protected this way without a layer.
+/// - [`Event`] (the default): the event the layer parsed with
+///   [`parse_events(true)`](crate::VerifyWebhookLayer::parse_events) or
+///   [`only`](crate::VerifyWebhookLayer::only) (taken out of the extensions, not cloned), or
+///   parsed here when the layer only verified. Never refused for the shape of its data; 400 for
+///   a body that is not a webhook envelope;
+/// - [`serde::de::IgnoredAny`]: verify only, nothing parsed (the body need not be JSON); the raw
+///   bytes are in [`delivery`](Self::delivery);
+/// - your own `serde` type or [`Value`](meetingbaas_webhooks::Value): 400 for a body that is not
+///   JSON or not an envelope, 422 for an envelope that does not fit it.
 ///
-/// It consumes the body, so it must be the handler's last argument. Rejections are
-/// [`WebhookRejection`]s: the contract's status and JSON body (401, 413, 400, 422).
+/// On a route without the layer it answers `500` with the code `webhook_layer_missing` and a
+/// message saying what to add (logged once at error level): a deployment bug, never a
+/// delivery's fault. To verify in the extractor itself, without a layer, take
+/// [`StandaloneWebhook`].
 ///
 /// ```
-/// use axum::{Router, routing::post};
-/// use meetingbaas_webhooks::Verifier;
-/// use meetingbaas_webhooks_tower::Webhook;
+/// use axum::{Router, routing::{get, post}};
+/// use meetingbaas_webhooks_tower::{Verifier, VerifyWebhookLayer, Webhook};
 ///
-/// async fn handle(Webhook { event, .. }: Webhook) -> String {
-///     format!("got {}", event.name())
+/// async fn receive(Webhook { event, delivery }: Webhook) -> String {
+///     format!("{} verified by {}", event.name(), delivery.scheme())
 /// }
 ///
-/// # fn main() -> Result<(), meetingbaas_webhooks::ConfigError> {
+/// # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
 /// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+/// // The webhook route in a router of its own, so that the layer protects it alone...
+/// let webhooks = Router::new()
+///     .route("/webhooks/meetingbaas", post(receive))
+///     .route_layer(VerifyWebhookLayer::new(verifier));
+/// // ...merged into the app beside routes that are not verified.
 /// let app: Router = Router::new()
-///     .route("/webhooks/meetingbaas", post(handle))
-///     .with_state(verifier);
+///     .route("/health", get(|| async { "ok" }))
+///     .merge(webhooks);
 /// # let _ = app;
 /// # Ok(())
 /// # }
 /// ```
 ///
-/// Behind the layer on a router without a `Verifier` in its state, take what the layer left
-/// with axum's own `Extension<VerifiedDelivery>` (and `Extension<Event>` with
-/// [`parse_events`](crate::VerifyWebhookLayer::parse_events)) instead.
+/// axum's own `Extension<VerifiedDelivery>` works behind the layer too, and `Extension<Event>`
+/// only with `parse_events(true)` (or `only`): without it there is no `Event` in the
+/// extensions and axum answers `500 Missing request extension`. `Webhook` parses when the layer
+/// did not, so it has no such case.
 #[derive(Clone, Debug)]
 pub struct Webhook<T = Event> {
     /// The verified delivery: raw body, scheme, message id, idempotency key.
     pub delivery: VerifiedDelivery,
-    /// The body parsed into `T`.
+    /// The body read as `T`.
     pub event: T,
 }
 
@@ -65,9 +87,104 @@ impl<T> Webhook<T> {
     pub fn into_parts(self) -> (VerifiedDelivery, T) {
         (self.delivery, self.event)
     }
+
+    /// What the layer left in `parts`, read as `T`; `None` without the layer.
+    fn from_layer(parts: &mut Parts) -> Option<Result<Self, WebhookRejection>>
+    where
+        T: DeserializeOwned + 'static,
+    {
+        let delivery = parts.extensions.get::<VerifiedDelivery>()?.clone();
+        let mut event = parts.extensions.remove::<Event>();
+        Some(match parse_into::<T>(&delivery, &mut event) {
+            Ok(event) => Ok(Webhook { delivery, event }),
+            Err(error) => Err(error.into()),
+        })
+    }
 }
 
-impl<S, T> FromRequest<S> for Webhook<T>
+impl<S, T> FromRequestParts<S> for Webhook<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send + 'static,
+{
+    type Rejection = WebhookRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Webhook::from_layer(parts).unwrap_or_else(|| Err(WebhookRejection::layer_missing()))
+    }
+}
+
+/// Verifies the request itself with the [`Verifier`] from the router state, for a handler
+/// protected without [`VerifyWebhookLayer`](crate::VerifyWebhookLayer); behind the layer it
+/// takes what the layer verified, exactly as [`Webhook`] does.
+///
+/// The body is read under the verifier's limit exactly as the layer reads it (413 on a
+/// `Content-Length` over it before reading anything, or the moment a chunked body passes it),
+/// then verified (401) and read as `T` by the same rule as [`Webhook`] (400, 422). It consumes
+/// the body, so it must be the handler's last argument. Without the layer nobody sees the
+/// handler's answer: deduplication ([`VerifyWebhookLayer::dedupe`]) needs the layer.
+///
+/// The router state must give a [`Verifier`]: either the verifier itself
+/// (`.with_state(verifier)`), or an app state of yours with `impl FromRef<AppState> for
+/// Verifier` (axum's `#[derive(FromRef)]` with its `macros` feature writes it). Without it the
+/// handler does not compile, with axum's opaque "the trait bound `fn(..) {handler}: Handler<_,
+/// _>` is not satisfied" error: that is the missing `FromRef`.
+///
+/// ```
+/// use axum::extract::{FromRef, State};
+/// use axum::{Router, routing::post};
+/// use meetingbaas_webhooks_tower::{StandaloneWebhook, Verifier};
+///
+/// #[derive(Clone)]
+/// struct AppState {
+///     verifier: Verifier,
+///     greeting: &'static str,
+/// }
+///
+/// // What `StandaloneWebhook` needs from your state.
+/// impl FromRef<AppState> for Verifier {
+///     fn from_ref(state: &AppState) -> Verifier {
+///         state.verifier.clone()
+///     }
+/// }
+///
+/// async fn receive(
+///     State(state): State<AppState>,
+///     StandaloneWebhook(webhook): StandaloneWebhook,
+/// ) -> String {
+///     format!("{} {}", state.greeting, webhook.event.name())
+/// }
+///
+/// # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
+/// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+/// let app: Router = Router::new()
+///     .route("/webhooks/meetingbaas", post(receive))
+///     .with_state(AppState { verifier, greeting: "got" });
+/// # let _ = app;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// [`VerifyWebhookLayer::dedupe`]: crate::VerifyWebhookLayer::dedupe
+#[derive(Clone, Debug)]
+pub struct StandaloneWebhook<T = Event>(pub Webhook<T>);
+
+impl<T> StandaloneWebhook<T> {
+    /// The [`Webhook`] inside.
+    pub fn into_inner(self) -> Webhook<T> {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for StandaloneWebhook<T> {
+    type Target = Webhook<T>;
+
+    fn deref(&self) -> &Webhook<T> {
+        &self.0
+    }
+}
+
+impl<S, T> FromRequest<S> for StandaloneWebhook<T>
 where
     S: Send + Sync,
     Verifier: FromRef<S>,
@@ -77,11 +194,9 @@ where
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
-        if let Some(delivery) = parts.extensions.remove::<VerifiedDelivery>() {
-            // Admitted by the layer already: only read it as `T`, by the pipeline's rule.
-            let mut event = parts.extensions.remove::<Event>();
-            let event = parse_into::<T>(&delivery, &mut event)?;
-            return Ok(Webhook { delivery, event });
+        if let Some(admitted) = Webhook::from_layer(&mut parts) {
+            // Admitted by the layer already: not verified again.
+            return admitted.map(StandaloneWebhook);
         }
         let pipeline = Pipeline::new(Verifier::from_ref(state));
         let received = crate::collect::read(&pipeline, &parts.headers, body).await?;
@@ -89,42 +204,73 @@ where
         let (delivery, _, event, completion) = ticket.into_parts();
         // Without the layer nobody sees the handler's answer.
         completion.detach();
-        Ok(Webhook { delivery, event })
+        Ok(StandaloneWebhook(Webhook { delivery, event }))
     }
 }
 
-/// Why [`Webhook`] refused a request: answers with the contract's status and JSON body
-/// (`{"error": ..., "message": ...}`), the core [`Error`] in the response extensions.
+/// Why [`Webhook`] or [`StandaloneWebhook`] refused a request: answers with the contract's
+/// status and JSON body (`{"error": ..., "message": ...}`), the core [`Error`] in the response
+/// extensions; or, for [`Webhook`] on a route without the layer, `500`
+/// `webhook_layer_missing`.
 #[derive(Clone, Debug)]
 pub struct WebhookRejection {
-    answer: Answer,
+    answer: Option<Answer>,
 }
 
 impl WebhookRejection {
-    /// The status of the answer (401, 413, 400 or 422, as the core decides).
+    /// The rejection of a route without the layer; logs it at error level the first time.
+    fn layer_missing() -> Self {
+        static LOGGED: AtomicBool = AtomicBool::new(false);
+        if !LOGGED.swap(true, Ordering::Relaxed) {
+            tracing::error!("meetingbaas-webhooks-tower: {LAYER_MISSING_MESSAGE}");
+        }
+        WebhookRejection { answer: None }
+    }
+
+    /// The status of the answer: 401, 413, 400 or 422, as the core decides; 500 when the
+    /// layer is missing.
     pub fn status(&self) -> StatusCode {
-        StatusCode::from_u16(self.answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        match &self.answer {
+            Some(answer) => {
+                StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+            None => StatusCode::INTERNAL_SERVER_ERROR,
+        }
     }
 
     /// The body of the answer: `{"error": "<code>", "message": "<one sentence>"}`.
     pub fn body_text(&self) -> String {
-        String::from_utf8_lossy(self.answer.body()).into_owned()
+        match &self.answer {
+            Some(answer) => String::from_utf8_lossy(answer.body()).into_owned(),
+            // A fixed ASCII sentence with no `"` or `\`: no escaping needed.
+            None => {
+                format!(r#"{{"error":"{LAYER_MISSING_CODE}","message":"{LAYER_MISSING_MESSAGE}"}}"#)
+            }
+        }
     }
 
-    /// The underlying error (every rejection of the extractor has one).
+    /// The underlying error: every refusal of a delivery has one; `None` when the layer is
+    /// missing (a deployment bug, not the delivery's fault).
     pub fn error(&self) -> Option<&Error> {
-        self.answer.error()
+        self.answer.as_ref().and_then(Answer::error)
     }
 
-    /// The pipeline's answer.
-    pub fn into_answer(self) -> Answer {
+    /// Whether this is [`Webhook`] on a route without [`VerifyWebhookLayer`](crate::VerifyWebhookLayer).
+    pub fn is_layer_missing(&self) -> bool {
+        self.answer.is_none()
+    }
+
+    /// The pipeline's answer; `None` when the layer is missing.
+    pub fn into_answer(self) -> Option<Answer> {
         self.answer
     }
 }
 
 impl From<Answer> for WebhookRejection {
     fn from(answer: Answer) -> Self {
-        WebhookRejection { answer }
+        WebhookRejection {
+            answer: Some(answer),
+        }
     }
 }
 
@@ -148,23 +294,37 @@ impl From<ParseError> for WebhookRejection {
 
 impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
-        response(self.answer).map(Body::new)
+        match self.answer {
+            Some(answer) => response(answer).map(Body::new),
+            None => {
+                let body = WebhookRejection { answer: None }.body_text();
+                let mut response = Response::new(Body::from(body));
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    http::HeaderValue::from_static("application/json"),
+                );
+                response
+            }
+        }
     }
 }
 
 impl fmt::Display for WebhookRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.answer.error() {
-            Some(error) => fmt::Display::fmt(error, f),
-            None => f.write_str(self.answer.outcome().label()),
+        match &self.answer {
+            Some(answer) => match answer.error() {
+                Some(error) => fmt::Display::fmt(error, f),
+                None => f.write_str(answer.outcome().label()),
+            },
+            None => f.write_str(LAYER_MISSING_MESSAGE),
         }
     }
 }
 
 impl std::error::Error for WebhookRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.answer
-            .error()
+        self.error()
             .map(|error| error as &(dyn std::error::Error + 'static))
     }
 }
@@ -200,10 +360,11 @@ mod tests {
     }
 
     fn signed(body: &'static str) -> Request<Body> {
-        let mut request = Request::post("/hook").body(Body::from(body)).unwrap();
-        let headers = Signer::signature(SECRET).unwrap().sign_now(body.as_bytes());
-        request.headers_mut().extend(headers.to_header_map());
-        request
+        let signer = Signer::signature(SECRET).unwrap();
+        crate::testing::signed_post(
+            "/hook",
+            &crate::testing::TestDelivery::signed(&signer, body),
+        )
     }
 
     /// Answers "<wire name> <bot id>".
@@ -216,9 +377,14 @@ mod tests {
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
+    /// Answers "<wire name> <bot id>", verifying with the state's verifier.
+    async fn standalone_handler(StandaloneWebhook(webhook): StandaloneWebhook) -> String {
+        event_handler(webhook).await
+    }
+
     fn standalone() -> Router {
         Router::new()
-            .route("/hook", post(event_handler))
+            .route("/hook", post(standalone_handler))
             .with_state(verifier(SECRET))
     }
 
@@ -296,8 +462,11 @@ mod tests {
 
     #[tokio::test]
     async fn parses_into_another_type() {
-        async fn handler(Webhook { event, .. }: Webhook<Value>) -> String {
-            event["data"]["bot_id"].as_str().unwrap_or("-").to_owned()
+        async fn handler(StandaloneWebhook(webhook): StandaloneWebhook<Value>) -> String {
+            webhook.event["data"]["bot_id"]
+                .as_str()
+                .unwrap_or("-")
+                .to_owned()
         }
         let app = Router::new()
             .route("/hook", post(handler))
@@ -318,8 +487,8 @@ mod tests {
         struct MineData {
             bot_id: String,
         }
-        async fn handler(Webhook { event, .. }: Webhook<Mine>) -> String {
-            event.data.bot_id
+        async fn handler(StandaloneWebhook(webhook): StandaloneWebhook<Mine>) -> String {
+            webhook.event.data.bot_id
         }
         let app = || {
             Router::new()
@@ -340,10 +509,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn behind_the_layer_uses_its_delivery_without_verifying_again() {
+    async fn standalone_behind_the_layer_uses_its_delivery_without_verifying_again() {
         // The state's verifier has another secret: verifying again would answer 401.
         let app = Router::new()
-            .route("/hook", post(event_handler))
+            .route("/hook", post(standalone_handler))
             .route_layer(VerifyWebhookLayer::new(verifier(SECRET)).parse_events(true))
             .with_state(verifier("another secret"));
 
@@ -357,8 +526,7 @@ mod tests {
     async fn route_layer_answers_before_the_handler() {
         let app = Router::new()
             .route("/hook", post(event_handler))
-            .route_layer(VerifyWebhookLayer::new(verifier(SECRET)).only([EventKind::BotCompleted]))
-            .with_state(verifier(SECRET));
+            .route_layer(VerifyWebhookLayer::new(verifier(SECRET)).only([EventKind::BotCompleted]));
 
         let forged = Request::post("/hook").body(Body::from(FAILED)).unwrap();
         let response = app.clone().oneshot(forged).await.unwrap();

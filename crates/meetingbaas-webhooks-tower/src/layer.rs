@@ -35,8 +35,12 @@ impl VerifyWebhookLayer {
     ///
     /// When set, the `Event` is put in the request extensions beside the
     /// [`VerifiedDelivery`](meetingbaas_webhooks::VerifiedDelivery), and a body that does not
-    /// parse is answered by the layer: 400 when it is not a webhook envelope, 422 when a known
-    /// event's data does not fit its type.
+    /// parse is answered by the layer: 400 when it is not a webhook envelope. A known event whose
+    /// data does not fit its type is never refused (what did not fit is in `Event::issues`).
+    ///
+    /// axum's `Extension<Event>` needs this (without it there is no `Event` in the extensions
+    /// and axum answers 500); the `Webhook` extractor (feature `axum`) parses when the layer did
+    /// not.
     pub fn parse_events(mut self, parse: bool) -> Self {
         self.pipeline = self.pipeline.parse_events(parse);
         self

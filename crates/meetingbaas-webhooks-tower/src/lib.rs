@@ -14,7 +14,7 @@
 //! use bytes::Bytes;
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
-//! use meetingbaas_webhooks::{Signer, VerifiedDelivery, Verifier};
+//! use meetingbaas_webhooks_tower::{Signer, VerifiedDelivery, Verifier};
 //! use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
 //! use tower::{ServiceBuilder, ServiceExt};
 //!
@@ -64,7 +64,6 @@
 //! | a chunked body that passes the limit | 413, as soon as it does: nothing more is read |
 //! | a body stream that fails (the client went away) | 400 `body_unreadable` |
 //! | with [`parse_events`](VerifyWebhookLayer::parse_events): not a webhook envelope | 400 |
-//! | with `parse_events`: a known event whose data does not fit its type | 422 |
 //! | with [`only`](VerifyWebhookLayer::only): a verified event of another kind | 200 `{"status":"ignored"}` |
 //! | with [`dedupe`](VerifyWebhookLayer::dedupe): a copy of a delivery already answered 2xx | 200 `{"status":"duplicate"}` |
 //! | with `dedupe`: a copy arriving while the first is still being handled | 409 |
@@ -81,22 +80,22 @@
 //!
 //! A `Request<`[`VerifiedBody`]`>` (an [`http_body_util::Full<Bytes>`]): the body exactly as
 //! received and verified, the same buffer, not a copy. Its extensions hold the
-//! [`VerifiedDelivery`](meetingbaas_webhooks::VerifiedDelivery) (scheme, message id,
+//! [`VerifiedDelivery`] (scheme, message id,
 //! idempotency key, raw body) and, when the layer parsed it, the
-//! [`Event`](meetingbaas_webhooks::Event).
+//! [`Event`].
 //!
 //! The layer is verify-only by default: the handler parses (into `Event`, or into its own type
 //! with [`VerifiedDelivery::parse`](meetingbaas_webhooks::VerifiedDelivery::parse)). To parse in
 //! the layer, or to let only some kinds through:
 //!
 //! ```
-//! use meetingbaas_webhooks::{EventKind, Verifier};
+//! use meetingbaas_webhooks_tower::{EventKind, Verifier};
 //! use meetingbaas_webhooks_tower::VerifyWebhookLayer;
 //!
-//! # fn main() -> Result<(), meetingbaas_webhooks::ConfigError> {
+//! # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
 //! let verifier = Verifier::builder().svix_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").build()?;
 //! let layer = VerifyWebhookLayer::new(verifier)
-//!     .parse_events(true) // `Event` in the extensions; 400/422 answered by the layer
+//!     .parse_events(true) // `Event` in the extensions; a non-envelope answered 400 by the layer
 //!     .only([EventKind::BotCompleted, EventKind::BotFailed]); // others: 200 "ignored"
 //! # let _ = layer;
 //! # Ok(())
@@ -105,25 +104,30 @@
 //!
 //! # axum
 //!
-//! Wrap the webhook route with [`Router::route_layer`](https://docs.rs/axum/0.8/axum/struct.Router.html#method.route_layer)
-//! and take what the layer left with axum's `Extension` extractor (or, with the `axum` feature,
-//! the `Webhook` extractor, which also works without the layer, verifying with the `Verifier`
-//! from the router state):
+//! Put the webhook route in a router of its own with the layer as a
+//! [`Router::route_layer`](https://docs.rs/axum/0.8/axum/struct.Router.html#method.route_layer)
+//! (which protects every route added before it), merge it into the app, and take what the
+//! layer left with the `Webhook` extractor (feature `axum`; it needs nothing from the router
+//! state and parses when the layer only verified), or with axum's `Extension` (`Extension<Event>`
+//! only with [`parse_events(true)`](VerifyWebhookLayer::parse_events)). Without a layer,
+//! `StandaloneWebhook` verifies with the `Verifier` from the router state.
 //!
 //! ```
-//! use axum::{Extension, Router, routing::post};
-//! use meetingbaas_webhooks::{Event, Verifier};
-//! use meetingbaas_webhooks_tower::VerifyWebhookLayer;
+//! use axum::{Extension, Router, routing::{get, post}};
+//! use meetingbaas_webhooks_tower::{Event, Verifier, VerifyWebhookLayer};
 //!
 //! async fn handle(Extension(event): Extension<Event>) -> String {
 //!     format!("received {}", event.name())
 //! }
 //!
-//! # fn main() -> Result<(), meetingbaas_webhooks::ConfigError> {
+//! # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
 //! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
-//! let app: Router = Router::new()
+//! let webhooks = Router::new()
 //!     .route("/webhooks/meetingbaas", post(handle))
 //!     .route_layer(VerifyWebhookLayer::new(verifier).parse_events(true));
+//! let app: Router = Router::new()
+//!     .route("/health", get(|| async { "ok" }))
+//!     .merge(webhooks);
 //! # let _ = app;
 //! # Ok(())
 //! # }
@@ -141,7 +145,7 @@
 //! use http_body_util::Full;
 //! use hyper_util::rt::TokioIo;
 //! use hyper_util::service::TowerToHyperService;
-//! use meetingbaas_webhooks::Verifier;
+//! use meetingbaas_webhooks_tower::Verifier;
 //! use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
 //! use tower::ServiceBuilder;
 //!
@@ -183,10 +187,19 @@
 //!
 //! # Features
 //!
-//! - `axum`: `Webhook<T>`, an axum 0.8 extractor for the verified delivery and its typed event,
-//!   with `WebhookRejection`.
+//! - `axum`: `Webhook<T>` (behind the layer) and `StandaloneWebhook<T>` (verifying with the
+//!   router state's `Verifier`), axum 0.8 extractors for the verified delivery and its typed
+//!   event, with `WebhookRejection`.
+//! - `testing`: the `testing` module, signed test requests and sample events for your own
+//!   tests.
+//! - `redis`: re-exports the core's `RedisStore`, deduplication shared by replicas.
+//! - `metrics`: the pipeline's metrics through the `metrics` facade.
+//!
+//! Everything a handler needs from the core is re-exported here (`Verifier`, `Event`,
+//! `EventKind`, `Signer`, `VerifiedDelivery`, the error types, `Deduplicator`...), and the core
+//! itself as [`core`]: this crate is the only dependency to add.
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod answer;
 #[cfg(feature = "axum")]
@@ -199,8 +212,11 @@ mod layer;
 pub mod limit;
 mod service;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 #[cfg(feature = "axum")]
-pub use crate::axum::{Webhook, WebhookRejection};
+pub use crate::axum::{StandaloneWebhook, Webhook, WebhookRejection};
 pub use crate::body::{ResponseBody, VerifiedBody};
 pub use crate::future::ResponseFuture;
 pub use crate::layer::VerifyWebhookLayer;
@@ -209,5 +225,23 @@ pub use crate::limit::FailureLimitLayer;
 pub use crate::service::VerifyWebhook;
 pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
 
+// What a handler needs from the core, so that this crate is the only dependency to add.
+/// The core crate, `meetingbaas-webhooks`, for everything not re-exported at this crate's root
+/// (the event payload types in `core::event`, `core::pipeline`, `core::idempotency`...).
+pub use meetingbaas_webhooks as core;
+#[cfg(feature = "redis")]
+pub use meetingbaas_webhooks::idempotency::RedisStore;
+pub use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
+pub use meetingbaas_webhooks::{
+    Bytes, ConfigError, Error, Event, EventKind, EventName, FixedClock, IdempotencyError,
+    IdempotencyKey, ParseError, Scheme, SignedHeaders, Signer, Value, VerifiedDelivery, Verifier,
+    VerifierBuilder, VerifyError,
+};
+
 #[cfg(test)]
 mod tests;
+
+/// The README's examples, compiled as doc tests.
+#[cfg(all(doctest, feature = "axum"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -41,7 +41,11 @@ fn full(body: &'static str) -> Full<Bytes> {
 }
 
 fn signed_full(body: &'static str) -> Request<Full<Bytes>> {
-    signed(body, full(body))
+    let signer = Signer::signature(SECRET).unwrap();
+    crate::testing::signed_post(
+        "/webhooks",
+        &crate::testing::TestDelivery::signed(&signer, body),
+    )
 }
 
 /// What the inner service was called with.

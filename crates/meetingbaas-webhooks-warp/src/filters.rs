@@ -1,4 +1,4 @@
-//! The filters: [`verified`], [`event`] and [`json`].
+//! The filters: [`verified`], [`event`] and [`json`](crate::json).
 
 use meetingbaas_webhooks::pipeline::{Answer, Pipeline, Ticket};
 use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier};
@@ -13,12 +13,12 @@ use crate::rejection::rejected;
 ///
 /// A declared `Content-Length` over [`Verifier::max_body_bytes`] is refused before anything is
 /// read, and a chunked body the moment it passes the limit (`413`); a delivery that does not
-/// verify is refused with `401`. Refusals are [`WebhookRejection`]s: finish the route with
+/// verify is refused with `401`. Refusals are [`WebhookRejection`](crate::WebhookRejection)s: finish the route with
 /// `.recover(`[`recover`](crate::recover)`)` to answer them. It consumes the body, so nothing
 /// else in the route may read it.
 ///
 /// ```
-/// use meetingbaas_webhooks::{Verifier, VerifiedDelivery};
+/// use meetingbaas_webhooks_warp::{Verifier, VerifiedDelivery};
 /// use warp::Filter;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -40,13 +40,13 @@ pub fn verified(
 
 /// Extracts the [`VerifiedDelivery`] and the [`Event`] it carries.
 ///
-/// The same as [`json`]`::<Event>`: [`verified`], then [`VerifiedDelivery::parse`]. A body that
+/// The same as [`json`](crate::json)`::<Event>`: [`verified`], then [`VerifiedDelivery::parse`]. A body that
 /// is not a JSON object with a string `event` is refused with `400`, a known event whose `data`
 /// does not fit its type with `422`. Unknown event names are not refused: they arrive as
 /// [`Event::Unknown`](meetingbaas_webhooks::Event::Unknown).
 ///
 /// ```
-/// use meetingbaas_webhooks::{Event, Verifier, VerifiedDelivery};
+/// use meetingbaas_webhooks_warp::{Event, Verifier, VerifiedDelivery};
 /// use warp::Filter;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -76,7 +76,7 @@ pub fn event(
 /// `422` (an [`Event`] never refuses an envelope for its data).
 ///
 /// ```
-/// use meetingbaas_webhooks::{Verifier, VerifiedDelivery};
+/// use meetingbaas_webhooks_warp::{Verifier, VerifiedDelivery};
 /// use warp::Filter;
 ///
 /// #[derive(serde::Deserialize)]

@@ -2,15 +2,15 @@
 //! [Meeting BaaS](https://meetingbaas.com) webhook deliveries.
 //!
 //! Add [`event`] to a route and the handler only runs for a delivery that was verified and
-//! parsed into an [`Event`](meetingbaas_webhooks::Event); end the route with
+//! parsed into an [`Event`]; end the route with
 //! `.recover(`[`recover`]`)` so that refusals are answered as the contract says. To run the
-//! handler once per delivery, however often the sender retries, give it to [`Webhooks`] (see
+//! handler once per delivery, however often the sender retries, give it to [`WebhookConfig`] (see
 //! [Deduplication](#deduplication)).
 //!
 //! # Example
 //!
 //! ```
-//! use meetingbaas_webhooks::{Event, Signer, Verifier, VerifiedDelivery};
+//! use meetingbaas_webhooks_warp::{Event, Signer, Verifier, VerifiedDelivery};
 //! use warp::Filter;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -49,13 +49,13 @@
 //!
 //! # Filters
 //!
-//! - [`verified`]: extracts the [`VerifiedDelivery`](meetingbaas_webhooks::VerifiedDelivery)
+//! - [`verified`]: extracts the [`VerifiedDelivery`]
 //!   (raw body, scheme, message id); does not parse.
-//! - [`event`]: extracts the delivery and its [`Event`](meetingbaas_webhooks::Event) (the same
+//! - [`event`]: extracts the delivery and its [`Event`] (the same
 //!   as `json::<Event>`).
 //! - [`json`]: extracts the delivery and the body parsed into any `serde` type.
-//! - [`Webhooks::handle`]: the whole endpoint around your handler, deduplicated with
-//!   [`Webhooks::dedupe`]; extracts the handler's reply.
+//! - [`WebhookConfig::handle`]: the whole endpoint around your handler, deduplicated with
+//!   [`WebhookConfig::dedupe`]; extracts the handler's reply.
 //!
 //! Each reads the request body, so a route holds at most one of them and no other body filter.
 //! They do not match a method or a path: combine them with `warp::post()` and `warp::path!`.
@@ -64,13 +64,13 @@
 //!
 //! Meeting BaaS delivers at least once and retries any non-2xx answer for hours, on any replica.
 //! A filter cannot see the reply built after it, so deduplication takes the handler:
-//! `Webhooks::new(verifier).dedupe(deduplicator).handle(handler)` verifies and parses, claims
-//! the delivery with the [`Deduplicator`](meetingbaas_webhooks::idempotency::Deduplicator) (a
+//! `WebhookConfig::new(verifier).dedupe(deduplicator).handle(handler)` verifies and parses, claims
+//! the delivery with the [`Deduplicator`] (a
 //! `MemoryStore` for one process, a `RedisStore` shared by replicas), runs the handler, and
 //! completes the claim when its reply is 2xx or releases it otherwise (a panic or a dropped
 //! request releases it too). A copy of a handled delivery is answered
 //! `200 {"status":"duplicate"}` without running the handler, a copy of one still running `409`,
-//! and an unreachable store `503`. The [`Webhooks`] docs have a runnable example.
+//! and an unreachable store `503`. The [`WebhookConfig`] docs have a runnable example.
 //!
 //! # Answers
 //!
@@ -85,9 +85,9 @@
 //! | body over the limit, declared by `Content-Length` or found while streaming | 413 |
 //! | verified, but not JSON, or JSON that does not fit the type and is no webhook envelope (an object with a string `event`) | 400 |
 //! | verified envelope that does not fit the type (for [`event`]: a known event with bad `data`) | 422 |
-//! | [`Webhooks::dedupe`]: a copy of a delivery handled successfully | 200 `{"status":"duplicate"}` (a reply, not a rejection) |
-//! | [`Webhooks::dedupe`]: a copy of a delivery still being handled | 409 |
-//! | [`Webhooks::dedupe`]: the idempotency store unreachable (logged at warn by the core) | 503 |
+//! | [`WebhookConfig::dedupe`]: a copy of a delivery handled successfully | 200 `{"status":"duplicate"}` (a reply, not a rejection) |
+//! | [`WebhookConfig::dedupe`]: a copy of a delivery still being handled | 409 |
+//! | [`WebhookConfig::dedupe`]: the idempotency store unreachable (logged at warn by the core) | 503 |
 //!
 //! Without `.recover(recover)` warp answers these rejections with `500`. Other rejections
 //! (a wrong method or path) are passed on untouched.
@@ -107,14 +107,47 @@
 //! error log. warp itself logs every connection that sends malformed HTTP at error level (target
 //! `warp::server`): filter that target out if the error log must not be floodable (the
 //! `meetingbaas-example-warp` example shows how).
+//!
+//! # Features
+//!
+//! - `testing`: the `testing` module, signed test requests and sample events for your own
+//!   tests.
+//! - `redis`: re-exports the core's `RedisStore`, deduplication shared by replicas.
+//! - `metrics`: the pipeline's metrics through the `metrics` facade.
+//!
+//! Everything a handler needs from the core is re-exported here (`Verifier`, `Event`,
+//! `EventKind`, `Signer`, `VerifiedDelivery`, the error types, `Deduplicator`...), and the core
+//! itself as [`core`]: this crate is the only dependency to add.
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod filters;
 mod rejection;
 mod webhooks;
 
+#[cfg(feature = "testing")]
+pub mod testing;
 pub use filters::{event, json, verified};
 pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
+
+// What a handler needs from the core, so that this crate is the only dependency to add.
+/// The core crate, `meetingbaas-webhooks`, for everything not re-exported at this crate's root
+/// (the event payload types in `core::event`, `core::pipeline`, `core::idempotency`...).
+pub use meetingbaas_webhooks as core;
+#[cfg(feature = "redis")]
+pub use meetingbaas_webhooks::idempotency::RedisStore;
+pub use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
+pub use meetingbaas_webhooks::{
+    Bytes, ConfigError, Error, Event, EventKind, EventName, FixedClock, IdempotencyError,
+    IdempotencyKey, ParseError, Scheme, SignedHeaders, Signer, Value, VerifiedDelivery, Verifier,
+    VerifierBuilder, VerifyError,
+};
 pub use rejection::{WebhookRejection, recover};
+pub use webhooks::WebhookConfig;
+#[allow(deprecated)]
 pub use webhooks::Webhooks;
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -115,7 +115,7 @@ impl std::error::Error for WebhookRejection {
 /// custom rejection with `500 Internal Server Error`.
 ///
 /// ```
-/// use meetingbaas_webhooks::{Event, Verifier, VerifiedDelivery};
+/// use meetingbaas_webhooks_warp::{Event, Verifier, VerifiedDelivery};
 /// use warp::Filter;
 ///
 /// # #[tokio::main(flavor = "current_thread")]

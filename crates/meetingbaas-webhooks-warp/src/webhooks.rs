@@ -1,5 +1,6 @@
-//! [`Webhooks`]: a whole webhook endpoint around your handler, deduplicated if you want.
+//! [`WebhookConfig`]: a whole webhook endpoint around your handler, deduplicated if you want.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -18,9 +19,9 @@ use crate::rejection::answered;
 /// optionally deduplicates, calls the handler and answers with its reply.
 ///
 /// Filters only see requests, not the replies built after them, so deduplication, which must
-/// know whether the handler succeeded, takes the handler: [`Webhooks::handle`] gives the
+/// know whether the handler succeeded, takes the handler: [`WebhookConfig::handle`] gives the
 /// complete filter. Without [`dedupe`](Self::dedupe) it is the same as
-/// [`json`]`::<T>(verifier).then(handler)`.
+/// [`json`](crate::json)`::<T>(verifier).then(handler)`.
 ///
 /// With [`dedupe`](Self::dedupe) the core's rule applies in front of the handler:
 ///
@@ -28,17 +29,17 @@ use crate::rejection::answered;
 /// |---|---|
 /// | first delivery | claimed, the handler runs; a 2xx reply completes the claim, any other reply releases it (as does a panic in the handler or a dropped request), so the sender's retry is processed |
 /// | copy of a delivery handled successfully | 200 `{"status":"duplicate"}`, handler not called |
-/// | copy of a delivery still being handled | 409 (a [`WebhookRejection`]) |
-/// | idempotency store unreachable | 503 (a [`WebhookRejection`]; logged at warn by the core) |
+/// | copy of a delivery still being handled | 409 (a [`WebhookRejection`](crate::WebhookRejection)) |
+/// | idempotency store unreachable | 503 (a [`WebhookRejection`](crate::WebhookRejection); logged at warn by the core) |
 ///
-/// Refusals (401, 413, 400, 422, 409, 503) are [`WebhookRejection`]s: end the route with
+/// Refusals (401, 413, 400, 422, 409, 503) are [`WebhookRejection`](crate::WebhookRejection)s: end the route with
 /// `.recover(`[`recover`](crate::recover)`)`. A delivery refused before the handler is never
 /// remembered.
 ///
 /// ```
-/// use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
-/// use meetingbaas_webhooks::{Event, Signer, Verifier, VerifiedDelivery};
-/// use meetingbaas_webhooks_warp::Webhooks;
+/// use meetingbaas_webhooks_warp::{Deduplicator, MemoryStore};
+/// use meetingbaas_webhooks_warp::{Event, Signer, Verifier, VerifiedDelivery};
+/// use meetingbaas_webhooks_warp::WebhookConfig;
 /// use warp::Filter;
 ///
 /// async fn receive(_delivery: VerifiedDelivery, event: Event) -> impl warp::Reply {
@@ -52,7 +53,7 @@ use crate::rejection::answered;
 /// let route = warp::post()
 ///     .and(warp::path!("webhooks" / "meetingbaas"))
 ///     .and(
-///         Webhooks::new(verifier)
+///         WebhookConfig::new(verifier)
 ///             .dedupe(Deduplicator::new(MemoryStore::default()))
 ///             .handle(receive),
 ///     )
@@ -79,20 +80,20 @@ use crate::rejection::answered;
 /// # }
 /// ```
 #[derive(Clone, Debug)]
-pub struct Webhooks {
+pub struct WebhookConfig {
     pipeline: Pipeline,
 }
 
-impl Webhooks {
-    /// Webhooks verified with `verifier` (under its body limit), without deduplication.
+impl WebhookConfig {
+    /// WebhookConfig verified with `verifier` (under its body limit), without deduplication.
     pub fn new(verifier: Verifier) -> Self {
-        Webhooks::from_pipeline(Pipeline::new(verifier))
+        WebhookConfig::from_pipeline(Pipeline::new(verifier))
     }
 
-    /// Webhooks received through `pipeline`: set the body deadline, the memory budget or a lower
+    /// WebhookConfig received through `pipeline`: set the body deadline, the memory budget or a lower
     /// limit there.
     pub fn from_pipeline(pipeline: Pipeline) -> Self {
-        Webhooks { pipeline }
+        WebhookConfig { pipeline }
     }
 
     /// Runs the handler once per delivery, with `deduplicator` (a `MemoryStore` for one process,
@@ -144,26 +145,89 @@ impl Webhooks {
         Fut: Future + Send + 'static,
         Fut::Output: Reply,
     {
-        admitted::<T>(self.pipeline).and_then(move |admitted: Result<Ticket<T>, Answer>| {
-            let handler = handler.clone();
-            async move {
-                let (delivery, _, payload, completion) = match admitted {
-                    Ok(ticket) => ticket.into_parts(),
-                    Err(answer) => return answered(answer),
-                };
-                // A panic in the handler, or this future dropped with the request, drops the
-                // completion unfinished: that releases the claim.
-                let span = completion.span().clone();
-                let mut response = handler(delivery, payload)
-                    .instrument(span)
-                    .await
-                    .into_response();
-                // Awaited before answering, so that a copy sent after this answer is seen as a
-                // duplicate. A store error here is logged by the core; the reply stands.
-                let outcome = completion.finish(response.status().as_u16()).await;
-                response.extensions_mut().insert::<Outcome>(outcome);
-                Ok(response)
-            }
+        let state = warp::any().map(|| ());
+        self.handle_with(state, move |(), delivery, payload| {
+            handler(delivery, payload)
         })
     }
+
+    /// [`handle`](Self::handle) for a handler that takes your app state first, the warp way:
+    /// `state` is a filter extracting it (usually `warp::any().map(move || state.clone())`),
+    /// run for each request before the body is read.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// use meetingbaas_webhooks_warp::testing::{TestDelivery, signed_post};
+    /// use meetingbaas_webhooks_warp::{Event, EventName, Signer, VerifiedDelivery, Verifier, WebhookConfig, recover};
+    /// use warp::Filter;
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct AppState {
+    ///     received: Arc<AtomicUsize>,
+    /// }
+    ///
+    /// async fn receive(state: AppState, _delivery: VerifiedDelivery, event: Event) -> String {
+    ///     let count = state.received.fetch_add(1, Ordering::Relaxed) + 1;
+    ///     format!("{} #{count}", event.name())
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let state = AppState::default();
+    /// let with_state = warp::any().map(move || state.clone());
+    /// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+    /// let route = warp::path!("webhooks" / "meetingbaas")
+    ///     .and(WebhookConfig::new(verifier).handle_with(with_state, receive))
+    ///     .recover(recover);
+    ///
+    /// let delivery = TestDelivery::sample(&Signer::signature("s3cret")?, EventName::BotFailed, "b-1");
+    /// let response = signed_post("/webhooks/meetingbaas", &delivery).reply(&route).await;
+    /// assert_eq!(response.body(), "bot.failed #1");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn handle_with<F, S, T, H, Fut>(
+        self,
+        state: F,
+        handler: H,
+    ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone
+    where
+        F: Filter<Extract = (S,), Error = Infallible> + Clone + Send + Sync + 'static,
+        S: Send + 'static,
+        T: DeserializeOwned + Send + 'static,
+        H: Fn(S, VerifiedDelivery, T) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: Reply,
+    {
+        state.and(admitted::<T>(self.pipeline)).and_then(
+            move |state: S, admitted: Result<Ticket<T>, Answer>| {
+                let handler = handler.clone();
+                async move {
+                    let (delivery, _, payload, completion) = match admitted {
+                        Ok(ticket) => ticket.into_parts(),
+                        Err(answer) => return answered(answer),
+                    };
+                    // A panic in the handler, or this future dropped with the request, drops
+                    // the completion unfinished: that releases the claim.
+                    let span = completion.span().clone();
+                    let mut response = handler(state, delivery, payload)
+                        .instrument(span)
+                        .await
+                        .into_response();
+                    // Awaited before answering, so that a copy sent after this answer is seen
+                    // as a duplicate. A store error here is logged by the core; the reply
+                    // stands.
+                    let outcome = completion.finish(response.status().as_u16()).await;
+                    response.extensions_mut().insert::<Outcome>(outcome);
+                    Ok(response)
+                }
+            },
+        )
+    }
 }
+
+/// The former name of [`WebhookConfig`] (the same type).
+#[deprecated(note = "renamed `WebhookConfig`, as in the actix adapter")]
+pub type Webhooks = WebhookConfig;

@@ -1,6 +1,7 @@
 //! The filters driven with `warp::test`: one behaviour per test.
 
 use meetingbaas_webhooks::{Event, Scheme, Signer, Value, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks_warp::testing::{TestDelivery, signed_post};
 use meetingbaas_webhooks_warp::{WebhookRejection, event, json, recover, verified};
 use warp::Filter;
 use warp::http::{Response, StatusCode};
@@ -39,13 +40,8 @@ fn signer(scheme: Scheme) -> Signer {
 
 /// A POST to the webhook path carrying `body` signed under `scheme`.
 fn signed(scheme: Scheme, body: &[u8]) -> RequestBuilder {
-    let mut request = warp::test::request()
-        .method("POST")
-        .path("/webhooks/meetingbaas");
-    for (name, value) in signer(scheme).sign_now(body) {
-        request = request.header(name, value);
-    }
-    request.body(body)
+    let delivery = TestDelivery::signed(&signer(scheme), Bytes::copy_from_slice(body));
+    signed_post("/webhooks/meetingbaas", &delivery)
 }
 
 /// The route answering `<wire name> <scheme> <bot id>` for a verified event.

@@ -1,4 +1,4 @@
-//! `Webhooks::handle`: the core's deduplication in front of a warp handler, counted by the
+//! `WebhookConfig::handle`: the core's deduplication in front of a warp handler, counted by the
 //! handler itself, driven with `warp::test`.
 
 use std::panic::AssertUnwindSafe;
@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use futures_util::FutureExt;
 use meetingbaas_webhooks::idempotency::{Begin, Deduplicator, MemoryStore, UnavailableStore};
 use meetingbaas_webhooks::{Bytes, Event, Signer, Value, VerifiedDelivery, Verifier};
-use meetingbaas_webhooks_warp::{Webhooks, recover};
+use meetingbaas_webhooks_warp::testing::{TestDelivery, signed_post};
+use meetingbaas_webhooks_warp::{WebhookConfig, recover};
 use serde::de::IgnoredAny;
 use warp::Filter;
 use warp::http::StatusCode;
@@ -32,13 +33,11 @@ fn memory() -> Deduplicator {
 
 /// A fresh copy of the delivery of `body` (signed anew each time, as a retry is).
 fn signed(body: &str) -> RequestBuilder {
-    let mut request = warp::test::request()
-        .method("POST")
-        .path("/webhooks/meetingbaas");
-    for (name, value) in Signer::signature(SECRET).unwrap().sign_now(body.as_bytes()) {
-        request = request.header(name, value);
-    }
-    request.body(body)
+    let signer = Signer::signature(SECRET).unwrap();
+    signed_post(
+        "/webhooks/meetingbaas",
+        &TestDelivery::signed(&signer, body.to_owned()),
+    )
 }
 
 fn delivery() -> RequestBuilder {
@@ -47,7 +46,7 @@ fn delivery() -> RequestBuilder {
 
 /// The webhook route around `webhooks`, answering what `handler` answers.
 fn route<T, H, Fut>(
-    webhooks: Webhooks,
+    webhooks: WebhookConfig,
     handler: H,
 ) -> impl Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone
 where
@@ -81,7 +80,10 @@ fn error_code(body: &[u8]) -> String {
 #[tokio::test]
 async fn the_first_delivery_runs_the_handler_and_a_copy_is_a_duplicate() {
     let calls = Arc::new(AtomicUsize::new(0));
-    let route = route(Webhooks::new(verifier()).dedupe(memory()), counting(&calls));
+    let route = route(
+        WebhookConfig::new(verifier()).dedupe(memory()),
+        counting(&calls),
+    );
 
     let response = delivery().reply(&route).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -111,7 +113,7 @@ async fn a_failed_reply_releases_the_claim_so_the_retry_runs() {
             warp::reply::with_status("handled", status)
         }
     };
-    let route = route(Webhooks::new(verifier()).dedupe(memory()), handler);
+    let route = route(WebhookConfig::new(verifier()).dedupe(memory()), handler);
 
     let statuses = [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::OK];
     for expected in statuses {
@@ -132,7 +134,7 @@ async fn a_panicking_handler_releases_its_claim() {
             "handled"
         }
     };
-    let route = route(Webhooks::new(verifier()).dedupe(memory()), handler);
+    let route = route(WebhookConfig::new(verifier()).dedupe(memory()), handler);
 
     // The panic unwinds out of the filter; its future, and the claim in it, are dropped.
     let panicked = AssertUnwindSafe(delivery().reply(&route))
@@ -162,7 +164,7 @@ async fn a_request_dropped_while_the_handler_runs_releases_its_claim() {
             "handled"
         }
     };
-    let route = route(Webhooks::new(verifier()).dedupe(memory()), handler);
+    let route = route(WebhookConfig::new(verifier()).dedupe(memory()), handler);
 
     // Polled until the handler waits, then dropped.
     assert!(delivery().reply(&route).now_or_never().is_none());
@@ -178,7 +180,7 @@ async fn a_copy_of_a_delivery_still_running_is_409() {
     let calls = Arc::new(AtomicUsize::new(0));
     let dedupe = memory();
     let route = route(
-        Webhooks::new(verifier()).dedupe(dedupe.clone()),
+        WebhookConfig::new(verifier()).dedupe(dedupe.clone()),
         counting(&calls),
     );
 
@@ -209,7 +211,7 @@ async fn a_copy_of_a_delivery_still_running_is_409() {
 async fn an_unreachable_store_is_503_and_the_handler_does_not_run() {
     let calls = Arc::new(AtomicUsize::new(0));
     let route = route(
-        Webhooks::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
+        WebhookConfig::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
         counting(&calls),
     );
     let response = delivery().reply(&route).await;
@@ -223,7 +225,7 @@ async fn an_unreachable_store_is_503_and_the_handler_does_not_run() {
 async fn a_refused_delivery_is_not_claimed() {
     let calls = Arc::new(AtomicUsize::new(0));
     let route = route(
-        Webhooks::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
+        WebhookConfig::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
         counting(&calls),
     );
     // Refused before the store is asked: 401 and 400, not 503.
@@ -244,7 +246,7 @@ async fn a_refused_delivery_is_not_claimed() {
 #[tokio::test]
 async fn without_dedupe_every_copy_runs_the_handler() {
     let calls = Arc::new(AtomicUsize::new(0));
-    let route = route(Webhooks::new(verifier()), counting(&calls));
+    let route = route(WebhookConfig::new(verifier()), counting(&calls));
     for _ in 0..2 {
         assert_eq!(
             delivery().reply(&route).await.body(),
@@ -258,7 +260,7 @@ async fn without_dedupe_every_copy_runs_the_handler() {
 async fn the_handler_chooses_the_type_it_parses() {
     // Verify only: any body, kept raw, not even read as JSON.
     let raw = route(
-        Webhooks::new(verifier()).dedupe(memory()),
+        WebhookConfig::new(verifier()).dedupe(memory()),
         |delivery: VerifiedDelivery, _: IgnoredAny| async move {
             format!("{} bytes", delivery.body().len())
         },
@@ -278,7 +280,7 @@ async fn the_handler_chooses_the_type_it_parses() {
         bot_id: String,
     }
     let typed = route(
-        Webhooks::new(verifier()),
+        WebhookConfig::new(verifier()),
         |_: VerifiedDelivery, bot: BotOnly| async move { bot.data.bot_id },
     );
     assert_eq!(delivery().reply(&typed).await.body(), "b-1");
@@ -290,7 +292,7 @@ async fn the_handler_chooses_the_type_it_parses() {
 #[tokio::test]
 async fn duplicates_are_answered_without_recover() {
     let calls = Arc::new(AtomicUsize::new(0));
-    let bare = Webhooks::new(verifier())
+    let bare = WebhookConfig::new(verifier())
         .dedupe(memory())
         .handle(counting(&calls));
     let first: Response = delivery().filter(&bare).await.unwrap();

@@ -55,12 +55,14 @@
 //!   (tokio).
 //! - `ring`: compute HMAC-SHA256 with `ring` (about 1.85x faster than the default RustCrypto on
 //!   CPUs without SHA extensions; same bytes).
+//! - `testing`: the `testing` module, signed deliveries of any scheme and sample events with a chosen bot
+//!   id, for your own tests (the adapters turn them into their framework's test requests).
 //! - `tracing`: a debug-level `tracing` event for every rejection (never above debug, so that a
 //!   flood of forged requests cannot flood an error log), and a warn-level one for a verified
 //!   delivery whose fields did not all fit their types.
 #![no_std]
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -90,6 +92,8 @@ pub mod redis_connection;
 mod scheme;
 mod secret;
 mod sign;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(feature = "std")]
 mod unique;
 mod verifier;
@@ -121,3 +125,8 @@ pub use verifier::{DEFAULT_TOLERANCE, Verifier, VerifierBuilder};
 pub use bytes::Bytes;
 /// Re-exported: the type of `extra` and of unknown events' data.
 pub use serde_json::Value;
+
+/// The README's examples, compiled as doc tests.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -26,9 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use meetingbaas_webhooks::EndpointConfig;
-use meetingbaas_webhooks::EventKind;
-use meetingbaas_webhooks::idempotency::Deduplicator;
+use meetingbaas_webhooks_actix::core::EndpointConfig;
+use meetingbaas_webhooks_actix::{Deduplicator, EventKind};
 use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job, WorkerBuilder};
 use serde_json::json;

@@ -23,14 +23,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::{EndpointConfig, EventKind};
 use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job, WorkerBuilder};
+use meetingbaas_webhooks_tower::core::EndpointConfig;
+use meetingbaas_webhooks_tower::{Deduplicator, EventKind};
 use meetingbaas_webhooks_tower::{VerifyWebhookLayer, Webhook};
 use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -80,7 +80,6 @@ async fn main() {
     // The secrets, the body limit, the events handled, the route and whether the endpoint is
     // enabled: from the file named by MEETINGBAAS_CONFIG, if any, and the MEETINGBAAS_* variables.
     let config = EndpointConfig::from_env().unwrap_or_else(|err| fail(err));
-    let verifier = config.verifier().clone();
     // HTTPS when MEETINGBAAS_TLS_CERT and MEETINGBAAS_TLS_KEY are set.
     let tls = tls_from_env();
 
@@ -117,12 +116,13 @@ async fn main() {
         // The layer stores and answers 202; `receive` then never runs.
         pipeline = pipeline.inbox(inbox.intake());
     }
-    // The verifier is also the router state: the `Webhook` extractor can verify by itself on
-    // routes without the layer.
-    let app = Router::new()
+    // The webhook route in a router of its own, so that the layer protects it alone, merged
+    // into the app beside its other routes (`GET /health` is not verified). `Webhook` needs
+    // nothing from the router state behind the layer.
+    let webhooks = Router::new()
         .route(config.route(), post(receive))
-        .route_layer(VerifyWebhookLayer::from_pipeline(pipeline))
-        .with_state(verifier);
+        .route_layer(VerifyWebhookLayer::from_pipeline(pipeline));
+    let app = Router::new().route("/health", get(health)).merge(webhooks);
 
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port
@@ -305,6 +305,11 @@ async fn any_other_event(job: Job) -> Result<(), HandlerError> {
         "delivery handled"
     );
     Ok(())
+}
+
+/// The app's other routes are not webhooks: the layer is not in front of them.
+async fn health() -> &'static str {
+    "ok"
 }
 
 /// Prints one `error: ...` line and exits with status 2.

@@ -26,11 +26,10 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use meetingbaas_webhooks::EventKind;
-use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::{EndpointConfig, Event, VerifiedDelivery};
 use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job, WorkerBuilder};
-use meetingbaas_webhooks_warp::Webhooks;
+use meetingbaas_webhooks_warp::WebhookConfig;
+use meetingbaas_webhooks_warp::core::EndpointConfig;
+use meetingbaas_webhooks_warp::{Deduplicator, Event, EventKind, VerifiedDelivery};
 use serde_json::json;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -100,7 +99,7 @@ async fn main() {
     {
         pipeline = pipeline.dedupe(dedupe);
     }
-    let mut webhooks = Webhooks::from_pipeline(pipeline);
+    let mut webhooks = WebhookConfig::from_pipeline(pipeline);
 
     // MEETINGBAAS_INBOX=sqlite://inbox.db or redis://HOST:PORT: each verified delivery is
     // stored and answered 202 at once; a worker in this process runs the handlers below.

@@ -79,6 +79,8 @@ mod error;
 mod record;
 mod redis;
 mod sqlite;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod worker;
 
 use std::fmt;

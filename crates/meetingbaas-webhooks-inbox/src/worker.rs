@@ -385,6 +385,11 @@ impl Worker {
             Arc::clone(&running),
             config.lease,
         )));
+        // The queue's gauges (feature `metrics`), refreshed while the worker runs.
+        #[cfg(feature = "metrics")]
+        let _gauges = AbortOnDrop(tokio::spawn(crate::metrics::publish_stats(Arc::clone(
+            &config.backend,
+        ))));
         tokio::pin!(shutdown);
         loop {
             while tasks.try_join_next().is_some() {}
@@ -530,6 +535,8 @@ impl Worker {
                 (verdict, Some(err.message))
             }
         };
+        #[cfg(feature = "metrics")]
+        crate::metrics::attempt(&verdict, started.elapsed());
         match &verdict {
             Verdict::Complete => {
                 tracing::info!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, attempt = claimed.attempt, duration_ms, "delivery handled");

@@ -3,8 +3,8 @@
 //! (`meetingbaas-webhooks-inbox`).
 //!
 //! Every operation is bounded by [`OPERATION_TIMEOUT`]; errors are described without the URL
-//! (which may hold a password). `redis://` and `rediss://` (TLS, when the `redis` crate is built
-//! with a TLS feature) URLs are accepted.
+//! (which may hold a password). `redis://` URLs are accepted; `rediss://` (TLS) is refused at
+//! start with a clear message (this build has no TLS for Redis).
 
 use alloc::format;
 use core::fmt;
@@ -28,9 +28,17 @@ pub struct RedisConnection {
 }
 
 impl RedisConnection {
-    /// Connects to `url` (`redis://[user:password@]host:port[/db]` or `rediss://...`). Fails when
-    /// the URL is invalid or the server cannot be reached now.
+    /// Connects to `url` (`redis://[user:password@]host:port[/db]`). Fails when the URL is
+    /// invalid or the server cannot be reached now; `rediss://` (TLS) is refused with a message
+    /// saying how to reach a TLS-only server.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.trim_start().starts_with("rediss://") {
+            // Refused at start with the way out, rather than failing at the first delivery.
+            return Err(StoreError::new(
+                "rediss:// (Redis over TLS) is not supported by this build: use redis:// on a \
+                 private network, or through a TLS tunnel (stunnel, spiped) to the server",
+            ));
+        }
         let client = Client::open(url)
             .map_err(|err| StoreError::new(format!("invalid Redis URL: {}", kind_name(&err))))?;
         let config = ConnectionManagerConfig::new()

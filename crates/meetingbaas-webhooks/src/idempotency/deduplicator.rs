@@ -76,7 +76,8 @@ impl Deduplicator {
     }
 
     /// Deduplication from a setting: absent or empty, none; `memory`, a [`MemoryStore`]; a
-    /// `redis://` or `rediss://` URL, a `RedisStore` connected now (feature `redis`).
+    /// `redis://` URL, a `RedisStore` connected now (feature `redis`); `rediss://` (TLS) is
+    /// refused with a message saying how to reach a TLS-only server.
     ///
     /// [`MemoryStore`]: super::MemoryStore
     pub async fn from_setting(setting: Option<&str>) -> Result<Option<Deduplicator>, ConfigError> {
@@ -320,6 +321,19 @@ mod tests {
             drop(begin);
             tokio::task::yield_now().await;
             assert!(matches!(dedupe.begin(&d).await.unwrap(), Begin::Proceed(_)));
+        });
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn rediss_is_refused_at_start_with_a_clear_message() {
+        block_on(async {
+            let err = Deduplicator::from_setting(Some("rediss://:secret@cache.example:6380"))
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("rediss://") && err.contains("TLS"), "{err}");
+            assert!(!err.contains("secret"), "{err}");
         });
     }
 

@@ -1,0 +1,58 @@
+//! The inbox's metrics (feature `metrics`), through the `metrics` facade, named like the
+//! receiving pipeline's (`meetingbaas_webhooks_` prefix, base units, bounded labels).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::backend::Backend;
+use crate::record::Verdict;
+
+/// Gauge: deliveries in the inbox by `state` (`queued`, `running`, `retrying`, `completed`,
+/// `dead`), refreshed every [`STATS_INTERVAL`] while a worker runs.
+pub const INBOX_DELIVERIES: &str = "meetingbaas_webhooks_inbox_deliveries";
+/// Gauge: seconds since the oldest queued, running or retrying delivery was stored (0: none).
+pub const INBOX_OLDEST_PENDING_AGE_SECONDS: &str =
+    "meetingbaas_webhooks_inbox_oldest_pending_age_seconds";
+/// Counter: attempts by `result` (`completed`, `retry`, `dead`).
+pub const INBOX_ATTEMPTS_TOTAL: &str = "meetingbaas_webhooks_inbox_attempts_total";
+/// Histogram: seconds an attempt took, by `result`.
+pub const INBOX_ATTEMPT_DURATION_SECONDS: &str =
+    "meetingbaas_webhooks_inbox_attempt_duration_seconds";
+/// How often a running worker refreshes the gauges.
+pub const STATS_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Records one attempt's result.
+pub(crate) fn attempt(verdict: &Verdict, took: Duration) {
+    let result = match verdict {
+        Verdict::Complete => "completed",
+        Verdict::Retry { .. } => "retry",
+        Verdict::Dead { .. } => "dead",
+    };
+    metrics::counter!(INBOX_ATTEMPTS_TOTAL, "result" => result).increment(1);
+    metrics::histogram!(INBOX_ATTEMPT_DURATION_SECONDS, "result" => result).record(took);
+}
+
+/// Sets the gauges from the store's counts, now and every [`STATS_INTERVAL`].
+pub(crate) async fn publish_stats(backend: Arc<dyn Backend>) {
+    loop {
+        match backend.stats().await {
+            Ok(stats) => {
+                for (state, count) in [
+                    ("queued", stats.queued),
+                    ("running", stats.running),
+                    ("retrying", stats.retrying),
+                    ("completed", stats.completed),
+                    ("dead", stats.dead),
+                ] {
+                    metrics::gauge!(INBOX_DELIVERIES, "state" => state).set(count as f64);
+                }
+                metrics::gauge!(INBOX_OLDEST_PENDING_AGE_SECONDS)
+                    .set(stats.oldest_pending_age_secs.unwrap_or(0) as f64);
+            }
+            Err(err) => {
+                tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "inbox stats unavailable for the metrics");
+            }
+        }
+        tokio::time::sleep(STATS_INTERVAL).await;
+    }
+}

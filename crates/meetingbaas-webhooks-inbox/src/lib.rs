@@ -76,11 +76,11 @@
 
 mod backend;
 mod error;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod record;
 mod redis;
 mod sqlite;
-#[cfg(feature = "metrics")]
-pub mod metrics;
 mod worker;
 
 use std::fmt;
@@ -93,6 +93,7 @@ use meetingbaas_webhooks::pipeline::{self, EnqueueFuture, EventLabel};
 pub use backend::{Backend, BackendFuture, NewDelivery};
 pub use error::Error;
 pub use meetingbaas_webhooks::pipeline::Enqueued;
+pub use meetingbaas_webhooks::{Event, EventKind};
 pub use record::{
     Attempt, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict, kind_from_name,
     now_ms,

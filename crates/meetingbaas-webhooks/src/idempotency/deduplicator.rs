@@ -330,8 +330,8 @@ mod tests {
         block_on(async {
             let err = Deduplicator::from_setting(Some("rediss://:secret@cache.example:6380"))
                 .await
-                .unwrap_err()
-                .to_string();
+                .unwrap_err();
+            let err = alloc::format!("{err}");
             assert!(err.contains("rediss://") && err.contains("TLS"), "{err}");
             assert!(!err.contains("secret"), "{err}");
         });

@@ -21,7 +21,7 @@
 //! Stores: [`Inbox::sqlite`] (one file; the default for a service on one machine), [`Inbox::redis`]
 //! (Redis Streams; replicas behind a load balancer), [`Inbox::memory`] (tests only: not durable).
 //! [`Inbox::open`] takes a URL: `sqlite://inbox.db` (relative to the working directory),
-//! `sqlite:///var/lib/app/inbox.db` (absolute), `redis://HOST:PORT`, `rediss://...`, `memory`.
+//! `sqlite:///var/lib/app/inbox.db` (absolute), `redis://HOST:PORT`, `memory` (`rediss://` is refused at start: this build has no TLS for Redis).
 //!
 //! ```
 //! use std::time::Duration;
@@ -32,7 +32,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let inbox = Inbox::memory();
-//! // Any adapter: `VerifyWebhookLayer::inbox`, actix `WebhookConfig::inbox`, warp `Webhooks::inbox`.
+//! // Any adapter: `VerifyWebhookLayer::inbox`, actix `WebhookConfig::inbox`, warp `WebhookConfig::inbox`.
 //! let pipeline = Pipeline::new(Verifier::builder().signature_secret("s3cret").build()?)
 //!     .inbox(inbox.intake());
 //!
@@ -72,7 +72,7 @@
 //!   [`Job::key`]. Each delivery's completion is recorded exactly once: an attempt whose lease
 //!   was lost cannot record its outcome over the worker that took the delivery over.
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backend;
 mod error;
@@ -273,3 +273,8 @@ pub(crate) fn token() -> String {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// The README's examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

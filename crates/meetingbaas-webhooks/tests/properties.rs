@@ -142,6 +142,9 @@ proptest! {
         prop_assert_eq!(again.bot_id(), event.bot_id());
         prop_assert_eq!(again.event_id(), event.event_id());
         prop_assert_eq!(again.extra(), event.extra());
+        // And its own normalized form is the same (but for issues: a value that did not fit is
+        // kept only in its issue, so it is not read again).
+        prop_assert_eq!(without_issues(&serde_json::to_vec(&again).unwrap()), without_issues(&normalized));
     }
 
     #[test]
@@ -248,4 +251,45 @@ fn any_json() -> impl Strategy<Value = Value> {
 fn any_object() -> impl Strategy<Value = Map<String, Value>> {
     prop::collection::vec((any_key(), any_json()), 0..6)
         .prop_map(|pairs| pairs.into_iter().collect())
+}
+
+fn without_issues(normalized: &[u8]) -> Value {
+    let mut value: Value = serde_json::from_slice(normalized).unwrap();
+    value.as_object_mut().unwrap().remove("issues");
+    value
+}
+
+/// Found by the `event_roundtrip` fuzz target: the normalized form's own `kind`, `generation`
+/// and `issues` were read back as fields beside `data` (into an unknown event's data, or a
+/// known payload's unknown fields), so normalizing twice grew the data.
+#[test]
+fn the_normalized_form_is_a_fixed_point() {
+    for body in [
+        r#"{"event":"trans_coe"}"#,
+        r#"{"event":"x","data":{"a":1}}"#,
+        r#"{"event":"bot.completed","data":{"bot_id":"b"},"foo":1}"#,
+        r#"{"event":"complete","bot_id":"b","kind":"x"}"#,
+        r#"{"event":"bot.completed","data":{"bot_id":5}}"#,
+        r#"{"event":"alert","data":{"alert_rule_id":"r","x":1}}"#,
+    ] {
+        let event = Event::from_slice(body.as_bytes()).unwrap();
+        let normalized = serde_json::to_vec(&event).unwrap();
+        let again = Event::from_slice(&normalized).unwrap();
+        let twice = serde_json::to_vec(&again).unwrap();
+        assert_eq!(
+            without_issues(&twice),
+            without_issues(&normalized),
+            "{body}"
+        );
+        assert_eq!(again.unknown_fields(), event.unknown_fields(), "{body}");
+        if let (Event::Unknown(first), Event::Unknown(second)) = (&event, &again) {
+            assert_eq!(first.data, second.data, "{body}");
+        }
+    }
+    // A sender's own top-level `kind` (not the normalized form's) is still read as a field.
+    let event = Event::from_slice(br#"{"event":"x","bot_id":"b","kind":"k"}"#).unwrap();
+    let Event::Unknown(unknown) = &event else {
+        panic!("{event:?}")
+    };
+    assert_eq!(unknown.data["kind"], "k");
 }

@@ -22,7 +22,7 @@ use serde_json::error::Category;
 use serde_json::{Map, Value};
 
 use super::lenient::{Ctx, Key, Seg};
-use super::{Event, Target, UnknownEvent};
+use super::{Event, EventKind, Generation, Target, UnknownEvent};
 use crate::error::ParseError;
 
 /// Parses `body`; `alert_scheme`: it was verified by the alert scheme, so an object without
@@ -203,6 +203,9 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_, '_> {
                 data = Some(Data::Parsed(event));
             }
         }
+        if let Some(name) = &name {
+            drop_normalized_keys(name, &mut rest);
+        }
         let target = match &name {
             Some(name) => Target::from_name(name),
             None if self.alert_scheme || rest.contains_key("alert_rule_id") => {
@@ -275,6 +278,28 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_, '_> {
         event.adopt_extra(extra);
         event.set_issues(ctx.take_issues());
         Ok(event)
+    }
+}
+
+/// Removes the top-level `kind`, `generation` and `issues` of `Event`'s normalized form (its
+/// `Serialize`), so that parsing the normalized form again does not read them as fields beside
+/// `data`. Only when all three are exactly what the normalized form of `name` carries (`kind`
+/// and `generation` derived from the name, `issues` an array): a sender's own fields of those
+/// names are kept as before.
+fn drop_normalized_keys(name: &str, rest: &mut Map<String, Value>) {
+    let (kind, generation) = match Target::from_name(name) {
+        Some(Target::Envelope(name)) => (name.kind(), Some(name.generation())),
+        Some(Target::Alert) => (EventKind::Alert, Some(Generation::V2)),
+        None => (EventKind::Unknown, None),
+    };
+    let generation = generation.map_or(Value::Null, |g| Value::from(g.as_str()));
+    let normalized = rest.get("kind").and_then(Value::as_str) == Some(kind.as_str())
+        && rest.get("generation") == Some(&generation)
+        && rest.get("issues").is_some_and(Value::is_array);
+    if normalized {
+        for key in ["kind", "generation", "issues"] {
+            rest.remove(key);
+        }
     }
 }
 

@@ -414,3 +414,58 @@ pub fn stalled_headers_and_bodies_are_closed_by_their_deadlines(binary: &str) {
         assert_accepted(&response, "bot.completed", Some("after-the-stalls"));
     });
 }
+
+/// Out of file descriptors (EMFILE), the accept loop backs off instead of spinning: a few log
+/// lines at most while connections wait, and the server answers again once they are gone.
+pub fn running_out_of_file_descriptors_does_not_spin(binary: &str) {
+    run(async {
+        // 64 descriptors: the runtime and the listener take some, a few dozen connections the
+        // rest, and every accept after that fails with EMFILE.
+        let (server, stderr) = Server::start_with_nofile(binary, 64).await;
+        let lines = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = std::sync::Arc::clone(&lines);
+        tokio::spawn(async move {
+            use tokio::io::AsyncBufReadExt;
+            let mut stderr = tokio::io::BufReader::new(stderr).lines();
+            while let Ok(Some(_)) = stderr.next_line().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        });
+        let mut held = Vec::new();
+        for _ in 0..120 {
+            if let Ok(stream) = TcpStream::connect(&server.addr).await {
+                held.push(stream);
+            }
+        }
+        let before = lines.load(std::sync::atomic::Ordering::Relaxed);
+        // While the descriptors stay exhausted (shorter than the 10 s header deadline that would
+        // free them), a spinning loop would log thousands of lines.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let logged = lines.load(std::sync::atomic::Ordering::Relaxed) - before;
+        assert!(
+            logged < 50,
+            "{logged} log lines in 3 s while out of descriptors: the accept loop spins"
+        );
+        drop(held);
+        // Freed: a verified delivery is answered again.
+        let body = minimal("bot.completed", "after-emfile");
+        let mut answer = None;
+        for _ in 0..50 {
+            match client::post(
+                &server.addr,
+                &signed(Scheme::Callback, &body),
+                Body::Length(body.clone()),
+            )
+            .await
+            {
+                Ok(response) if response.status == 200 => {
+                    answer = Some(response);
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let response = answer.expect("the server answers again once descriptors are free");
+        assert_accepted(&response, "bot.completed", Some("after-emfile"));
+    });
+}

@@ -210,6 +210,7 @@ macro_rules! hostile_suite {
             stalled_uploads_stay_under_the_memory_budget,
             stalled_chunked_uploads_stay_under_the_memory_budget,
             stalled_headers_and_bodies_are_closed_by_their_deadlines,
+            running_out_of_file_descriptors_does_not_spin,
         );
     };
     (@cases $binary:expr; $($case:ident),* $(,)?) => {

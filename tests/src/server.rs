@@ -109,11 +109,36 @@ impl Server {
             env.extend(TestCertificate::get().env());
         }
         let https = env.iter().any(|(name, _)| *name == "MEETINGBAAS_TLS_CERT");
-        let mut child = command(binary, &env)
+        let child = command(binary, &env)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {binary}: {err}"));
+        Server::announced(child, binary, https).await
+    }
+
+    /// Starts `binary` with [`default_env`] under `prlimit --nofile=N:N` (at most `nofile` open
+    /// file descriptors), its stderr piped to the caller: for the cases that exhaust the
+    /// server's descriptors.
+    pub async fn start_with_nofile(
+        binary: &str,
+        nofile: u32,
+    ) -> (Server, tokio::process::ChildStderr) {
+        let mut command = command("prlimit", &default_env());
+        command
+            .arg(format!("--nofile={nofile}:{nofile}"))
+            .arg(binary);
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start prlimit {binary}: {err}"));
+        let stderr = child.stderr.take().expect("stderr is piped");
+        (Server::announced(child, binary, false).await, stderr)
+    }
+
+    /// Waits for the `listening on ...` line of a started server.
+    async fn announced(mut child: Child, binary: &str, https: bool) -> Server {
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(START_TIMEOUT, lines.next_line())

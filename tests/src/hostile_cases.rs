@@ -360,6 +360,35 @@ pub fn stalled_chunked_uploads_stay_under_the_memory_budget(binary: &str) {
 }
 
 /// Writes `bytes` and waits for the server to answer or close: how it ended, and when.
+/// Sends one complete request on a keep-alive connection, reads its answer, then waits: how the
+/// idle connection ended (`closed`, `reset`, or `held` past the deadline) and how long after the
+/// answer.
+async fn idle_after_one_request(addr: &str, request: String) -> (String, Duration) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut buf = [0u8; 4096];
+    let mut answer = Vec::new();
+    while !String::from_utf8_lossy(&answer).contains("\"status\":\"success\"") {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return ("closed before answering".to_string(), Duration::ZERO),
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let idle = Instant::now();
+    let ending = tokio::time::timeout(DEADLINE + DEADLINE_SLACK, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) => return "closed",
+                Err(_) => return "reset",
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or("held");
+    (ending.to_string(), idle.elapsed())
+}
+
 async fn stall(addr: &str, bytes: String) -> (String, Duration) {
     let start = Instant::now();
     let mut stream = TcpStream::connect(addr).await.expect("connect");
@@ -380,10 +409,18 @@ pub fn stalled_headers_and_bodies_are_closed_by_their_deadlines(binary: &str) {
         let headers = format!("POST {route} HTTP/1.1\r\nHost: x\r\nx-mb-secret: {secret}\r\n");
         let by_length = format!("{headers}Content-Length: 1000\r\n\r\n{{\"event\":");
         let chunked = format!("{headers}Transfer-Encoding: chunked\r\n\r\n9\r\n{{\"event\":\r\n");
-        let (head, body, chunks) = tokio::join!(
+        let delivery = minimal("bot.completed", "keep-alive");
+        let mut keep_alive = format!("POST {route} HTTP/1.1\r\nHost: x\r\n");
+        for (name, value) in signed(Scheme::Callback, &delivery) {
+            keep_alive.push_str(&format!("{name}: {value}\r\n"));
+        }
+        keep_alive.push_str(&format!("Content-Length: {}\r\n\r\n", delivery.len()));
+        keep_alive.push_str(&String::from_utf8_lossy(&delivery));
+        let (head, body, chunks, idle) = tokio::join!(
             stall(&server.addr, headers.clone()),
             stall(&server.addr, by_length),
             stall(&server.addr, chunked),
+            idle_after_one_request(&server.addr, keep_alive),
         );
         let latest = DEADLINE + DEADLINE_SLACK;
         // Not at once (that would be some other error), and not past the deadline.
@@ -392,6 +429,11 @@ pub fn stalled_headers_and_bodies_are_closed_by_their_deadlines(binary: &str) {
             ("stalled head", &head, &["closed", "reset", "408"][..]),
             ("stalled body", &body, &["408"][..]),
             ("stalled chunked body", &chunks, &["408"][..]),
+            (
+                "idle keep-alive connection",
+                &idle,
+                &["closed", "reset"][..],
+            ),
         ] {
             assert!(
                 expected.contains(&ending.as_str()),

@@ -16,21 +16,21 @@ use crate::server::{Server, default_env, run_to_exit};
 
 /// How long the examples' worker may take to finish what a case sent (their `bot.completed`
 /// handler takes 200 ms, four at a time; a killed worker's leases run out after 15 s).
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(90);
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(90);
 
-fn env_with_inbox(url: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn env_with_inbox(url: &str) -> Vec<(&'static str, String)> {
     let mut env = default_env();
     env.push(("MEETINGBAAS_INBOX", url.to_string()));
     env
 }
 
-fn sqlite_url(dir: &tempfile::TempDir) -> String {
+pub(crate) fn sqlite_url(dir: &tempfile::TempDir) -> String {
     format!("sqlite://{}", dir.path().join("inbox.db").display())
 }
 
 /// The id of a `202 {"status":"queued","id":...}` answer.
 #[track_caller]
-fn queued_id(response: &Response) -> String {
+pub(crate) fn queued_id(response: &Response) -> String {
     assert_eq!(response.status, 202, "{}", response.text());
     let body = response.json();
     assert_eq!(body["status"], "queued", "{body}");
@@ -47,7 +47,7 @@ fn assert_duplicate(response: &Response) {
 }
 
 /// A delivery: its headers and its body.
-type Delivery = (Vec<(String, String)>, Vec<u8>);
+pub(crate) type Delivery = (Vec<(String, String)>, Vec<u8>);
 
 /// `count` distinct deliveries (`bot.completed` under the callback scheme), each with its
 /// headers.
@@ -78,7 +78,7 @@ async fn send_all(server: &Server, deliveries: &[Delivery]) -> BTreeSet<String> 
     ids
 }
 
-async fn wait_for(inbox: &Inbox, what: &str, done: impl Fn(&Stats) -> bool) -> Stats {
+pub(crate) async fn wait_for(inbox: &Inbox, what: &str, done: impl Fn(&Stats) -> bool) -> Stats {
     let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
     loop {
         match inbox.stats().await {
@@ -97,7 +97,7 @@ async fn wait_for(inbox: &Inbox, what: &str, done: impl Fn(&Stats) -> bool) -> S
 }
 
 /// Every id is completed, with exactly one successful attempt recorded.
-async fn assert_each_completed_once(inbox: &Inbox, ids: &BTreeSet<String>) {
+pub(crate) async fn assert_each_completed_once(inbox: &Inbox, ids: &BTreeSet<String>) {
     for id in ids {
         let shown = inbox.show(id).await.expect("a stored delivery");
         assert_eq!(shown.summary.state, State::Completed, "{id}");

@@ -26,6 +26,7 @@ pub mod dedupe_cases;
 pub mod deliveries;
 pub mod hostile_cases;
 pub mod inbox_cases;
+pub mod inbox_fault_cases;
 pub mod redis_server;
 pub mod server;
 pub mod tls;
@@ -146,6 +147,10 @@ macro_rules! inbox_suite {
             an_inbox_that_cannot_be_opened_exits_non_zero,
             an_unreachable_redis_inbox_is_503_and_recovers,
         );
+        #[test]
+        fn a_full_disk_is_503_and_recovers_sqlite() {
+            $crate::inbox_fault_cases::a_full_disk_is_503_and_recovers_sqlite($binary);
+        }
     };
     (@cases $binary:expr; $($case:ident),* $(,)?) => {
         $(
@@ -154,6 +159,22 @@ macro_rules! inbox_suite {
                 $crate::inbox_cases::$case($binary);
             }
         )*
+    };
+}
+
+/// Expands into the `#[test]` of the three-replica inbox case
+/// ([`inbox_fault_cases::three_replicas_on_one_redis_lose_none`]): three example processes on one
+/// `redis-server` with its append-only file, 1 000 deliveries, a replica and Redis killed and
+/// restarted meanwhile. `$binary` is the first replica; the other two are other examples built
+/// next to it (by the same `cargo test --workspace`), or `$binary` again where they are missing.
+/// One example plugs it in (axum): it already runs three adapters, and takes about 30 s.
+#[macro_export]
+macro_rules! inbox_replicas_suite {
+    ($binary:expr) => {
+        #[test]
+        fn three_replicas_on_one_redis_lose_none() {
+            $crate::inbox_fault_cases::three_replicas_on_one_redis_lose_none($binary);
+        }
     };
 }
 

@@ -7,6 +7,9 @@ meetingbaas_webhooks_conformance::idempotency_suite!(env!(
     "CARGO_BIN_EXE_meetingbaas-example-axum"
 ));
 meetingbaas_webhooks_conformance::inbox_suite!(env!("CARGO_BIN_EXE_meetingbaas-example-axum"));
+meetingbaas_webhooks_conformance::inbox_replicas_suite!(env!(
+    "CARGO_BIN_EXE_meetingbaas-example-axum"
+));
 meetingbaas_webhooks_conformance::endpoint_config_suite!(env!(
     "CARGO_BIN_EXE_meetingbaas-example-axum"
 ));

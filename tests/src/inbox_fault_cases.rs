@@ -1,0 +1,597 @@
+//! Inbox fault cases of issue 12 that need more than one example or a small filesystem: three
+//! replicas on one Redis while a replica and Redis itself are killed and restarted, and a SQLite
+//! inbox on a full disk.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use meetingbaas_webhooks::Scheme;
+use meetingbaas_webhooks_inbox::{Inbox, ListQuery};
+
+use crate::cases::{assert_rejected, run};
+use crate::client::{self, Body, Response};
+use crate::deliveries::signed;
+use crate::inbox_cases::{
+    Delivery, assert_each_completed_once, env_with_inbox, queued_id, wait_for,
+};
+use crate::redis_server::RedisServer;
+use crate::server::Server;
+
+/// How many distinct deliveries the replica case sends.
+const REPLICA_DELIVERIES: usize = 1_000;
+
+/// How many senders run at once (Meeting BaaS's concurrent deliveries, bounded).
+const SENDERS: usize = 16;
+
+/// How many times a sender tries one delivery before the case fails.
+const MAX_TRIES: u32 = 40;
+
+/// The examples, by binary name: the replica case runs three different ones where they are built.
+const EXAMPLES: [&str; 4] = [
+    "meetingbaas-example-axum",
+    "meetingbaas-example-actix",
+    "meetingbaas-example-warp",
+    "meetingbaas-example-hyper",
+];
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A delivery of `name` for bot `bot_id`, padded with `padding` bytes of data.
+fn padded(name: &str, bot_id: &str, padding: usize) -> Vec<u8> {
+    serde_json::json!({
+        "event": name,
+        "data": { "bot_id": bot_id, "padding": "x".repeat(padding) },
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The bot id a stored body names.
+fn bot_id_of(body: &[u8]) -> String {
+    let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    value["data"]["bot_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// What the senders saw, for the assertions and the failure messages.
+#[derive(Debug, Default)]
+struct Seen {
+    /// Answers by status (`0`: no answer at all: refused, reset, timed out).
+    statuses: BTreeMap<u16, usize>,
+    /// Non-2xx answers other than 503 with `Retry-After`.
+    unexpected: Vec<String>,
+    /// The deliveries (by index) answered 2xx, in that order.
+    accepted: Vec<usize>,
+    /// The ids of 202 answers.
+    ids: BTreeSet<String>,
+    /// Copies of accepted deliveries answered `duplicate`.
+    duplicates: usize,
+    /// Copies of accepted deliveries answered 202: stored twice.
+    stored_twice: Vec<String>,
+}
+
+/// The replicas' current addresses (a restarted replica listens on a new port), as a load
+/// balancer would know them.
+type Addresses = Arc<Mutex<Vec<String>>>;
+
+/// Records a non-2xx answer (or none) to a delivery.
+fn record_failure(seen: &Mutex<Seen>, answer: &std::io::Result<Response>) {
+    let mut seen = lock(seen);
+    match answer {
+        Ok(response) => {
+            *seen.statuses.entry(response.status).or_default() += 1;
+            if response.status != 503 || response.header("retry-after").is_none() {
+                let text = response.text();
+                seen.unexpected.push(format!("{}: {text}", response.status));
+            }
+        }
+        Err(_) => *seen.statuses.entry(0).or_default() += 1,
+    }
+}
+
+/// Sends delivery `index` as Meeting BaaS would: until it is answered 2xx, retrying a non-2xx
+/// answer or a connection error with backoff, on the next replica each time (a load balancer
+/// taking a failed one out). The 2xx answer, or why the case fails.
+async fn deliver(
+    addresses: &Addresses,
+    seen: &Mutex<Seen>,
+    index: usize,
+    delivery: &Delivery,
+) -> Result<Response, String> {
+    let (headers, body) = delivery;
+    let mut backoff = Duration::from_millis(50);
+    for attempt in 0..MAX_TRIES {
+        let addr = {
+            let addresses = lock(addresses);
+            addresses[(index + attempt as usize) % addresses.len()].clone()
+        };
+        let answer = client::post(&addr, headers, Body::Length(body.clone())).await;
+        if let Ok(response) = &answer
+            && (200..300).contains(&response.status)
+        {
+            return Ok(response.clone());
+        }
+        record_failure(seen, &answer);
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(1));
+    }
+    Err(format!(
+        "delivery {index} was not accepted after {MAX_TRIES} tries"
+    ))
+}
+
+/// The example binaries for three replicas: `binary`, then two other examples built next to it
+/// (by the same `cargo test --workspace`), or `binary` again where they are missing.
+fn replica_binaries(binary: &str) -> Vec<String> {
+    let path = Path::new(binary);
+    let mut replicas = vec![binary.to_string()];
+    for name in EXAMPLES {
+        let sibling = path.with_file_name(name);
+        if replicas.len() < 3 && sibling != path && sibling.is_file() {
+            replicas.push(sibling.display().to_string());
+        }
+    }
+    while replicas.len() < 3 {
+        replicas.push(binary.to_string());
+    }
+    replicas
+}
+
+/// Waits (bounded) until `accepted` deliveries have been answered 2xx.
+async fn wait_for_accepted(seen: &Mutex<Seen>, accepted: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = lock(seen).accepted.len();
+        if now >= accepted {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "only {now} of {accepted} deliveries accepted in time: {:?}",
+            lock(seen).statuses
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Three example replicas (different adapters when they are built) on one `redis-server` with
+/// `appendonly yes` and `appendfsync always`: 1 000 distinct deliveries spread over them by 16
+/// concurrent senders that retry until a 2xx, while one replica is killed with `kill -9` and
+/// restarted, Redis is killed and restarted on the same port and directory (its append-only
+/// file replayed), and copies of accepted deliveries are sent. Every delivery is stored once
+/// and completed once; none is dead or left pending.
+pub fn three_replicas_on_one_redis_lose_none(binary: &str) {
+    run(async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let mut redis = RedisServer::start_persistent(dir.path());
+        let env = env_with_inbox(&redis.url());
+        let binaries = replica_binaries(binary);
+        println!("replicas: {binaries:?}");
+        let mut replicas = Vec::new();
+        for binary in &binaries {
+            replicas.push(Server::start(binary, &env).await);
+        }
+        let addresses: Addresses = Arc::new(Mutex::new(
+            replicas.iter().map(|server| server.addr.clone()).collect(),
+        ));
+        // One in five takes the examples' slow path (`bot.completed`: 200 ms), so that handlers
+        // are running when a replica is killed.
+        let sent: Arc<Vec<Delivery>> = Arc::new(
+            (0..REPLICA_DELIVERIES)
+                .map(|n| {
+                    let name = if n % 5 == 0 {
+                        "bot.completed"
+                    } else {
+                        "bot.failed"
+                    };
+                    let body = padded(name, &format!("replica-{n}"), 0);
+                    (signed(Scheme::Callback, &body), body)
+                })
+                .collect(),
+        );
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let next = Arc::new(AtomicUsize::new(0));
+
+        let mut senders = tokio::task::JoinSet::new();
+        for _ in 0..SENDERS {
+            let (sent, seen, next, addresses) = (
+                Arc::clone(&sent),
+                Arc::clone(&seen),
+                Arc::clone(&next),
+                Arc::clone(&addresses),
+            );
+            senders.spawn(async move {
+                loop {
+                    let index = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(delivery) = sent.get(index) else {
+                        return Ok(());
+                    };
+                    let response = deliver(&addresses, &seen, index, delivery).await?;
+                    let mut seen = lock(&seen);
+                    match response.status {
+                        202 => {
+                            let id = queued_id(&response);
+                            if !seen.ids.insert(id.clone()) {
+                                return Err(format!("id {id} given to two deliveries"));
+                            }
+                        }
+                        // Stored by an earlier try whose answer was lost (a 503 or a reset
+                        // while Redis or the replica went away).
+                        200 if response.json()["status"] == "duplicate" => {}
+                        _ => {
+                            return Err(format!(
+                                "delivery {index}: unexpected 2xx {} {}",
+                                response.status,
+                                response.text()
+                            ));
+                        }
+                    }
+                    seen.accepted.push(index);
+                }
+            });
+        }
+
+        // Copies of accepted deliveries, meanwhile: a duplicate, or a 503 during an outage, never
+        // stored again.
+        let copying = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let copier = {
+            let (sent, seen, addresses, copying) = (
+                Arc::clone(&sent),
+                Arc::clone(&seen),
+                Arc::clone(&addresses),
+                Arc::clone(&copying),
+            );
+            tokio::spawn(async move {
+                let mut round = 0usize;
+                while copying.load(Ordering::Relaxed) {
+                    round += 1;
+                    let index = {
+                        let seen = lock(&seen);
+                        (!seen.accepted.is_empty())
+                            .then(|| seen.accepted[(round * 7919) % seen.accepted.len()])
+                    };
+                    let Some(index) = index else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
+                    let addr = {
+                        let addresses = lock(&addresses);
+                        addresses[round % addresses.len()].clone()
+                    };
+                    let (headers, body) = &sent[index];
+                    let answer = client::post(&addr, headers, Body::Length(body.clone())).await;
+                    match &answer {
+                        Ok(response) if response.status == 200 => {
+                            let mut seen = lock(&seen);
+                            if response.json()["status"] == "duplicate" {
+                                seen.duplicates += 1;
+                            } else {
+                                seen.unexpected
+                                    .push(format!("copy of {index}: {}", response.text()));
+                            }
+                        }
+                        Ok(response) if response.status == 202 => {
+                            lock(&seen)
+                                .stored_twice
+                                .push(format!("copy of {index}: {}", response.text()));
+                        }
+                        _ => record_failure(&seen, &answer),
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+        };
+
+        // The faults, while deliveries arrive: a replica killed (handlers running) and restarted...
+        wait_for_accepted(&seen, REPLICA_DELIVERIES / 4).await;
+        replicas[1].kill().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        replicas[1] = Server::start(&binaries[1], &env).await;
+        lock(&addresses)[1] = replicas[1].addr.clone();
+        // ...then Redis itself, its append-only file replayed on the same port.
+        wait_for_accepted(&seen, REPLICA_DELIVERIES / 2).await;
+        redis.restart();
+
+        while let Some(sender) = senders.join_next().await {
+            if let Err(failure) = sender.expect("a sender task") {
+                panic!("{failure}: {:?}", lock(&seen).statuses);
+            }
+        }
+        copying.store(false, Ordering::Relaxed);
+        copier.await.expect("the copier task");
+        for (n, replica) in replicas.iter_mut().enumerate() {
+            assert!(replica.is_running(), "replica {n} ({}) died", binaries[n]);
+        }
+
+        let inbox = Inbox::open(&redis.url())
+            .await
+            .expect("the replicas' inbox");
+        let stats = wait_for(&inbox, "every delivery handled by the replicas", |s| {
+            s.completed >= REPLICA_DELIVERIES as u64 && s.queued + s.running + s.retrying == 0
+        })
+        .await;
+        let seen = lock(&seen);
+        println!(
+            "answers to failed tries by status (0: no answer): {:?}; copies answered duplicate: {}; stats: {stats:?}",
+            seen.statuses, seen.duplicates
+        );
+        assert!(
+            seen.stored_twice.is_empty(),
+            "copies stored twice: {:?}",
+            seen.stored_twice
+        );
+        assert!(
+            seen.unexpected.is_empty(),
+            "answers other than 503 with Retry-After: {:?}",
+            seen.unexpected
+        );
+        assert!(seen.duplicates > 0, "no copy was answered duplicate");
+        assert_eq!(
+            (
+                stats.completed,
+                stats.dead,
+                stats.queued,
+                stats.running,
+                stats.retrying
+            ),
+            (REPLICA_DELIVERIES as u64, 0, 0, 0, 0),
+            "{stats:?}"
+        );
+        let accepted: BTreeSet<usize> = seen.accepted.iter().copied().collect();
+        assert_eq!(accepted.len(), REPLICA_DELIVERIES);
+
+        // Stored once each: 1 000 stored deliveries, one per body sent.
+        let stored = inbox
+            .list(ListQuery {
+                limit: 10 * REPLICA_DELIVERIES,
+                ..ListQuery::default()
+            })
+            .await
+            .expect("listing the inbox");
+        assert_eq!(stored.len(), REPLICA_DELIVERIES, "stored deliveries");
+        let ids: BTreeSet<String> = stored.iter().map(|summary| summary.id.clone()).collect();
+        assert!(seen.ids.is_subset(&ids), "a 202 id is not stored");
+        let keys: BTreeSet<&str> = stored.iter().map(|summary| summary.key.as_str()).collect();
+        assert_eq!(keys.len(), REPLICA_DELIVERIES, "idempotency keys stored");
+        // Completed once each, and each body the one of a delivery sent.
+        assert_each_completed_once(&inbox, &ids).await;
+        let mut bots = BTreeSet::new();
+        let mut taken_over = 0;
+        for id in &ids {
+            let shown = inbox.show(id).await.expect("a stored delivery");
+            assert!(bots.insert(bot_id_of(&shown.body)), "{id} stored twice");
+            taken_over += usize::from(shown.attempts.iter().any(|a| a.error.is_some()));
+        }
+        let expected: BTreeSet<String> = (0..REPLICA_DELIVERIES)
+            .map(|n| format!("replica-{n}"))
+            .collect();
+        assert_eq!(bots, expected);
+        println!(
+            "deliveries with a failed attempt (taken over from the killed replica): {taken_over}"
+        );
+    });
+}
+
+/// A tmpfs mounted by the test, unmounted on drop.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`mount -t tmpfs -o size=...`) on a fresh directory; `Err`
+    /// with `mount`'s message when it is not permitted.
+    fn mount(size: &str) -> Result<Tmpfs, String> {
+        let dir = tempfile::tempdir().map_err(|err| err.to_string())?;
+        let output = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map_err(|err| err.to_string())?;
+        if !output.status.success() {
+            return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+        }
+        Ok(Tmpfs { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // A process killed a moment ago may still hold a file open: try again, then detach.
+        for _ in 0..50 {
+            let unmounted = std::process::Command::new("umount")
+                .arg(self.dir.path())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success());
+            if unmounted {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// How much room the filler leaves at first, in bytes.
+const HEADROOM: u64 = 256 * 1024;
+
+/// Grows the file at `path` with zeros until its filesystem is full, then gives back
+/// `headroom` bytes.
+fn fill(path: &Path, headroom: u64) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("opening the filler file");
+    let chunk = vec![0u8; 16 * 1024];
+    loop {
+        if let Err(err) = file.write_all(&chunk) {
+            assert_eq!(
+                err.kind(),
+                std::io::ErrorKind::StorageFull,
+                "filling {}: {err}",
+                path.display()
+            );
+            // The last partial chunk too: byte by byte.
+            while file.write_all(&[0]).is_ok() {}
+            break;
+        }
+    }
+    let len = file.metadata().expect("the filler's size").len();
+    file.set_len(len.saturating_sub(headroom))
+        .expect("shrinking the filler");
+}
+
+/// A SQLite inbox on a full disk (a 4 MiB tmpfs filled by a file): each delivery is answered
+/// 202 and then really stored, or 503 with `Retry-After`, never a 2xx for a delivery that was
+/// not stored; once the disk is full, 503s come; once the filler is deleted, intake answers 2xx
+/// again, the example never died, and the worker handles every stored delivery.
+pub fn a_full_disk_is_503_and_recovers_sqlite(binary: &str) {
+    let tmpfs = match Tmpfs::mount("4m") {
+        Ok(tmpfs) => tmpfs,
+        Err(err) => {
+            println!("skipped: cannot mount tmpfs (needs root): {err}");
+            return;
+        }
+    };
+    let db: PathBuf = tmpfs.path().join("inbox.db");
+    let filler = tmpfs.path().join("filler");
+    let url = format!("sqlite://{}", db.display());
+    run(async {
+        let mut server = Server::start(binary, &env_with_inbox(&url)).await;
+        // `bot.failed`: the examples' instant handler. 8 KiB each, to fill the disk quickly.
+        let delivery = |n: usize| {
+            let body = padded("bot.failed", &format!("disk-{n}"), 8 * 1024);
+            (signed(Scheme::Callback, &body), body)
+        };
+        let mut stored: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        let mut refused: Vec<Delivery> = Vec::new();
+        let mut n = 0;
+        for _ in 0..3 {
+            let (headers, body) = delivery(n);
+            n += 1;
+            let response = crate::cases::post(&server, &headers, Body::Length(body.clone())).await;
+            stored.insert(queued_id(&response), body);
+        }
+
+        // Full but for a little room, so that some commits fit and some do not; then full.
+        fill(&filler, HEADROOM);
+        let mut full = false;
+        let mut while_full = BTreeMap::<u16, usize>::new();
+        while refused.is_empty() || !full {
+            assert!(n < 2_000, "no 503 after {n} deliveries on a full disk");
+            if !refused.is_empty() {
+                fill(&filler, 0);
+                full = true;
+            }
+            // Eight at once: a commit of several, some of which may fit.
+            let mut sends = tokio::task::JoinSet::new();
+            for _ in 0..8 {
+                let (headers, body) = delivery(n);
+                n += 1;
+                let addr = server.addr.clone();
+                sends.spawn(async move {
+                    let answer = client::post(&addr, &headers, Body::Length(body.clone())).await;
+                    (headers, body, answer)
+                });
+            }
+            while let Some(sent) = sends.join_next().await {
+                let (headers, body, answer) = sent.expect("a send task");
+                let response = answer.expect("an answer on a full disk");
+                *while_full.entry(response.status).or_default() += 1;
+                match response.status {
+                    202 => {
+                        stored.insert(queued_id(&response), body);
+                    }
+                    503 => {
+                        assert_rejected(&response, 503, &["inbox_unavailable"]);
+                        assert!(
+                            response.header("retry-after").is_some(),
+                            "503 without Retry-After"
+                        );
+                        refused.push((headers, body));
+                    }
+                    status => panic!("a full disk answered {status}: {}", response.text()),
+                }
+            }
+        }
+        println!("answers while the disk filled up, by status: {while_full:?}");
+        assert!(server.is_running(), "the example died on a full disk");
+
+        std::fs::remove_file(&filler).expect("deleting the filler");
+        // The refused deliveries, retried as the sender would: stored now.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        // Refused but stored after all (the answer is then a duplicate): allowed, and counted.
+        let mut stored_anyway = 0;
+        for (headers, body) in refused {
+            loop {
+                let response =
+                    crate::cases::post(&server, &headers, Body::Length(body.clone())).await;
+                if response.status == 202 {
+                    stored.insert(queued_id(&response), body);
+                    break;
+                }
+                if response.status == 200 {
+                    assert_eq!(
+                        response.json()["status"],
+                        "duplicate",
+                        "{}",
+                        response.text()
+                    );
+                    stored_anyway += 1;
+                    break;
+                }
+                assert_eq!(response.status, 503, "{}", response.text());
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "intake did not recover once the disk had room"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let (headers, body) = delivery(n);
+        let response = crate::cases::post(&server, &headers, Body::Length(body.clone())).await;
+        stored.insert(queued_id(&response), body);
+        assert!(server.is_running(), "the example died");
+
+        // Every 202 is really stored, with its body; the worker handles each once.
+        let inbox = Inbox::open(&url).await.expect("the example's inbox");
+        for (id, body) in &stored {
+            let shown = inbox
+                .show(id)
+                .await
+                .unwrap_or_else(|err| panic!("202 {id} not stored: {err}"));
+            assert_eq!(&shown.body[..], &body[..], "{id}");
+        }
+        let total = (stored.len() + stored_anyway) as u64;
+        let stats = wait_for(&inbox, "every stored delivery handled", |s| {
+            s.completed == total
+        })
+        .await;
+        assert_eq!(
+            (stats.dead, stats.queued, stats.running, stats.retrying),
+            (0, 0, 0, 0),
+            "{stats:?}"
+        );
+        let ids: BTreeSet<String> = stored.keys().cloned().collect();
+        assert_each_completed_once(&inbox, &ids).await;
+        drop(inbox);
+        server.kill().await;
+    });
+    drop(tmpfs);
+}

@@ -198,6 +198,9 @@ pub fn three_replicas_on_one_redis_lose_none(binary: &str) {
         );
         let seen = Arc::new(Mutex::new(Seen::default()));
         let next = Arc::new(AtomicUsize::new(0));
+        // The faults happen while deliveries arrive: a sender holds delivery `4 * N / 10` and
+        // later until the replica is back, `7 * N / 10` and later until Redis is back.
+        let (faults_done, faults) = tokio::sync::watch::channel(0u8);
 
         let mut senders = tokio::task::JoinSet::new();
         for _ in 0..SENDERS {
@@ -207,12 +210,22 @@ pub fn three_replicas_on_one_redis_lose_none(binary: &str) {
                 Arc::clone(&next),
                 Arc::clone(&addresses),
             );
+            let mut faults = faults.clone();
             senders.spawn(async move {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(delivery) = sent.get(index) else {
                         return Ok(());
                     };
+                    let after = match index * 10 / REPLICA_DELIVERIES {
+                        0..4 => 0,
+                        4..7 => 1,
+                        _ => 2,
+                    };
+                    faults
+                        .wait_for(|done| *done >= after)
+                        .await
+                        .map_err(|_| "the case stopped".to_string())?;
                     let response = deliver(&addresses, &seen, index, delivery).await?;
                     let mut seen = lock(&seen);
                     match response.status {
@@ -295,9 +308,11 @@ pub fn three_replicas_on_one_redis_lose_none(binary: &str) {
         tokio::time::sleep(Duration::from_millis(300)).await;
         replicas[1] = Server::start(&binaries[1], &env).await;
         lock(&addresses)[1] = replicas[1].addr.clone();
+        faults_done.send_replace(1);
         // ...then Redis itself, its append-only file replayed on the same port.
         wait_for_accepted(&seen, REPLICA_DELIVERIES / 2).await;
         redis.restart();
+        faults_done.send_replace(2);
 
         while let Some(sender) = senders.join_next().await {
             if let Err(failure) = sender.expect("a sender task") {
@@ -317,7 +332,7 @@ pub fn three_replicas_on_one_redis_lose_none(binary: &str) {
             s.completed >= REPLICA_DELIVERIES as u64 && s.queued + s.running + s.retrying == 0
         })
         .await;
-        let seen = lock(&seen);
+        let seen = std::mem::take(&mut *lock(&seen));
         println!(
             "answers to failed tries by status (0: no answer): {:?}; copies answered duplicate: {}; stats: {stats:?}",
             seen.statuses, seen.duplicates

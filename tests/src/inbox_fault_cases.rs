@@ -3,7 +3,7 @@
 //! inbox on a full disk.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -472,53 +472,55 @@ fn fill(path: &Path, headroom: u64) {
         .expect("shrinking the filler");
 }
 
-/// A SQLite inbox on a full disk (a 4 MiB tmpfs filled by a file): each delivery is answered
-/// 202 and then really stored, or 503 with `Retry-After`, never a 2xx for a delivery that was
-/// not stored; once the disk is full, 503s come; once the filler is deleted, intake answers 2xx
-/// again, the example never died, and the worker handles every stored delivery.
-pub fn a_full_disk_is_503_and_recovers_sqlite(binary: &str) {
-    let tmpfs = match Tmpfs::mount("4m") {
-        Ok(tmpfs) => tmpfs,
-        Err(err) => {
-            println!("skipped: cannot mount tmpfs (needs root): {err}");
-            return;
-        }
-    };
-    let db: PathBuf = tmpfs.path().join("inbox.db");
-    let filler = tmpfs.path().join("filler");
-    let url = format!("sqlite://{}", db.display());
-    run(async {
-        let mut server = Server::start(binary, &env_with_inbox(&url)).await;
-        // `bot.failed`: the examples' instant handler. 8 KiB each, to fill the disk quickly.
-        let delivery = |n: usize| {
-            let body = padded("bot.failed", &format!("disk-{n}"), 8 * 1024);
-            (signed(Scheme::Callback, &body), body)
-        };
-        let mut stored: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        let mut refused: Vec<Delivery> = Vec::new();
-        let mut n = 0;
-        for _ in 0..3 {
-            let (headers, body) = delivery(n);
-            n += 1;
-            let response = crate::cases::post(&server, &headers, Body::Length(body.clone())).await;
-            stored.insert(queued_id(&response), body);
-        }
+/// Deliveries sent to an example whose store is on a filling disk, and what became of them.
+#[derive(Default)]
+struct DiskIntake {
+    /// The deliveries answered 202, by id.
+    stored: BTreeMap<String, Vec<u8>>,
+    /// The deliveries answered 503, not yet sent again.
+    refused: Vec<Delivery>,
+    /// Deliveries answered 503 and then `duplicate` when sent again: stored after all.
+    stored_anyway: usize,
+    /// How many were made.
+    made: usize,
+}
 
-        // Full but for a little room, so that some commits fit and some do not; then full.
-        fill(&filler, HEADROOM);
+impl DiskIntake {
+    /// A new delivery: `bot.failed` (the examples' instant handler), 8 KiB, to fill the disk
+    /// quickly.
+    fn delivery(&mut self) -> Delivery {
+        let body = padded("bot.failed", &format!("disk-{}", self.made), 8 * 1024);
+        self.made += 1;
+        (signed(Scheme::Callback, &body), body)
+    }
+
+    /// Sends a new delivery, which must be stored.
+    async fn send_stored(&mut self, server: &Server) {
+        let (headers, body) = self.delivery();
+        let response = crate::cases::post(server, &headers, Body::Length(body.clone())).await;
+        self.stored.insert(queued_id(&response), body);
+    }
+
+    /// Fills the disk, first but for a little room (some writes fit, some do not), then
+    /// completely, sending eight deliveries at once (a group commit of several) meanwhile until
+    /// some are refused: each is answered 202 or 503 with `Retry-After`, nothing else.
+    async fn fill_until_refused(&mut self, server: &Server, filler: &Path) {
+        fill(filler, HEADROOM);
         let mut full = false;
-        let mut while_full = BTreeMap::<u16, usize>::new();
-        while refused.is_empty() || !full {
-            assert!(n < 2_000, "no 503 after {n} deliveries on a full disk");
-            if !refused.is_empty() {
-                fill(&filler, 0);
+        let mut answers = BTreeMap::<u16, usize>::new();
+        while self.refused.is_empty() || !full {
+            assert!(
+                self.made < 2_000,
+                "no 503 after {} deliveries on a full disk",
+                self.made
+            );
+            if !self.refused.is_empty() {
+                fill(filler, 0);
                 full = true;
             }
-            // Eight at once: a commit of several, some of which may fit.
             let mut sends = tokio::task::JoinSet::new();
             for _ in 0..8 {
-                let (headers, body) = delivery(n);
-                n += 1;
+                let (headers, body) = self.delivery();
                 let addr = server.addr.clone();
                 sends.spawn(async move {
                     let answer = client::post(&addr, &headers, Body::Length(body.clone())).await;
@@ -528,10 +530,10 @@ pub fn a_full_disk_is_503_and_recovers_sqlite(binary: &str) {
             while let Some(sent) = sends.join_next().await {
                 let (headers, body, answer) = sent.expect("a send task");
                 let response = answer.expect("an answer on a full disk");
-                *while_full.entry(response.status).or_default() += 1;
+                *answers.entry(response.status).or_default() += 1;
                 match response.status {
                     202 => {
-                        stored.insert(queued_id(&response), body);
+                        self.stored.insert(queued_id(&response), body);
                     }
                     503 => {
                         assert_rejected(&response, 503, &["inbox_unavailable"]);
@@ -539,26 +541,25 @@ pub fn a_full_disk_is_503_and_recovers_sqlite(binary: &str) {
                             response.header("retry-after").is_some(),
                             "503 without Retry-After"
                         );
-                        refused.push((headers, body));
+                        self.refused.push((headers, body));
                     }
                     status => panic!("a full disk answered {status}: {}", response.text()),
                 }
             }
         }
-        println!("answers while the disk filled up, by status: {while_full:?}");
-        assert!(server.is_running(), "the example died on a full disk");
+        println!("answers while the disk filled up, by status: {answers:?}");
+    }
 
-        std::fs::remove_file(&filler).expect("deleting the filler");
-        // The refused deliveries, retried as the sender would: stored now.
+    /// Sends the refused deliveries again, as the sender would, until each is answered 2xx
+    /// (bounded).
+    async fn retry_refused(&mut self, server: &Server) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        // Refused but stored after all (the answer is then a duplicate): allowed, and counted.
-        let mut stored_anyway = 0;
-        for (headers, body) in refused {
+        for (headers, body) in std::mem::take(&mut self.refused) {
             loop {
                 let response =
-                    crate::cases::post(&server, &headers, Body::Length(body.clone())).await;
+                    crate::cases::post(server, &headers, Body::Length(body.clone())).await;
                 if response.status == 202 {
-                    stored.insert(queued_id(&response), body);
+                    self.stored.insert(queued_id(&response), body);
                     break;
                 }
                 if response.status == 200 {
@@ -568,7 +569,7 @@ pub fn a_full_disk_is_503_and_recovers_sqlite(binary: &str) {
                         "{}",
                         response.text()
                     );
-                    stored_anyway += 1;
+                    self.stored_anyway += 1;
                     break;
                 }
                 assert_eq!(response.status, 503, "{}", response.text());
@@ -579,21 +580,20 @@ pub fn a_full_disk_is_503_and_recovers_sqlite(binary: &str) {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-        let (headers, body) = delivery(n);
-        let response = crate::cases::post(&server, &headers, Body::Length(body.clone())).await;
-        stored.insert(queued_id(&response), body);
-        assert!(server.is_running(), "the example died");
+    }
 
-        // Every 202 is really stored, with its body; the worker handles each once.
-        let inbox = Inbox::open(&url).await.expect("the example's inbox");
-        for (id, body) in &stored {
+    /// Every delivery answered 202 is really stored, with its body, and the worker handles each
+    /// stored delivery once; none is dead.
+    async fn assert_stored_and_handled(&self, url: &str) {
+        let inbox = Inbox::open(url).await.expect("the example's inbox");
+        for (id, body) in &self.stored {
             let shown = inbox
                 .show(id)
                 .await
-                .unwrap_or_else(|err| panic!("202 {id} not stored: {err}"));
+                .unwrap_or_else(|err| panic!("answered 202 but {id} is not stored: {err}"));
             assert_eq!(&shown.body[..], &body[..], "{id}");
         }
-        let total = (stored.len() + stored_anyway) as u64;
+        let total = (self.stored.len() + self.stored_anyway) as u64;
         let stats = wait_for(&inbox, "every stored delivery handled", |s| {
             s.completed == total
         })
@@ -603,10 +603,81 @@ pub fn a_full_disk_is_503_and_recovers_sqlite(binary: &str) {
             (0, 0, 0, 0),
             "{stats:?}"
         );
-        let ids: BTreeSet<String> = stored.keys().cloned().collect();
+        let ids: BTreeSet<String> = self.stored.keys().cloned().collect();
         assert_each_completed_once(&inbox, &ids).await;
-        drop(inbox);
+    }
+}
+
+/// Mounts a 4 MiB tmpfs, or says why the case is skipped.
+fn small_disk() -> Option<Tmpfs> {
+    match Tmpfs::mount("4m") {
+        Ok(tmpfs) => Some(tmpfs),
+        Err(err) => {
+            println!("skipped: cannot mount tmpfs (needs root): {err}");
+            None
+        }
+    }
+}
+
+/// A SQLite inbox on a full disk (a 4 MiB tmpfs filled by a file): each delivery is answered
+/// 202 and then really stored, or 503 with `Retry-After`, never a 2xx for a delivery that was
+/// not stored; once the disk is full, 503s come; once the filler is deleted, intake answers 2xx
+/// again, the example never died, and the worker handles every stored delivery once.
+pub fn a_full_disk_is_503_and_recovers_sqlite(binary: &str) {
+    let Some(tmpfs) = small_disk() else {
+        return;
+    };
+    let filler = tmpfs.path().join("filler");
+    let url = format!("sqlite://{}", tmpfs.path().join("inbox.db").display());
+    run(async {
+        let mut server = Server::start(binary, &env_with_inbox(&url)).await;
+        let mut intake = DiskIntake::default();
+        for _ in 0..3 {
+            intake.send_stored(&server).await;
+        }
+        intake.fill_until_refused(&server, &filler).await;
+        assert!(server.is_running(), "the example died on a full disk");
+
+        std::fs::remove_file(&filler).expect("deleting the filler");
+        intake.retry_refused(&server).await;
+        intake.send_stored(&server).await;
+        assert!(server.is_running(), "the example died");
+        intake.assert_stored_and_handled(&url).await;
         server.kill().await;
+    });
+    drop(tmpfs);
+}
+
+/// A Redis inbox whose append-only file is on a full disk (`appendfsync always`: Redis stops
+/// when it cannot write it): each delivery is answered 202 and then really stored (after a
+/// restart, from the append-only file), or 503 with `Retry-After`; once the filler is deleted and
+/// Redis restarted, intake answers 2xx again, the example never died, and the worker handles
+/// every stored delivery once.
+pub fn a_full_disk_is_503_and_recovers_redis(binary: &str) {
+    let Some(tmpfs) = small_disk() else {
+        return;
+    };
+    let filler = tmpfs.path().join("filler");
+    let aof_dir = tmpfs.path().join("redis");
+    std::fs::create_dir(&aof_dir).expect("a directory for Redis");
+    run(async {
+        let mut redis = RedisServer::start_persistent(&aof_dir);
+        let mut server = Server::start(binary, &env_with_inbox(&redis.url())).await;
+        let mut intake = DiskIntake::default();
+        for _ in 0..3 {
+            intake.send_stored(&server).await;
+        }
+        intake.fill_until_refused(&server, &filler).await;
+        assert!(server.is_running(), "the example died on a full disk");
+
+        std::fs::remove_file(&filler).expect("deleting the filler");
+        redis.restart();
+        intake.retry_refused(&server).await;
+        intake.send_stored(&server).await;
+        assert!(server.is_running(), "the example died");
+        intake.assert_stored_and_handled(&redis.url()).await;
+        server.kill().await;
+        drop(redis);
     });
     drop(tmpfs);
 }

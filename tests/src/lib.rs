@@ -151,6 +151,10 @@ macro_rules! inbox_suite {
         fn a_full_disk_is_503_and_recovers_sqlite() {
             $crate::inbox_fault_cases::a_full_disk_is_503_and_recovers_sqlite($binary);
         }
+        #[test]
+        fn a_full_disk_is_503_and_recovers_redis() {
+            $crate::inbox_fault_cases::a_full_disk_is_503_and_recovers_redis($binary);
+        }
     };
     (@cases $binary:expr; $($case:ident),* $(,)?) => {
         $(

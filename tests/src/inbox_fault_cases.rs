@@ -1,6 +1,7 @@
 //! Inbox fault cases of issue 12 that need more than one example or a small filesystem: three
 //! replicas on one Redis while a replica and Redis itself are killed and restarted, and a SQLite
-//! inbox on a full disk.
+//! or Redis store on a full disk (a tmpfs the case mounts; skipped, with a line saying so, where
+//! mounting is not permitted).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -85,6 +85,8 @@ pub mod idempotency;
 mod idempotency_key;
 mod log;
 mod mac;
+#[cfg(feature = "rate-limit")]
+pub mod limit;
 #[cfg(feature = "pipeline")]
 pub mod pipeline;
 #[cfg(feature = "redis")]
@@ -98,7 +100,7 @@ pub mod testing;
 mod unique;
 mod verifier;
 
-pub use body::{BodyCollector, DEFAULT_MAX_BODY_BYTES, content_length};
+pub use body::{BodyCollector, DEFAULT_MAX_BODY_BYTES, SEGMENT_BYTES, content_length};
 #[cfg(feature = "std")]
 pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};

@@ -31,7 +31,7 @@
 //! let quota = Quota::per_minute(NonZeroU32::new(1).unwrap()).allow_burst(NonZeroU32::new(3).unwrap());
 //! let limiter = FailureLimiter::new(quota);
 //! let attacker = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
-//! let forged = Outcome::Rejected(VerifyError::InvalidSignature.into());
+//! let forged = Outcome::Rejected(VerifyError::MissingCredentials.into());
 //! for _ in 0..4 {
 //!     assert!(limiter.blocked_for(&attacker).is_none());
 //!     limiter.record(attacker, &forged);

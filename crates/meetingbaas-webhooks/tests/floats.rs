@@ -50,6 +50,15 @@ fn round_trips(number: &str) {
     );
 }
 
+/// Found by proptest before `float_roundtrip`: a plausible meeting timing, in its shortest
+/// spelling, was read one unit in the last place off (18509.730553234494), so its normalized form
+/// said something else than the sender did.
+#[test]
+fn a_timing_in_its_shortest_spelling_is_read_exactly() {
+    round_trips("18509.730553234498");
+    round_trips("-8.594090875356415e-97");
+}
+
 fn finite() -> impl Strategy<Value = f64> {
     any::<u64>()
         .prop_map(f64::from_bits)

@@ -86,7 +86,8 @@ pub fn a_forged_flood_is_limited_while_verified_deliveries_get_200(binary: &str)
             forged.push(post_from(attacker, addr, &forged_headers, &body).await);
             if i % 6 == 3 {
                 // A real delivery in the middle of the flood: it never spends any quota.
-                verified.push(post_from(sender, addr, &signed(Scheme::Callback, &body), &body).await);
+                verified
+                    .push(post_from(sender, addr, &signed(Scheme::Callback, &body), &body).await);
             }
         }
         assert_eq!(&forged[..6], &[401; 6], "{forged:?}");

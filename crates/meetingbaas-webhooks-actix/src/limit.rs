@@ -66,10 +66,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::HttpResponse;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::HttpResponse;
 use meetingbaas_webhooks::limit::{
     FailureLimiter, TOO_MANY_FAILURES_ANSWER, is_counted_failure, retry_after_seconds,
 };
@@ -187,7 +187,10 @@ impl<S, K> std::fmt::Debug for FailureLimitMiddleware<S, K> {
 /// closed (its body is never read).
 fn too_many_failures(wait: Duration) -> HttpResponse {
     HttpResponse::TooManyRequests()
-        .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/json")))
+        .insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ))
         .insert_header((header::RETRY_AFTER, retry_after_seconds(wait)))
         .insert_header((header::CONNECTION, HeaderValue::from_static("close")))
         .body(TOO_MANY_FAILURES_ANSWER)
@@ -208,7 +211,10 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let key = (self.shared.key)(&req);
-        if let Some(wait) = key.as_ref().and_then(|key| self.shared.limiter.blocked_for(key)) {
+        if let Some(wait) = key
+            .as_ref()
+            .and_then(|key| self.shared.limiter.blocked_for(key))
+        {
             let response = req.into_response(too_many_failures(wait));
             return Box::pin(ready(Ok(response.map_into_right_body())));
         }
@@ -235,5 +241,103 @@ where
             }
             result.map(ServiceResponse::map_into_left_body)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::num::NonZeroU32;
+
+    use actix_web::{App, HttpResponse, test, web};
+
+    use super::*;
+    use crate::{Signer, Verifier, Webhook, WebhookConfig};
+
+    const SECRET: &str = "failure-limit-secret";
+    const BODY: &str = r#"{"event":"bot.completed","data":{"bot_id":"b"}}"#;
+
+    async fn receive(_webhook: Webhook) -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    fn post(from: &str, secret: &str) -> actix_web::test::TestRequest {
+        let mut request = test::TestRequest::post()
+            .uri("/webhooks")
+            .peer_addr(from.parse::<SocketAddr>().unwrap())
+            .set_payload(BODY);
+        for (name, value) in Signer::signature(secret)
+            .unwrap()
+            .sign_now(BODY.as_bytes())
+            .iter()
+        {
+            request = request.insert_header((name, value));
+        }
+        request
+    }
+
+    #[actix_web::test]
+    async fn forged_deliveries_are_limited_per_client_and_verified_ones_never() {
+        let verifier = Verifier::builder()
+            .signature_secret(SECRET)
+            .build()
+            .unwrap();
+        // 3 failures per client, then one more per hour.
+        let quota =
+            Quota::per_hour(NonZeroU32::new(1).unwrap()).allow_burst(NonZeroU32::new(3).unwrap());
+        let limit = FailureLimit::new(quota);
+        let app = test::init_service(
+            App::new()
+                .app_data(WebhookConfig::new(verifier))
+                .wrap(limit.clone())
+                .route("/webhooks", web::post().to(receive)),
+        )
+        .await;
+        let mut forged = Vec::new();
+        let mut verified = Vec::new();
+        for _ in 0..10 {
+            let response =
+                test::call_service(&app, post("192.0.2.1:1000", "wrong").to_request()).await;
+            if response.status() == 429 {
+                let retry_after = response.headers().get("retry-after").unwrap();
+                assert!(retry_after.to_str().unwrap().parse::<u64>().unwrap() > 0);
+            }
+            forged.push(response.status().as_u16());
+            let response =
+                test::call_service(&app, post("198.51.100.7:1000", SECRET).to_request()).await;
+            verified.push(response.status().as_u16());
+        }
+        assert_eq!(forged, [401, 401, 401, 401, 429, 429, 429, 429, 429, 429]);
+        assert_eq!(verified, [200; 10]);
+        assert!(limit.blocked_for(&"192.0.2.1".parse().unwrap()).is_some());
+        assert!(
+            limit
+                .blocked_for(&"198.51.100.7".parse().unwrap())
+                .is_none()
+        );
+    }
+
+    #[actix_web::test]
+    async fn a_request_without_a_key_is_never_limited() {
+        let verifier = Verifier::builder()
+            .signature_secret(SECRET)
+            .build()
+            .unwrap();
+        let quota = Quota::per_hour(NonZeroU32::new(1).unwrap());
+        let app = test::init_service(
+            App::new()
+                .app_data(WebhookConfig::new(verifier))
+                .wrap(FailureLimit::with_key(
+                    quota,
+                    |_: &ServiceRequest| None::<u8>,
+                ))
+                .route("/webhooks", web::post().to(receive)),
+        )
+        .await;
+        for _ in 0..5 {
+            let response =
+                test::call_service(&app, post("192.0.2.1:1000", "wrong").to_request()).await;
+            assert_eq!(response.status(), 401);
+        }
     }
 }

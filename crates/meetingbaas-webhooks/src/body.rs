@@ -216,7 +216,9 @@ impl BodyCollector {
                 .last()
                 .map_or(0, |last| last.capacity() - last.len());
             if room == 0 {
-                let size = SEGMENT_BYTES.min(self.limit.saturating_sub(*capacity)).max(1);
+                let size = SEGMENT_BYTES
+                    .min(self.limit.saturating_sub(*capacity))
+                    .max(1);
                 *capacity = capacity.saturating_add(size);
                 buffers.push(BytesMut::with_capacity(size));
                 continue;
@@ -261,9 +263,9 @@ impl BodyCollector {
                     && len > SEGMENT_BYTES =>
             {
                 let room = buf.capacity() - buf.len();
-                buf.capacity().saturating_add(additional).saturating_add(
-                    self.new_segments(buf.capacity(), room, additional),
-                )
+                buf.capacity()
+                    .saturating_add(additional)
+                    .saturating_add(self.new_segments(buf.capacity(), room, additional))
             }
             Collected::Many(buf) if buf.capacity() - buf.len() < additional => buf
                 .capacity()
@@ -324,9 +326,10 @@ impl BodyCollector {
             Collected::Empty => Bytes::new(),
             Collected::One(bytes) => bytes,
             Collected::Many(buf) => buf.freeze(),
-            Collected::Segments { buffers, .. } if buffers.len() == 1 => {
-                buffers.into_iter().next().map_or_else(Bytes::new, BytesMut::freeze)
-            }
+            Collected::Segments { buffers, .. } if buffers.len() == 1 => buffers
+                .into_iter()
+                .next()
+                .map_or_else(Bytes::new, BytesMut::freeze),
             Collected::Segments { buffers, .. } => {
                 let mut whole = BytesMut::with_capacity(self.len);
                 // Each segment is freed once copied.
@@ -440,7 +443,15 @@ mod tests {
 
     #[test]
     fn a_chunked_body_past_one_segment_is_collected_in_segments_and_joined_in_order() {
-        let frames = [1000, 64 * 1024, 300 * 1024, 7, 1 << 20, 64 * 1024 - 3, 200 * 1024];
+        let frames = [
+            1000,
+            64 * 1024,
+            300 * 1024,
+            7,
+            1 << 20,
+            64 * 1024 - 3,
+            200 * 1024,
+        ];
         let len: usize = frames.iter().sum();
         let body = stream(8 << 20, &frames);
         match &body.state {
@@ -451,7 +462,10 @@ mod tests {
                     assert_eq!(segment.capacity(), SEGMENT_BYTES);
                     assert_eq!(segment.len(), SEGMENT_BYTES);
                 }
-                assert_eq!(*capacity, buffers.iter().map(BytesMut::capacity).sum::<usize>());
+                assert_eq!(
+                    *capacity,
+                    buffers.iter().map(BytesMut::capacity).sum::<usize>()
+                );
                 assert!(*capacity < len + SEGMENT_BYTES);
             }
             other => panic!("not segmented: {other:?}"),
@@ -492,7 +506,8 @@ mod tests {
         let declared = 2 * SEGMENT_BYTES;
         let mut body = BodyCollector::new(declared, Some(declared as u64)).unwrap();
         for _ in 0..8 {
-            body.push(Bytes::from(alloc::vec![1u8; declared / 8])).unwrap();
+            body.push(Bytes::from(alloc::vec![1u8; declared / 8]))
+                .unwrap();
         }
         assert!(matches!(body.state, Collected::Many(_)));
         assert_eq!(body.finish_allocation(), 0);

@@ -83,10 +83,10 @@ pub mod idempotency;
 #[cfg(not(feature = "std"))]
 #[path = "idempotency/key.rs"]
 mod idempotency_key;
-mod log;
-mod mac;
 #[cfg(feature = "rate-limit")]
 pub mod limit;
+mod log;
+mod mac;
 #[cfg(feature = "pipeline")]
 pub mod pipeline;
 #[cfg(feature = "redis")]

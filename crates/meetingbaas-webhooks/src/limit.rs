@@ -309,7 +309,10 @@ mod tests {
         limiter.count_failure_at("a", now);
         assert_eq!(limiter.blocked_at(&"a", now), Some(Duration::from_secs(60)));
         let later = now + Duration::from_secs(59);
-        assert_eq!(limiter.blocked_at(&"a", later), Some(Duration::from_secs(1)));
+        assert_eq!(
+            limiter.blocked_at(&"a", later),
+            Some(Duration::from_secs(1))
+        );
         let refilled_one = now + Duration::from_secs(60);
         assert_eq!(limiter.blocked_at(&"a", refilled_one), None);
         // One more failure is allowed then, and the next blocks again.
@@ -337,8 +340,14 @@ mod tests {
             }
         }
         assert_eq!(limiter.clients(), 0);
-        assert!(limiter.record("x", &Outcome::Rejected(VerifyError::MissingCredentials.into())));
-        assert!(limiter.record("x", &Outcome::Rejected(VerifyError::BodyTimeout { seconds: 1 }.into())));
+        assert!(limiter.record(
+            "x",
+            &Outcome::Rejected(VerifyError::MissingCredentials.into())
+        ));
+        assert!(limiter.record(
+            "x",
+            &Outcome::Rejected(VerifyError::BodyTimeout { seconds: 1 }.into())
+        ));
         assert!(limiter.blocked_for(&"x").is_some());
     }
 
@@ -360,7 +369,9 @@ mod tests {
     #[test]
     fn extreme_quotas_never_overflow() {
         let limiter = FailureLimiter::new(
-            Quota::with_period(Duration::MAX).unwrap().allow_burst(NonZeroU32::MAX),
+            Quota::with_period(Duration::MAX)
+                .unwrap()
+                .allow_burst(NonZeroU32::MAX),
         );
         let now = Instant::now();
         for _ in 0..3 {

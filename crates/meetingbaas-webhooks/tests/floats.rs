@@ -36,13 +36,31 @@ fn round_trips(number: &str) {
     let expected: f64 = number.parse().expect("a number std reads");
     let event = Event::from_slice(&body(number)).expect("parses");
     let (typed, kept) = numbers(&event);
-    assert_eq!(typed.to_bits(), expected.to_bits(), "{number} read as {typed}");
-    assert_eq!(kept.to_bits(), expected.to_bits(), "{number} kept as {kept}");
+    assert_eq!(
+        typed.to_bits(),
+        expected.to_bits(),
+        "{number} read as {typed}"
+    );
+    assert_eq!(
+        kept.to_bits(),
+        expected.to_bits(),
+        "{number} kept as {kept}"
+    );
     let normalized = serde_json::to_vec(&event).expect("serializes");
     let again = Event::from_slice(&normalized).expect("the normalized form parses");
     let (typed_again, kept_again) = numbers(&again);
-    assert_eq!(typed_again.to_bits(), expected.to_bits(), "{}", String::from_utf8_lossy(&normalized));
-    assert_eq!(kept_again.to_bits(), expected.to_bits(), "{}", String::from_utf8_lossy(&normalized));
+    assert_eq!(
+        typed_again.to_bits(),
+        expected.to_bits(),
+        "{}",
+        String::from_utf8_lossy(&normalized)
+    );
+    assert_eq!(
+        kept_again.to_bits(),
+        expected.to_bits(),
+        "{}",
+        String::from_utf8_lossy(&normalized)
+    );
     assert_eq!(
         serde_json::to_vec(&again).expect("serializes"),
         normalized,

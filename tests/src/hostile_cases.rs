@@ -5,10 +5,10 @@
 //!   server's resident memory must stay under its in-flight [memory budget](MEMORY_BUDGET) plus a
 //!   fixed [allowance](RSS_ALLOWANCE) (the idle process, the runtime, and the per-connection
 //!   buffers of 200 connections; the same for chunked bodies, but for actix-web's read buffers
-//!   ([`ACTIX_CHUNKED_EXTRA_ALLOWANCE`])); each attacking connection is answered (503 + `Retry-After`
-//!   before its body is read, or 408 at the body deadline) or closed by the deadline; and a
-//!   verified delivery sent in the middle of the attack gets 200, or 503 with `Retry-After`,
-//!   quickly (never a hang).
+//!   ([`ACTIX_CHUNKED_EXTRA_ALLOWANCE`])); each attacking connection is answered (503 +
+//!   `Retry-After` before its body is read, or 408 at the body deadline) or closed by the
+//!   deadline; and a verified delivery sent in the middle of the attack gets 200, or 503 with
+//!   `Retry-After`, quickly (never a hang).
 //! - **Stalled headers and bodies**: a request head that never ends is closed at the header
 //!   deadline; a body that stops (by length, or chunked) is answered 408 at the body deadline.
 //!
@@ -44,12 +44,12 @@ pub const MEMORY_BUDGET: u64 = 256 * 1024 * 1024;
 pub const RSS_ALLOWANCE: u64 = 64 * 1024 * 1024;
 /// What actix-web's own buffers add under the chunked attack, on top of [`RSS_ALLOWANCE`]:
 /// actix-http reads up to 128 KiB of a connection ahead of the handler (its decoder's
-/// `MAX_BUFFER_SIZE`, not configurable), outside the budget, and during the chunked attack all 200
-/// connections stream at once (under the `Content-Length` attack 168 are refused before their
-/// bodies). The hyper-based examples cap hyper's read buffer at 16 KiB
-/// (`examples/server`'s `READ_BUFFER_BYTES`) and need nothing more. Measured: 333-341 MiB for
-/// actix, 283-297 MiB for the others (BENCHMARKS.md).
-pub const ACTIX_CHUNKED_EXTRA_ALLOWANCE: u64 = 32 * 1024 * 1024;
+/// `MAX_BUFFER_SIZE`, not configurable), outside the budget, and during the chunked attack all
+/// 200 connections stream at once (under the `Content-Length` attack 168 are refused before
+/// their bodies). The hyper-based examples cap hyper's read buffer at 16 KiB (`examples/server`'s
+/// `READ_BUFFER_BYTES`) and need nothing more. Measured: 333-344 MiB for actix, 282-297 MiB for
+/// the others (BENCHMARKS.md).
+pub const ACTIX_CHUNKED_EXTRA_ALLOWANCE: u64 = 48 * 1024 * 1024;
 /// The examples' header deadline and the pipeline's default body deadline.
 pub const DEADLINE: Duration = Duration::from_secs(10);
 /// How late past [`DEADLINE`] a stalled connection may still be open (a loaded 2-core machine

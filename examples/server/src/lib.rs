@@ -7,7 +7,10 @@
 //!   `MEETINGBAAS_TLS_KEY` (rustls with `ring`);
 //! - [`serve`]: a hyper 1 server for any tower service, with the deadlines and limits a server
 //!   reachable from the internet needs (header and keep-alive deadline, TLS handshake deadline,
-//!   a connection cap that answers 503, an `accept` loop that backs off instead of spinning);
+//!   a connection cap that answers 503, an `accept` loop that backs off instead of spinning, a
+//!   16 KiB read buffer per connection);
+//! - [`failure_limit_from_env`]: the per-client limit on deliveries failing verification, from
+//!   `MEETINGBAAS_FAILURE_LIMIT=N/min` (wired in the actix example);
 //! - [`inbox_handlers`]: the inbox worker's handlers, one per kind and a fallback;
 //! - [`fail`]: one `error: ...` line and exit status 2.
 

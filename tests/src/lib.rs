@@ -27,6 +27,7 @@ pub mod deliveries;
 pub mod hostile_cases;
 pub mod inbox_cases;
 pub mod inbox_fault_cases;
+pub mod rate_limit_cases;
 pub mod redis_server;
 pub mod server;
 pub mod tls;
@@ -245,5 +246,19 @@ macro_rules! hostile_suite {
                 $crate::hostile_cases::$case($binary);
             }
         )*
+    };
+}
+
+/// Expands into the failure-limit case ([`rate_limit_cases`]) against an example that wires
+/// the failure limiter to `MEETINGBAAS_FAILURE_LIMIT` (the actix example).
+#[macro_export]
+macro_rules! failure_limit_suite {
+    ($binary:expr) => {
+        #[test]
+        fn a_forged_flood_is_limited_while_verified_deliveries_get_200() {
+            $crate::rate_limit_cases::a_forged_flood_is_limited_while_verified_deliveries_get_200(
+                $binary,
+            );
+        }
     };
 }

@@ -17,7 +17,7 @@ use crate::deliveries::{
 
 /// Every variable an example reads: cleared before each start so that the caller's environment
 /// never leaks into a case.
-pub const EXAMPLE_ENV_VARS: [&str; 14] = [
+pub const EXAMPLE_ENV_VARS: [&str; 15] = [
     "MEETINGBAAS_SVIX_SECRET",
     "MEETINGBAAS_WEBHOOK_SECRET",
     "MEETINGBAAS_CALLBACK_SECRET",
@@ -31,6 +31,7 @@ pub const EXAMPLE_ENV_VARS: [&str; 14] = [
     "MEETINGBAAS_CONFIG",
     "MEETINGBAAS_TLS_CERT",
     "MEETINGBAAS_TLS_KEY",
+    "MEETINGBAAS_FAILURE_LIMIT",
     "PORT",
 ];
 

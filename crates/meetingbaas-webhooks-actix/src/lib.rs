@@ -123,6 +123,9 @@
 //!   tests.
 //! - `redis`: re-exports the core's `RedisStore`, deduplication shared by replicas.
 //! - `metrics`: the pipeline's metrics through the `metrics` facade.
+//! - `rate-limit`: the [`FailureLimit`] middleware, a per-client limit on deliveries that fail
+//!   verification (401, 408, 413) that never throttles verified ones: Meeting BaaS sends from a
+//!   few addresses, and each 429 costs it an attempt (see the [`limit`] module).
 //!
 //! Everything a handler needs from the core is re-exported here (`Verifier`, `Event`,
 //! `EventKind`, `Signer`, `VerifiedDelivery`, the error types, `Deduplicator`...), and the core
@@ -134,6 +137,8 @@ mod config;
 mod error;
 mod extract;
 mod idempotency;
+#[cfg(feature = "rate-limit")]
+pub mod limit;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -141,6 +146,8 @@ pub use config::WebhookConfig;
 pub use error::WebhookError;
 pub use extract::Webhook;
 pub use idempotency::{Idempotency, IdempotencyMiddleware};
+#[cfg(feature = "rate-limit")]
+pub use limit::{FailureLimit, FailureLimitMiddleware, Quota};
 pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
 
 // What a handler needs from the core, so that this crate is the only dependency to add.

@@ -176,7 +176,9 @@
 //!
 //! - The body is read under the verifier's limit: a `Content-Length` over it is refused before
 //!   any byte is read, and a chunked body is dropped at the first frame that passes it, so a
-//!   request never costs more memory than the limit. When a body is left unread, hyper closes
+//!   body never occupies more memory than the limit while it arrives (a chunked body past
+//!   256 KiB is joined into one buffer once complete: twice its size for a moment, charged to
+//!   the memory budget first). When a body is left unread, hyper closes
 //!   the connection after answering rather than reading the rest.
 //! - Only verified bytes reach the inner service, and they are the bytes that were verified.
 //! - Rejections are logged by the core at debug level only (feature `tracing`); this crate adds

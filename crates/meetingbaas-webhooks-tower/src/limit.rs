@@ -9,10 +9,11 @@
 //! sender has proven anything.
 //!
 //! [`FailureLimitLayer`] therefore counts only those failures, per client key (tower_governor's
-//! [`KeyExtractor`]: the peer IP by default ([`PeerAddr`]), [`SmartIpKeyExtractor`] behind a trusted proxy), in a
-//! [`governor`] keyed limiter with your [`Quota`]. Once a client has spent its quota it is
-//! blocked until the quota allows one more failure: its requests are answered 429 with
-//! `Retry-After` before the pipeline reads a byte of their bodies. A client whose deliveries
+//! [`KeyExtractor`]: the peer IP by default ([`PeerAddr`]), [`SmartIpKeyExtractor`] behind a
+//! trusted proxy), against your [`Quota`], in the core's [`FailureLimiter`] (the same counting,
+//! quota and bounded memory as the actix adapter's `FailureLimit`). Once a client has spent its
+//! quota it is blocked until the quota allows one more failure: its requests are answered 429
+//! with `Retry-After` before the pipeline reads a byte of their bodies. A client whose deliveries
 //! verify never spends anything, however many it sends. The pipeline tells what happened through
 //! the [`Outcome`] in each response's extensions, so the layer goes *outside*
 //! [`VerifyWebhookLayer`](crate::VerifyWebhookLayer):
@@ -44,28 +45,29 @@
 //! quota refills. Behind a reverse proxy every client has the proxy's address: use
 //! [`SmartIpKeyExtractor`] there, and only there (the headers it reads are the client's to
 //! forge otherwise). Requests arriving together are all let through before their failures are
-//! counted; the pipeline's in-flight cap and memory budget bound those.
+//! counted; the pipeline's in-flight cap and memory budget bound those. At most
+//! [`DEFAULT_MAX_CLIENTS`] clients are remembered, whatever the number of addresses a flood comes
+//! from (see [`meetingbaas_webhooks::limit`]).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::{DefaultKeyedRateLimiter, RateLimiter};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::{Either, Full};
+use meetingbaas_webhooks::limit::{TOO_MANY_FAILURES_ANSWER, retry_after_seconds};
 use meetingbaas_webhooks::pipeline::Outcome;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use governor::Quota;
+pub use meetingbaas_webhooks::limit::{
+    DEFAULT_MAX_CLIENTS, FailureLimiter, Quota, is_counted_failure,
+};
 pub use tower_governor::key_extractor::{KeyExtractor, PeerIpKeyExtractor, SmartIpKeyExtractor};
 
 /// The default key: the peer IP, from axum's `ConnectInfo<SocketAddr>` (feature `axum`) or a
@@ -93,20 +95,6 @@ impl KeyExtractor for PeerAddr {
     }
 }
 
-/// The body of the 429 answer.
-const TOO_MANY_FAILURES: &str = r#"{"error":"too_many_failures","message":"too many failed deliveries from this client; retry later"}"#;
-
-/// Blocked clients remembered at most; past it, expired entries are dropped, and if none has
-/// expired the client is not remembered (never more memory than this for any flood).
-const MAX_BLOCKED: usize = 100_000;
-
-/// Whether an outcome is a failure a client without the secret can cause: bad credentials
-/// (401), a body too slow (408) or too large (413). Answers after verification (400, 422),
-/// duplicates and the receiver's own state (409, 503) are never counted.
-pub fn is_counted_failure(outcome: &Outcome) -> bool {
-    matches!(outcome, Outcome::Rejected(_)) && matches!(outcome.status(), 401 | 408 | 413)
-}
-
 /// Limits, per client, the requests that fail verification (see the [module docs](self)).
 pub struct FailureLimitLayer<K: KeyExtractor = PeerAddr> {
     shared: Arc<Shared<K>>,
@@ -114,8 +102,7 @@ pub struct FailureLimitLayer<K: KeyExtractor = PeerAddr> {
 
 struct Shared<K: KeyExtractor> {
     extractor: K,
-    failures: DefaultKeyedRateLimiter<K::Key>,
-    blocked: Mutex<HashMap<K::Key, Instant>>,
+    limiter: FailureLimiter<K::Key>,
 }
 
 impl FailureLimitLayer<PeerAddr> {
@@ -128,43 +115,19 @@ impl FailureLimitLayer<PeerAddr> {
 impl<K: KeyExtractor> FailureLimitLayer<K> {
     /// Allows each client, as `extractor` tells them apart, the failures of `quota`.
     pub fn with_key_extractor(quota: Quota, extractor: K) -> Self {
+        FailureLimitLayer::with_limiter(FailureLimiter::new(quota), extractor)
+    }
+
+    /// The same, with a limiter of your own (e.g. [`FailureLimiter::with_max_clients`]).
+    pub fn with_limiter(limiter: FailureLimiter<K::Key>, extractor: K) -> Self {
         FailureLimitLayer {
-            shared: Arc::new(Shared {
-                extractor,
-                failures: RateLimiter::<K::Key, DefaultKeyedStateStore<K::Key>, _>::keyed(quota),
-                blocked: Mutex::new(HashMap::new()),
-            }),
+            shared: Arc::new(Shared { extractor, limiter }),
         }
     }
 
     /// How long `key` is still blocked, if it is.
     pub fn blocked_for(&self, key: &K::Key) -> Option<Duration> {
-        self.shared.blocked_for(key)
-    }
-}
-
-impl<K: KeyExtractor> Shared<K> {
-    fn blocked_for(&self, key: &K::Key) -> Option<Duration> {
-        let blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-        let until = *blocked.get(key)?;
-        until.checked_duration_since(Instant::now())
-    }
-
-    fn count_failure(&self, key: K::Key) {
-        let Err(not_until) = self.failures.check_key(&key) else {
-            return;
-        };
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        let until = Instant::now() + wait;
-        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-        if blocked.len() >= MAX_BLOCKED {
-            let now = Instant::now();
-            blocked.retain(|_, until| *until > now);
-            self.failures.retain_recent();
-        }
-        if blocked.len() < MAX_BLOCKED {
-            blocked.insert(key, until);
-        }
+        self.shared.limiter.blocked_for(key)
     }
 }
 
@@ -217,9 +180,8 @@ impl<S, K: KeyExtractor> std::fmt::Debug for FailureLimit<S, K> {
 /// The 429 answer to a blocked client: `Retry-After` in whole seconds, and the connection
 /// closed (its body is never read).
 fn too_many_failures<B>(wait: Duration) -> Response<Either<B, Full<Bytes>>> {
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let mut response = Response::new(Either::Right(Full::new(Bytes::from_static(
-        TOO_MANY_FAILURES.as_bytes(),
+        TOO_MANY_FAILURES_ANSWER.as_bytes(),
     ))));
     *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
     let headers = response.headers_mut();
@@ -227,7 +189,10 @@ fn too_many_failures<B>(wait: Duration) -> Response<Either<B, Full<Bytes>>> {
         header::CONTENT_TYPE,
         http::HeaderValue::from_static("application/json"),
     );
-    headers.insert(header::RETRY_AFTER, http::HeaderValue::from(seconds.max(1)));
+    headers.insert(
+        header::RETRY_AFTER,
+        http::HeaderValue::from(retry_after_seconds(wait)),
+    );
     headers.insert(header::CONNECTION, http::HeaderValue::from_static("close"));
     response
 }
@@ -248,7 +213,10 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         // A request without a key (no peer address known) is never limited.
         let key = self.shared.extractor.extract(&request).ok();
-        if let Some(wait) = key.as_ref().and_then(|key| self.shared.blocked_for(key)) {
+        if let Some(wait) = key
+            .as_ref()
+            .and_then(|key| self.shared.limiter.blocked_for(key))
+        {
             return FailureLimitFuture {
                 state: State::Blocked {
                     response: Some(too_many_failures(wait)),
@@ -318,7 +286,7 @@ where
                         .get::<Outcome>()
                         .is_some_and(is_counted_failure)
                 {
-                    shared.count_failure(key);
+                    shared.limiter.count_failure(key);
                 }
                 Poll::Ready(Ok(response.map(Either::Left)))
             }

@@ -1,5 +1,7 @@
 //! Buffering a request body under a limit: the one implementation every adapter uses.
 
+use alloc::vec::Vec;
+
 use bytes::{Bytes, BytesMut};
 
 use crate::error::VerifyError;
@@ -41,11 +43,22 @@ pub fn content_length<H: HeaderLookup + ?Sized>(headers: &H) -> Option<u64> {
 /// large body and then stalls must not make the receiver allocate the whole limit.
 const MAX_PREALLOCATION: usize = 256 * 1024;
 
+/// The size of the segments a body without a declared length is collected in, once it outgrows
+/// the first one: every such buffer is allocated at this size (or what is left of the limit), so
+/// what one refused body frees is exactly what the next one asks for. Growing one buffer by
+/// doubling instead left the allocator (glibc) with freed blocks of every size up to the limit,
+/// which later, smaller requests could not reuse: 200 stalled chunked uploads peaked at 417-485
+/// MiB under a 256 MiB budget (BENCHMARKS.md).
+pub const SEGMENT_BYTES: usize = 256 * 1024;
+
 /// Collects a body frame by frame and refuses it the moment it passes the limit.
 ///
 /// Adapters check the declared `Content-Length` with [`BodyCollector::new`] before reading
 /// anything, [`push`](BodyCollector::push) each frame as it arrives and stop reading on the first
-/// error. A body that arrives in one frame is kept as that frame: no copy.
+/// error. A body that arrives in one frame is kept as that frame: no copy. A body with a declared
+/// length grows to that length in one step. A body without one (chunked) is collected in
+/// segments of [`SEGMENT_BYTES`], joined once it is complete ([`finish`](Self::finish)): it never
+/// occupies more than the limit while it streams, and allocates only buffers of one size.
 ///
 /// ```
 /// use meetingbaas_webhooks::{BodyCollector, Bytes, VerifyError};
@@ -73,7 +86,15 @@ pub struct BodyCollector {
 enum Collected {
     Empty,
     One(Bytes),
+    /// Frames joined in one buffer: a declared length, or a streamed body that still fits one
+    /// segment.
     Many(BytesMut),
+    /// A streamed body past one segment: only the last buffer has room left.
+    Segments {
+        buffers: Vec<BytesMut>,
+        /// The buffers' capacities, summed.
+        capacity: usize,
+    },
 }
 
 impl BodyCollector {
@@ -108,20 +129,46 @@ impl BodyCollector {
         }
         self.state = match core::mem::replace(&mut self.state, Collected::Empty) {
             Collected::Empty => Collected::One(chunk),
+            Collected::One(first) if self.declared.is_none() && len > SEGMENT_BYTES => {
+                let (mut buffers, mut capacity) = (Vec::with_capacity(2), 0);
+                self.fill(&mut buffers, &mut capacity, &first);
+                self.fill(&mut buffers, &mut capacity, &chunk);
+                Collected::Segments { buffers, capacity }
+            }
             Collected::One(first) => {
                 let mut buf = BytesMut::with_capacity(self.capacity_hint.max(len));
                 buf.extend_from_slice(&first);
                 buf.extend_from_slice(&chunk);
                 Collected::Many(buf)
             }
+            Collected::Many(buf)
+                if self.declared.is_none()
+                    && buf.capacity() - buf.len() < chunk.len()
+                    && len > SEGMENT_BYTES =>
+            {
+                // Past one segment: the buffer becomes the first segment, as it is.
+                let mut capacity = buf.capacity();
+                let mut buffers = Vec::with_capacity(2);
+                buffers.push(buf);
+                self.fill(&mut buffers, &mut capacity, &chunk);
+                Collected::Segments { buffers, capacity }
+            }
+            Collected::Segments {
+                mut buffers,
+                mut capacity,
+            } => {
+                self.fill(&mut buffers, &mut capacity, &chunk);
+                Collected::Segments { buffers, capacity }
+            }
             Collected::Many(mut buf) => {
                 if buf.capacity() - buf.len() < chunk.len() {
                     // A body that keeps coming past the first preallocation grows straight to
                     // its declared length (already charged to the memory budget when reading
                     // started): one copy of the first part instead of one per doubling (for
-                    // 2 MiB, 256 KiB copied instead of 1.75 MiB). Without a declared length (or
-                    // past it), grow by doubling. Never past the limit: a body costs at most the
-                    // limit (plus the frame being copied), never twice it.
+                    // 2 MiB, 256 KiB copied instead of 1.75 MiB). Without a declared length (up
+                    // to one segment; past it the body is segmented), or past it, grow by
+                    // doubling. Never past the limit: a body costs at most the limit (plus the
+                    // frame being copied), never twice it.
                     // (`BytesMut::reserve` may round up; a new buffer has the exact capacity.)
                     let target = self.grown_capacity(buf.capacity(), len);
                     let mut grown = BytesMut::with_capacity(target);
@@ -150,8 +197,48 @@ impl BodyCollector {
     fn grown_capacity(&self, capacity: usize, len: usize) -> usize {
         match self.declared {
             Some(declared) if declared >= len => declared,
-            _ => capacity.saturating_mul(2).max(len).min(self.limit),
+            // A streamed body doubles up to one segment (past it, it is segmented).
+            None => capacity
+                .saturating_mul(2)
+                .max(len)
+                .min(SEGMENT_BYTES.max(len))
+                .min(self.limit),
+            Some(_) => capacity.saturating_mul(2).max(len).min(self.limit),
         }
+    }
+
+    /// Copies `chunk` into the last segment's room, then into new segments of
+    /// [`SEGMENT_BYTES`] (never past the limit in all).
+    fn fill(&self, buffers: &mut Vec<BytesMut>, capacity: &mut usize, chunk: &[u8]) {
+        let mut rest = chunk;
+        while !rest.is_empty() {
+            let room = buffers
+                .last()
+                .map_or(0, |last| last.capacity() - last.len());
+            if room == 0 {
+                let size = SEGMENT_BYTES
+                    .min(self.limit.saturating_sub(*capacity))
+                    .max(1);
+                *capacity = capacity.saturating_add(size);
+                buffers.push(BytesMut::with_capacity(size));
+                continue;
+            }
+            let (now, later) = rest.split_at(room.min(rest.len()));
+            if let Some(last) = buffers.last_mut() {
+                last.extend_from_slice(now);
+            }
+            rest = later;
+        }
+    }
+
+    /// The capacity of the new segments that taking `additional` more bytes allocates, after
+    /// `room` bytes left in the last one.
+    fn new_segments(&self, capacity: usize, room: usize, additional: usize) -> usize {
+        let needed = additional.saturating_sub(room);
+        needed
+            .div_ceil(SEGMENT_BYTES)
+            .saturating_mul(SEGMENT_BYTES)
+            .min(self.limit.saturating_sub(capacity).max(needed))
     }
 
     /// The most memory held at once while [`push`](Self::push)ing a frame of `additional`
@@ -162,15 +249,47 @@ impl BodyCollector {
         let len = self.len.saturating_add(additional);
         match &self.state {
             Collected::Empty => additional,
+            Collected::One(first) if self.declared.is_none() && len > SEGMENT_BYTES => first
+                .len()
+                .saturating_add(additional)
+                .saturating_add(self.new_segments(0, 0, len)),
             Collected::One(first) => first
                 .len()
                 .saturating_add(additional)
                 .saturating_add(self.capacity_hint.max(len)),
+            Collected::Many(buf)
+                if self.declared.is_none()
+                    && buf.capacity() - buf.len() < additional
+                    && len > SEGMENT_BYTES =>
+            {
+                let room = buf.capacity() - buf.len();
+                buf.capacity()
+                    .saturating_add(additional)
+                    .saturating_add(self.new_segments(buf.capacity(), room, additional))
+            }
             Collected::Many(buf) if buf.capacity() - buf.len() < additional => buf
                 .capacity()
                 .saturating_add(additional)
                 .saturating_add(self.grown_capacity(buf.capacity(), len)),
             Collected::Many(buf) => buf.capacity().saturating_add(additional),
+            Collected::Segments { buffers, capacity } => {
+                let room = buffers
+                    .last()
+                    .map_or(0, |last| last.capacity() - last.len());
+                capacity
+                    .saturating_add(additional)
+                    .saturating_add(self.new_segments(*capacity, room, additional))
+            }
+        }
+    }
+
+    /// The memory [`finish`](Self::finish) allocates on top of [`allocated`](Self::allocated):
+    /// the contiguous copy of a segmented body (its segments are freed as they are copied), 0
+    /// otherwise. What an in-flight memory budget charges before finishing.
+    pub fn finish_allocation(&self) -> usize {
+        match &self.state {
+            Collected::Segments { buffers, .. } if buffers.len() > 1 => self.len,
+            _ => 0,
         }
     }
 
@@ -181,6 +300,7 @@ impl BodyCollector {
             Collected::Empty => 0,
             Collected::One(bytes) => bytes.len(),
             Collected::Many(buf) => buf.capacity(),
+            Collected::Segments { capacity, .. } => *capacity,
         }
     }
 
@@ -199,12 +319,25 @@ impl BodyCollector {
         self.limit
     }
 
-    /// The whole body.
+    /// The whole body, in one buffer (a segmented body is copied into one, costing
+    /// [`finish_allocation`](Self::finish_allocation) more for the moment).
     pub fn finish(self) -> Bytes {
         match self.state {
             Collected::Empty => Bytes::new(),
             Collected::One(bytes) => bytes,
             Collected::Many(buf) => buf.freeze(),
+            Collected::Segments { buffers, .. } if buffers.len() == 1 => buffers
+                .into_iter()
+                .next()
+                .map_or_else(Bytes::new, BytesMut::freeze),
+            Collected::Segments { buffers, .. } => {
+                let mut whole = BytesMut::with_capacity(self.len);
+                // Each segment is freed once copied.
+                for segment in buffers {
+                    whole.extend_from_slice(&segment);
+                }
+                whole.freeze()
+            }
         }
     }
 }
@@ -274,6 +407,111 @@ mod tests {
             assert!(body.allocated() <= declared);
         }
         assert_eq!(body.allocated(), declared);
+    }
+
+    /// Pushes `frames` into a collector without a declared length, checking after each that it
+    /// never occupies more than the limit and that `peak_allocation` covered what it holds.
+    fn stream(limit: usize, frames: &[usize]) -> BodyCollector {
+        let mut body = BodyCollector::new(limit, None).unwrap();
+        let mut byte = 0u8;
+        for &size in frames {
+            let frame: alloc::vec::Vec<u8> = (0..size)
+                .map(|_| {
+                    byte = byte.wrapping_add(1);
+                    byte
+                })
+                .collect();
+            let before = body.allocated();
+            let peak = body.peak_allocation(size);
+            body.push(Bytes::from(frame)).unwrap();
+            assert!(body.allocated() <= limit, "{} > {limit}", body.allocated());
+            // Held at once while taking the frame: the old buffers and the frame, then what
+            // is new (a copy, when the frame is not kept as it is).
+            let grown = body.allocated().saturating_sub(before + size);
+            assert!(
+                before + size + grown <= peak && body.allocated() <= peak,
+                "peak {peak} < {before} + {size} (then {})",
+                body.allocated()
+            );
+        }
+        body
+    }
+
+    fn expected(len: usize) -> alloc::vec::Vec<u8> {
+        (1..=len).map(|i| (i % 256) as u8).collect()
+    }
+
+    #[test]
+    fn a_chunked_body_past_one_segment_is_collected_in_segments_and_joined_in_order() {
+        let frames = [
+            1000,
+            64 * 1024,
+            300 * 1024,
+            7,
+            1 << 20,
+            64 * 1024 - 3,
+            200 * 1024,
+        ];
+        let len: usize = frames.iter().sum();
+        let body = stream(8 << 20, &frames);
+        match &body.state {
+            Collected::Segments { buffers, capacity } => {
+                // Every buffer but the first (grown before the body outgrew it) and the last is
+                // a whole segment.
+                for segment in &buffers[1..buffers.len() - 1] {
+                    assert_eq!(segment.capacity(), SEGMENT_BYTES);
+                    assert_eq!(segment.len(), SEGMENT_BYTES);
+                }
+                assert_eq!(
+                    *capacity,
+                    buffers.iter().map(BytesMut::capacity).sum::<usize>()
+                );
+                assert!(*capacity < len + SEGMENT_BYTES);
+            }
+            other => panic!("not segmented: {other:?}"),
+        }
+        assert_eq!(body.finish_allocation(), len);
+        assert_eq!(&body.finish()[..], &expected(len)[..]);
+    }
+
+    #[test]
+    fn a_chunked_body_never_allocates_past_the_limit_even_within_a_segment_of_it() {
+        // A limit that is not a multiple of the segment size: the last segment is cut to it.
+        let limit = 3 * SEGMENT_BYTES + 5;
+        let mut frames = alloc::vec![64 * 1024; limit / (64 * 1024)];
+        frames.push(limit % (64 * 1024));
+        let body = stream(limit, &frames);
+        assert_eq!(body.len(), limit);
+        assert_eq!(body.allocated(), limit);
+        assert_eq!(&body.finish()[..], &expected(limit)[..]);
+    }
+
+    #[test]
+    fn a_large_first_pair_of_frames_is_segmented_at_once() {
+        let body = stream(1 << 20, &[SEGMENT_BYTES, 10]);
+        assert!(matches!(body.state, Collected::Segments { .. }));
+        assert_eq!(body.allocated(), 2 * SEGMENT_BYTES);
+        assert_eq!(&body.finish()[..], &expected(SEGMENT_BYTES + 10)[..]);
+    }
+
+    #[test]
+    fn a_chunked_body_within_one_segment_is_not_copied_when_finished() {
+        let body = stream(1 << 20, &[100, 200, 300]);
+        assert_eq!(body.finish_allocation(), 0);
+        assert_eq!(&body.finish()[..], &expected(600)[..]);
+    }
+
+    #[test]
+    fn a_declared_length_is_never_segmented() {
+        let declared = 2 * SEGMENT_BYTES;
+        let mut body = BodyCollector::new(declared, Some(declared as u64)).unwrap();
+        for _ in 0..8 {
+            body.push(Bytes::from(alloc::vec![1u8; declared / 8]))
+                .unwrap();
+        }
+        assert!(matches!(body.state, Collected::Many(_)));
+        assert_eq!(body.finish_allocation(), 0);
+        assert_eq!(body.finish().len(), declared);
     }
 
     #[test]

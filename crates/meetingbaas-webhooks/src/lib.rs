@@ -83,6 +83,8 @@ pub mod idempotency;
 #[cfg(not(feature = "std"))]
 #[path = "idempotency/key.rs"]
 mod idempotency_key;
+#[cfg(feature = "rate-limit")]
+pub mod limit;
 mod log;
 mod mac;
 #[cfg(feature = "pipeline")]
@@ -98,7 +100,7 @@ pub mod testing;
 mod unique;
 mod verifier;
 
-pub use body::{BodyCollector, DEFAULT_MAX_BODY_BYTES, content_length};
+pub use body::{BodyCollector, DEFAULT_MAX_BODY_BYTES, SEGMENT_BYTES, content_length};
 #[cfg(feature = "std")]
 pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};

@@ -17,16 +17,19 @@
 //!
 //! `MEETINGBAAS_CONFIG=endpoint.json` reads the endpoint JSON of the product description
 //! (`webhook_url`'s path is the route, `events` the events handled, `secret`, `enabled`); the
-//! variables above override it. `MEETINGBAAS_TLS_CERT=cert.pem MEETINGBAAS_TLS_KEY=key.pem`
+//! variables above override it. `MEETINGBAAS_FAILURE_LIMIT=N/min` (or `N/s`, `N/h`) limits, per
+//! client address, the deliveries that fail verification (401, 408, 413: `N` at once, then one
+//! more every minute / `N`), answering 429 past it; verified deliveries are never limited. `MEETINGBAAS_TLS_CERT=cert.pem MEETINGBAAS_TLS_KEY=key.pem`
 //! serves HTTPS instead of HTTP (actix-web's rustls support), with the same deadlines and limits.
 
 use std::time::Duration;
 
+use actix_web::middleware::Condition;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use meetingbaas_example_server as server;
 use meetingbaas_webhooks_actix::Deduplicator;
 use meetingbaas_webhooks_actix::core::EndpointConfig;
-use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
+use meetingbaas_webhooks_actix::{FailureLimit, Idempotency, Quota, Webhook, WebhookConfig};
 use meetingbaas_webhooks_inbox::Inbox;
 use serde_json::json;
 
@@ -79,6 +82,22 @@ async fn main() {
         server::inbox_handlers(inbox.worker()).build().spawn()
     });
 
+    // MEETINGBAAS_FAILURE_LIMIT=N/min: per client address, N deliveries failing verification
+    // (401, 408, 413), then one more every minute / N; past that, 429 before the body is read.
+    // Verified deliveries never count (Meeting BaaS sends from a few addresses, and each 429
+    // costs it an attempt). Built once here, so that every worker shares the counts.
+    let failure_limit = server::failure_limit_from_env().map(|(burst, interval)| {
+        let quota = Quota::with_period(interval)
+            .unwrap_or_else(|| server::fail("MEETINGBAAS_FAILURE_LIMIT is too large"))
+            .allow_burst(burst);
+        FailureLimit::new(quota)
+    });
+    let limited = failure_limit.is_some();
+    let failure_limit = failure_limit.unwrap_or_else(|| {
+        // Not wrapped (`Condition`), only there for the type.
+        FailureLimit::new(Quota::per_hour(std::num::NonZeroU32::MIN))
+    });
+
     let port = server::port();
     let server = HttpServer::new(move || {
         App::new()
@@ -86,6 +105,9 @@ async fn main() {
             // Completes a delivery's claim after a 2xx answer, releases it otherwise (so the
             // sender's retry runs); does nothing without deduplication.
             .wrap(Idempotency)
+            // Outside `Idempotency` (actix runs the last `wrap` first): a blocked client is
+            // answered before anything else runs.
+            .wrap(Condition::new(limited, failure_limit.clone()))
             .route(&route, web::post().to(receive))
     })
     .workers(2) // actix-web's default is one worker thread per core

@@ -11,3 +11,6 @@ meetingbaas_webhooks_conformance::endpoint_config_suite!(env!(
     "CARGO_BIN_EXE_meetingbaas-example-actix"
 ));
 meetingbaas_webhooks_conformance::tls_suite!(env!("CARGO_BIN_EXE_meetingbaas-example-actix"));
+meetingbaas_webhooks_conformance::failure_limit_suite!(env!(
+    "CARGO_BIN_EXE_meetingbaas-example-actix"
+));

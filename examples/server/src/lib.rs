@@ -7,7 +7,10 @@
 //!   `MEETINGBAAS_TLS_KEY` (rustls with `ring`);
 //! - [`serve`]: a hyper 1 server for any tower service, with the deadlines and limits a server
 //!   reachable from the internet needs (header and keep-alive deadline, TLS handshake deadline,
-//!   a connection cap that answers 503, an `accept` loop that backs off instead of spinning);
+//!   a connection cap that answers 503, an `accept` loop that backs off instead of spinning, a
+//!   16 KiB read buffer per connection);
+//! - [`failure_limit_from_env`]: the per-client limit on deliveries failing verification, from
+//!   `MEETINGBAAS_FAILURE_LIMIT=N/min` (wired in the actix example);
 //! - [`inbox_handlers`]: the inbox worker's handlers, one per kind and a fallback;
 //! - [`fail`]: one `error: ...` line and exit status 2.
 
@@ -42,6 +45,11 @@ pub const MAX_CONNECTIONS: usize = 1024;
 /// Deliveries processed at once; more are answered 503 with `Retry-After` before their body is
 /// read. (The body deadline and the memory budget are the pipeline's defaults: 10 s, 256 MiB.)
 pub const MAX_IN_FLIGHT: usize = 256;
+/// The most a connection's read buffer grows to (hyper's default is about 400 KiB). Every
+/// connection streaming a body fills it, and that memory is outside the pipeline's budget: 200
+/// connections streaming chunked uploads held about 50 MiB more with the default. It also bounds
+/// a request head.
+pub const READ_BUFFER_BYTES: usize = 16 * 1024;
 /// Time a client has to complete the TLS handshake: a connection that stalls in it is closed.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -83,6 +91,29 @@ pub fn port() -> u16 {
             .unwrap_or_else(|_| fail("PORT is not a port number")),
         Err(_) => 3000,
     }
+}
+
+/// The failure limit of `MEETINGBAAS_FAILURE_LIMIT=N/UNIT` (`N/s`, `N/min` or `N/h`; a bare
+/// `N` is per minute): each client may fail verification `N` times at once, then once more every
+/// `UNIT / N`. `(N, UNIT / N)`; `None` when unset (no limit). Refused at start when malformed.
+pub fn failure_limit_from_env() -> Option<(std::num::NonZeroU32, Duration)> {
+    let value = std::env::var("MEETINGBAAS_FAILURE_LIMIT").ok()?;
+    let (count, unit) = value.split_once('/').unwrap_or((value.as_str(), "min"));
+    let period = match unit.trim() {
+        "s" => Duration::from_secs(1),
+        "min" => Duration::from_secs(60),
+        "h" => Duration::from_secs(3600),
+        _ => fail("MEETINGBAAS_FAILURE_LIMIT is not N/s, N/min or N/h"),
+    };
+    let count: std::num::NonZeroU32 = count
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| fail("MEETINGBAAS_FAILURE_LIMIT is not N/s, N/min or N/h (N > 0)"));
+    let interval = period / count.get();
+    if interval.is_zero() {
+        fail("MEETINGBAAS_FAILURE_LIMIT is too large");
+    }
+    Some((count, interval))
 }
 
 /// Prints `listening on http(s)://ADDR` (the line the conformance suite waits for).
@@ -133,6 +164,7 @@ where
             let served = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(READ_BUFFER_BYTES)
                 .serve_connection(TokioIo::new(io), service)
                 .await;
             if let Err(err) = served {

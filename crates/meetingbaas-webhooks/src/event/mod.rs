@@ -18,6 +18,10 @@
 //!
 //! [`Event`] implements `Serialize`: a normalized form `{"event", "kind", "generation", "data",
 //! "extra", "issues"}` with canonical field names (what `meetingbaas-webhooks parse` prints).
+//! Normalizing what it parses back to gives the same bytes (but for `issues`: a value that did
+//! not fit its type is kept only in its issue). Numbers included: a number is read as the `f64` nearest to its text (correctly
+//! rounded, like `str::parse`) and written as the shortest text that reads back as that `f64`,
+//! so it comes back bit for bit (a number's text is not kept: `1.50` comes back as `1.5`).
 //!
 //! ```
 //! use meetingbaas_webhooks::{Event, EventKind, EventName, Generation};

@@ -160,10 +160,26 @@ where
                     return Poll::Ready(Err(refuse(this.trace, err.into())));
                 }
                 Poll::Ready(None) => {
+                    // A segmented body is joined into one buffer for verification and parsing:
+                    // charged first (segments and copy, at most twice the body for a moment),
+                    // then only the joined body stays charged.
+                    let joining = collector.finish_allocation();
+                    if joining > 0
+                        && !this
+                            .reservation
+                            .ensure(collector.allocated().saturating_add(joining))
+                    {
+                        *this.collector = None;
+                        let err = Error::from(Unavailable::MemoryBudget);
+                        return Poll::Ready(Err(refuse(this.trace, err)));
+                    }
                     let body = this
                         .collector
                         .take()
                         .map_or_else(Bytes::new, BodyCollector::finish);
+                    if joining > 0 {
+                        this.reservation.shrink_to(body.len());
+                    }
                     let reservation = core::mem::take(this.reservation);
                     let trace = this
                         .trace

@@ -446,3 +446,39 @@ async fn a_disabled_pipeline_answers_503_before_reading_anything() {
             .is_ok()
     );
 }
+
+/// A chunked body past one segment is joined once complete: the copy is charged first (503
+/// when the budget cannot hold segments and copy together), then only the joined body stays
+/// charged, and all of it is given back.
+#[tokio::test]
+async fn joining_a_segmented_body_is_charged_to_the_budget() {
+    use crate::body::SEGMENT_BYTES;
+    let frame: &'static str = alloc::boxed::Box::leak("x".repeat(64 * 1024).into_boxed_str());
+    let frames = [frame; 8]; // 512 KiB: two segments
+    let len = frames.len() * frame.len();
+
+    // Room for the segments (and a frame on its way in), not for the copy as well.
+    let tight = MemoryBudget::new(2 * SEGMENT_BYTES + frame.len());
+    let answer = pipeline()
+        .memory_budget(tight.clone())
+        .read(&[("x", "y")], chunks(&frames))
+        .await
+        .unwrap_err();
+    assert_eq!(answer.status(), 503);
+    assert_eq!(
+        answer.error().map(Error::code),
+        Some("memory_budget_exceeded")
+    );
+    assert_eq!(tight.in_use(), 0);
+
+    let roomy = MemoryBudget::new(2 * SEGMENT_BYTES + len);
+    let received = pipeline()
+        .memory_budget(roomy.clone())
+        .read(&[("x", "y")], chunks(&frames))
+        .await
+        .unwrap();
+    assert_eq!(received.body().len(), len);
+    assert_eq!(roomy.in_use(), len, "only the joined body stays charged");
+    drop(received);
+    assert_eq!(roomy.in_use(), 0);
+}

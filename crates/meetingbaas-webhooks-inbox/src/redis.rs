@@ -13,9 +13,12 @@
 //! | `delayed` | retrying ids by the time of their next attempt |
 //! | `seq` | the last id |
 //!
-//! Every state change is one Lua script, so it is atomic. Blocking reads (`XREADGROUP BLOCK`)
-//! run on a connection of their own; everything else shares the multiplexed connection made in
-//! [`meetingbaas_webhooks::redis_connection`] (the same one deduplication uses). A worker that
+//! Every state change is one Lua script, so it is atomic: an enqueue is one round trip (dedupe
+//! and `XADD` in one script), and so is a claim (due retries promoted, `XAUTOCLAIM`,
+//! `XREADGROUP COUNT n`, every attempt started). Blocking reads (`XREADGROUP BLOCK`) run on a
+//! connection of their own; everything else shares the multiplexed connection made in
+//! [`meetingbaas_webhooks::redis_connection`] (the same one deduplication uses), and enqueues
+//! are spread over it and three more like it (see [`RedisBackend`]). A worker that
 //! dies leaves its entries pending in the group: `XAUTOCLAIM` with the lease as minimum idle
 //! time takes them over (a live worker renews its entries with `XCLAIM` every third of the
 //! lease). Single Redis (or Sentinel) only: the scripts touch keys they compute, which a
@@ -23,6 +26,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -40,6 +44,11 @@ use crate::record::{
 };
 
 const GROUP: &str = "workers";
+
+/// Connections that enqueues are spread over. Redis reads about 16 KiB per connection per turn
+/// of its event loop and (with `appendfsync always`) fsyncs once per turn: on one connection,
+/// only about a dozen 1 KiB deliveries would share each fsync.
+const INTAKE_CONNECTIONS: usize = 4;
 
 /// The most deliveries one purge script deletes.
 const PRUNE_BATCH: usize = 500;
@@ -233,10 +242,18 @@ struct Scripts {
 ///
 /// Durable across a Redis restart only when Redis persists every write: `appendonly yes`, and
 /// `appendfsync always` (or `everysec`, which can lose about a second on a power cut).
+///
+/// Enqueues go round-robin over 4 multiplexed connections (the shared one and 3 more): Redis
+/// reads about 16 KiB per connection per turn of its event loop and, with `appendfsync always`,
+/// fsyncs once per turn, so spreading concurrent 1 KiB deliveries over several sockets lets more
+/// of them share each fsync.
 #[derive(Clone)]
 pub struct RedisBackend {
     connection: RedisConnection,
     shared: ConnectionManager,
+    /// Enqueues, spread round-robin over these (the shared one first).
+    intake: Arc<[ConnectionManager]>,
+    next_intake: Arc<AtomicUsize>,
     blocking: Arc<Mutex<Option<MultiplexedConnection>>>,
     prefix: Arc<str>,
     consumer: Arc<str>,
@@ -264,8 +281,14 @@ impl RedisBackend {
 
     /// A backend on an open connection (shared with deduplication, say), under `prefix`.
     pub async fn with_connection(connection: RedisConnection, prefix: &str) -> Result<Self, Error> {
+        let mut intake = vec![connection.shared()];
+        for _ in 1..INTAKE_CONNECTIONS {
+            intake.push(connection.another_shared().await?);
+        }
         let backend = RedisBackend {
             shared: connection.shared(),
+            intake: intake.into(),
+            next_intake: Arc::default(),
             connection,
             blocking: Arc::new(Mutex::new(None)),
             prefix: prefix.into(),
@@ -307,7 +330,8 @@ impl RedisBackend {
     }
 
     async fn enqueue_async(&self, delivery: NewDelivery) -> Result<Enqueued, Error> {
-        let mut shared = self.shared.clone();
+        let turn = self.next_intake.fetch_add(1, Ordering::Relaxed);
+        let mut shared = self.intake[turn % self.intake.len()].clone();
         let mut invocation = self.scripts.enqueue.prepare_invoke();
         invocation
             .arg(&*self.prefix)

@@ -73,7 +73,9 @@ async fn redis_floor(url: &str) -> redis::RedisResult<f64> {
     let mut senders = tokio::task::JoinSet::new();
     for (lane, mut connection) in connections.into_iter().enumerate() {
         senders.spawn(async move {
-            let rows: Vec<usize> = (0..ROWS).filter(|n| n % REDIS_CONNECTIONS == lane).collect();
+            let rows: Vec<usize> = (0..ROWS)
+                .filter(|n| n % REDIS_CONNECTIONS == lane)
+                .collect();
             for chunk in rows.chunks(BATCH) {
                 let mut pipe = redis::pipe();
                 for &n in chunk {

@@ -91,4 +91,10 @@ for store in none sqlite redis; do
   awk -v s="$store" -v r="$rps" -v n="$none" -v p="$p99" \
     'BEGIN {printf "%-7s %10.0f req/s  %5.2fx  p99 %6.2f ms\n", s, r, r/n, p}'
 done | tee "$OUT/summary.txt"
+# Every stored delivery waits for at least one fsync, so CONNECTIONS requests in flight cannot
+# exceed CONNECTIONS x (fsyncs per second): the "one commit each" SQLite floor measures the latter.
+single=$(awk '/sqlite floor/ {for (i=1;i<=NF;i++) if ($i=="rows/s" && $(i+1)=="one") print $(i-1)}' "$OUT/floor.txt")
+[ -n "$single" ] && awk -v c="$CONNECTIONS" -v s="$single" -v n="$none" \
+  'BEGIN {printf "fsync ceiling: %d connections x %.0f commits/s = %.0f req/s (%.2fx of none)\n", c, s, c*s, c*s/n}' \
+  | tee -a "$OUT/summary.txt"
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"

@@ -457,8 +457,8 @@ impl Worker {
             };
             for claimed in claimed {
                 let Some(permit) = permits.pop() else {
-                    // More than asked for (a store should not): renewed, then retried after
-                    // its lease.
+                    // More than asked for (a store should not): left to its lease, then taken
+                    // up again.
                     break;
                 };
                 lock(&running).insert(claimed.id.clone(), claimed.token.clone());

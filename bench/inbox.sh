@@ -55,6 +55,8 @@ start() { # $1: MEETINGBAAS_INBOX value ("" for none)
 }
 stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=; }
 
+# Other work on the machine skews every figure: the load average goes with the results.
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$OUT/load.txt"
 printf 'store\tround\treq_per_s\tp99_ms\tnon_2xx\n' >"$OUT/intake.tsv"
 for round in $(seq "$ROUNDS"); do
   for store in none sqlite redis; do
@@ -74,6 +76,7 @@ for round in $(seq "$ROUNDS"); do
   done
 done
 
+echo "load average after intake: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"
 echo
 echo "floors and worker throughput:"
 "$FLOOR" "$WORK/floor.db" "redis://127.0.0.1:$REDIS_PORT" | tee "$OUT/floor.txt"
@@ -88,3 +91,10 @@ for store in none sqlite redis; do
   awk -v s="$store" -v r="$rps" -v n="$none" -v p="$p99" \
     'BEGIN {printf "%-7s %10.0f req/s  %5.2fx  p99 %6.2f ms\n", s, r, r/n, p}'
 done | tee "$OUT/summary.txt"
+# Every stored delivery waits for at least one fsync, so CONNECTIONS requests in flight cannot
+# exceed CONNECTIONS x (fsyncs per second): the "one commit each" SQLite floor measures the latter.
+single=$(awk '/sqlite floor/ {for (i=1;i<=NF;i++) if ($i=="rows/s" && $(i+1)=="one") print $(i-1)}' "$OUT/floor.txt")
+[ -n "$single" ] && awk -v c="$CONNECTIONS" -v s="$single" -v n="$none" \
+  'BEGIN {printf "fsync ceiling: %d connections x %.0f commits/s = %.0f req/s (%.2fx of none)\n", c, s, c*s, c*s/n}' \
+  | tee -a "$OUT/summary.txt"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/load.txt"

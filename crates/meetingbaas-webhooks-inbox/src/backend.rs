@@ -85,4 +85,13 @@ pub trait Backend: Send + Sync + fmt::Debug + 'static {
     /// Deletes deliveries in `state` (completed or dead) finished longer than `older_than` ago;
     /// returns how many.
     fn purge(&self, state: State, older_than: Duration) -> BackendFuture<u64>;
+
+    /// Deletes at most about `limit` deliveries in `state` (completed or dead) finished longer
+    /// than `older_than` ago, oldest first, in one short write; returns how many. The worker's
+    /// retention calls it again while it returns `limit`. The default deletes them all at once
+    /// ([`purge`](Self::purge)).
+    fn prune(&self, state: State, older_than: Duration, limit: usize) -> BackendFuture<u64> {
+        let _ = limit;
+        self.purge(state, older_than)
+    }
 }

@@ -71,6 +71,9 @@
 //! - The handler runs at least once per stored delivery; make its side effects idempotent with
 //!   [`Job::key`]. Each delivery's completion is recorded exactly once: an attempt whose lease
 //!   was lost cannot record its outcome over the worker that took the delivery over.
+//! - Completed deliveries are kept for the worker's [retention](WorkerBuilder::retention)
+//!   (default 7 days), then deleted in the background in small batches; dead letters are kept
+//!   until [purged](Inbox::purge).
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -100,7 +103,9 @@ pub use record::{
 };
 pub use redis::RedisBackend;
 pub use sqlite::SqliteBackend;
-pub use worker::{HandlerError, Job, RetryPolicy, Worker, WorkerBuilder, WorkerHandle};
+pub use worker::{
+    DEFAULT_RETENTION, HandlerError, Job, RetryPolicy, Worker, WorkerBuilder, WorkerHandle,
+};
 
 /// The environment variable the examples read: `sqlite://PATH`, `redis://HOST:PORT` (or
 /// `rediss://`), or `memory`.

@@ -13,9 +13,12 @@
 //! | `delayed` | retrying ids by the time of their next attempt |
 //! | `seq` | the last id |
 //!
-//! Every state change is one Lua script, so it is atomic. Blocking reads (`XREADGROUP BLOCK`)
-//! run on a connection of their own; everything else shares the multiplexed connection made in
-//! [`meetingbaas_webhooks::redis_connection`] (the same one deduplication uses). A worker that
+//! Every state change is one Lua script, so it is atomic: an enqueue is one round trip (dedupe
+//! and `XADD` in one script), and so is a claim (due retries promoted, `XAUTOCLAIM`,
+//! `XREADGROUP COUNT n`, every attempt started). Blocking reads (`XREADGROUP BLOCK`) run on a
+//! connection of their own; everything else shares the multiplexed connection made in
+//! [`meetingbaas_webhooks::redis_connection`] (the same one deduplication uses), and enqueues
+//! are spread over it and three more like it (see [`RedisBackend`]). A worker that
 //! dies leaves its entries pending in the group: `XAUTOCLAIM` with the lease as minimum idle
 //! time takes them over (a live worker renews its entries with `XCLAIM` every third of the
 //! lease). Single Redis (or Sentinel) only: the scripts touch keys they compute, which a
@@ -23,13 +26,14 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
 use meetingbaas_webhooks::pipeline::Enqueued;
 use meetingbaas_webhooks::redis_connection::{RedisConnection, bounded, store_error};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
-use redis::streams::{StreamAutoClaimReply, StreamReadReply};
+use redis::streams::StreamReadReply;
 use redis::{Script, Value};
 use tokio::sync::Mutex;
 
@@ -40,6 +44,14 @@ use crate::record::{
 };
 
 const GROUP: &str = "workers";
+
+/// Connections that enqueues are spread over. Redis reads about 16 KiB per connection per turn
+/// of its event loop and (with `appendfsync always`) fsyncs once per turn: on one connection,
+/// only about a dozen 1 KiB deliveries would share each fsync.
+const INTAKE_CONNECTIONS: usize = 4;
+
+/// The most deliveries one purge script deletes.
+const PRUNE_BATCH: usize = 500;
 
 const ENQUEUE: &str = r"
 local p = ARGV[1]
@@ -53,40 +65,89 @@ redis.call('ZADD', p .. 's:queued', ARGV[8], id)
 redis.call('XADD', p .. 'stream', '*', 'id', id)
 return id";
 
-/// Moves retries whose time has come back to the work stream.
-const PROMOTE: &str = r"
+/// Starts an attempt on each of `entries` (`{stream entry, delivery id}`) under the lease token
+/// `token .. '|' .. entry`; skips (acknowledging and deleting its entry) a delivery that is gone
+/// or finished. A delivery found running had an attempt whose lease ran out: recorded as such.
+/// Returns `{id, token, body, key, kind, attempts, attempt_base, received_ms}` per delivery.
+const START_FN: &str = r"
+local function start_all(p, entries, token, now)
+  local stream = p .. 'stream'
+  local out = {}
+  for _, e in ipairs(entries) do
+    local entry, id = e[1], e[2]
+    local d = p .. 'd:' .. id
+    local state = redis.call('HGET', d, 'state')
+    if state ~= 'queued' and state ~= 'retrying' and state ~= 'running' then
+      redis.call('XACK', stream, 'workers', entry)
+      redis.call('XDEL', stream, entry)
+    else
+      local received = redis.call('HGET', d, 'received_ms')
+      if state == 'running' then
+        local started = tonumber(redis.call('HGET', d, 'lease_started_ms') or now)
+        redis.call('RPUSH', p .. 'a:' .. id, cjson.encode({number = tonumber(redis.call('HGET', d, 'attempts')),
+          started_ms = started, duration_ms = tonumber(now) - started,
+          error = 'lease expired: the worker stopped or hung'}))
+      end
+      redis.call('ZREM', p .. 's:' .. state, id)
+      redis.call('ZADD', p .. 's:running', received, id)
+      local attempts = redis.call('HINCRBY', d, 'attempts', 1)
+      local t = token .. '|' .. entry
+      redis.call('HSET', d, 'state', 'running', 'token', t, 'lease_started_ms', now, 'next_ms', '')
+      local f = redis.call('HMGET', d, 'body', 'key', 'kind', 'attempt_base')
+      out[#out + 1] = {id, t, f[1], f[2] or '', f[3] or '', attempts, tonumber(f[4]) or 0, received}
+    end
+  end
+  return out
+end
+";
+
+/// One round trip for a claim: moves retries whose time has come back to the work stream, takes
+/// over entries idle longer than the lease (`XAUTOCLAIM`: their worker died), reads new entries
+/// (`XREADGROUP COUNT`, not blocking), and starts an attempt on each.
+/// ARGV: prefix, now, consumer, lease ms, max, token.
+const CLAIM: &str = r"
 local p = ARGV[1]
-local due = redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', ARGV[2], 'LIMIT', 0, 200)
+local now = ARGV[2]
+local stream = p .. 'stream'
+local max = tonumber(ARGV[5])
+local due = redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', now, 'LIMIT', 0, 200)
 for _, id in ipairs(due) do
   redis.call('ZREM', p .. 'delayed', id)
-  redis.call('XADD', p .. 'stream', '*', 'id', id)
+  redis.call('XADD', stream, '*', 'id', id)
 end
-return #due";
+local entries = {}
+local function take(list)
+  for _, e in ipairs(list or {}) do
+    local id = nil
+    if e and e[2] then
+      for i = 1, #e[2], 2 do
+        if e[2][i] == 'id' then id = e[2][i + 1] end
+      end
+    end
+    if id then
+      entries[#entries + 1] = {e[1], id}
+    elseif e then
+      redis.call('XACK', stream, 'workers', e[1])
+    end
+  end
+end
+local reclaimed = redis.call('XAUTOCLAIM', stream, 'workers', ARGV[3], ARGV[4], '0-0', 'COUNT', max)
+take(reclaimed[2])
+if #entries < max then
+  local read = redis.call('XREADGROUP', 'GROUP', 'workers', ARGV[3], 'COUNT', max - #entries,
+    'STREAMS', stream, '>')
+  if read then take(read[1][2]) end
+end
+return start_all(p, entries, ARGV[6], now)";
 
-/// Starts an attempt on delivery ARGV[2] read from stream entry ARGV[3]; nil when it is gone or
-/// finished (the entry is acknowledged and deleted then).
+/// Starts attempts on entries read by a blocking `XREADGROUP`.
+/// ARGV: prefix, now, token, then entry and delivery id pairs.
 const START: &str = r"
-local p = ARGV[1]
-local d = p .. 'd:' .. ARGV[2]
-local state = redis.call('HGET', d, 'state')
-if state ~= 'queued' and state ~= 'retrying' and state ~= 'running' then
-  redis.call('XACK', p .. 'stream', 'workers', ARGV[3])
-  redis.call('XDEL', p .. 'stream', ARGV[3])
-  return false
+local entries = {}
+for i = 4, #ARGV, 2 do
+  entries[#entries + 1] = {ARGV[i], ARGV[i + 1]}
 end
-local received = redis.call('HGET', d, 'received_ms')
-if state == 'running' then
-  local started = tonumber(redis.call('HGET', d, 'lease_started_ms') or ARGV[5])
-  redis.call('RPUSH', p .. 'a:' .. ARGV[2], cjson.encode({number = tonumber(redis.call('HGET', d, 'attempts')),
-    started_ms = started, duration_ms = tonumber(ARGV[5]) - started,
-    error = 'lease expired: the worker stopped or hung'}))
-end
-redis.call('ZREM', p .. 's:' .. state, ARGV[2])
-redis.call('ZADD', p .. 's:running', received, ARGV[2])
-local attempts = redis.call('HINCRBY', d, 'attempts', 1)
-redis.call('HSET', d, 'state', 'running', 'token', ARGV[4], 'lease_started_ms', ARGV[5], 'next_ms', '')
-return {redis.call('HGET', d, 'body'), redis.call('HGET', d, 'key'), redis.call('HGET', d, 'kind'),
-  attempts, tonumber(redis.call('HGET', d, 'attempt_base')), received}";
+return start_all(ARGV[1], entries, ARGV[3], ARGV[2])";
 
 /// Records an attempt's end if the caller's token still holds the delivery.
 const FINISH: &str = r"
@@ -154,7 +215,7 @@ return 1";
 
 const PURGE: &str = r"
 local p = ARGV[1]
-local ids = redis.call('ZRANGEBYSCORE', p .. 's:' .. ARGV[2], '-inf', ARGV[3], 'LIMIT', 0, 500)
+local ids = redis.call('ZRANGEBYSCORE', p .. 's:' .. ARGV[2], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
 for _, id in ipairs(ids) do
   local d = p .. 'd:' .. id
   local key = redis.call('HGET', d, 'key')
@@ -168,7 +229,7 @@ return #ids";
 
 struct Scripts {
     enqueue: Script,
-    promote: Script,
+    claim: Script,
     start: Script,
     finish: Script,
     extend: Script,
@@ -181,10 +242,18 @@ struct Scripts {
 ///
 /// Durable across a Redis restart only when Redis persists every write: `appendonly yes`, and
 /// `appendfsync always` (or `everysec`, which can lose about a second on a power cut).
+///
+/// Enqueues go round-robin over 4 multiplexed connections (the shared one and 3 more): Redis
+/// reads about 16 KiB per connection per turn of its event loop and, with `appendfsync always`,
+/// fsyncs once per turn, so spreading concurrent 1 KiB deliveries over several sockets lets more
+/// of them share each fsync.
 #[derive(Clone)]
 pub struct RedisBackend {
     connection: RedisConnection,
     shared: ConnectionManager,
+    /// Enqueues, spread round-robin over these (the shared one first).
+    intake: Arc<[ConnectionManager]>,
+    next_intake: Arc<AtomicUsize>,
     blocking: Arc<Mutex<Option<MultiplexedConnection>>>,
     prefix: Arc<str>,
     consumer: Arc<str>,
@@ -212,16 +281,22 @@ impl RedisBackend {
 
     /// A backend on an open connection (shared with deduplication, say), under `prefix`.
     pub async fn with_connection(connection: RedisConnection, prefix: &str) -> Result<Self, Error> {
+        let mut intake = vec![connection.shared()];
+        for _ in 1..INTAKE_CONNECTIONS {
+            intake.push(connection.another_shared().await?);
+        }
         let backend = RedisBackend {
             shared: connection.shared(),
+            intake: intake.into(),
+            next_intake: Arc::default(),
             connection,
             blocking: Arc::new(Mutex::new(None)),
             prefix: prefix.into(),
             consumer: format!("consumer-{}", crate::token()).into(),
             scripts: Arc::new(Scripts {
                 enqueue: Script::new(ENQUEUE),
-                promote: Script::new(PROMOTE),
-                start: Script::new(START),
+                claim: Script::new(&format!("{START_FN}{CLAIM}")),
+                start: Script::new(&format!("{START_FN}{START}")),
                 finish: Script::new(FINISH),
                 extend: Script::new(EXTEND),
                 redrive: Script::new(REDRIVE),
@@ -255,7 +330,8 @@ impl RedisBackend {
     }
 
     async fn enqueue_async(&self, delivery: NewDelivery) -> Result<Enqueued, Error> {
-        let mut shared = self.shared.clone();
+        let turn = self.next_intake.fetch_add(1, Ordering::Relaxed);
+        let mut shared = self.intake[turn % self.intake.len()].clone();
         let mut invocation = self.scripts.enqueue.prepare_invoke();
         invocation
             .arg(&*self.prefix)
@@ -280,135 +356,98 @@ impl RedisBackend {
         wait: Duration,
     ) -> Result<Vec<Claimed>, Error> {
         let mut shared = self.shared.clone();
-        let stream = self.key("stream");
-        let mut promote = self.scripts.promote.prepare_invoke();
-        promote.arg(&*self.prefix).arg(now_ms());
-        let _: i64 = bounded(promote.invoke_async(&mut shared)).await?;
-
-        // Entries of workers that stopped renewing them: taken over.
-        let reclaimed = tokio::time::timeout(
+        let token = crate::token();
+        let mut claim = self.scripts.claim.prepare_invoke();
+        claim
+            .arg(&*self.prefix)
+            .arg(now_ms())
+            .arg(&*self.consumer)
+            .arg(millis(lease))
+            .arg(max.max(1))
+            .arg(&token);
+        let answer = tokio::time::timeout(
             meetingbaas_webhooks::redis_connection::OPERATION_TIMEOUT,
-            redis::cmd("XAUTOCLAIM")
-                .arg(&stream)
-                .arg(GROUP)
-                .arg(&*self.consumer)
-                .arg(millis(lease))
-                .arg("0-0")
-                .arg("COUNT")
-                .arg(max)
-                .query_async::<StreamAutoClaimReply>(&mut shared),
+            claim.invoke_async::<Vec<Started>>(&mut shared),
         )
         .await
         .map_err(|_| Error::store("Redis did not answer in time"))?;
-        let reclaimed = match reclaimed {
-            Ok(reclaimed) => reclaimed,
+        let started = match answer {
+            Ok(started) => started,
             // Redis lost the group (restarted without persistence): make it again.
-            Err(err) if err.code() == Some("NOGROUP") => {
+            Err(err)
+                if err.code() == Some("NOGROUP")
+                    || err
+                        .detail()
+                        .is_some_and(|detail| detail.contains("NOGROUP")) =>
+            {
                 self.create_group().await?;
                 return Ok(Vec::new());
             }
             Err(err) => return Err(store_error(&err).into()),
         };
-        let mut entries: Vec<(String, String)> = reclaimed
-            .claimed
-            .iter()
-            .filter_map(|entry| Some((entry.id.clone(), entry.get::<String>("id")?)))
-            .collect();
-        for orphan in reclaimed.claimed.iter().filter(|e| !e.contains_key("id")) {
-            let _: redis::RedisResult<i64> = redis::cmd("XACK")
-                .arg(&stream)
+        if !started.is_empty() || wait.is_zero() {
+            return Ok(started.into_iter().map(claimed).collect());
+        }
+
+        // Nothing ready: a blocking read, on a connection of its own.
+        let stream = self.key("stream");
+        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut guard = self.blocking.lock().await;
+        if guard.is_none() {
+            *guard = Some(self.connection.dedicated().await?);
+        }
+        let Some(blocking) = guard.as_mut() else {
+            return Err(Error::store("no blocking connection"));
+        };
+        let read = tokio::time::timeout(
+            wait + Duration::from_secs(2),
+            redis::cmd("XREADGROUP")
+                .arg("GROUP")
                 .arg(GROUP)
-                .arg(&orphan.id)
-                .query_async(&mut shared)
-                .await;
-        }
-
-        if entries.len() < max {
-            // A blocking read, on a connection of its own.
-            let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-            let mut guard = self.blocking.lock().await;
-            if guard.is_none() {
-                *guard = Some(self.connection.dedicated().await?);
+                .arg(&*self.consumer)
+                .arg("COUNT")
+                .arg(max.max(1))
+                .arg("BLOCK")
+                .arg(wait_ms)
+                .arg("STREAMS")
+                .arg(&stream)
+                .arg(">")
+                .query_async::<Option<StreamReadReply>>(blocking),
+        )
+        .await;
+        let read = match read {
+            Ok(Ok(read)) => read,
+            Ok(Err(err)) => {
+                *guard = None;
+                if err.code() == Some("NOGROUP") {
+                    drop(guard);
+                    self.create_group().await?;
+                    return Ok(Vec::new());
+                }
+                return Err(store_error(&err).into());
             }
-            let Some(blocking) = guard.as_mut() else {
-                return Err(Error::store("no blocking connection"));
-            };
-            let read = tokio::time::timeout(
-                wait + Duration::from_secs(2),
-                redis::cmd("XREADGROUP")
-                    .arg("GROUP")
-                    .arg(GROUP)
-                    .arg(&*self.consumer)
-                    .arg("COUNT")
-                    .arg(max - entries.len())
-                    .arg("BLOCK")
-                    .arg(wait_ms)
-                    .arg("STREAMS")
-                    .arg(&stream)
-                    .arg(">")
-                    .query_async::<Option<StreamReadReply>>(blocking),
-            )
-            .await;
-            let read = match read {
-                Ok(Ok(read)) => read,
-                Ok(Err(err)) => {
-                    *guard = None;
-                    if err.code() == Some("NOGROUP") {
-                        drop(guard);
-                        self.create_group().await?;
-                        return Ok(Vec::new());
-                    }
-                    return Err(store_error(&err).into());
-                }
-                Err(_) => {
-                    *guard = None;
-                    return Err(Error::store("Redis did not answer a blocking read in time"));
-                }
-            };
-            for key in read.map(|reply| reply.keys).unwrap_or_default() {
-                for entry in key.ids {
-                    match entry.get::<String>("id") {
-                        Some(id) => entries.push((entry.id, id)),
-                        None => {
-                            let _: redis::RedisResult<i64> = redis::cmd("XACK")
-                                .arg(&stream)
-                                .arg(GROUP)
-                                .arg(&entry.id)
-                                .query_async(&mut shared)
-                                .await;
-                        }
-                    }
-                }
+            Err(_) => {
+                *guard = None;
+                return Err(Error::store("Redis did not answer a blocking read in time"));
+            }
+        };
+        drop(guard);
+        let mut start = self.scripts.start.prepare_invoke();
+        start.arg(&*self.prefix).arg(now_ms()).arg(&token);
+        let mut any = false;
+        for key in read.map(|reply| reply.keys).unwrap_or_default() {
+            for entry in key.ids {
+                // An entry without a delivery id (not ours): the script acknowledges it.
+                let id = entry.get::<String>("id").unwrap_or_default();
+                start.arg(&entry.id).arg(id);
+                any = true;
             }
         }
-
-        let mut claimed = Vec::with_capacity(entries.len());
-        let token = crate::token();
-        for (entry, id) in entries {
-            let token = format!("{token}|{entry}");
-            let mut start = self.scripts.start.prepare_invoke();
-            start
-                .arg(&*self.prefix)
-                .arg(&id)
-                .arg(&entry)
-                .arg(&token)
-                .arg(now_ms());
-            let started: Option<(Vec<u8>, String, String, u32, u32, i64)> =
-                bounded(start.invoke_async(&mut shared)).await?;
-            if let Some((body, key, kind, attempts, base, received_ms)) = started {
-                claimed.push(Claimed {
-                    id,
-                    key,
-                    kind: non_empty(kind),
-                    body: Bytes::from(body),
-                    attempt: attempts.saturating_sub(base),
-                    attempt_total: attempts,
-                    received_ms,
-                    token,
-                });
-            }
+        if !any {
+            return Ok(Vec::new());
         }
-        Ok(claimed)
+        let started: Vec<Started> = bounded(start.invoke_async(&mut shared)).await?;
+        Ok(started.into_iter().map(claimed).collect())
     }
 
     async fn finish_async(
@@ -646,18 +685,47 @@ impl RedisBackend {
         if !matches!(state, State::Completed | State::Dead) {
             return Ok(0);
         }
-        let mut shared = self.shared.clone();
         let cutoff = now_ms() - millis(older_than);
         let mut total = 0;
         loop {
-            let mut purge = self.scripts.purge.prepare_invoke();
-            purge.arg(&*self.prefix).arg(state.as_str()).arg(cutoff);
-            let purged: u64 = bounded(purge.invoke_async(&mut shared)).await?;
+            let purged = self.prune_async(state, cutoff, PRUNE_BATCH).await?;
             total += purged;
-            if purged < 500 {
+            if purged < PRUNE_BATCH as u64 {
                 return Ok(total);
             }
         }
+    }
+
+    /// Deletes at most `limit` deliveries in `state` finished at or before `cutoff`: one script.
+    async fn prune_async(&self, state: State, cutoff: i64, limit: usize) -> Result<u64, Error> {
+        if !matches!(state, State::Completed | State::Dead) {
+            return Ok(0);
+        }
+        let mut shared = self.shared.clone();
+        let mut purge = self.scripts.purge.prepare_invoke();
+        purge
+            .arg(&*self.prefix)
+            .arg(state.as_str())
+            .arg(cutoff)
+            .arg(limit.max(1));
+        Ok(bounded(purge.invoke_async(&mut shared)).await?)
+    }
+}
+
+/// What the start of an attempt returns: id, token, body, key, kind, attempts, attempt base,
+/// received time.
+type Started = (String, String, Vec<u8>, String, String, u32, u32, i64);
+
+fn claimed((id, token, body, key, kind, attempts, base, received_ms): Started) -> Claimed {
+    Claimed {
+        id,
+        key,
+        kind: non_empty(kind),
+        body: Bytes::from(body),
+        attempt: attempts.saturating_sub(base),
+        attempt_total: attempts,
+        received_ms,
+        token,
     }
 }
 
@@ -730,5 +798,11 @@ impl Backend for RedisBackend {
     fn purge(&self, state: State, older_than: Duration) -> BackendFuture<u64> {
         let this = self.clone();
         Box::pin(async move { this.purge_async(state, older_than).await })
+    }
+
+    fn prune(&self, state: State, older_than: Duration, limit: usize) -> BackendFuture<u64> {
+        let this = self.clone();
+        let cutoff = now_ms() - millis(older_than);
+        Box::pin(async move { this.prune_async(state, cutoff, limit).await })
     }
 }

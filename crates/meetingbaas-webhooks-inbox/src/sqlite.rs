@@ -1,5 +1,6 @@
 //! The embedded store: one SQLite file (WAL), every write on one thread, concurrent writes
-//! committed together (group commit).
+//! committed together (group commit); reads for the admin API on a connection of their own, so
+//! that they do not delay intake.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,6 +19,9 @@ use crate::record::{
 
 /// The most operations committed together in one transaction.
 const MAX_BATCH: usize = 512;
+
+/// The most deliveries one retention or purge transaction deletes.
+const PRUNE_BATCH: usize = 500;
 
 const SCHEMA: &str = r"
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -40,7 +44,14 @@ CREATE TABLE IF NOT EXISTS deliveries (
     finished_ms INTEGER,
     dead_reason TEXT
 );
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_ms);
+DROP INDEX IF EXISTS deliveries_due;
+CREATE INDEX IF NOT EXISTS deliveries_ready ON deliveries (next_ms, id)
+    WHERE state IN ('queued', 'retrying');
+CREATE INDEX IF NOT EXISTS deliveries_leased ON deliveries (lease_until_ms)
+    WHERE state = 'running';
+DROP INDEX IF EXISTS deliveries_finished;
+CREATE INDEX IF NOT EXISTS deliveries_done ON deliveries (state, finished_ms)
+    WHERE state IN ('completed', 'dead');
 CREATE TABLE IF NOT EXISTS attempts (
     delivery_id INTEGER NOT NULL,
     number INTEGER NOT NULL,
@@ -56,11 +67,14 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 trait Op: Send {
     /// Runs; returns whether it succeeded (a failed one is rolled back alone).
     fn run(&mut self, connection: &Connection) -> bool;
+    /// Whether the operation is one statement (atomic by itself: no savepoint needed).
+    fn single(&self) -> bool;
     /// Answers the caller once the batch is committed (or failed to).
     fn reply(self: Box<Self>, committed: Result<(), Error>);
 }
 
 struct Call<T, F> {
+    single: bool,
     op: Option<F>,
     result: Option<Result<T, Error>>,
     reply: oneshot::Sender<Result<T, Error>>,
@@ -81,6 +95,10 @@ where
         ok
     }
 
+    fn single(&self) -> bool {
+        self.single
+    }
+
     fn reply(self: Box<Self>, committed: Result<(), Error>) {
         let result = match committed {
             Ok(()) => self
@@ -95,13 +113,16 @@ where
 /// Deliveries in one SQLite file: durable (WAL, `synchronous=FULL`: a commit is on disk before
 /// it is answered), for a service on one machine.
 ///
-/// Every operation goes to one writer thread, which commits whatever has queued up meanwhile in
-/// one transaction: under concurrent intake, one fsync covers many deliveries. Opening checks
-/// that the file can be written (a read-only file, a missing directory, a corrupt database are
-/// errors at start, not at the first delivery).
+/// Every write goes to one writer thread, which commits whatever has queued up meanwhile in
+/// one transaction: under concurrent intake, one fsync covers many deliveries, and the worker's
+/// claims and recorded attempts share those commits. The admin API's reads (`stats`, `list`,
+/// `show`) run on a second connection (WAL readers do not wait for the writer). Opening checks that the file can be written (a
+/// read-only file, a missing directory, a corrupt database are errors at start, not at the
+/// first delivery).
 #[derive(Clone, Debug)]
 pub struct SqliteBackend {
     sender: mpsc::Sender<Box<dyn Op>>,
+    reader: Option<mpsc::Sender<Box<dyn Op>>>,
     stored: Arc<Notify>,
     path: Arc<PathBuf>,
 }
@@ -110,13 +131,7 @@ impl SqliteBackend {
     /// Opens (creating if needed) the inbox database at `path`.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
-        let connection = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|err| open_error(&path, &err))?;
+        let connection = open_connection(&path)?;
         if connection
             .is_readonly(rusqlite::MAIN_DB)
             .map_err(|err| open_error(&path, &err))?
@@ -124,7 +139,11 @@ impl SqliteBackend {
             return Err(Error::Store(format!("{} is not writable", path.display())));
         }
         prepare(&connection, true).map_err(|err| open_error(&path, &err))?;
-        Ok(SqliteBackend::start(connection, path))
+        let reader = open_connection(&path)?;
+        reader
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(|err| open_error(&path, &err))?;
+        SqliteBackend::start(connection, Some(reader), path)
     }
 
     /// An in-memory database: **not durable** (gone with the process), for tests.
@@ -132,20 +151,41 @@ impl SqliteBackend {
         let connection =
             Connection::open_in_memory().expect("SQLite can open an in-memory database");
         prepare(&connection, false).expect("the schema applies to an empty in-memory database");
-        SqliteBackend::start(connection, PathBuf::from(":memory:"))
+        SqliteBackend::start(connection, None, PathBuf::from(":memory:"))
+            .expect("spawning the SQLite writer thread")
     }
 
-    fn start(connection: Connection, path: PathBuf) -> Self {
+    fn start(
+        connection: Connection,
+        reader: Option<Connection>,
+        path: PathBuf,
+    ) -> Result<Self, Error> {
+        let spawn_error =
+            |err: std::io::Error| Error::Store(format!("cannot start a thread: {err}"));
+        let reader = match reader {
+            Some(reader) => {
+                let (sender, receiver) = mpsc::channel::<Box<dyn Op>>();
+                std::thread::Builder::new()
+                    .name("inbox-sqlite-reader".into())
+                    .spawn(move || read_loop(&reader, &receiver))
+                    .map_err(spawn_error)?;
+                Some(sender)
+            }
+            None => None,
+        };
+        // The writer's statements (enqueue, claim, finish, savepoints...) stay prepared.
+        connection.set_prepared_statement_cache_capacity(64);
         let (sender, receiver) = mpsc::channel::<Box<dyn Op>>();
         std::thread::Builder::new()
             .name("inbox-sqlite-writer".into())
             .spawn(move || write_loop(&connection, &receiver))
-            .expect("spawning the SQLite writer thread");
-        SqliteBackend {
+            .map_err(spawn_error)?;
+        Ok(SqliteBackend {
             sender,
+            reader,
             stored: Arc::new(Notify::new()),
             path: Arc::new(path),
-        }
+        })
     }
 
     /// The database file.
@@ -159,22 +199,62 @@ impl SqliteBackend {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
-        let (reply, answer) = oneshot::channel();
-        let sent = self
-            .sender
-            .send(Box::new(Call {
-                op: Some(op),
-                result: None,
-                reply,
-            }))
-            .map_err(|_| Error::store("the SQLite writer thread has stopped"));
-        async move {
-            sent?;
-            answer
-                .await
-                .map_err(|_| Error::store("the SQLite writer thread has stopped"))?
-        }
+        send(&self.sender, false, op)
     }
+
+    /// Runs `op`, one statement, on the writer thread (no savepoint around it).
+    fn call_single<T, F>(&self, op: F) -> impl Future<Output = Result<T, Error>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        send(&self.sender, true, op)
+    }
+
+    /// Runs `op`, which only reads, on the reader connection (the writer's for memory).
+    fn read<T, F>(&self, op: F) -> impl Future<Output = Result<T, Error>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        send(self.reader.as_ref().unwrap_or(&self.sender), false, op)
+    }
+}
+
+fn send<T, F>(
+    sender: &mpsc::Sender<Box<dyn Op>>,
+    single: bool,
+    op: F,
+) -> impl Future<Output = Result<T, Error>> + Send + 'static
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+{
+    let (reply, answer) = oneshot::channel();
+    let sent = sender
+        .send(Box::new(Call {
+            single,
+            op: Some(op),
+            result: None,
+            reply,
+        }))
+        .map_err(|_| Error::store("the SQLite writer thread has stopped"));
+    async move {
+        sent?;
+        answer
+            .await
+            .map_err(|_| Error::store("the SQLite writer thread has stopped"))?
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection, Error> {
+    Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|err| open_error(path, &err))
 }
 
 fn open_error(path: &Path, err: &rusqlite::Error) -> Error {
@@ -192,6 +272,9 @@ fn prepare(connection: &Connection, durable: bool) -> rusqlite::Result<()> {
             )));
         }
         connection.execute_batch("PRAGMA synchronous=FULL")?;
+        // 32 MiB of page cache: the idempotency-key index takes random inserts, which would
+        // otherwise read its pages back from the file at every batch once it outgrows 2 MiB.
+        connection.execute_batch("PRAGMA cache_size=-32768")?;
     }
     connection.execute_batch(SCHEMA)?;
     // A real write, so that a file that cannot be written fails now rather than at intake.
@@ -203,8 +286,9 @@ fn prepare(connection: &Connection, durable: bool) -> rusqlite::Result<()> {
 }
 
 fn write_loop(connection: &Connection, receiver: &mpsc::Receiver<Box<dyn Op>>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = receiver.recv() {
-        let mut batch = vec![first];
+        batch.push(first);
         while batch.len() < MAX_BATCH {
             match receiver.try_recv() {
                 Ok(op) => batch.push(op),
@@ -212,32 +296,57 @@ fn write_loop(connection: &Connection, receiver: &mpsc::Receiver<Box<dyn Op>>) {
             }
         }
         let committed = run_batch(connection, &mut batch);
-        for op in batch {
+        for op in batch.drain(..) {
             op.reply(committed.clone());
         }
     }
 }
 
-fn run_batch(connection: &Connection, batch: &mut [Box<dyn Op>]) -> Result<(), Error> {
-    connection.execute_batch("BEGIN IMMEDIATE")?;
-    for op in batch.iter_mut() {
-        let begun = connection.execute_batch("SAVEPOINT op");
+/// Runs read-only operations, each in a read transaction of its own (a consistent snapshot).
+fn read_loop(connection: &Connection, receiver: &mpsc::Receiver<Box<dyn Op>>) {
+    while let Ok(mut op) = receiver.recv() {
+        let begun = connection.execute_batch("BEGIN DEFERRED");
         if let Err(err) = begun {
-            let _ = connection.execute_batch("ROLLBACK");
-            return Err(err.into());
+            op.reply(Err(err.into()));
+            continue;
         }
-        let ok = op.run(connection);
-        let ended = if ok {
-            connection.execute_batch("RELEASE op")
+        op.run(connection);
+        let _ = connection.execute_batch("COMMIT");
+        op.reply(Ok(()));
+    }
+}
+
+fn exec(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
+    connection.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+fn run_batch(connection: &Connection, batch: &mut [Box<dyn Op>]) -> Result<(), Error> {
+    exec(connection, "BEGIN IMMEDIATE")?;
+    for op in batch.iter_mut() {
+        let ended = if op.single() {
+            // One statement: SQLite undoes a failed one by itself.
+            op.run(connection);
+            Ok(())
+        } else if let Err(err) = exec(connection, "SAVEPOINT op") {
+            Err(err)
+        } else if op.run(connection) {
+            exec(connection, "RELEASE op")
         } else {
-            connection.execute_batch("ROLLBACK TO op; RELEASE op")
+            exec(connection, "ROLLBACK TO op").and_then(|()| exec(connection, "RELEASE op"))
         };
         if let Err(err) = ended {
             let _ = connection.execute_batch("ROLLBACK");
             return Err(err.into());
         }
+        if connection.is_autocommit() {
+            // Some errors (a full disk, an I/O error) roll the whole transaction back: nothing
+            // of this batch is stored, so no operation in it may be answered as stored.
+            return Err(Error::store(
+                "the transaction was rolled back (disk full or I/O error)",
+            ));
+        }
     }
-    if let Err(err) = connection.execute_batch("COMMIT") {
+    if let Err(err) = exec(connection, "COMMIT") {
         let _ = connection.execute_batch("ROLLBACK");
         return Err(err.into());
     }
@@ -344,13 +453,19 @@ fn claim(
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let next_due: Option<i64> = connection
+    // Both from an index (`deliveries_ready`, `deliveries_leased`): no scan of the queue.
+    let next_ready: Option<i64> = connection
         .prepare_cached(
-            "SELECT MIN(due) FROM (SELECT MIN(next_ms) AS due FROM deliveries \
-             WHERE state IN ('queued', 'retrying') UNION ALL SELECT MIN(lease_until_ms) \
-             FROM deliveries WHERE state = 'running')",
+            "SELECT MIN(next_ms) FROM deliveries WHERE state IN ('queued', 'retrying')",
         )?
         .query_row([], |row| row.get(0))?;
+    let next_expiry: Option<i64> = connection
+        .prepare_cached("SELECT MIN(lease_until_ms) FROM deliveries WHERE state = 'running'")?
+        .query_row([], |row| row.get(0))?;
+    let next_due = match (next_ready, next_expiry) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     Ok((claimed, next_due))
 }
 
@@ -400,23 +515,46 @@ fn finish(
 }
 
 fn stats(connection: &Connection) -> Result<Stats, Error> {
+    // Each count from a partial index: the table itself (the bodies) is not scanned. (No partial
+    // index is `WHERE x IS NOT NULL`: SQLite would then re-prepare every statement comparing a
+    // column with a parameter at each execution, the claim among them.)
     let mut stats = Stats::default();
-    let mut statement =
-        connection.prepare_cached("SELECT state, COUNT(*) FROM deliveries GROUP BY state")?;
-    let rows = statement.query_map([], |row| {
+    let mut oldest: Option<i64> = None;
+    let mut pending = connection.prepare_cached(
+        "SELECT state, COUNT(*), MIN(received_ms) FROM deliveries \
+         WHERE state IN ('queued', 'retrying') GROUP BY state \
+         UNION ALL SELECT 'running', COUNT(*), MIN(received_ms) FROM deliveries \
+         WHERE state = 'running'",
+    )?;
+    let rows = pending.query_map([], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, i64>(1)?,
+            row.get::<_, Option<i64>>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (state, count, first) = row?;
+        if let Some(state) = State::from_name(&state) {
+            stats.add(state, u64::try_from(count).unwrap_or(0));
+        }
+        if let Some(first) = first {
+            oldest = Some(oldest.map_or(first, |o| o.min(first)));
+        }
+    }
+    let mut finished = connection.prepare_cached(
+        "SELECT state, COUNT(*) FROM deliveries WHERE state IN ('completed', 'dead') \
+         GROUP BY state",
+    )?;
+    let rows = finished.query_map([], |row| {
         Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
     })?;
     for row in rows {
         let (state, count) = row?;
-        if let Some(state) = State::from_name(&state) {
+        if let Some(state @ (State::Completed | State::Dead)) = State::from_name(&state) {
             stats.add(state, u64::try_from(count).unwrap_or(0));
         }
     }
-    let oldest: Option<i64> = connection.query_row(
-        "SELECT MIN(received_ms) FROM deliveries WHERE state IN ('queued', 'running', 'retrying')",
-        [],
-        |row| row.get(0),
-    )?;
     stats.oldest_pending_age_secs =
         oldest.map(|received| u64::try_from((now_ms() - received).max(0) / 1000).unwrap_or(0));
     Ok(stats)
@@ -512,20 +650,29 @@ fn forget(connection: &Connection, key: &str) -> Result<bool, Error> {
     Ok(changed > 0)
 }
 
-fn purge(connection: &Connection, state: State, older_than: Duration) -> Result<u64, Error> {
+/// Deletes at most `limit` deliveries in `state` (completed or dead) finished at or before
+/// `cutoff` (Unix milliseconds), oldest first, with their attempts; returns how many.
+fn prune(connection: &Connection, state: State, cutoff: i64, limit: usize) -> Result<u64, Error> {
     if !matches!(state, State::Completed | State::Dead) {
         return Ok(0);
     }
-    let cutoff = now_ms() - millis(older_than);
-    connection.execute(
-        "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries \
-         WHERE state = ?1 AND finished_ms <= ?2)",
-        params![state.as_str(), cutoff],
-    )?;
-    let deleted = connection.execute(
-        "DELETE FROM deliveries WHERE state = ?1 AND finished_ms <= ?2",
-        params![state.as_str(), cutoff],
-    )?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // The same rows twice (same transaction, same order), from `deliveries_done` (the literal
+    // `IN` lets SQLite use that partial index).
+    connection
+        .prepare_cached(
+            "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries \
+             WHERE state IN ('completed', 'dead') AND state = ?1 AND finished_ms <= ?2 \
+             ORDER BY finished_ms, id LIMIT ?3)",
+        )?
+        .execute(params![state.as_str(), cutoff, limit])?;
+    let deleted = connection
+        .prepare_cached(
+            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
+             WHERE state IN ('completed', 'dead') AND state = ?1 AND finished_ms <= ?2 \
+             ORDER BY finished_ms, id LIMIT ?3)",
+        )?
+        .execute(params![state.as_str(), cutoff, limit])?;
     Ok(deleted as u64)
 }
 
@@ -550,7 +697,7 @@ fn extend(
 impl Backend for SqliteBackend {
     fn enqueue(&self, delivery: NewDelivery) -> BackendFuture<Enqueued> {
         let stored = Arc::clone(&self.stored);
-        let call = self.call(move |connection| enqueue(connection, &delivery));
+        let call = self.call_single(move |connection| enqueue(connection, &delivery));
         Box::pin(async move {
             let enqueued = call.await?;
             if matches!(enqueued, Enqueued::Stored { .. }) {
@@ -600,15 +747,15 @@ impl Backend for SqliteBackend {
     }
 
     fn stats(&self) -> BackendFuture<Stats> {
-        Box::pin(self.call(stats))
+        Box::pin(self.read(stats))
     }
 
     fn list(&self, query: ListQuery) -> BackendFuture<Vec<Summary>> {
-        Box::pin(self.call(move |connection| list(connection, &query)))
+        Box::pin(self.read(move |connection| list(connection, &query)))
     }
 
     fn show(&self, id: String) -> BackendFuture<Option<StoredDelivery>> {
-        Box::pin(self.call(move |connection| show(connection, &id)))
+        Box::pin(self.read(move |connection| show(connection, &id)))
     }
 
     fn redrive(&self, id: String) -> BackendFuture<()> {
@@ -636,6 +783,25 @@ impl Backend for SqliteBackend {
     }
 
     fn purge(&self, state: State, older_than: Duration) -> BackendFuture<u64> {
-        Box::pin(self.call(move |connection| purge(connection, state, older_than)))
+        // In bounded transactions, so that a large purge does not hold up intake.
+        let this = self.clone();
+        let cutoff = now_ms() - millis(older_than);
+        Box::pin(async move {
+            let mut total = 0;
+            loop {
+                let deleted = this
+                    .call(move |connection| prune(connection, state, cutoff, PRUNE_BATCH))
+                    .await?;
+                total += deleted;
+                if deleted < PRUNE_BATCH as u64 {
+                    return Ok(total);
+                }
+            }
+        })
+    }
+
+    fn prune(&self, state: State, older_than: Duration, limit: usize) -> BackendFuture<u64> {
+        let cutoff = now_ms() - millis(older_than);
+        Box::pin(self.call(move |connection| prune(connection, state, cutoff, limit)))
     }
 }

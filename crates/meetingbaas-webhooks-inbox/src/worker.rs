@@ -11,12 +11,18 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use meetingbaas_webhooks::{Event, EventKind};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::Inbox;
 use crate::backend::Backend;
-use crate::record::{Attempt, Claimed, Verdict, kind_from_name, millis, now_ms};
+use crate::record::{Attempt, Claimed, State, Verdict, kind_from_name, millis, now_ms};
+
+/// How long completed deliveries are kept by default: 7 days.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// The most completed deliveries one retention pass deletes in one write.
+const PRUNE_BATCH: usize = 500;
 
 /// Why a handler did not succeed, and what to do about it.
 ///
@@ -233,6 +239,7 @@ pub struct WorkerBuilder {
     poll: Duration,
     grace: Duration,
     retry: RetryPolicy,
+    retention: Option<Duration>,
     handlers: HashMap<EventKind, Handler>,
     fallback: Option<Handler>,
 }
@@ -244,6 +251,7 @@ impl fmt::Debug for WorkerBuilder {
             .field("timeout", &self.timeout)
             .field("lease", &self.lease)
             .field("retry", &self.retry)
+            .field("retention", &self.retention)
             .field("kinds", &self.handlers.keys().collect::<Vec<_>>())
             .field("fallback", &self.fallback.is_some())
             .finish_non_exhaustive()
@@ -260,6 +268,7 @@ impl WorkerBuilder {
             poll: Duration::from_secs(1),
             grace: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            retention: Some(DEFAULT_RETENTION),
             handlers: HashMap::new(),
             fallback: None,
         }
@@ -301,6 +310,20 @@ impl WorkerBuilder {
     /// The retry policy (default [`RetryPolicy::default`]).
     pub fn retry(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
+        self
+    }
+
+    /// How long completed deliveries are kept (default [`DEFAULT_RETENTION`], 7 days); `None`
+    /// keeps them until [`Inbox::purge`](crate::Inbox::purge).
+    ///
+    /// While the worker runs, completed deliveries older than this (by the time they completed)
+    /// are deleted in the background, a few hundred per write so that intake is not held up:
+    /// at start, then every quarter of the retention (at least every minute, at most every
+    /// 100 ms). Dead letters are never deleted by retention. A deleted delivery's idempotency
+    /// key goes with it: a copy sent after that is stored again, so keep it well beyond the
+    /// sender's retries (about 3 hours).
+    pub fn retention(mut self, retention: Option<Duration>) -> Self {
+        self.retention = retention;
         self
     }
 
@@ -385,27 +408,46 @@ impl Worker {
             Arc::clone(&running),
             config.lease,
         )));
+        // Completed deliveries past the retention, deleted in bounded batches.
+        let _retention = config.retention.map(|keep| {
+            AbortOnDrop(tokio::spawn(prune_completed(
+                Arc::clone(&config.backend),
+                keep,
+            )))
+        });
         // The queue's gauges (feature `metrics`), refreshed while the worker runs.
         #[cfg(feature = "metrics")]
         let _gauges = AbortOnDrop(tokio::spawn(crate::metrics::publish_stats(Arc::clone(
             &config.backend,
         ))));
+        // A handler slot is freed as soon as its handler returns; the attempt's record is then
+        // written under a permit of its own (at most `concurrency` records pending), so that the
+        // next claim and the records of the attempts that just ended share one write.
+        let records = Arc::new(Semaphore::new(config.concurrency));
         tokio::pin!(shutdown);
         loop {
             while tasks.try_join_next().is_some() {}
-            let free = slots.available_permits();
-            if free == 0 {
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    _ = tasks.join_next() => continue,
-                }
+            let first = tokio::select! {
+                () = &mut shutdown => break,
+                permit = Arc::clone(&slots).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+            };
+            let mut permits = vec![first];
+            while let Ok(permit) = Arc::clone(&slots).try_acquire_owned() {
+                permits.push(permit);
             }
-            // Not raced with `shutdown`: a claim is never abandoned halfway (it waits at most
-            // the poll interval).
-            let claimed = config.backend.claim(free, config.lease, config.poll).await;
+            // One claim for every free slot. Not raced with `shutdown`: a claim is never
+            // abandoned halfway (it waits at most the poll interval).
+            let claimed = config
+                .backend
+                .claim(permits.len(), config.lease, config.poll)
+                .await;
             let claimed = match claimed {
                 Ok(claimed) => claimed,
                 Err(err) => {
+                    drop(permits);
                     tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot claim deliveries; retrying in a second");
                     tokio::select! {
                         () = &mut shutdown => break,
@@ -414,20 +456,23 @@ impl Worker {
                 }
             };
             for claimed in claimed {
-                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                let Some(permit) = permits.pop() else {
+                    // More than asked for (a store should not): left to its lease, then taken
+                    // up again.
                     break;
                 };
                 lock(&running).insert(claimed.id.clone(), claimed.token.clone());
                 let worker = self.clone();
                 let running = Arc::clone(&running);
                 let cancelled = cancelled.clone();
+                let records = Arc::clone(&records);
                 tasks.spawn(async move {
                     let id = claimed.id.clone();
-                    worker.attempt(claimed, cancelled).await;
+                    worker.attempt(claimed, cancelled, permit, records).await;
                     lock(&running).remove(&id);
-                    drop(permit);
                 });
             }
+            drop(permits);
             if futures_ready(&mut shutdown) {
                 break;
             }
@@ -447,8 +492,15 @@ impl Worker {
         }
     }
 
-    /// One attempt on `claimed`, recorded.
-    async fn attempt(&self, claimed: Claimed, mut cancelled: watch::Receiver<bool>) {
+    /// One attempt on `claimed`, recorded. `slot` is released once the handler has returned,
+    /// after a `records` permit is taken for the record.
+    async fn attempt(
+        &self,
+        claimed: Claimed,
+        mut cancelled: watch::Receiver<bool>,
+        slot: OwnedSemaphorePermit,
+        records: Arc<Semaphore>,
+    ) {
         let config = &self.inner;
         let started_ms = now_ms();
         let started = Instant::now();
@@ -554,6 +606,9 @@ impl Worker {
             duration_ms,
             error,
         };
+        // The handler is done: its slot goes to the next claim once this record may be written.
+        let _record = records.acquire_owned().await;
+        drop(slot);
         // The record must land: retry the store a few times. If it never does, the lease runs out
         // and the delivery is run again (at least once).
         for wait in [0, 100, 500, 2_000] {
@@ -595,6 +650,35 @@ async fn renew_leases(
         if let Err(err) = backend.extend(claims, lease).await {
             tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot renew leases");
         }
+    }
+}
+
+/// Deletes completed deliveries older than `keep`, in batches of [`PRUNE_BATCH`], now and then
+/// every quarter of `keep` (between 100 ms and a minute).
+async fn prune_completed(backend: Arc<dyn Backend>, keep: Duration) {
+    let every = (keep / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    loop {
+        let mut total = 0;
+        loop {
+            match backend.prune(State::Completed, keep, PRUNE_BATCH).await {
+                Ok(deleted) => {
+                    total += deleted;
+                    if deleted < PRUNE_BATCH as u64 {
+                        break;
+                    }
+                    // More to delete: a pause between batches lets intake's writes in first.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(err) => {
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot delete completed deliveries past their retention; trying again later");
+                    break;
+                }
+            }
+        }
+        if total > 0 {
+            tracing::debug!(target: "meetingbaas_webhooks_inbox", deleted = total, "completed deliveries past their retention deleted");
+        }
+        tokio::time::sleep(every).await;
     }
 }
 

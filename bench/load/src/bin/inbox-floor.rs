@@ -2,7 +2,8 @@
 //!
 //! - SQLite: 1 KiB rows inserted in batches of 64 per commit (WAL, `synchronous=FULL`), what the
 //!   group commit can at best reach; and one commit per row, what it avoids;
-//! - Redis: pipelined `XADD` of 1 KiB entries, 64 per round trip;
+//! - Redis: pipelined `XADD` of 1 KiB entries, 64 per round trip, on 4 connections at once (as
+//!   the inbox spreads its enqueues);
 //! - the worker: deliveries stored first, then handled by a no-op handler (concurrency 8).
 //!
 //! Usage: `inbox-floor SQLITE_PATH REDIS_URL` (the Redis database is flushed).
@@ -16,6 +17,8 @@ use meetingbaas_webhooks_inbox::{Enqueued, HandlerError, Inbox, Job};
 const BODY: usize = 1024;
 const ROWS: usize = 20_000;
 const BATCH: usize = 64;
+/// Connections the Redis floor spreads its pipelines over (as many as the inbox's intake uses).
+const REDIS_CONNECTIONS: usize = 4;
 
 fn body(n: usize) -> Vec<u8> {
     let mut body =
@@ -61,18 +64,35 @@ async fn redis_floor(url: &str) -> redis::RedisResult<f64> {
     redis::cmd("FLUSHALL")
         .query_async::<()>(&mut connection)
         .await?;
+    // As the inbox enqueues: spread over REDIS_CONNECTIONS connections at once.
+    let mut connections = Vec::new();
+    for _ in 0..REDIS_CONNECTIONS {
+        connections.push(client.get_multiplexed_async_connection().await?);
+    }
     let started = Instant::now();
-    for chunk in (0..ROWS).collect::<Vec<_>>().chunks(BATCH) {
-        let mut pipe = redis::pipe();
-        for &n in chunk {
-            pipe.cmd("XADD")
-                .arg("floor")
-                .arg("*")
-                .arg("body")
-                .arg(body(n))
-                .ignore();
-        }
-        pipe.query_async::<()>(&mut connection).await?;
+    let mut senders = tokio::task::JoinSet::new();
+    for (lane, mut connection) in connections.into_iter().enumerate() {
+        senders.spawn(async move {
+            let rows: Vec<usize> = (0..ROWS)
+                .filter(|n| n % REDIS_CONNECTIONS == lane)
+                .collect();
+            for chunk in rows.chunks(BATCH) {
+                let mut pipe = redis::pipe();
+                for &n in chunk {
+                    pipe.cmd("XADD")
+                        .arg("floor")
+                        .arg("*")
+                        .arg("body")
+                        .arg(body(n))
+                        .ignore();
+                }
+                pipe.query_async::<()>(&mut connection).await?;
+            }
+            Ok::<(), redis::RedisError>(())
+        });
+    }
+    while let Some(sent) = senders.join_next().await {
+        sent.expect("a floor task")?;
     }
     let rate = ROWS as f64 / started.elapsed().as_secs_f64();
     redis::cmd("FLUSHALL")
@@ -133,7 +153,7 @@ async fn main() {
     );
     let xadd = redis_floor(&url).await.expect("the Redis floor");
     println!(
-        "redis floor: {xadd:.0} XADD/s pipelined {BATCH} at a time (appendfsync as configured)"
+        "redis floor: {xadd:.0} XADD/s pipelined {BATCH} at a time on {REDIS_CONNECTIONS} connections (appendfsync as configured)"
     );
 
     let _ = std::fs::remove_file(format!("{path}.inbox"));

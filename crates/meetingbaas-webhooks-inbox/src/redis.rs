@@ -539,27 +539,33 @@ impl RedisBackend {
 
     async fn stats_async(&self) -> Result<Stats, Error> {
         let mut shared = self.shared.clone();
+        // One MULTI/EXEC, so the counts are a snapshot: a delivery moving from one state's set to
+        // another meanwhile is counted once, never twice or not at all.
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for state in State::ALL {
+            let set = self.key(&format!("s:{}", state.as_str()));
+            pipe.cmd("ZCARD").arg(&set);
+            pipe.cmd("ZRANGE").arg(&set).arg(0).arg(0).arg("WITHSCORES");
+        }
+        let replies: Vec<redis::Value> = bounded(pipe.query_async(&mut shared)).await?;
+        let mut replies = replies.iter();
         let mut stats = Stats::default();
         let mut oldest: Option<i64> = None;
         for state in State::ALL {
-            let set = self.key(&format!("s:{}", state.as_str()));
+            let (Some(count), Some(first)) = (replies.next(), replies.next()) else {
+                break;
+            };
             let count: u64 =
-                bounded(redis::cmd("ZCARD").arg(&set).query_async(&mut shared)).await?;
+                redis::from_redis_value(count).map_err(|err| Error::from(store_error(&err)))?;
+            let first: Vec<(String, f64)> =
+                redis::from_redis_value(first).map_err(|err| Error::from(store_error(&err)))?;
             stats.add(state, count);
-            if matches!(state, State::Queued | State::Running | State::Retrying) {
-                let first: Vec<(String, f64)> = bounded(
-                    redis::cmd("ZRANGE")
-                        .arg(&set)
-                        .arg(0)
-                        .arg(0)
-                        .arg("WITHSCORES")
-                        .query_async(&mut shared),
-                )
-                .await?;
-                if let Some((_, score)) = first.first() {
-                    let received = *score as i64;
-                    oldest = Some(oldest.map_or(received, |o| o.min(received)));
-                }
+            if matches!(state, State::Queued | State::Running | State::Retrying)
+                && let Some((_, score)) = first.first()
+            {
+                let received = *score as i64;
+                oldest = Some(oldest.map_or(received, |o| o.min(received)));
             }
         }
         stats.oldest_pending_age_secs =

@@ -53,9 +53,9 @@ echo "wrk: $(wrk --version 2>&1 | head -1)" | tee -a "$OUT/machine.txt"
 step "build (bench profile)"
 cargo build --profile bench -p meetingbaas-bench-load \
   $(printf -- '-p meetingbaas-example-%s ' "${FRAMEWORKS[@]}")
-cargo bench -p meetingbaas-webhooks --bench verify --bench parse --no-run
-cargo bench -p meetingbaas-webhooks --bench verify --bench parse --features ring --no-run
-cargo bench -p meetingbaas-webhooks --bench verify --features sha2/force-soft --no-run
+cargo bench -p meetingbaas-webhooks --features http --bench verify --bench parse --no-run
+cargo bench -p meetingbaas-webhooks --bench verify --bench parse --features http,ring --no-run
+cargo bench -p meetingbaas-webhooks --bench verify --features http,sha2/force-soft --no-run
 TARGET=$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 BIN="$TARGET/release"
 TOOL="$BIN/bench-tool"
@@ -69,12 +69,12 @@ progress() {
 if [[ "${SKIP_CRITERION:-}" != 1 ]]; then
   step "criterion, default backend (RustCrypto)"
   CRITERION_HOME="$OUT/criterion/rustcrypto" \
-    cargo bench -p meetingbaas-webhooks --bench verify --bench parse 2>&1 \
+    cargo bench -p meetingbaas-webhooks --features http --bench verify --bench parse 2>&1 \
     | tee "$OUT/criterion-rustcrypto.log" | progress
 
   step "criterion, --features ring (the HMAC groups)"
   CRITERION_HOME="$OUT/criterion/ring" \
-    cargo bench -p meetingbaas-webhooks --features ring --bench verify --bench parse -- \
+    cargo bench -p meetingbaas-webhooks --features http,ring --bench verify --bench parse -- \
     '^(svix|signature|verify\+parse)/|^standardwebhooks/(ours|standardwebhooks)/' 2>&1 \
     | tee "$OUT/criterion-ring.log" | progress
 
@@ -82,7 +82,7 @@ if [[ "${SKIP_CRITERION:-}" != 1 ]]; then
   # never does): this run forces its portable code, as on CPUs without them.
   step "criterion, portable SHA-256 (sha2/force-soft), Svix vs standardwebhooks"
   CRITERION_HOME="$OUT/criterion/portable" \
-    cargo bench -p meetingbaas-webhooks --features sha2/force-soft --bench verify -- \
+    cargo bench -p meetingbaas-webhooks --features http,sha2/force-soft --bench verify -- \
     '^standardwebhooks/' 2>&1 \
     | tee "$OUT/criterion-portable.log" | progress
 fi

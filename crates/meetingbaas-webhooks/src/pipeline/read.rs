@@ -58,7 +58,7 @@ pin_project! {
 
 impl<S> Read<S> {
     pub(crate) fn new(pipeline: Pipeline, declared: Option<u64>, stream: S) -> Self {
-        let trace = Trace::start(pipeline.inner.log_accepted);
+        let trace = Trace::start(pipeline.inner.log_accepted, pipeline.inner.metrics);
         let mut reservation = pipeline.inner.budget.reservation();
         let disabled = !pipeline.inner.enabled;
         let overloaded = !disabled
@@ -165,10 +165,12 @@ where
                         .take()
                         .map_or_else(Bytes::new, BodyCollector::finish);
                     let reservation = core::mem::take(this.reservation);
-                    let trace = this
-                        .trace
-                        .take()
-                        .unwrap_or_else(|| Trace::start(this.pipeline.inner.log_accepted));
+                    let trace = this.trace.take().unwrap_or_else(|| {
+                        Trace::start(
+                            this.pipeline.inner.log_accepted,
+                            this.pipeline.inner.metrics,
+                        )
+                    });
                     return Poll::Ready(Ok(Received {
                         body,
                         reservation,

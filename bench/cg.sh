@@ -3,7 +3,8 @@
 # warm-up; prints its instructions per request (counters zeroed after the warm-up, dumped after
 # the run) and keeps the profile in ${OUT:-/tmp/cg}/NAME.out for callgrind_annotate. Deterministic
 # where time is not: compare two servers' profiles on the same request (`bench/cg.sh A ...`,
-# `bench/cg.sh B ...`, then `callgrind_annotate --inclusive=yes`).
+# `bench/cg.sh B ...`, then `callgrind_annotate --inclusive=yes`). One connection (CONNS), so that at
+# most one request is cut by the dump: give large bodies enough SECS for many requests.
 set -u
 NAME=$1 SIZE=$2 SECS=$3; shift 3
 BIN=${BIN:-target/release}
@@ -15,7 +16,7 @@ PORT=0 valgrind --tool=callgrind --callgrind-out-file="$OUT/$NAME.out" --dump-in
 for _ in $(seq 300); do
   PORTN=$(sed -n 's#^listening on http://127\.0\.0\.1:\([0-9]*\)$#\1#p' "$OUT/$NAME.stdout"); [[ -n "$PORTN" ]] && break; sleep 0.1
 done
-load() { BODY_FILE="$OUT/body-$SIZE.json" BODY_SIGNATURE=$SIG wrk -t1 -c4 -d${1}s -s "$(dirname "$0")/post.lua" "http://127.0.0.1:$PORTN/webhooks/meetingbaas" 2>&1; }
+load() { BODY_FILE="$OUT/body-$SIZE.json" BODY_SIGNATURE=$SIG wrk -t1 -c${CONNS:-1} -d${1}s -s "$(dirname "$0")/post.lua" "http://127.0.0.1:$PORTN/webhooks/meetingbaas" 2>&1; }
 load 2 >/dev/null
 callgrind_control -z $VPID >/dev/null
 out=$(load $SECS)

@@ -129,25 +129,39 @@ const BASE64_VALUES: [u8; 256] = {
 };
 
 /// Decodes a 64-character hex HMAC-SHA256 tag (either case); anything else is `None`.
+///
+/// Through a table with one validity check at the end, like [`decode_base64_tag`]: a `match`
+/// and an early return per character took ~520 instructions per delivery (callgrind).
 pub(crate) fn decode_hex_tag(encoded: &[u8]) -> Option<[u8; TAG_LEN]> {
-    if encoded.len() != TAG_LEN * 2 {
-        return None;
-    }
+    let encoded: &[u8; TAG_LEN * 2] = encoded.try_into().ok()?;
+    let value = |c: u8| HEX_VALUES[usize::from(c)];
     let mut tag = [0u8; TAG_LEN];
+    // Any character that is not a hex digit sets the high bit here.
+    let mut invalid = 0u8;
     for (byte, pair) in tag.iter_mut().zip(encoded.chunks_exact(2)) {
-        *byte = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+        let (high, low) = (value(pair[0]), value(pair[1]));
+        invalid |= high | low;
+        *byte = (high << 4) | (low & 0x0f);
     }
-    Some(tag)
+    (invalid & 0x80 == 0).then_some(tag)
 }
 
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+/// Each byte's value as a hex digit (either case), or 0xFF.
+const HEX_VALUES: [u8; 256] = {
+    let mut table = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// Lowercase hex of `bytes`.
 pub(crate) fn to_hex(bytes: &[u8]) -> alloc::string::String {
@@ -228,6 +242,24 @@ mod tests {
         assert!(!any_token_matches(core::slice::from_ref(&token), b"s3cre"));
         assert!(any_token_matches(core::slice::from_ref(&token), b"s3cret"));
         assert!(!any_token_matches(&[token], b""));
+    }
+
+    #[test]
+    fn the_hex_tag_decoder_takes_exactly_the_hex_digits() {
+        for byte in 0u8..=255 {
+            let expected = char::from(byte).to_digit(16).map(|d| d as u8);
+            for at in [0, 1, 30, 63] {
+                let mut hex = [b'0'; 64];
+                hex[at] = byte;
+                let decoded = decode_hex_tag(&hex);
+                let want = expected.map(|digit| {
+                    let mut tag = [0u8; TAG_LEN];
+                    tag[at / 2] = if at % 2 == 0 { digit << 4 } else { digit };
+                    tag
+                });
+                assert_eq!(decoded, want, "byte {byte:#04x} at {at}");
+            }
+        }
     }
 
     #[test]

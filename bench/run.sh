@@ -60,9 +60,11 @@ echo "wrk: $(wrk --version 2>&1 | head -1)" | tee -a "$OUT/machine.txt"
 step "build (bench profile)"
 cargo build --profile bench -p meetingbaas-bench-load \
   $(printf -- '-p meetingbaas-example-%s ' "${FRAMEWORKS[@]}")
-cargo bench -p meetingbaas-webhooks --features http --bench verify --bench parse --no-run
-cargo bench -p meetingbaas-webhooks --bench verify --bench parse --features http,ring --no-run
-cargo bench -p meetingbaas-webhooks --bench verify --features http,sha2/force-soft --no-run
+if [[ "${SKIP_CRITERION:-}" != 1 ]]; then
+  cargo bench -p meetingbaas-webhooks --features http --bench verify --bench parse --no-run
+  cargo bench -p meetingbaas-webhooks --bench verify --bench parse --features http,ring --no-run
+  cargo bench -p meetingbaas-webhooks --bench verify --features http,sha2/force-soft --no-run
+fi
 TARGET=$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 BIN="$TARGET/release"
 TOOL="$BIN/bench-tool"

@@ -4,19 +4,26 @@
 #      verify + typed parse of a large v1 `complete` (default RustCrypto backend, then again with
 #      `--features ring` for the HMAC groups, and Svix vs `standardwebhooks` with sha2's portable
 #      code, as on CPUs without SHA extensions);
-#   2. load: each example against a hand-written baseline in the same framework (wrk, loopback,
-#      alternating A/B/A/B/A/B) at 1 KiB and 200 KiB;
+#   2. load: each example against the careful hand-written baseline in the same framework (wrk,
+#      loopback, alternating example/baseline/hardened baseline rounds) at 1 KiB, 200 KiB and 2 MiB:
+#      req/s and server CPU per request; the "hardened" baseline is the same baseline served by
+#      the examples' own loop (BASELINE_SERVE=hardened; not for actix), which separates the
+#      crates' cost from the loop's;
 #   3. memory: peak RSS (VmHWM) under 64 concurrent 1 MiB deliveries.
 # Raw results go to bench-results/ (gitignored); the summary is bench-results/summary.md.
-# Usage: bench/run.sh            (about 10-12 minutes on 2 cores once built)
-# Env:   LOAD_SECONDS (default 4, per wrk run), LOAD_ROUNDS (default 3 A/B pairs); for a quick
-#        partial run: SKIP_CRITERION=1, SKIP_LOAD=1, FRAMEWORKS="axum hyper" (default: all four).
+# Usage: bench/run.sh            (about 15 minutes on 2 cores once built)
+# Env:   LOAD_SECONDS (default 4, per wrk run), LOAD_ROUNDS (default 3 rounds), LOAD_SIZES (default
+#        "1024 204800 2097152"), LOAD_HARDENED=0 (no hardened-loop baseline: a third less load
+#        time); for a quick partial run: SKIP_CRITERION=1, SKIP_LOAD=1, SKIP_MEMORY=1,
+#        FRAMEWORKS="axum hyper" (default: all four).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 OUT="$ROOT/bench-results"
 LOAD_SECONDS=${LOAD_SECONDS:-4}
 LOAD_ROUNDS=${LOAD_ROUNDS:-3}
+LOAD_HARDENED=${LOAD_HARDENED:-1}
+read -r -a LOAD_SIZES <<<"${LOAD_SIZES:-1024 204800 2097152}"
 read -r -a FRAMEWORKS <<<"${FRAMEWORKS:-axum actix warp hyper}"
 STARTED=$(date +%s)
 export CARGO_TERM_COLOR=never
@@ -53,9 +60,11 @@ echo "wrk: $(wrk --version 2>&1 | head -1)" | tee -a "$OUT/machine.txt"
 step "build (bench profile)"
 cargo build --profile bench -p meetingbaas-bench-load \
   $(printf -- '-p meetingbaas-example-%s ' "${FRAMEWORKS[@]}")
-cargo bench -p meetingbaas-webhooks --bench verify --bench parse --no-run
-cargo bench -p meetingbaas-webhooks --bench verify --bench parse --features ring --no-run
-cargo bench -p meetingbaas-webhooks --bench verify --features sha2/force-soft --no-run
+if [[ "${SKIP_CRITERION:-}" != 1 ]]; then
+  cargo bench -p meetingbaas-webhooks --features http --bench verify --bench parse --no-run
+  cargo bench -p meetingbaas-webhooks --bench verify --bench parse --features http,ring --no-run
+  cargo bench -p meetingbaas-webhooks --bench verify --features http,sha2/force-soft --no-run
+fi
 TARGET=$(cargo metadata --no-deps --format-version 1 | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 BIN="$TARGET/release"
 TOOL="$BIN/bench-tool"
@@ -69,12 +78,12 @@ progress() {
 if [[ "${SKIP_CRITERION:-}" != 1 ]]; then
   step "criterion, default backend (RustCrypto)"
   CRITERION_HOME="$OUT/criterion/rustcrypto" \
-    cargo bench -p meetingbaas-webhooks --bench verify --bench parse 2>&1 \
+    cargo bench -p meetingbaas-webhooks --features http --bench verify --bench parse 2>&1 \
     | tee "$OUT/criterion-rustcrypto.log" | progress
 
   step "criterion, --features ring (the HMAC groups)"
   CRITERION_HOME="$OUT/criterion/ring" \
-    cargo bench -p meetingbaas-webhooks --features ring --bench verify --bench parse -- \
+    cargo bench -p meetingbaas-webhooks --features http,ring --bench verify --bench parse -- \
     '^(svix|signature|verify\+parse)/|^standardwebhooks/(ours|standardwebhooks)/' 2>&1 \
     | tee "$OUT/criterion-ring.log" | progress
 
@@ -82,7 +91,7 @@ if [[ "${SKIP_CRITERION:-}" != 1 ]]; then
   # never does): this run forces its portable code, as on CPUs without them.
   step "criterion, portable SHA-256 (sha2/force-soft), Svix vs standardwebhooks"
   CRITERION_HOME="$OUT/criterion/portable" \
-    cargo bench -p meetingbaas-webhooks --features sha2/force-soft --bench verify -- \
+    cargo bench -p meetingbaas-webhooks --features http,sha2/force-soft --bench verify -- \
     '^standardwebhooks/' 2>&1 \
     | tee "$OUT/criterion-portable.log" | progress
 fi
@@ -95,10 +104,14 @@ export MEETINGBAAS_WEBHOOK_SECRET="bench-secret-7c1e9a52d4b04f18"
 export RUST_LOG=warn
 
 declare -A SIG
-for size in 1024 204800 1048576; do
+for size in $(printf '%s\n' 1024 1048576 "${LOAD_SIZES[@]}" | sort -un); do
   SIG[$size]=$("$TOOL" body "$size" "$OUT/bodies/$size.json")
 done
-label() { case $1 in 1024) echo 1KiB ;; 204800) echo 200KiB ;; 1048576) echo 1MiB ;; esac; }
+label() {
+  if (($1 % 1048576 == 0)); then echo "$(($1 / 1048576))MiB"
+  elif (($1 % 1024 == 0)); then echo "$(($1 / 1024))KiB"
+  else echo "${1}B"; fi
+}
 
 PIDS=()
 cleanup() {
@@ -106,10 +119,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start NAME BINARY: runs a receiver on an ephemeral loopback port; sets SERVER_PID, SERVER_PORT.
+# start NAME BINARY [ENV=VALUE...]: runs a receiver on an ephemeral loopback port; sets
+# SERVER_PID, SERVER_PORT.
 start() {
   local name=$1 binary=$2 stdout="$OUT/load/$1.stdout"
-  PORT=0 "$binary" >"$stdout" 2>"$OUT/load/$name.stderr" &
+  shift 2
+  env PORT=0 "$@" "$binary" >"$stdout" 2>"$OUT/load/$name.stderr" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   SERVER_PORT=""
@@ -126,21 +141,29 @@ start() {
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+# The server's CPU time so far (user + system), in clock ticks.
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+HZ=$(getconf CLK_TCK)
 
-# run_wrk FRAMEWORK SIZE ROUND SIDE PORT: one measured wrk run, appended to load.tsv.
+# run_wrk FRAMEWORK SIZE ROUND SIDE PORT PID: one measured wrk run, appended to load.tsv with the
+# server's CPU time per request (µs, from /proc: steadier than req/s on a shared machine).
 run_wrk() {
-  local framework=$1 size=$2 round=$3 side=$4 port=$5
-  local file="$OUT/load/$framework-$(label "$size")-$side-$round.txt"
+  local framework=$1 size=$2 round=$3 side=$4 port=$5 pid=$6
+  local file="$OUT/load/$framework-$(label "$size")-$side-$round.txt" before after
+  before=$(ticks "$pid")
   BODY_FILE="$OUT/bodies/$size.json" BODY_SIGNATURE="${SIG[$size]}" \
     wrk -t1 -c16 -d"${LOAD_SECONDS}s" -s "$ROOT/bench/post.lua" "http://127.0.0.1:$port/webhooks/meetingbaas" >"$file" 2>&1
-  local rps non2xx errors
+  after=$(ticks "$pid")
+  local rps requests cpu non2xx errors
   rps=$(awk '/^Requests\/sec:/ {print $2}' "$file")
+  requests=$(awk '/requests in/ {print $1}' "$file")
+  cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="${requests:-0}" 'BEGIN {if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print 0}')
   non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$file")
   errors=$(awk '/Socket errors:/ {s = 0; for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i; print s}' "$file")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$framework" "$(label "$size")" "$round" "$side" \
-    "${rps:-0}" "${non2xx:-0}" "${errors:-0}" >>"$OUT/load.tsv"
-  printf '  %-6s %-7s round %s %-8s %10s req/s  non-2xx %s  errors %s\n' "$framework" \
-    "$(label "$size")" "$round" "$side" "${rps:-0}" "${non2xx:-0}" "${errors:-0}"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$framework" "$(label "$size")" "$round" "$side" \
+    "${rps:-0}" "${non2xx:-0}" "${errors:-0}" "$cpu" >>"$OUT/load.tsv"
+  printf '  %-6s %-7s round %s %-9s %10s req/s %9s µs CPU/req  non-2xx %s  errors %s\n' "$framework" \
+    "$(label "$size")" "$round" "$side" "${rps:-0}" "$cpu" "${non2xx:-0}" "${errors:-0}"
 }
 
 warm() {
@@ -149,7 +172,7 @@ warm() {
 }
 
 if [[ "${SKIP_LOAD:-}" != 1 ]]; then
-  printf '# framework\tbody\tround\tside\treq/s\tnon-2xx\tsocket errors\n' >"$OUT/load.tsv"
+  printf '# framework\tbody\tround\tside\treq/s\tnon-2xx\tsocket errors\tserver CPU µs/request\n' >"$OUT/load.tsv"
   printf '# framework\tside\tidle VmHWM KiB\tVmHWM after flood KiB\tresult\n' >"$OUT/memory.tsv"
   for framework in "${FRAMEWORKS[@]}"; do
     step "load + memory: $framework (example vs baseline)"
@@ -157,6 +180,12 @@ if [[ "${SKIP_LOAD:-}" != 1 ]]; then
     example_pid=$SERVER_PID example_port=$SERVER_PORT
     start "baseline-$framework" "$BIN/baseline-$framework"
     baseline_pid=$SERVER_PID baseline_port=$SERVER_PORT
+    # The same baseline behind the examples' own serving loop (actix has its own server).
+    hardened_pid="" hardened_port=""
+    if [[ "$LOAD_HARDENED" == 1 && "$framework" != actix ]]; then
+      start "hardened-$framework" "$BIN/baseline-$framework" BASELINE_SERVE=hardened
+      hardened_pid=$SERVER_PID hardened_port=$SERVER_PORT
+    fi
 
     # Both answer 200 to the same signed request before anything is measured.
     for port in "$example_port" "$baseline_port"; do
@@ -164,7 +193,9 @@ if [[ "${SKIP_LOAD:-}" != 1 ]]; then
     done
 
     # Memory first, while the high-water marks are still those of start-up.
-    for side in example baseline; do
+    memory_sides=(example baseline)
+    if [[ "${SKIP_MEMORY:-}" == 1 ]]; then memory_sides=(); fi
+    for side in "${memory_sides[@]}"; do
       if [[ $side == example ]]; then pid=$example_pid port=$example_port; else pid=$baseline_pid port=$baseline_port; fi
       idle=$(hwm "$pid")
       if "$TOOL" flood "$port" "$OUT/bodies/1048576.json" "${SIG[1048576]}" 64 3 \
@@ -175,16 +206,21 @@ if [[ "${SKIP_LOAD:-}" != 1 ]]; then
         "$framework" "$side" "$idle" "$peak" "$result"
     done
 
-    for size in 1024 204800; do
+    for size in "${LOAD_SIZES[@]}"; do
       warm "$size" "$example_port"
       warm "$size" "$baseline_port"
+      if [[ -n "$hardened_pid" ]]; then warm "$size" "$hardened_port"; fi
       for round in $(seq "$LOAD_ROUNDS"); do
-        run_wrk "$framework" "$size" "$round" example "$example_port"
-        run_wrk "$framework" "$size" "$round" baseline "$baseline_port"
+        run_wrk "$framework" "$size" "$round" example "$example_port" "$example_pid"
+        run_wrk "$framework" "$size" "$round" baseline "$baseline_port" "$baseline_pid"
+        if [[ -n "$hardened_pid" ]]; then
+          run_wrk "$framework" "$size" "$round" hardened "$hardened_port" "$hardened_pid"
+        fi
       done
     done
     stop "$example_pid"
     stop "$baseline_pid"
+    if [[ -n "$hardened_pid" ]]; then stop "$hardened_pid"; fi
   done
 fi
 

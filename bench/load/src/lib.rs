@@ -13,6 +13,9 @@
 //!   with the secret on every request, lowercase hex, plain `==` (not constant time), parse into a
 //!   `serde_json::Value`.
 //!
+//! With `BASELINE_SERVE=hardened` ([`hardened_from_env`]) the axum, hyper and warp baselines are
+//! served by the examples' own loop instead of their framework's plain one.
+//!
 //! They follow the examples' conventions (route, `PORT`, the `listening on ...` line,
 //! `MEETINGBAAS_WEBHOOK_SECRET`, an 8 MiB body limit like the core's default) so that
 //! `bench/run.sh` drives both the same way.
@@ -50,6 +53,16 @@ pub const ROUTE: &str = "/webhooks/meetingbaas";
 
 /// The body limit of the baselines: the core's default, so both sides accept the same bodies.
 pub const MAX_BODY_BYTES: usize = meetingbaas_webhooks::DEFAULT_MAX_BODY_BYTES;
+
+/// Whether a baseline is served by the examples' hardened loop
+/// (`meetingbaas_example_server::serve`: header and keep-alive deadline, connection cap) with
+/// `BASELINE_SERVE=hardened`, instead of its framework's plain server (the default). Comparing
+/// the two variants of one baseline gives the cost of the loop itself; comparing an example
+/// with the hardened variant gives the cost of the crates alone. (actix serves both with its
+/// own `HttpServer`, where the example only sets a request timeout and a connection cap.)
+pub fn hardened_from_env() -> bool {
+    std::env::var("BASELINE_SERVE").is_ok_and(|serve| serve == "hardened")
+}
 
 /// Which receiver a baseline binary runs: `BASELINE=naive`, or the careful one (the default).
 pub fn naive_from_env() -> bool {

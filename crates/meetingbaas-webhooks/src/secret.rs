@@ -84,65 +84,84 @@ pub(crate) fn any_tag_matches(expected: &[[u8; TAG_LEN]], presented: &[u8; TAG_L
 ///
 /// By hand, not through `base64`'s general engine: this runs on every Svix delivery, and the
 /// engine's decode was the largest cost of verifying a 1 KiB delivery after the HMAC itself
-/// (callgrind: ~480 of ~2 900 instructions). Exactly what `STANDARD.decode_slice` accepts for
-/// 32 bytes: 43 characters of the standard alphabet, then `=`, the last character's two unused
-/// bits zero.
+/// (callgrind: ~480 of ~2 900 instructions); a per-character `match` still took ~780, a table
+/// lookup with one validity check at the end ~200. Exactly what `STANDARD.decode_slice` accepts
+/// for 32 bytes: 43 characters of the standard alphabet, then `=`, the last character's two
+/// unused bits zero. (The presented tag is public: the table lookups leak nothing secret.)
 pub(crate) fn decode_base64_tag(encoded: &[u8]) -> Option<[u8; TAG_LEN]> {
     // 32 bytes encode to exactly 44 characters with padding.
-    let (data, b"=") = encoded.split_at_checked(43)? else {
+    let encoded: &[u8; 44] = encoded.try_into().ok()?;
+    if encoded[43] != b'=' {
         return None;
-    };
-    let mut tag = [0u8; TAG_LEN];
-    // Ten groups of 4 characters into 3 bytes, then 3 characters into the last 2 bytes.
-    for (bytes, chars) in tag.chunks_mut(3).zip(data.chunks(4)) {
-        let mut acc: u32 = 0;
-        for &c in chars {
-            acc = (acc << 6) | u32::from(base64_value(c)?);
-        }
-        if chars.len() == 4 {
-            bytes.copy_from_slice(&acc.to_be_bytes()[1..]);
-        } else {
-            // 18 bits: 16 of data, 2 that must be zero.
-            if acc & 0b11 != 0 {
-                return None;
-            }
-            bytes.copy_from_slice(&((acc >> 2) as u16).to_be_bytes());
-        }
     }
+    let value = |c: u8| BASE64_VALUES[usize::from(c)];
+    let mut tag = [0u8; TAG_LEN];
+    // Any character outside the alphabet sets the high bit here.
+    let mut invalid = 0u8;
+    // Ten groups of 4 characters into 3 bytes, then 3 characters into the last 2 bytes.
+    for (bytes, chars) in tag.chunks_exact_mut(3).zip(encoded.chunks_exact(4)) {
+        let [a, b, c, d] = [chars[0], chars[1], chars[2], chars[3]].map(value);
+        invalid |= a | b | c | d;
+        let acc = (u32::from(a) << 18) | (u32::from(b) << 12) | (u32::from(c) << 6) | u32::from(d);
+        bytes.copy_from_slice(&acc.to_be_bytes()[1..]);
+    }
+    let [a, b, c] = [encoded[40], encoded[41], encoded[42]].map(value);
+    invalid |= a | b | c;
+    // 18 bits: 16 of data, 2 that must be zero.
+    let acc = (u32::from(a) << 12) | (u32::from(b) << 6) | u32::from(c);
+    if invalid & 0x80 != 0 || acc & 0b11 != 0 {
+        return None;
+    }
+    tag[30..].copy_from_slice(&((acc >> 2) as u16).to_be_bytes());
     Some(tag)
 }
 
-fn base64_value(c: u8) -> Option<u8> {
-    match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
+/// The standard base64 alphabet: each byte's 6-bit value, or 0xFF outside the alphabet.
+const BASE64_VALUES: [u8; 256] = {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut table = [0xFF; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        table[ALPHABET[i] as usize] = i as u8;
+        i += 1;
     }
-}
+    table
+};
 
 /// Decodes a 64-character hex HMAC-SHA256 tag (either case); anything else is `None`.
+///
+/// Through a table with one validity check at the end, like [`decode_base64_tag`]: a `match`
+/// and an early return per character took ~520 instructions per delivery (callgrind).
 pub(crate) fn decode_hex_tag(encoded: &[u8]) -> Option<[u8; TAG_LEN]> {
-    if encoded.len() != TAG_LEN * 2 {
-        return None;
-    }
+    let encoded: &[u8; TAG_LEN * 2] = encoded.try_into().ok()?;
+    let value = |c: u8| HEX_VALUES[usize::from(c)];
     let mut tag = [0u8; TAG_LEN];
+    // Any character that is not a hex digit sets the high bit here.
+    let mut invalid = 0u8;
     for (byte, pair) in tag.iter_mut().zip(encoded.chunks_exact(2)) {
-        *byte = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+        let (high, low) = (value(pair[0]), value(pair[1]));
+        invalid |= high | low;
+        *byte = (high << 4) | (low & 0x0f);
     }
-    Some(tag)
+    (invalid & 0x80 == 0).then_some(tag)
 }
 
-fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
+/// Each byte's value as a hex digit (either case), or 0xFF.
+const HEX_VALUES: [u8; 256] = {
+    let mut table = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
 
 /// Lowercase hex of `bytes`.
 pub(crate) fn to_hex(bytes: &[u8]) -> alloc::string::String {
@@ -223,6 +242,24 @@ mod tests {
         assert!(!any_token_matches(core::slice::from_ref(&token), b"s3cre"));
         assert!(any_token_matches(core::slice::from_ref(&token), b"s3cret"));
         assert!(!any_token_matches(&[token], b""));
+    }
+
+    #[test]
+    fn the_hex_tag_decoder_takes_exactly_the_hex_digits() {
+        for byte in 0u8..=255 {
+            let expected = char::from(byte).to_digit(16).map(|d| d as u8);
+            for at in [0, 1, 30, 63] {
+                let mut hex = [b'0'; 64];
+                hex[at] = byte;
+                let decoded = decode_hex_tag(&hex);
+                let want = expected.map(|digit| {
+                    let mut tag = [0u8; TAG_LEN];
+                    tag[at / 2] = if at % 2 == 0 { digit << 4 } else { digit };
+                    tag
+                });
+                assert_eq!(decoded, want, "byte {byte:#04x} at {at}");
+            }
+        }
     }
 
     #[test]

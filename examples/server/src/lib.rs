@@ -83,6 +83,13 @@ pub fn init(quiet: &[&str]) {
     }
 }
 
+/// Whether metrics are collected (`MEETINGBAAS_METRICS` is set, so [`init`] installed the
+/// Prometheus recorder): pass it to `Pipeline::record_metrics`, so that without a recorder no
+/// delivery builds metric keys that nothing would collect.
+pub fn metrics_enabled() -> bool {
+    std::env::var_os("MEETINGBAAS_METRICS").is_some()
+}
+
 /// The port to listen on: `PORT`, default 3000.
 pub fn port() -> u16 {
     match std::env::var("PORT") {

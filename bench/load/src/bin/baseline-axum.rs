@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use meetingbaas_bench_load::{
-    Careful, MAX_BODY_BYTES, ROUTE, announce, fail, naive_from_env, naive_receive, port_from_env,
-    secret_from_env,
+    Careful, MAX_BODY_BYTES, ROUTE, announce, fail, hardened_from_env, naive_from_env,
+    naive_receive, port_from_env, secret_from_env,
 };
 
 /// The secret, and the careful receiver unless `BASELINE=naive`.
@@ -30,6 +30,9 @@ async fn main() {
         .route(ROUTE, post(receive))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(secret);
+    if hardened_from_env() {
+        meetingbaas_example_server::serve(app).await
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port_from_env()))
         .await
         .unwrap_or_else(|err| fail(err));

@@ -3,7 +3,10 @@
 #![forbid(unsafe_code)]
 
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -13,8 +16,8 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use meetingbaas_bench_load::{
-    Careful, MAX_BODY_BYTES, ROUTE, announce, fail, naive_from_env, naive_receive, port_from_env,
-    secret_from_env,
+    Careful, MAX_BODY_BYTES, ROUTE, announce, fail, hardened_from_env, naive_from_env,
+    naive_receive, port_from_env, secret_from_env,
 };
 
 /// The secret, and the careful receiver unless `BASELINE=naive`.
@@ -28,6 +31,9 @@ async fn main() {
     let secret = secret_from_env();
     let careful = (!naive_from_env()).then(|| Careful::new(&secret));
     let secret = Arc::new(Receiver { secret, careful });
+    if hardened_from_env() {
+        meetingbaas_example_server::serve(Hardened(secret)).await
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port_from_env()))
         .await
         .unwrap_or_else(|err| fail(err));
@@ -43,6 +49,25 @@ async fn main() {
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+/// The receiver as the tower service the examples' loop takes. Its future is boxed (one
+/// allocation per request that the plain variant does not make).
+#[derive(Clone)]
+struct Hardened(Arc<Receiver>);
+
+impl tower_service::Service<Request<Incoming>> for Hardened {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Incoming>) -> Self::Future {
+        Box::pin(receive(Arc::clone(&self.0), req))
     }
 }
 

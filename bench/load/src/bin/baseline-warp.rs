@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use meetingbaas_bench_load::{
-    Careful, MAX_BODY_BYTES, announce, fail, naive_from_env, naive_receive, port_from_env,
-    secret_from_env,
+    Careful, MAX_BODY_BYTES, announce, fail, hardened_from_env, naive_from_env, naive_receive,
+    port_from_env, secret_from_env,
 };
 use warp::Filter;
 use warp::http::StatusCode;
@@ -30,6 +30,9 @@ async fn main() {
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             )
         });
+    if hardened_from_env() {
+        meetingbaas_example_server::serve(warp::service(route)).await
+    }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port_from_env()))
         .await
         .unwrap_or_else(|err| fail(err));

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use criterion::Criterion;
-use meetingbaas_webhooks::{HeaderLookup, SignedHeaders};
+use meetingbaas_webhooks::SignedHeaders;
 
 mod body;
 pub use body::complete_body;
@@ -29,16 +29,6 @@ pub fn size_label(bytes: usize) -> String {
         format!("{}KiB", bytes / 1024)
     } else {
         format!("{bytes}B")
-    }
-}
-
-/// `http::HeaderMap` seen through [`HeaderLookup`], exactly as the core's own impl (feature
-/// `http`) does it; a newtype so that the benches need no extra core feature.
-pub struct Map<'a>(pub &'a http::HeaderMap);
-
-impl HeaderLookup for Map<'_> {
-    fn header_values(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
-        self.0.get_all(name).iter().map(http::HeaderValue::as_bytes)
     }
 }
 

@@ -258,9 +258,10 @@ impl Pipeline {
         } = received;
         let entered = trace.enter();
         let state = (|| {
-            let verifying = Instant::now();
+            let verifying = trace.timed().then(Instant::now);
             let verified = self.inner.verifier.verify(headers, body);
-            trace.verified(verified.as_ref().ok(), verifying.elapsed());
+            let took = verifying.map(|verifying| verifying.elapsed());
+            trace.verified(verified.as_ref().ok(), took);
             let delivery = match verified {
                 Ok(delivery) => delivery,
                 Err(err) => {

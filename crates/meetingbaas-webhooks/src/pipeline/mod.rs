@@ -100,6 +100,7 @@ struct Config {
     only: Option<Arc<[EventKind]>>,
     dedupe: Option<Deduplicator>,
     log_accepted: bool,
+    metrics: bool,
     in_flight: Option<MemoryBudget>,
     inbox: Option<Arc<dyn Inbox>>,
     enabled: bool,
@@ -127,6 +128,7 @@ impl Pipeline {
                 only: None,
                 dedupe: None,
                 log_accepted: true,
+                metrics: true,
                 in_flight: None,
                 inbox: None,
                 enabled: true,
@@ -224,6 +226,18 @@ impl Pipeline {
     /// Rejections are logged at debug level whatever this says.
     pub fn log_accepted(mut self, log: bool) -> Self {
         self.config().log_accepted = log;
+        self
+    }
+
+    /// Whether to record the metrics of each delivery (feature `metrics`; default `true`).
+    ///
+    /// The `metrics` facade cannot tell a library whether an application installed a
+    /// recorder, so with the feature on every delivery builds its metric keys (and reads the
+    /// clock for the durations) even when nothing collects them. An application that installs
+    /// no recorder (the examples without `MEETINGBAAS_METRICS`) can say so here and skip that
+    /// work. Durations are then measured only when the delivery's `tracing` span is enabled.
+    pub fn record_metrics(mut self, record: bool) -> Self {
+        self.config().metrics = record;
         self
     }
 

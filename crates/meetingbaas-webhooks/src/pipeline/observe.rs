@@ -37,19 +37,23 @@ pub(crate) struct Entered;
 pub(crate) struct Trace {
     #[cfg(feature = "tracing")]
     span: tracing::Span,
-    started: Instant,
+    // `None` when nothing reads durations (no metrics, span disabled): the clock is then never
+    // read.
+    started: Option<Instant>,
     admitted: Option<Instant>,
     scheme: Option<Scheme>,
     kind: Option<&'static str>,
     log_accepted: bool,
+    metrics: bool,
     finished: bool,
 }
 
 impl Trace {
-    pub(crate) fn start(log_accepted: bool) -> Trace {
-        Trace {
-            #[cfg(feature = "tracing")]
-            span: tracing::info_span!(
+    /// Starts a delivery's record: `log_accepted` as [`Pipeline::log_accepted`], `metrics` as
+    /// [`Pipeline::record_metrics`](super::Pipeline::record_metrics).
+    pub(crate) fn start(log_accepted: bool, metrics: bool) -> Trace {
+        #[cfg(feature = "tracing")]
+        let span = tracing::info_span!(
                 target: "meetingbaas_webhooks",
                 "webhook",
                 scheme = tracing::field::Empty,
@@ -62,14 +66,29 @@ impl Trace {
                 status = tracing::field::Empty,
                 error = tracing::field::Empty,
                 duration_ms = tracing::field::Empty,
-            ),
-            started: Instant::now(),
+        );
+        let metrics = cfg!(feature = "metrics") && metrics;
+        #[cfg(feature = "tracing")]
+        let timed = metrics || !span.is_disabled();
+        #[cfg(not(feature = "tracing"))]
+        let timed = metrics;
+        Trace {
+            #[cfg(feature = "tracing")]
+            span,
+            started: timed.then(Instant::now),
             admitted: None,
             scheme: None,
             kind: None,
             log_accepted,
+            metrics,
             finished: false,
         }
+    }
+
+    /// Whether durations are recorded (metrics on, or the span enabled): when not, the
+    /// pipeline does not read the clock for them.
+    pub(crate) fn timed(&self) -> bool {
+        self.started.is_some()
     }
 
     /// Enters the delivery's span until the guard is dropped.
@@ -86,11 +105,11 @@ impl Trace {
         &self.span
     }
 
-    pub(crate) fn verified(&mut self, delivery: Option<&VerifiedDelivery>, took: Duration) {
+    pub(crate) fn verified(&mut self, delivery: Option<&VerifiedDelivery>, took: Option<Duration>) {
         let scheme = delivery.map(VerifiedDelivery::scheme);
         self.scheme = scheme;
         #[cfg(feature = "tracing")]
-        if let Some(delivery) = delivery {
+        if let Some(delivery) = delivery.filter(|_| !self.span.is_disabled()) {
             self.span.record("scheme", delivery.scheme().as_str());
             self.span.record("bytes", delivery.body().len());
             if let Some(id) = delivery.message_id() {
@@ -98,7 +117,7 @@ impl Trace {
             }
         }
         #[cfg(feature = "metrics")]
-        {
+        if let Some(took) = took.filter(|_| self.metrics) {
             let scheme = scheme.map_or("none", Scheme::as_str);
             metrics::histogram!(VERIFY_DURATION_SECONDS, "scheme" => scheme).record(took);
             if let Some(delivery) = delivery {
@@ -112,7 +131,7 @@ impl Trace {
     pub(crate) fn parsed(&mut self, event: &Event) {
         self.kind = Some(event.kind().as_str());
         #[cfg(feature = "tracing")]
-        {
+        if !self.span.is_disabled() {
             self.span.record("event", event.name());
             self.span.record("kind", event.kind().as_str());
             if let Some(bot_id) = event.bot_id() {
@@ -124,7 +143,9 @@ impl Trace {
     /// The delivery goes to the handler.
     /// (Its one info line comes with its outcome, in [`finish`](Self::finish).)
     pub(crate) fn admitted(&mut self) {
-        self.admitted = Some(Instant::now());
+        if self.timed() {
+            self.admitted = Some(Instant::now());
+        }
     }
 
     /// Records the outcome once: span fields, the log line, the metrics.
@@ -149,14 +170,18 @@ impl Trace {
             return;
         }
         self.finished = true;
-        let took = self.started.elapsed();
+        let took = self.started.map(|started| started.elapsed());
         #[cfg(feature = "tracing")]
         {
-            self.span.record("outcome", outcome);
-            self.span.record("status", status);
-            self.span.record("duration_ms", took.as_secs_f64() * 1000.0);
-            if let Some(code) = error {
-                self.span.record("error", code);
+            if !self.span.is_disabled() {
+                self.span.record("outcome", outcome);
+                self.span.record("status", status);
+                if let Some(took) = took {
+                    self.span.record("duration_ms", took.as_secs_f64() * 1000.0);
+                }
+                if let Some(code) = error {
+                    self.span.record("error", code);
+                }
             }
             self.span.in_scope(|| match outcome {
                 // Debug only: forged traffic must not be able to flood a log.
@@ -177,7 +202,7 @@ impl Trace {
             });
         }
         #[cfg(feature = "metrics")]
-        {
+        if self.metrics {
             let scheme = self.scheme.map_or("none", Scheme::as_str);
             metrics::counter!(
                 DELIVERIES_TOTAL,
@@ -195,7 +220,7 @@ impl Trace {
 
     fn handler_took(&self, status: u16, took: Duration) {
         #[cfg(feature = "metrics")]
-        {
+        if self.metrics {
             let class = match status {
                 100..=199 => "1xx",
                 200..=299 => "2xx",

@@ -1,5 +1,6 @@
 //! Reading a request body: under the limit, within the deadline, inside the memory budget.
 
+use std::boxed::Box;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
@@ -40,8 +41,9 @@ pin_project! {
     pub struct Read<S> {
         #[pin]
         stream: S,
-        #[pin]
-        timer: Option<Sleep>,
+        // Boxed: armed only when the body makes us wait, and a `Sleep` inline would make every
+        // `Read` (moved through the adapters' futures on every request) larger.
+        timer: Option<Pin<Box<Sleep>>>,
         deadline: Option<Instant>,
         pipeline: Pipeline,
         // `None` once finished: the buffer goes as soon as the outcome is known.
@@ -58,7 +60,7 @@ pin_project! {
 
 impl<S> Read<S> {
     pub(crate) fn new(pipeline: Pipeline, declared: Option<u64>, stream: S) -> Self {
-        let trace = Trace::start(pipeline.inner.log_accepted);
+        let trace = Trace::start(pipeline.inner.log_accepted, pipeline.inner.metrics);
         let mut reservation = pipeline.inner.budget.reservation();
         let disabled = !pipeline.inner.enabled;
         let overloaded = !disabled
@@ -181,10 +183,12 @@ where
                         this.reservation.shrink_to(body.len());
                     }
                     let reservation = core::mem::take(this.reservation);
-                    let trace = this
-                        .trace
-                        .take()
-                        .unwrap_or_else(|| Trace::start(this.pipeline.inner.log_accepted));
+                    let trace = this.trace.take().unwrap_or_else(|| {
+                        Trace::start(
+                            this.pipeline.inner.log_accepted,
+                            this.pipeline.inner.metrics,
+                        )
+                    });
                     return Poll::Ready(Ok(Received {
                         body,
                         reservation,
@@ -197,12 +201,10 @@ where
                     let Some(deadline) = *this.deadline else {
                         return Poll::Pending;
                     };
-                    if this.timer.is_none() {
-                        this.timer.set(Some(sleep_until(deadline)));
-                    }
-                    if let Some(timer) = this.timer.as_mut().as_pin_mut() {
-                        ready!(timer.poll(cx));
-                    }
+                    let timer = this
+                        .timer
+                        .get_or_insert_with(|| Box::pin(sleep_until(deadline)));
+                    ready!(timer.as_mut().poll(cx));
                     *this.collector = None;
                     let seconds = this
                         .pipeline

@@ -48,7 +48,7 @@ const MAX_PREALLOCATION: usize = 256 * 1024;
 /// what one refused body frees is exactly what the next one asks for. Growing one buffer by
 /// doubling instead left the allocator (glibc) with freed blocks of every size up to the limit,
 /// which later, smaller requests could not reuse: 200 stalled chunked uploads peaked at 417-485
-/// MiB under a 256 MiB budget (BENCHMARKS.md).
+/// MiB under a 256 MiB budget, the default then (BENCHMARKS.md).
 pub const SEGMENT_BYTES: usize = 256 * 1024;
 
 /// Collects a body frame by frame and refuses it the moment it passes the limit.

@@ -43,7 +43,7 @@ pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; more are answered 503 and closed at once.
 pub const MAX_CONNECTIONS: usize = 1024;
 /// Deliveries processed at once; more are answered 503 with `Retry-After` before their body is
-/// read. (The body deadline and the memory budget are the pipeline's defaults: 10 s, 256 MiB.)
+/// read. (The body deadline and the memory budget are the pipeline's defaults: 10 s, 128 MiB.)
 pub const MAX_IN_FLIGHT: usize = 256;
 /// The most a connection's read buffer grows to (hyper's default is about 400 KiB). Every
 /// connection streaming a body fills it, and that memory is outside the pipeline's budget: 200

@@ -3,8 +3,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The default in-flight memory budget: 256 MiB, room for 32 bodies at the default 8 MiB limit.
-pub const DEFAULT_MEMORY_BUDGET: usize = 256 * 1024 * 1024;
+/// The default in-flight memory budget: 128 MiB, room for 16 bodies at the default 8 MiB limit
+/// (64 of 2 MiB; real deliveries are mostly a few KiB). Chosen so that a whole receiving process
+/// stays under 256 MiB resident while 200 connections stall uploads of the largest allowed body:
+/// the budget, plus the runtime and each connection's buffers (BENCHMARKS.md, "Peak memory under
+/// 200 stalled 8 MiB uploads"). Raise it with [`MemoryBudget::new`] on a machine with room.
+pub const DEFAULT_MEMORY_BUDGET: usize = 128 * 1024 * 1024;
 
 /// Bytes of request bodies the receiver holds at once, over all requests, and the most it may.
 /// A body that would pass it is refused with 503 and `Retry-After` (its sender retries later);

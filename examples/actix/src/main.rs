@@ -29,10 +29,8 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use meetingbaas_example_server as server;
 use meetingbaas_webhooks_actix::Deduplicator;
 use meetingbaas_webhooks_actix::core::EndpointConfig;
-use meetingbaas_webhooks_actix::core::Event;
 use meetingbaas_webhooks_actix::{FailureLimit, Idempotency, Quota, Webhook, WebhookConfig};
 use meetingbaas_webhooks_inbox::Inbox;
-use serde::Serialize;
 
 /// Time a client has to send its request head: a connection that stalls is closed.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -153,25 +151,5 @@ async fn main() {
 async fn receive(Webhook { event, .. }: Webhook) -> HttpResponse {
     // Handle the event here (`match event { Event::BotCompleted { data, .. } => ..., }`),
     // or queue it and answer at once: the sender waits at most 30 seconds.
-    HttpResponse::Ok().json(Handled::new(&event))
-}
-/// The answer to a handled delivery. A typed struct is written straight to JSON; a `json!`
-/// value would build (and then free) a map and its strings on every delivery first.
-#[derive(Serialize)]
-struct Handled<'a> {
-    status: &'static str,
-    event: &'a str,
-    kind: &'static str,
-    bot_id: Option<&'a str>,
-}
-
-impl<'a> Handled<'a> {
-    fn new(event: &'a Event) -> Self {
-        Handled {
-            status: "success",
-            event: event.name(),
-            kind: event.kind().as_str(),
-            bot_id: event.bot_id(),
-        }
-    }
+    HttpResponse::Ok().json(server::Handled::new(&event))
 }

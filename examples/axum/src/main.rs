@@ -25,9 +25,7 @@ use meetingbaas_example_server as server;
 use meetingbaas_webhooks_inbox::Inbox;
 use meetingbaas_webhooks_tower::Deduplicator;
 use meetingbaas_webhooks_tower::core::EndpointConfig;
-use meetingbaas_webhooks_tower::core::Event;
 use meetingbaas_webhooks_tower::{VerifyWebhookLayer, Webhook};
-use serde::Serialize;
 
 #[tokio::main]
 async fn main() {
@@ -93,27 +91,7 @@ async fn main() {
 async fn receive(Webhook { event, .. }: Webhook) -> Response {
     // Handle the event here (`match event { Event::BotCompleted { data, .. } => ..., }`),
     // or queue it and answer at once: the sender waits at most 30 seconds.
-    Json(Handled::new(&event)).into_response()
-}
-/// The answer to a handled delivery. A typed struct is written straight to JSON; a `json!`
-/// value would build (and then free) a map and its strings on every delivery first.
-#[derive(Serialize)]
-struct Handled<'a> {
-    status: &'static str,
-    event: &'a str,
-    kind: &'static str,
-    bot_id: Option<&'a str>,
-}
-
-impl<'a> Handled<'a> {
-    fn new(event: &'a Event) -> Self {
-        Handled {
-            status: "success",
-            event: event.name(),
-            kind: event.kind().as_str(),
-            bot_id: event.bot_id(),
-        }
-    }
+    Json(server::Handled::new(&event)).into_response()
 }
 
 /// The app's other routes are not webhooks: the layer is not in front of them.

@@ -30,7 +30,6 @@ use meetingbaas_webhooks_inbox::Inbox;
 use meetingbaas_webhooks_tower::core::EndpointConfig;
 use meetingbaas_webhooks_tower::{Deduplicator, Event};
 use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
-use serde::Serialize;
 use tower::{ServiceBuilder, ServiceExt};
 
 #[tokio::main]
@@ -115,28 +114,8 @@ async fn receive(req: Request<VerifiedBody>) -> Result<Response<Full<Bytes>>, In
         ));
     };
     // Handle the event here, or queue it and answer at once: the sender waits at most 30 s.
-    let body = serde_json::to_string(&Handled::new(event)).unwrap_or_default();
+    let body = serde_json::to_string(&server::Handled::new(event)).unwrap_or_default();
     Ok(json(StatusCode::OK, body))
-}
-/// The answer to a handled delivery. A typed struct is written straight to JSON; a `json!`
-/// value would build (and then free) a map and its strings on every delivery first.
-#[derive(Serialize)]
-struct Handled<'a> {
-    status: &'static str,
-    event: &'a str,
-    kind: &'static str,
-    bot_id: Option<&'a str>,
-}
-
-impl<'a> Handled<'a> {
-    fn new(event: &'a Event) -> Self {
-        Handled {
-            status: "success",
-            event: event.name(),
-            kind: event.kind().as_str(),
-            bot_id: event.bot_id(),
-        }
-    }
 }
 
 /// A JSON response.

@@ -27,7 +27,8 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use meetingbaas_webhooks_inbox::{HandlerError, Job, WorkerBuilder};
+use meetingbaas_webhooks_inbox::{Event, HandlerError, Job, WorkerBuilder};
+use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -316,4 +317,27 @@ async fn any_other_event(job: Job) -> Result<(), HandlerError> {
 pub fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("error: {message}");
     std::process::exit(2)
+}
+
+/// The answer every example gives to a delivery it handled in the request:
+/// `{"status":"success","event":...,"kind":...,"bot_id":...}`. A typed struct is written straight
+/// to JSON; a `json!` value would build (and then free) a map and its strings on every delivery.
+#[derive(Debug, Serialize)]
+pub struct Handled<'a> {
+    status: &'static str,
+    event: &'a str,
+    kind: &'static str,
+    bot_id: Option<&'a str>,
+}
+
+impl<'a> Handled<'a> {
+    /// The answer for `event`.
+    pub fn new(event: &'a Event) -> Self {
+        Handled {
+            status: "success",
+            event: event.name(),
+            kind: event.kind().as_str(),
+            bot_id: event.bot_id(),
+        }
+    }
 }

@@ -25,7 +25,6 @@ use meetingbaas_webhooks_inbox::Inbox;
 use meetingbaas_webhooks_warp::WebhookConfig;
 use meetingbaas_webhooks_warp::core::EndpointConfig;
 use meetingbaas_webhooks_warp::{Deduplicator, Event, VerifiedDelivery};
-use serde::Serialize;
 use warp::Filter;
 
 #[tokio::main]
@@ -110,25 +109,5 @@ fn exact_path(route: &str) -> impl Filter<Extract = (), Error = warp::Rejection>
 async fn receive(_delivery: VerifiedDelivery, event: Event) -> impl warp::Reply {
     // Handle the event here (`match event { Event::BotCompleted { data, .. } => ..., }`),
     // or queue it and answer at once: the sender waits at most 30 seconds.
-    warp::reply::json(&Handled::new(&event))
-}
-/// The answer to a handled delivery. A typed struct is written straight to JSON; a `json!`
-/// value would build (and then free) a map and its strings on every delivery first.
-#[derive(Serialize)]
-struct Handled<'a> {
-    status: &'static str,
-    event: &'a str,
-    kind: &'static str,
-    bot_id: Option<&'a str>,
-}
-
-impl<'a> Handled<'a> {
-    fn new(event: &'a Event) -> Self {
-        Handled {
-            status: "success",
-            event: event.name(),
-            kind: event.kind().as_str(),
-            bot_id: event.bot_id(),
-        }
-    }
+    warp::reply::json(&server::Handled::new(&event))
 }

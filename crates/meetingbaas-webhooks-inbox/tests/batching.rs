@@ -2,20 +2,22 @@
 //! store: a real SQLite file, a real `redis-server` started per test, and memory. No timing is
 //! asserted: waits are bounded only so that a broken store fails instead of hanging.
 
+mod common;
+
+use common::{delivery, event};
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use meetingbaas_webhooks::Bytes;
 use meetingbaas_webhooks::pipeline::EventLabel;
-use meetingbaas_webhooks::{Bytes, Verifier};
 use meetingbaas_webhooks_conformance::redis_server::RedisServer;
 use meetingbaas_webhooks_inbox::{
     Attempt, Backend, Claimed, Enqueued, HandlerError, Inbox, Job, NewDelivery, RedisBackend,
     SqliteBackend, State, Stats, Verdict, now_ms,
 };
-
-const SECRET: &str = "s3cret";
 
 /// A store under test, and what keeps it alive.
 struct Store {
@@ -61,17 +63,8 @@ async fn memory() -> Store {
     }
 }
 
-fn event(bot: &str) -> String {
-    format!(r#"{{"event":"bot.completed","data":{{"bot_id":"{bot}"}}}}"#)
-}
-
 async fn enqueue(inbox: &Inbox, body: String) -> String {
-    let delivery = Verifier::builder()
-        .callback_secret(SECRET)
-        .build()
-        .unwrap()
-        .verify(&[("x-mb-secret", SECRET)], Bytes::from(body))
-        .unwrap();
+    let delivery = delivery(body);
     match inbox
         .intake()
         .enqueue(&delivery, EventLabel::default())
@@ -358,27 +351,6 @@ async fn a_backend_stores_a_new_delivery_once(store: Store) {
         backend.enqueue(delivery).await.unwrap(),
         Enqueued::Duplicate
     );
-}
-
-macro_rules! scenarios {
-    ($store:ident: $($name:ident),* $(,)?) => {
-        mod $store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::$store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-macro_rules! every_store {
-    ($($name:ident),* $(,)?) => {
-        scenarios!(sqlite: $($name),*);
-        scenarios!(redis: $($name),*);
-        scenarios!(memory: $($name),*);
-    };
 }
 
 every_store!(

@@ -1,18 +1,20 @@
 //! The inbox's behaviour, the same scenarios against every store: a real SQLite file in a
 //! temporary directory, a real `redis-server` started per test, and memory.
 
+mod common;
+
+use common::{SECRET, delivery, event};
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use meetingbaas_webhooks::pipeline::{EventLabel, Pipeline};
-use meetingbaas_webhooks::{Bytes, Event, EventKind, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks::{Bytes, Event, EventKind, Verifier};
 use meetingbaas_webhooks_conformance::redis_server::RedisServer;
 use meetingbaas_webhooks_inbox::{
     Enqueued, HandlerError, Inbox, Job, ListQuery, RetryPolicy, State, WorkerBuilder,
 };
-
-const SECRET: &str = "s3cret";
 
 /// A store under test, and what keeps it alive.
 struct Store {
@@ -54,21 +56,8 @@ async fn memory() -> Store {
     }
 }
 
-fn delivery(body: &str) -> VerifiedDelivery {
-    Verifier::builder()
-        .callback_secret(SECRET)
-        .build()
-        .unwrap()
-        .verify(&[("x-mb-secret", SECRET)], Bytes::from(body.to_string()))
-        .unwrap()
-}
-
-fn event(bot: &str) -> String {
-    format!(r#"{{"event":"bot.completed","data":{{"bot_id":"{bot}"}}}}"#)
-}
-
 async fn enqueue(inbox: &Inbox, body: &str) -> Enqueued {
-    let delivery = delivery(body);
+    let delivery = delivery(body.to_string());
     let label = match delivery.parse_event() {
         Ok(event) => EventLabel::new(Some(event.kind()), Some(event.name().to_string())),
         Err(_) => EventLabel::default(),
@@ -414,27 +403,6 @@ async fn a_crashed_workers_delivery_is_taken_up_after_its_lease(store: Store) {
             .unwrap()
             .contains("lease expired")
     );
-}
-
-macro_rules! scenarios {
-    ($store:ident: $($name:ident),* $(,)?) => {
-        mod $store {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::$store().await).await;
-                }
-            )*
-        }
-    };
-}
-
-macro_rules! every_store {
-    ($($name:ident),* $(,)?) => {
-        scenarios!(sqlite: $($name),*);
-        scenarios!(redis: $($name),*);
-        scenarios!(memory: $($name),*);
-    };
 }
 
 every_store!(

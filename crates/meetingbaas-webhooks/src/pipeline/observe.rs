@@ -44,6 +44,8 @@ pub(crate) struct Trace {
     scheme: Option<Scheme>,
     kind: Option<&'static str>,
     log_accepted: bool,
+    // Read only with the `metrics` feature.
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
     metrics: bool,
     finished: bool,
 }

@@ -1,0 +1,113 @@
+//! Checkpoints of the WAL off the writer thread: the writer, which every intake waits for,
+//! copies almost no pages into the database file itself.
+//!
+//! SQLite's automatic checkpoint runs inside the commit that crosses 1 000 WAL pages, on the
+//! committing connection: with one writer thread, a batch of deliveries now and then waited for
+//! a thousand pages to be copied and the database file to be fsynced. Here the writer only
+//! signals its commits; a thread of its own gathers them for a moment, then copies what it can
+//! without blocking anyone (`PASSIVE`).
+//!
+//! A passive checkpoint never catches up with a writer that keeps committing, and the log only
+//! starts over once everything in it has been copied: under sustained intake it would grow
+//! without end. So when a passive checkpoint finds more than [`RESTART_FRAMES`] in the log, it
+//! asks the writer to finish the job between two batches (`RESTART`, on the writer's own
+//! connection: it then copies only what was committed since that passive checkpoint began, and
+//! the next commit starts the log over). The two never run a checkpoint at the same time (a
+//! mutex, rather than SQLite's busy handler, which sleeps up to 100 ms between tries).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use crate::error::Error;
+
+/// WAL frames (pages) past which the writer is asked to restart the log: 16 MiB with 4 KiB pages.
+const RESTART_FRAMES: i64 = 4096;
+
+/// How long commits are gathered before a checkpoint copies them.
+const GATHER: Duration = Duration::from_millis(50);
+
+/// The writer's side: tells the checkpoint thread that something was committed, and restarts
+/// the log when asked. Dropping it stops the thread.
+#[derive(Debug)]
+pub(super) struct Checkpointer {
+    kick: mpsc::SyncSender<()>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// Held while a checkpoint runs, on either connection.
+    running: Mutex<()>,
+    /// Set by the checkpoint thread when the log is long enough to restart.
+    restart: AtomicBool,
+}
+
+impl Checkpointer {
+    /// Opens a connection of its own to `path` and starts the thread.
+    pub(super) fn start(path: &Path) -> Result<Self, Error> {
+        let connection = super::open_connection(path)?;
+        connection
+            .busy_timeout(Duration::from_secs(5))
+            .map_err(|err| super::open_error(path, &err))?;
+        let (kick, kicks) = mpsc::sync_channel(1);
+        let shared = Arc::new(Shared::default());
+        let theirs = Arc::clone(&shared);
+        std::thread::Builder::new()
+            .name("inbox-sqlite-checkpoint".into())
+            .spawn(move || run(&connection, &kicks, &theirs))
+            .map_err(|err| Error::Store(format!("cannot start a thread: {err}")))?;
+        Ok(Checkpointer { kick, shared })
+    }
+
+    /// Called by the writer after each commit, on its connection: signals the checkpoint thread
+    /// (never blocks), and restarts the log if that thread asked for it.
+    pub(super) fn committed(&self, writer: &Connection) {
+        let _ = self.kick.try_send(());
+        if self.shared.restart.swap(false, Ordering::AcqRel) {
+            let _running = lock(&self.shared.running);
+            if let Err(err) = checkpoint(writer, "RESTART") {
+                warn(&err);
+            }
+        }
+    }
+}
+
+fn run(connection: &Connection, kicks: &mpsc::Receiver<()>, shared: &Shared) {
+    while kicks.recv().is_ok() {
+        std::thread::sleep(GATHER);
+        // Commits signalled meanwhile are covered by this checkpoint.
+        while kicks.try_recv().is_ok() {}
+        let log = {
+            let _running = lock(&shared.running);
+            checkpoint(connection, "PASSIVE")
+        };
+        match log {
+            Ok(frames) if frames > RESTART_FRAMES => shared.restart.store(true, Ordering::Release),
+            Ok(_) => {}
+            Err(err) => warn(&err),
+        }
+    }
+}
+
+fn lock(mutex: &Mutex<()>) -> std::sync::MutexGuard<'_, ()> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn warn(err: &rusqlite::Error) {
+    // The WAL keeps every commit: nothing is lost, the log only grows until a later checkpoint
+    // succeeds (after a full disk, for instance).
+    tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "SQLite checkpoint failed; will retry after the next commit");
+}
+
+/// Runs `PRAGMA wal_checkpoint(MODE)`; returns the frames in the log.
+fn checkpoint(connection: &Connection, mode: &str) -> rusqlite::Result<i64> {
+    connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        row.get::<_, i64>(1)
+    })
+}

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use meetingbaas_webhooks::Scheme;
-use meetingbaas_webhooks_inbox::{Inbox, ListQuery, Stats};
+use meetingbaas_webhooks_inbox::{Inbox, ListQuery, State, Stats};
 
 use crate::cases::{assert_rejected, run};
 use crate::client::{self, Body, Response};
@@ -179,6 +179,125 @@ async fn wait_for_accepted(seen: &Mutex<Seen>, accepted: usize) {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to the server's process with `/usr/bin/kill` (or `kill` on the
+/// `PATH`).
+fn signal(server: &Server, signal: &str) {
+    let pid = server.pid().expect("the replica is running").to_string();
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid])
+        .status()
+        .expect("running kill");
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// A replica frozen (`SIGSTOP`) while its handler runs a delivery: once the lease (the
+/// examples' default, 15 s) has run out, another replica takes the delivery up and completes
+/// it. The frozen replica, resumed (`SIGCONT`), ends its handler but may not record an outcome
+/// for a lease it no longer holds: the delivery is completed once, with two attempts (the
+/// first recorded as an expired lease), and the resumed replica goes on serving.
+pub fn a_frozen_replicas_delivery_is_taken_over_and_completed_once(binary: &str) {
+    run(async {
+        let redis = RedisServer::start();
+        let env = env_with_inbox(&redis.url());
+        let inbox = Inbox::open(&redis.url()).await.expect("the inbox");
+        let binaries = replica_binaries(binary);
+        let mut frozen = Server::start(&binaries[0], &env).await;
+
+        // `bot.completed` takes the examples' slow path (200 ms): freeze the replica while it
+        // runs. The handler may end before the signal lands; then try another delivery.
+        let mut caught = None;
+        for n in 0..20 {
+            let body = padded("bot.completed", &format!("frozen-{n}"), 0);
+            let headers = signed(Scheme::Callback, &body);
+            let response = client::post(&frozen.addr, &headers, Body::Length(body))
+                .await
+                .expect("an answer");
+            let id = queued_id(&response);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                let state = inbox.show(&id).await.expect("the delivery").summary.state;
+                if state == State::Running {
+                    signal(&frozen, "STOP");
+                    // An outcome already on its way to Redis lands within this pause.
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    let state = inbox.show(&id).await.expect("the delivery").summary.state;
+                    if state == State::Running {
+                        caught = Some(id.clone());
+                    } else {
+                        signal(&frozen, "CONT");
+                    }
+                    break;
+                }
+                if state == State::Completed {
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "delivery {id} neither ran nor completed: {state:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if caught.is_some() {
+                break;
+            }
+            wait_for(&inbox, "the delivery to complete", |s| {
+                s.running + s.queued == 0
+            })
+            .await;
+        }
+        let id = caught.expect("a delivery caught running in 20 tries");
+
+        // Another replica takes it over once the frozen one's lease runs out.
+        let _other = Server::start(&binaries[1], &env).await;
+        let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+        loop {
+            let stored = inbox.show(&id).await.expect("the delivery");
+            if stored.summary.state == State::Completed {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the frozen replica's delivery was not taken over: {:?}",
+                stored.summary
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+
+        // The frozen replica resumes: its handler ends, its outcome is not recorded.
+        signal(&frozen, "CONT");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let stored = inbox.show(&id).await.expect("the delivery");
+        assert_eq!(
+            stored.summary.state,
+            State::Completed,
+            "{:?}",
+            stored.summary
+        );
+        let attempts: Vec<Option<&str>> =
+            stored.attempts.iter().map(|a| a.error.as_deref()).collect();
+        assert_eq!(attempts.len(), 2, "attempts: {attempts:?}");
+        assert!(
+            attempts[0].is_some_and(|error| error.contains("lease expired")),
+            "attempts: {attempts:?}"
+        );
+        assert_eq!(attempts[1], None, "attempts: {attempts:?}");
+        let stats = settled(&inbox, "every delivery to settle").await;
+        assert_eq!(stats.dead, 0, "{stats:?}");
+
+        // ...and goes on serving: a new delivery to it is stored and completed.
+        assert!(frozen.is_running(), "the resumed replica exited");
+        let body = padded("bot.failed", "after-resume", 0);
+        let headers = signed(Scheme::Callback, &body);
+        let response = client::post(&frozen.addr, &headers, Body::Length(body))
+            .await
+            .expect("an answer from the resumed replica");
+        let after = queued_id(&response);
+        let ids = BTreeSet::from([id, after]);
+        settled(&inbox, "the last delivery").await;
+        assert_each_completed_once(&inbox, &ids).await;
+    });
 }
 
 /// Three example replicas (different adapters when they are built) on one `redis-server` with

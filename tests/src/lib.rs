@@ -180,6 +180,13 @@ macro_rules! inbox_replicas_suite {
         fn three_replicas_on_one_redis_lose_none() {
             $crate::inbox_fault_cases::three_replicas_on_one_redis_lose_none($binary);
         }
+
+        #[test]
+        fn a_frozen_replicas_delivery_is_taken_over_and_completed_once() {
+            $crate::inbox_fault_cases::a_frozen_replicas_delivery_is_taken_over_and_completed_once(
+                $binary,
+            );
+        }
     };
 }
 

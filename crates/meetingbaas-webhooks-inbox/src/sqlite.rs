@@ -454,10 +454,13 @@ fn claim(
         .execute(params![now])?;
     // The limit is written into the SQL, not bound: SQLite's planner reads a bound LIMIT, so a
     // statement with `LIMIT ?` was parsed and planned again at every claim (5% of the writer
-    // thread under intake). Rounded down to a power of two, so that at most 11 of them are cached.
-    let mut statement = connection.prepare_cached(&claim_sql(claim_limit(max)))?;
-    let claimed = statement
-        .query_map(params![now, token, now + millis(lease)], |row| {
+    // thread under intake). `max` is claimed in powers of two (5 = 4 + 1), so that at most 11
+    // statements are cached and a claim still takes every due delivery up to `max`.
+    let mut claimed = Vec::new();
+    for limit in claim_limits(max) {
+        let mut statement = connection.prepare_cached(&claim_sql(limit))?;
+        let before = claimed.len();
+        let rows = statement.query_map(params![now, token, now + millis(lease)], |row| {
             let attempts: u32 = row.get(4)?;
             let base: u32 = row.get(5)?;
             Ok(Claimed {
@@ -470,8 +473,15 @@ fn claim(
                 received_ms: row.get(6)?,
                 token: token.to_string(),
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        })?;
+        for row in rows {
+            claimed.push(row?);
+        }
+        if claimed.len() - before < limit {
+            // Fewer were due than asked for: a further claim would find none.
+            break;
+        }
+    }
     // Both from an index (`deliveries_ready`, `deliveries_leased`): no scan of the queue.
     let next_ready: Option<i64> = connection
         .prepare_cached(
@@ -488,11 +498,14 @@ fn claim(
     Ok((claimed, next_due))
 }
 
-/// How many deliveries one claim asks for when `max` may run: the largest power of two not
-/// above it (and not above [`MAX_CLAIM`]), at least one.
-fn claim_limit(max: usize) -> usize {
+/// The limits one claim of `max` deliveries runs its statement with: the powers of two that sum
+/// to `max` (at least one, at most [`MAX_CLAIM`]), largest first.
+fn claim_limits(max: usize) -> impl Iterator<Item = usize> {
     let max = max.clamp(1, MAX_CLAIM);
-    1 << (usize::BITS - 1 - max.leading_zeros())
+    (0..usize::BITS)
+        .rev()
+        .map(|bit| 1usize << bit)
+        .filter(move |part| max & part != 0)
 }
 
 /// The claim of at most `limit` due deliveries (`?1` now, `?2` the lease token, `?3` the lease's
@@ -860,12 +873,24 @@ mod tests {
     }
 
     #[test]
-    fn a_claim_asks_for_a_power_of_two() {
-        let limits: Vec<usize> = [0, 1, 2, 3, 4, 5, 7, 8, 100, 5000]
+    fn a_claim_runs_in_powers_of_two() {
+        let limits: Vec<Vec<usize>> = [0, 1, 2, 3, 5, 8, 100, 5000]
             .into_iter()
-            .map(claim_limit)
+            .map(|max| claim_limits(max).collect())
             .collect();
-        assert_eq!(limits, [1, 1, 2, 2, 4, 4, 4, 8, 64, 1024]);
+        assert_eq!(
+            limits,
+            [
+                vec![1],
+                vec![1],
+                vec![2],
+                vec![2, 1],
+                vec![4, 1],
+                vec![8],
+                vec![64, 32, 4],
+                vec![1024]
+            ]
+        );
     }
 
     #[test]
@@ -878,16 +903,18 @@ mod tests {
         }
         for _ in 0..5 {
             let (claimed, _) = claim(&connection, 3, Duration::from_secs(10), "token").unwrap();
-            assert_eq!(claimed.len(), 2);
+            assert_eq!(claimed.len(), 3, "3 = 2 + 1, both due");
         }
-        // The statement cache hands back the statement `claim` ran five times.
-        let statement = connection.prepare_cached(&claim_sql(2)).unwrap();
-        assert_eq!(
-            statement.get_status(rusqlite::StatementStatus::RePrepare),
-            0,
-            "the claim statement was prepared again"
-        );
-        assert_eq!(statement.get_status(rusqlite::StatementStatus::Run), 5);
+        // The statement cache hands back the statements `claim` ran five times each.
+        for limit in [2, 1] {
+            let statement = connection.prepare_cached(&claim_sql(limit)).unwrap();
+            assert_eq!(
+                statement.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "the claim statement was prepared again"
+            );
+            assert_eq!(statement.get_status(rusqlite::StatementStatus::Run), 5);
+        }
     }
 
     #[test]

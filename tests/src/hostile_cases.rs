@@ -39,7 +39,7 @@ pub const ATTACK_BODY_BYTES: usize = 8 * 1024 * 1024;
 pub const MEMORY_BUDGET: u64 = 128 * 1024 * 1024;
 /// What the process may hold on top of the budget under the attack: the idle process (about
 /// 5-10 MiB), the runtime's threads, and for each of the 200 connections its socket task, its
-/// read buffer and the answer. The hyper-based examples cap hyper's read buffer at 16 KiB
+/// read buffer and the answer. The hyper-based examples cap hyper's read buffer at 64 KiB
 /// (`examples/server`'s `READ_BUFFER_BYTES`); actix-http reads up to 128 KiB of a connection
 /// ahead of the handler (its decoder's `MAX_BUFFER_SIZE`, not configurable), which during the
 /// chunked attack, when all 200 connections stream at once, is the largest part. Budget plus

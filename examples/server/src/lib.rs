@@ -8,7 +8,7 @@
 //! - [`serve`]: a hyper 1 server for any tower service, with the deadlines and limits a server
 //!   reachable from the internet needs (header and keep-alive deadline, TLS handshake deadline,
 //!   a connection cap that answers 503, an `accept` loop that backs off instead of spinning, a
-//!   16 KiB read buffer per connection);
+//!   64 KiB read buffer per connection);
 //! - [`failure_limit_from_env`]: the per-client limit on deliveries failing verification, from
 //!   `MEETINGBAAS_FAILURE_LIMIT=N/min` (wired in the actix example);
 //! - [`inbox_handlers`]: the inbox worker's handlers, one per kind and a fallback;
@@ -50,7 +50,14 @@ pub const MAX_IN_FLIGHT: usize = 256;
 /// connection streaming a body fills it, and that memory is outside the pipeline's budget: 200
 /// connections streaming chunked uploads held about 50 MiB more with the default. It also bounds
 /// a request head.
-pub const READ_BUFFER_BYTES: usize = 16 * 1024;
+///
+/// Not smaller: with 16 KiB, a 200 KiB body arrived as ~13 buffers allocated on one thread and
+/// freed on another, and most server processes soon fell into a mode where glibc's arena locks
+/// were contended on every request (futex wake-ups 10 % of the samples, system time 4-8x, about
+/// half the requests per second at 200 KiB, for the rest of the process's life). With 64 KiB no
+/// process started (4 starts x 3 runs) fell into it at 200 KiB (BENCHMARKS.md, "The large-body
+/// gap was the 16 KiB read buffer").
+pub const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// Time a client has to complete the TLS handshake: a connection that stalls in it is closed.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 

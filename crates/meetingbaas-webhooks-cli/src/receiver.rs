@@ -34,6 +34,7 @@ use meetingbaas_webhooks::{
 };
 use meetingbaas_webhooks_tower::{ResponseBody, VerifiedBody, VerifyWebhook, VerifyWebhookLayer};
 use serde_json::json;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower_layer::Layer;
@@ -51,6 +52,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long the downstream of `--forward-to` has to answer (the sender waits 30 s in all).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// How long a connection is kept reading (and discarding) after its last answer, for a client
+/// still sending a body the receiver stopped reading (a 413 mid-chunked-body).
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How many bytes a lingering connection reads (and discards) at most before it is closed.
+const LINGER_BYTES: usize = 1024 * 1024;
 
 /// How many idempotency keys are remembered (oldest forgotten first).
 const REMEMBERED_KEYS: usize = 10_000;
@@ -115,6 +123,31 @@ type Verifying = VerifyWebhook<Handler>;
 /// What the receiver answers: the layered service's body, or its own (405, 408).
 type AnswerBody = Either<ResponseBody<Full<Bytes>>, Full<Bytes>>;
 
+/// Closes a connection the way a client still sending can read the answer: the write side is shut
+/// (the client sees the end of the answer), then what the client still sends is read and thrown
+/// away for at most [`LINGER_TIMEOUT`] and [`LINGER_BYTES`] before the socket is closed.
+///
+/// Closing a socket with unread bytes in its receive buffer makes the kernel send a reset instead
+/// of a FIN. A client that was still writing the body the receiver stopped reading at the limit
+/// (a chunked body answered 413 as it passed it) then fails its write with "broken pipe" and
+/// never reads the 413 it was sent; the same happens to any client whose body outlives the answer.
+async fn linger<I: AsyncRead + AsyncWrite + Unpin>(mut io: I) {
+    if io.shutdown().await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(LINGER_TIMEOUT, async {
+        let mut sink = [0u8; 8 * 1024];
+        let mut discarded = 0usize;
+        while discarded < LINGER_BYTES {
+            match io.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => discarded = discarded.saturating_add(read),
+            }
+        }
+    })
+    .await;
+}
+
 impl Receiver {
     /// A receiver that verifies with `verifier` and reports as `report`.
     pub(crate) fn new(verifier: Verifier, report: Report) -> Self {
@@ -178,14 +211,20 @@ impl Receiver {
                     .clone();
                 match tls {
                     None => {
-                        let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        let served = http.serve_connection(TokioIo::new(stream), service);
+                        if let Ok(parts) = served.without_shutdown().await {
+                            linger(parts.io.into_inner()).await;
+                        }
                     }
                     Some(tls) => {
                         let handshake = tls.accept(stream);
                         if let Ok(Ok(session)) =
                             tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, handshake).await
                         {
-                            let _ = http.serve_connection(TokioIo::new(session), service).await;
+                            let served = http.serve_connection(TokioIo::new(session), service);
+                            if let Ok(parts) = served.without_shutdown().await {
+                                linger(parts.io.into_inner()).await;
+                            }
                         }
                     }
                 }

@@ -243,3 +243,57 @@ fn bad_config_and_tls_files_fail_with_one_line() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+/// A client still sending a chunked body after the receiver answered 413 at the limit reads the
+/// 413 and an orderly end of the connection, and its further writes are not reset: the receiver
+/// shuts its side and reads (and discards) the rest of the body before it closes the socket.
+/// Closed with the body unread, the kernel resets the connection and a client such as hyper's
+/// fails its write ("broken pipe") without reading the 413 (once seen in the demo under load).
+#[test]
+fn a_413_mid_chunked_body_is_followed_by_an_orderly_close() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    let scratch = Scratch::new("linger");
+    let config = scratch.write(
+        "endpoint.json",
+        &PRODUCT_JSON.replace(
+            r#""enabled": true"#,
+            r#""enabled": true, "max_body_bytes": 4096"#,
+        ),
+    );
+    let (_listener, address) = Listener::start(&["--config", &config]);
+    let authority = address.strip_prefix("http://").unwrap();
+    let mut stream = TcpStream::connect(authority).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let chunk = |len: usize| {
+        let mut chunk = format!("{len:x}\r\n").into_bytes();
+        chunk.resize(chunk.len() + len, b'a');
+        chunk.extend_from_slice(b"\r\n");
+        chunk
+    };
+    let mut request = format!(
+        "POST /webhooks/meetingbaas HTTP/1.1\r\nhost: {authority}\r\n\
+         content-type: application/json\r\nwebhook-signature: sha256=00\r\n\
+         transfer-encoding: chunked\r\n\r\n"
+    )
+    .into_bytes();
+    request.extend_from_slice(&chunk(8192));
+    stream.write_all(&request).unwrap();
+
+    // The answer, then the end of the stream (the receiver shut its side down).
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+
+    // The rest of the body still goes in: every write is read by the receiver, none reset.
+    for _ in 0..8 {
+        std::thread::sleep(Duration::from_millis(20));
+        stream
+            .write_all(&chunk(16 * 1024))
+            .expect("a lingering receiver reads what is still sent");
+    }
+}

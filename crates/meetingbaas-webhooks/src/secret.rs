@@ -66,9 +66,9 @@ impl fmt::Debug for TokenDigest {
 /// True when any of `tokens` matches `presented`; every token is compared, in constant time.
 pub(crate) fn any_token_matches(tokens: &[TokenDigest], presented: &[u8]) -> bool {
     let digest = sha256(presented);
-    let matched = tokens
-        .iter()
-        .fold(Choice::from(0), |acc, token| acc | token.0.ct_eq(&digest));
+    let matched = tokens.iter().fold(Choice::from(0), |acc, token| {
+        acc | tags_equal(&token.0, &digest)
+    });
     matched.into()
 }
 
@@ -76,8 +76,24 @@ pub(crate) fn any_token_matches(tokens: &[TokenDigest], presented: &[u8]) -> boo
 pub(crate) fn any_tag_matches(expected: &[[u8; TAG_LEN]], presented: &[u8; TAG_LEN]) -> bool {
     let matched = expected
         .iter()
-        .fold(Choice::from(0), |acc, tag| acc | tag.ct_eq(presented));
+        .fold(Choice::from(0), |acc, tag| acc | tags_equal(tag, presented));
     matched.into()
+}
+
+/// Whether two tags are equal, in constant time, a 64-bit word at a time: the XOR of each pair
+/// of words is OR-ed into one word without a branch, and only that word is compared (through
+/// `subtle`, behind its optimisation barrier).
+///
+/// `subtle`'s slice `ct_eq` goes a byte at a time with a barrier on each byte: about 240
+/// instructions for 32 bytes, a third of everything a token check does besides SHA-256 of the
+/// token (`inproc callback` under callgrind).
+fn tags_equal(a: &[u8; TAG_LEN], b: &[u8; TAG_LEN]) -> Choice {
+    let (a_words, _) = a.as_chunks::<8>();
+    let (b_words, _) = b.as_chunks::<8>();
+    let differ = a_words.iter().zip(b_words).fold(0u64, |acc, (x, y)| {
+        acc | (u64::from_ne_bytes(*x) ^ u64::from_ne_bytes(*y))
+    });
+    differ.ct_eq(&0)
 }
 
 /// Decodes a standard-base64 (padded) HMAC-SHA256 tag; anything else is `None`.
@@ -185,6 +201,29 @@ pub(crate) type KeyRing<K> = Vec<K>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_are_equal_only_when_every_bit_is() {
+        let tag: [u8; TAG_LEN] = core::array::from_fn(|i| (i as u8).wrapping_mul(37));
+        assert!(bool::from(tags_equal(&tag, &tag)));
+        for byte in 0..TAG_LEN {
+            for bit in 0..8 {
+                let mut other = tag;
+                other[byte] ^= 1 << bit;
+                assert!(
+                    !bool::from(tags_equal(&tag, &other)),
+                    "byte {byte} bit {bit}"
+                );
+                assert!(
+                    !bool::from(tags_equal(&other, &tag)),
+                    "byte {byte} bit {bit}"
+                );
+            }
+        }
+        assert!(any_tag_matches(&[[0; TAG_LEN], tag], &tag));
+        assert!(!any_tag_matches(&[[0; TAG_LEN], [1; TAG_LEN]], &tag));
+        assert!(!any_tag_matches(&[], &tag));
+    }
 
     #[test]
     fn svix_secret_accepts_the_prefix_or_none() {

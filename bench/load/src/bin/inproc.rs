@@ -10,6 +10,8 @@
 //! - `sorted`: `ours` on the same body with its keys sorted (`data` before `event`);
 //! - `svix`: `Verifier::verify` of a Svix-signed body (an `http::HeaderMap` with the Svix headers
 //!   and four others); `svix-floor`: the bare HMAC of the same bytes and a constant-time compare.
+//! - `callback`: `Verifier::verify` of a callback delivery (`x-mb-secret` among four other
+//!   headers); `callback-floor`: SHA-256 of the presented token and a constant-time compare.
 
 #![forbid(unsafe_code)]
 
@@ -47,6 +49,7 @@ fn main() {
     let body = Bytes::from(body);
     match side {
         "svix" | "svix-floor" => svix(side == "svix", &body, count),
+        "callback" | "callback-floor" => callback(side == "callback", &body, count),
         "careful" => {
             let careful = Careful::new(SECRET);
             let signature = headers
@@ -145,6 +148,42 @@ fn svix(ours: bool, body: &Bytes, count: usize) {
                 mac.update(part);
             }
             assert!(mac.verify_slice(&expected).is_ok());
+        }
+    }
+}
+
+fn callback(ours: bool, body: &Bytes, count: usize) {
+    use sha2::{Digest, Sha256};
+    const TOKEN: &str = "callback-token-5b0c2e7d9a134f68";
+    let mut headers = axum::http::HeaderMap::new();
+    for (name, value) in [
+        ("host", "127.0.0.1:3000"),
+        ("content-type", "application/json"),
+        ("user-agent", "python-requests/2.31"),
+        ("accept", "*/*"),
+        ("x-mb-secret", TOKEN),
+    ] {
+        headers.insert(name, axum::http::HeaderValue::from_static(value));
+    }
+    if ours {
+        let verifier = Verifier::builder()
+            .callback_secret(TOKEN)
+            .build()
+            .unwrap_or_else(|err| fail(err));
+        for _ in 0..count {
+            let verified = verifier.verify(std::hint::black_box(&headers), body.clone());
+            assert!(verified.is_ok());
+        }
+    } else {
+        let stored: [u8; 32] = Sha256::digest(TOKEN.as_bytes()).into();
+        for _ in 0..count {
+            let presented = std::hint::black_box(TOKEN).as_bytes();
+            let digest: [u8; 32] = Sha256::digest(presented).into();
+            let differ = digest
+                .iter()
+                .zip(&stored)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b));
+            assert_eq!(std::hint::black_box(differ), 0);
         }
     }
 }

@@ -328,6 +328,47 @@ pub fn chunked_body_over_limit_is_413(binary: &str) {
     });
 }
 
+/// A sender still writing a chunked body after the 413 for passing the limit reads the 413, and
+/// what it still sends is read, not reset: the server drains before it closes (hyper-based
+/// examples: their side shut, then up to 1 MiB or 2 s discarded; actix reads on). Closed with
+/// the body unread, the kernel resets the connection, and a client such as hyper's fails its
+/// write without reading the 413.
+pub fn a_sender_still_writing_after_a_413_is_not_reset(binary: &str) {
+    use tokio::io::AsyncWriteExt;
+    run(async {
+        let mut server = Server::start_default(binary).await;
+        let chunk = |len: usize| {
+            let mut chunk = format!("{len:x}\r\n").into_bytes();
+            chunk.resize(chunk.len() + len, b' ');
+            chunk.extend_from_slice(b"\r\n");
+            chunk
+        };
+        let mut stream = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+        let mut request = format!(
+            "POST {} HTTP/1.1\r\nHost: x\r\nx-mb-secret: any\r\n\
+             Transfer-Encoding: chunked\r\n\r\n",
+            client::ROUTE
+        )
+        .into_bytes();
+        request.extend_from_slice(&chunk(MAX_BODY_BYTES + 1));
+        stream.write_all(&request).await.unwrap();
+        let response =
+            tokio::time::timeout(client::EXCHANGE_TIMEOUT, client::read_response(&mut stream))
+                .await
+                .expect("the answer in time")
+                .expect("the answer");
+        assert_rejected(&response, 413, &["payload_too_large"]);
+        for _ in 0..8 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            stream
+                .write_all(&chunk(16 * 1024))
+                .await
+                .expect("the rest of the body is read, not reset");
+        }
+        assert_still_answers(&mut server).await;
+    });
+}
+
 /// A chunked body under the limit is verified like any other.
 pub fn chunked_body_under_limit_is_accepted(binary: &str) {
     run(async {

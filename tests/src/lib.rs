@@ -207,6 +207,7 @@ macro_rules! conformance_suite {
             disabled_scheme_is_401,
             content_length_over_limit_is_413_before_the_body_is_sent,
             chunked_body_over_limit_is_413,
+            a_sender_still_writing_after_a_413_is_not_reset,
             chunked_body_under_limit_is_accepted,
             body_of_exactly_the_limit_is_accepted,
             slow_body_is_accepted,

@@ -29,7 +29,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use meetingbaas_webhooks_inbox::{Event, HandlerError, Job, WorkerBuilder};
 use serde::Serialize;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
@@ -60,6 +60,13 @@ pub const MAX_IN_FLIGHT: usize = 256;
 pub const READ_BUFFER_BYTES: usize = 64 * 1024;
 /// Time a client has to complete the TLS handshake: a connection that stalls in it is closed.
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a connection is still read (and what arrives discarded) after its last answer, for a
+/// client still sending a body that was not read (a 413 mid-body); see `linger`.
+pub const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How many bytes a lingering connection discards at most before it is closed.
+pub const LINGER_BYTES: usize = 1024 * 1024;
 
 /// Logs to stderr (`RUST_LOG`, default `info`; `RUST_LOG_FORMAT=json` for JSON lines), with the
 /// `quiet` targets turned off (a framework that logs every malformed request at error level:
@@ -181,12 +188,39 @@ where
                 .header_read_timeout(HEADER_TIMEOUT)
                 .max_buf_size(READ_BUFFER_BYTES)
                 .serve_connection(TokioIo::new(io), service)
+                .without_shutdown()
                 .await;
-            if let Err(err) = served {
-                tracing::debug!(%err, "connection ended with an error");
+            match served {
+                Ok(parts) => linger(parts.io.into_inner()).await,
+                Err(err) => tracing::debug!(%err, "connection ended with an error"),
             }
         });
     }
+}
+
+/// Closes a served connection so that a client still sending can read its answer: the write
+/// side is shut, then what the client still sends is read and thrown away, at most
+/// [`LINGER_BYTES`] for [`LINGER_TIMEOUT`].
+///
+/// A socket closed with unread bytes in its receive buffer is reset by the kernel instead of
+/// ended. A sender still writing a body the layer stopped reading (413 as a chunked body passes
+/// the limit) would then see its write fail ("broken pipe", "connection reset") and never read
+/// the 413.
+async fn linger(mut io: Box<dyn Connection>) {
+    if io.shutdown().await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(LINGER_TIMEOUT, async {
+        let mut sink = [0u8; 8 * 1024];
+        let mut discarded = 0usize;
+        while discarded < LINGER_BYTES {
+            match io.read(&mut sink).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => discarded = discarded.saturating_add(read),
+            }
+        }
+    })
+    .await;
 }
 
 /// The next connection. Accepting fails when the process is out of file descriptors (EMFILE):

@@ -337,21 +337,16 @@ pub fn a_sender_still_writing_after_a_413_is_not_reset(binary: &str) {
     use tokio::io::AsyncWriteExt;
     run(async {
         let mut server = Server::start_default(binary).await;
-        let chunk = |len: usize| {
-            let mut chunk = format!("{len:x}\r\n").into_bytes();
-            chunk.resize(chunk.len() + len, b' ');
-            chunk.extend_from_slice(b"\r\n");
-            chunk
-        };
         let mut stream = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
-        let mut request = format!(
+        let head = format!(
             "POST {} HTTP/1.1\r\nHost: x\r\nx-mb-secret: any\r\n\
              Transfer-Encoding: chunked\r\n\r\n",
             client::ROUTE
-        )
-        .into_bytes();
-        request.extend_from_slice(&chunk(MAX_BODY_BYTES + 1));
-        stream.write_all(&request).await.unwrap();
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        client::write_chunk(&mut stream, &vec![b' '; MAX_BODY_BYTES + 1])
+            .await
+            .unwrap();
         let response =
             tokio::time::timeout(client::EXCHANGE_TIMEOUT, client::read_response(&mut stream))
                 .await
@@ -360,8 +355,7 @@ pub fn a_sender_still_writing_after_a_413_is_not_reset(binary: &str) {
         assert_rejected(&response, 413, &["payload_too_large"]);
         for _ in 0..8 {
             tokio::time::sleep(Duration::from_millis(20)).await;
-            stream
-                .write_all(&chunk(16 * 1024))
+            client::write_chunk(&mut stream, &[b' '; 16 * 1024])
                 .await
                 .expect("the rest of the body is read, not reset");
         }

@@ -191,7 +191,11 @@ async fn send<S: AsyncRead + AsyncWrite + Unpin>(
     read_response(&mut stream).await
 }
 
-async fn write_chunk<S: AsyncWrite + Unpin>(stream: &mut S, chunk: &[u8]) -> io::Result<()> {
+/// Writes one chunk of a chunked body: its length in hex, the bytes, CRLF.
+pub(crate) async fn write_chunk<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    chunk: &[u8],
+) -> io::Result<()> {
     stream
         .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
         .await?;

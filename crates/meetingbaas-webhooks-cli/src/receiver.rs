@@ -123,6 +123,10 @@ type Verifying = VerifyWebhook<Handler>;
 /// What the receiver answers: the layered service's body, or its own (405, 408).
 type AnswerBody = Either<ResponseBody<Full<Bytes>>, Full<Bytes>>;
 
+/// A connection as HTTP reads it: plain TCP, or a TLS session over it.
+trait Connection: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Connection for T {}
+
 /// Closes a connection the way a client still sending can read the answer: the write side is shut
 /// (the client sees the end of the answer), then what the client still sends is read and thrown
 /// away for at most [`LINGER_TIMEOUT`] and [`LINGER_BYTES`] before the socket is closed.
@@ -131,7 +135,7 @@ type AnswerBody = Either<ResponseBody<Full<Bytes>>, Full<Bytes>>;
 /// of a FIN. A client that was still writing the body the receiver stopped reading at the limit
 /// (a chunked body answered 413 as it passed it) then fails its write with "broken pipe" and
 /// never reads the 413 it was sent; the same happens to any client whose body outlives the answer.
-async fn linger<I: AsyncRead + AsyncWrite + Unpin>(mut io: I) {
+async fn linger(mut io: Box<dyn Connection>) {
     if io.shutdown().await.is_err() {
         return;
     }
@@ -209,24 +213,19 @@ impl Receiver {
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEADER_TIMEOUT)
                     .clone();
-                match tls {
-                    None => {
-                        let served = http.serve_connection(TokioIo::new(stream), service);
-                        if let Ok(parts) = served.without_shutdown().await {
-                            linger(parts.io.into_inner()).await;
-                        }
-                    }
+                let io: Box<dyn Connection> = match tls {
+                    None => Box::new(stream),
                     Some(tls) => {
                         let handshake = tls.accept(stream);
-                        if let Ok(Ok(session)) =
-                            tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, handshake).await
-                        {
-                            let served = http.serve_connection(TokioIo::new(session), service);
-                            if let Ok(parts) = served.without_shutdown().await {
-                                linger(parts.io.into_inner()).await;
-                            }
+                        match tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, handshake).await {
+                            Ok(Ok(session)) => Box::new(session),
+                            _ => return,
                         }
                     }
+                };
+                let served = http.serve_connection(TokioIo::new(io), service);
+                if let Ok(parts) = served.without_shutdown().await {
+                    linger(parts.io.into_inner()).await;
                 }
             });
         }

@@ -64,8 +64,8 @@
 //!
 //! # Guarantees
 //!
-//! - A delivery is answered 2xx only once it is durable: the SQLite commit is fsynced (WAL,
-//!   `synchronous=FULL`); Redis has acknowledged the write (durable across a Redis restart only
+//! - A delivery is answered 2xx only once it is durable: the SQLite commit's log is on disk
+//!   (`fdatasync` of the WAL, after the commit, before the answer); Redis has acknowledged the write (durable across a Redis restart only
 //!   with `appendonly yes`; `appendfsync always` for every write, `everysec` loses at most about
 //!   a second on a power cut).
 //! - The handler runs at least once per stored delivery; make its side effects idempotent with

@@ -1,13 +1,17 @@
 //! The embedded store: one SQLite file (WAL), every write on one thread, concurrent writes
-//! committed together (group commit); reads for the admin API on a connection of their own, so
-//! that they do not delay intake; checkpoints on a third ([`checkpoint`]), so that they do not
-//! either.
+//! committed together (group commit); the log synced on a thread of its own before any commit
+//! is answered ([`sync`]), so that the writer does not wait for the disk; idempotency keys in
+//! memory ([`keys`]), not in a unique index; reads for the admin API on a connection of their
+//! own, so that they do not delay intake; checkpoints on another ([`checkpoint`]), so that they
+//! do not either.
 
 mod checkpoint;
+mod keys;
+mod sync;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use meetingbaas_webhooks::pipeline::Enqueued;
@@ -15,6 +19,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Notify, oneshot};
 
 use self::checkpoint::Checkpointer;
+use self::keys::Keys;
+use self::sync::Syncer;
 use crate::backend::{Backend, BackendFuture, NewDelivery};
 use crate::error::Error;
 use crate::record::{
@@ -33,7 +39,7 @@ const PRUNE_BATCH: usize = 500;
 const SCHEMA: &str = r"
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    key TEXT UNIQUE,
+    key TEXT,
     forgotten_key TEXT,
     kind TEXT,
     event TEXT,
@@ -52,6 +58,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     dead_reason TEXT
 );
 DROP INDEX IF EXISTS deliveries_due;
+CREATE INDEX IF NOT EXISTS deliveries_keys ON deliveries (id, key) WHERE key IS NOT NULL;
 CREATE INDEX IF NOT EXISTS deliveries_ready ON deliveries (next_ms, id)
     WHERE state IN ('queued', 'retrying');
 CREATE INDEX IF NOT EXISTS deliveries_leased ON deliveries (lease_until_ms)
@@ -117,18 +124,25 @@ where
     }
 }
 
-/// Deliveries in one SQLite file: durable (WAL, `synchronous=FULL`: a commit is on disk before
-/// it is answered), for a service on one machine.
+/// Deliveries in one SQLite file: durable (WAL; a commit is on disk, `fdatasync`ed, before it
+/// is answered), for a service on one machine.
 ///
 /// Every write goes to one writer thread, which commits whatever has queued up meanwhile in
 /// one transaction: under concurrent intake, one fsync covers many deliveries, and the worker's
 /// claims and recorded attempts share those commits. The admin API's reads (`stats`, `list`,
-/// `show`) run on a second connection (WAL readers do not wait for the writer). Opening checks that the file can be written (a
-/// read-only file, a missing directory, a corrupt database are errors at start, not at the
-/// first delivery).
+/// `show`) run on a second connection (WAL readers do not wait for the writer). Opening checks
+/// that the file can be written (a read-only file, a missing directory, a corrupt database are
+/// errors at start, not at the first delivery), and reads every stored idempotency key into
+/// memory (a map of 128-bit digests to ids: tens of bytes per stored delivery).
+///
+/// One service process per file: a second one writing the same file stays correct (its rows are
+/// read in at each transaction) but is not what this is built for. The CLI (`stats`, `list`,
+/// `redrive`, `forget`, `purge`) can run beside the service.
 #[derive(Clone, Debug)]
 pub struct SqliteBackend {
     sender: mpsc::Sender<Box<dyn Op>>,
+    /// The idempotency keys, used only on the writer thread (`sqlite/keys.rs`).
+    keys: Arc<Mutex<Keys>>,
     reader: Option<mpsc::Sender<Box<dyn Op>>>,
     stored: Arc<Notify>,
     path: Arc<PathBuf>,
@@ -155,7 +169,16 @@ impl SqliteBackend {
             .execute_batch("PRAGMA wal_autocheckpoint=0")
             .map_err(|err| open_error(&path, &err))?;
         let checkpointer = Checkpointer::start(&path)?;
-        SqliteBackend::start(connection, Some(reader), Some(checkpointer), path)
+        // Commits are made durable by the sync thread, not inside COMMIT (`sqlite/sync.rs`):
+        // the writer runs the next batch while the disk syncs the last one.
+        connection
+            .execute_batch("PRAGMA synchronous=NORMAL")
+            .map_err(|err| open_error(&path, &err))?;
+        let durability = Durability {
+            checkpointer: Some(checkpointer),
+            syncer: Some(Syncer::start(&path)?),
+        };
+        SqliteBackend::start(connection, Some(reader), durability, path)
     }
 
     /// An in-memory database: **not durable** (gone with the process), for tests.
@@ -163,14 +186,18 @@ impl SqliteBackend {
         let connection =
             Connection::open_in_memory().expect("SQLite can open an in-memory database");
         prepare(&connection, false).expect("the schema applies to an empty in-memory database");
-        SqliteBackend::start(connection, None, None, PathBuf::from(":memory:"))
+        let durability = Durability {
+            checkpointer: None,
+            syncer: None,
+        };
+        SqliteBackend::start(connection, None, durability, PathBuf::from(":memory:"))
             .expect("spawning the SQLite writer thread")
     }
 
     fn start(
         connection: Connection,
         reader: Option<Connection>,
-        checkpointer: Option<Checkpointer>,
+        durability: Durability,
         path: PathBuf,
     ) -> Result<Self, Error> {
         let spawn_error =
@@ -188,13 +215,17 @@ impl SqliteBackend {
         };
         // The writer's statements (enqueue, claim, finish, savepoints...) stay prepared.
         connection.set_prepared_statement_cache_capacity(64);
+        let keys = Keys::load(&connection).map_err(|err| open_error(&path, &err))?;
+        let keys = Arc::new(Mutex::new(keys));
+        let writer_keys = Arc::clone(&keys);
         let (sender, receiver) = mpsc::channel::<Box<dyn Op>>();
         std::thread::Builder::new()
             .name("inbox-sqlite-writer".into())
-            .spawn(move || write_loop(&connection, &receiver, checkpointer.as_ref()))
+            .spawn(move || write_loop(&connection, &receiver, &writer_keys, &durability))
             .map_err(spawn_error)?;
         Ok(SqliteBackend {
             sender,
+            keys,
             reader,
             stored: Arc::new(Notify::new()),
             path: Arc::new(path),
@@ -277,7 +308,9 @@ fn open_error(path: &Path, err: &rusqlite::Error) -> Error {
 fn prepare(connection: &Connection, durable: bool) -> rusqlite::Result<()> {
     connection.busy_timeout(Duration::from_secs(5))?;
     if durable {
-        // WAL with synchronous=FULL: each commit is fsynced before it returns.
+        // WAL with synchronous=FULL while the schema and the first write are committed: the log
+        // file is created then, and SQLite syncs it and its directory entry. The writer then
+        // switches to NORMAL and syncs the log itself (`sqlite/sync.rs`).
         let mode: String = connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(rusqlite::Error::InvalidParameterName(format!(
@@ -301,10 +334,19 @@ fn prepare(connection: &Connection, durable: bool) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The writer's helpers for a file (none for an in-memory database).
+struct Durability {
+    /// Copies the log into the database file, off the writer thread.
+    checkpointer: Option<Checkpointer>,
+    /// Answers committed batches once the log is on disk.
+    syncer: Option<Syncer>,
+}
+
 fn write_loop(
     connection: &Connection,
     receiver: &mpsc::Receiver<Box<dyn Op>>,
-    checkpointer: Option<&Checkpointer>,
+    keys: &Mutex<Keys>,
+    durability: &Durability,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = receiver.recv() {
@@ -315,12 +357,23 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        let committed = run_batch(connection, &mut batch);
-        if let (Ok(()), Some(checkpointer)) = (&committed, checkpointer) {
+        let committed = match &durability.syncer {
+            Some(syncer) if syncer.failed() => Err(sync::refused()),
+            _ => run_batch(connection, keys, &mut batch),
+        };
+        if let (Ok(()), Some(checkpointer)) = (&committed, &durability.checkpointer) {
             checkpointer.committed(connection);
         }
-        for op in batch.drain(..) {
-            op.reply(committed.clone());
+        match (committed, &durability.syncer) {
+            (Ok(()), Some(syncer)) => {
+                let committed = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+                syncer.answer_when_synced(committed);
+            }
+            (committed, _) => {
+                for op in batch.drain(..) {
+                    op.reply(committed.clone());
+                }
+            }
         }
     }
 }
@@ -343,8 +396,17 @@ fn exec(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
     connection.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-fn run_batch(connection: &Connection, batch: &mut [Box<dyn Op>]) -> Result<(), Error> {
+fn run_batch(
+    connection: &Connection,
+    keys: &Mutex<Keys>,
+    batch: &mut [Box<dyn Op>],
+) -> Result<(), Error> {
     exec(connection, "BEGIN IMMEDIATE")?;
+    // Holding the write lock: what other connections committed is read in before any op runs.
+    if let Err(err) = keys::lock(keys).refresh(connection) {
+        let _ = connection.execute_batch("ROLLBACK");
+        return Err(err.into());
+    }
     for op in batch.iter_mut() {
         let ended = if op.single() {
             // One statement: SQLite undoes a failed one by itself.
@@ -404,13 +466,20 @@ fn parse_id(id: &str) -> Result<i64, Error> {
     id.parse().map_err(|_| Error::NotFound(id.to_string()))
 }
 
-fn enqueue(connection: &Connection, delivery: &NewDelivery) -> Result<Enqueued, Error> {
+fn enqueue(
+    connection: &Connection,
+    keys: &Mutex<Keys>,
+    delivery: &NewDelivery,
+) -> Result<Enqueued, Error> {
+    let mut keys = keys::lock(keys);
+    if keys.find(connection, &delivery.key)?.is_some() {
+        return Ok(Enqueued::Duplicate);
+    }
     let now = now_ms();
-    let inserted = connection
+    connection
         .prepare_cached(
             "INSERT INTO deliveries (key, kind, event, scheme, message_id, body, received_ms, \
-             state, next_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?7) \
-             ON CONFLICT (key) DO NOTHING",
+             state, next_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?7)",
         )?
         .execute(params![
             delivery.key,
@@ -421,12 +490,9 @@ fn enqueue(connection: &Connection, delivery: &NewDelivery) -> Result<Enqueued, 
             &delivery.body[..],
             now
         ])?;
-    if inserted == 0 {
-        return Ok(Enqueued::Duplicate);
-    }
-    Ok(Enqueued::Stored {
-        id: connection.last_insert_rowid().to_string(),
-    })
+    let id = connection.last_insert_rowid();
+    keys.insert(&delivery.key, id);
+    Ok(Enqueued::Stored { id: id.to_string() })
 }
 
 /// Claims due deliveries; also returns when the next one falls due.
@@ -693,17 +759,28 @@ fn redrive_dead(connection: &Connection, kind: Option<&str>) -> Result<u64, Erro
     Ok(changed as u64)
 }
 
-fn forget(connection: &Connection, key: &str) -> Result<bool, Error> {
+fn forget(connection: &Connection, keys: &Mutex<Keys>, key: &str) -> Result<bool, Error> {
+    let mut keys = keys::lock(keys);
+    let Some(id) = keys.find(connection, key)? else {
+        return Ok(false);
+    };
     let changed = connection.execute(
-        "UPDATE deliveries SET forgotten_key = key, key = NULL WHERE key = ?1",
-        params![key],
+        "UPDATE deliveries SET forgotten_key = key, key = NULL WHERE id = ?1 AND key = ?2",
+        params![id, key],
     )?;
+    keys.remove(key, id);
     Ok(changed > 0)
 }
 
 /// Deletes at most `limit` deliveries in `state` (completed or dead) finished at or before
 /// `cutoff` (Unix milliseconds), oldest first, with their attempts; returns how many.
-fn prune(connection: &Connection, state: State, cutoff: i64, limit: usize) -> Result<u64, Error> {
+fn prune(
+    connection: &Connection,
+    keys: &Mutex<Keys>,
+    state: State,
+    cutoff: i64,
+    limit: usize,
+) -> Result<u64, Error> {
     if !matches!(state, State::Completed | State::Dead) {
         return Ok(0);
     }
@@ -717,14 +794,21 @@ fn prune(connection: &Connection, state: State, cutoff: i64, limit: usize) -> Re
              ORDER BY finished_ms, id LIMIT ?3)",
         )?
         .execute(params![state.as_str(), cutoff, limit])?;
-    let deleted = connection
-        .prepare_cached(
-            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
-             WHERE state IN ('completed', 'dead') AND state = ?1 AND finished_ms <= ?2 \
-             ORDER BY finished_ms, id LIMIT ?3)",
-        )?
-        .execute(params![state.as_str(), cutoff, limit])?;
-    Ok(deleted as u64)
+    let mut statement = connection.prepare_cached(
+        "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
+         WHERE state IN ('completed', 'dead') AND state = ?1 AND finished_ms <= ?2 \
+         ORDER BY finished_ms, id LIMIT ?3) RETURNING id, key",
+    )?;
+    let mut rows = statement.query(params![state.as_str(), cutoff, limit])?;
+    let mut keys = keys::lock(keys);
+    let mut deleted = 0;
+    while let Some(row) = rows.next()? {
+        deleted += 1;
+        if let Some(key) = row.get::<_, Option<String>>(1)? {
+            keys.remove(&key, row.get(0)?);
+        }
+    }
+    Ok(deleted)
 }
 
 fn extend(
@@ -748,7 +832,8 @@ fn extend(
 impl Backend for SqliteBackend {
     fn enqueue(&self, delivery: NewDelivery) -> BackendFuture<Enqueued> {
         let stored = Arc::clone(&self.stored);
-        let call = self.call_single(move |connection| enqueue(connection, &delivery));
+        let keys = Arc::clone(&self.keys);
+        let call = self.call_single(move |connection| enqueue(connection, &keys, &delivery));
         Box::pin(async move {
             let enqueued = call.await?;
             if matches!(enqueued, Enqueued::Stored { .. }) {
@@ -830,7 +915,8 @@ impl Backend for SqliteBackend {
     }
 
     fn forget(&self, key: String) -> BackendFuture<bool> {
-        Box::pin(self.call(move |connection| forget(connection, &key)))
+        let keys = Arc::clone(&self.keys);
+        Box::pin(self.call(move |connection| forget(connection, &keys, &key)))
     }
 
     fn purge(&self, state: State, older_than: Duration) -> BackendFuture<u64> {
@@ -841,7 +927,10 @@ impl Backend for SqliteBackend {
             let mut total = 0;
             loop {
                 let deleted = this
-                    .call(move |connection| prune(connection, state, cutoff, PRUNE_BATCH))
+                    .call({
+                        let keys = Arc::clone(&this.keys);
+                        move |connection| prune(connection, &keys, state, cutoff, PRUNE_BATCH)
+                    })
                     .await?;
                 total += deleted;
                 if deleted < PRUNE_BATCH as u64 {
@@ -853,7 +942,8 @@ impl Backend for SqliteBackend {
 
     fn prune(&self, state: State, older_than: Duration, limit: usize) -> BackendFuture<u64> {
         let cutoff = now_ms() - millis(older_than);
-        Box::pin(self.call(move |connection| prune(connection, state, cutoff, limit)))
+        let keys = Arc::clone(&self.keys);
+        Box::pin(self.call(move |connection| prune(connection, &keys, state, cutoff, limit)))
     }
 }
 
@@ -898,8 +988,9 @@ mod tests {
         // A bound LIMIT made SQLite parse and plan the claim again at every execution.
         let connection = Connection::open_in_memory().unwrap();
         prepare(&connection, false).unwrap();
+        let keys = Mutex::new(Keys::load(&connection).unwrap());
         for n in 0..20 {
-            enqueue(&connection, &new_delivery(n)).unwrap();
+            enqueue(&connection, &keys, &new_delivery(n)).unwrap();
         }
         for _ in 0..5 {
             let (claimed, _) = claim(&connection, 3, Duration::from_secs(10), "token").unwrap();
@@ -946,6 +1037,132 @@ mod tests {
             after >= before + 500 * 1024,
             "the database file did not grow: {before} -> {after} bytes"
         );
+    }
+
+    fn current_thread() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_key_stored_by_another_connection_is_a_duplicate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inbox.db");
+        let backend = SqliteBackend::open(&path).unwrap();
+        // Another process writing the same file (a second service, by mistake): its row is read
+        // in by the writer's next transaction, before the enqueue runs.
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute(
+                "INSERT INTO deliveries (key, scheme, body, received_ms, state, next_ms) \
+                 VALUES ('key-7', 'callback', x'20', 0, 'queued', 0)",
+                [],
+            )
+            .unwrap();
+        current_thread().block_on(async {
+            let enqueued = backend.enqueue(new_delivery(7)).await.unwrap();
+            assert_eq!(enqueued, Enqueued::Duplicate);
+            let enqueued = backend.enqueue(new_delivery(8)).await.unwrap();
+            assert!(matches!(enqueued, Enqueued::Stored { .. }), "{enqueued:?}");
+        });
+    }
+
+    #[test]
+    fn a_key_forgotten_or_pruned_elsewhere_is_let_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inbox.db");
+        let backend = SqliteBackend::open(&path).unwrap();
+        let runtime = current_thread();
+        runtime.block_on(async {
+            for n in 0..2 {
+                backend.enqueue(new_delivery(n)).await.unwrap();
+            }
+        });
+        // The CLI's `forget` and `purge` run in a process of their own: the service's map still
+        // holds both keys, and each hit is checked against the row.
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute(
+                "UPDATE deliveries SET forgotten_key = key, key = NULL WHERE key = 'key-0'",
+                [],
+            )
+            .unwrap();
+        other
+            .execute("DELETE FROM deliveries WHERE key = 'key-1'", [])
+            .unwrap();
+        runtime.block_on(async {
+            for n in 0..2 {
+                let enqueued = backend.enqueue(new_delivery(n)).await.unwrap();
+                assert!(
+                    matches!(enqueued, Enqueued::Stored { .. }),
+                    "{n}: {enqueued:?}"
+                );
+                let again = backend.enqueue(new_delivery(n)).await.unwrap();
+                assert_eq!(again, Enqueued::Duplicate, "{n}");
+            }
+        });
+    }
+
+    #[test]
+    fn keys_are_read_back_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inbox.db");
+        let runtime = current_thread();
+        let backend = SqliteBackend::open(&path).unwrap();
+        runtime.block_on(async { backend.enqueue(new_delivery(3)).await.unwrap() });
+        drop(backend);
+        let backend = SqliteBackend::open(&path).unwrap();
+        let again = runtime.block_on(async { backend.enqueue(new_delivery(3)).await.unwrap() });
+        assert_eq!(again, Enqueued::Duplicate);
+    }
+
+    #[test]
+    fn forgotten_and_pruned_keys_leave_memory() {
+        let connection = Connection::open_in_memory().unwrap();
+        prepare(&connection, false).unwrap();
+        let keys = Mutex::new(Keys::load(&connection).unwrap());
+        for n in 0..5 {
+            enqueue(&connection, &keys, &new_delivery(n)).unwrap();
+        }
+        assert_eq!(keys::lock(&keys).len(), 5);
+        assert!(forget(&connection, &keys, "key-0").unwrap());
+        assert!(!forget(&connection, &keys, "key-0").unwrap());
+        assert_eq!(keys::lock(&keys).len(), 4);
+        connection
+            .execute(
+                "UPDATE deliveries SET state = 'completed', finished_ms = 0 WHERE key IN ('key-1', 'key-2')",
+                [],
+            )
+            .unwrap();
+        assert_eq!(
+            prune(&connection, &keys, State::Completed, 1, 10).unwrap(),
+            2
+        );
+        assert_eq!(keys::lock(&keys).len(), 2);
+    }
+
+    #[test]
+    fn a_commit_that_cannot_be_synced_is_not_answered_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inbox.db");
+        let backend = SqliteBackend::open(&path).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            backend.enqueue(new_delivery(0)).await.unwrap();
+            // SQLite keeps writing to the unlinked file; the sync of the path fails.
+            std::fs::remove_file(dir.path().join("inbox.db-wal")).unwrap();
+            let err = backend.enqueue(new_delivery(1)).await.unwrap_err();
+            assert!(err.to_string().contains("cannot sync"), "{err}");
+            // Nothing committed after a failed sync is trusted to be on disk: every later write
+            // is refused (intake answers 503, the sender retries after the restart).
+            let err = backend.enqueue(new_delivery(2)).await.unwrap_err();
+            assert!(err.to_string().contains("refuses writes"), "{err}");
+        });
     }
 
     #[test]

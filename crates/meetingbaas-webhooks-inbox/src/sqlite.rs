@@ -45,7 +45,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
     event TEXT,
     scheme TEXT NOT NULL,
     message_id TEXT,
-    body BLOB NOT NULL,
     received_ms INTEGER NOT NULL,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
@@ -66,6 +65,7 @@ CREATE INDEX IF NOT EXISTS deliveries_leased ON deliveries (lease_until_ms)
 DROP INDEX IF EXISTS deliveries_finished;
 CREATE INDEX IF NOT EXISTS deliveries_done ON deliveries (state, finished_ms)
     WHERE state IN ('completed', 'dead');
+CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS attempts (
     delivery_id INTEGER NOT NULL,
     number INTEGER NOT NULL,
@@ -318,12 +318,28 @@ fn prepare(connection: &Connection, durable: bool) -> rusqlite::Result<()> {
             )));
         }
         connection.execute_batch("PRAGMA synchronous=FULL")?;
-        // 4 MiB of page cache: the idempotency-key index takes random inserts, which read its
-        // pages back (from the OS's cache) once it outgrows the cache. Not more: SQLite walks
+        // 4 MiB of page cache (writes go to the ends of the tables and indexes, so a small
+        // cache holds the pages they touch). Not more: SQLite walks
         // the whole cache's hash table at the end of every transaction (pcache1Truncate), which
         // with 32 MiB took 10% of the writer thread's time; intake went from ~16.4k to ~20k
         // deliveries/s at 1 KiB with 4 MiB (BENCHMARKS.md, "Inbox").
         connection.execute_batch("PRAGMA cache_size=-4096")?;
+    }
+    let bodies_inline: i64 = connection.query_row(
+        "SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = 'body'",
+        [],
+        |row| row.get(0),
+    )?;
+    if bodies_inline > 0 {
+        // Development builds before the first release kept each body in its delivery's row.
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+            Some(
+                "the file was made by a development build of the inbox (bodies inside \
+                 `deliveries`); start a new file, or drain this one with that build first"
+                    .into(),
+            ),
+        ));
     }
     connection.execute_batch(SCHEMA)?;
     // A real write, so that a file that cannot be written fails now rather than at intake.
@@ -478,8 +494,8 @@ fn enqueue(
     let now = now_ms();
     connection
         .prepare_cached(
-            "INSERT INTO deliveries (key, kind, event, scheme, message_id, body, received_ms, \
-             state, next_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?7)",
+            "INSERT INTO deliveries (key, kind, event, scheme, message_id, received_ms, \
+             state, next_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?6)",
         )?
         .execute(params![
             delivery.key,
@@ -487,10 +503,12 @@ fn enqueue(
             delivery.event,
             delivery.scheme,
             delivery.message_id,
-            &delivery.body[..],
             now
         ])?;
     let id = connection.last_insert_rowid();
+    connection
+        .prepare_cached("INSERT INTO bodies (id, body) VALUES (?1, ?2)")?
+        .execute(params![id, &delivery.body[..]])?;
     keys.insert(&delivery.key, id);
     Ok(Enqueued::Stored { id: id.to_string() })
 }
@@ -533,15 +551,22 @@ fn claim(
                 id: row.get::<_, i64>(0)?.to_string(),
                 key: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
                 kind: row.get(2)?,
-                body: bytes::Bytes::from(row.get::<_, Vec<u8>>(3)?),
+                body: bytes::Bytes::new(),
                 attempt: attempts.saturating_sub(base),
                 attempt_total: attempts,
-                received_ms: row.get(6)?,
+                received_ms: row.get(3)?,
                 token: token.to_string(),
             })
         })?;
         for row in rows {
             claimed.push(row?);
+        }
+        let mut body = connection.prepare_cached("SELECT body FROM bodies WHERE id = ?1")?;
+        for delivery in &mut claimed[before..] {
+            let id = parse_id(&delivery.id)?;
+            let stored: Option<Vec<u8>> =
+                body.query_row(params![id], |row| row.get(0)).optional()?;
+            delivery.body = bytes::Bytes::from(stored.unwrap_or_default());
         }
         if claimed.len() - before < limit {
             // Fewer were due than asked for: a further claim would find none.
@@ -582,7 +607,7 @@ fn claim_sql(limit: usize) -> String {
          lease_started_ms = ?1, lease_until_ms = ?3 \
          WHERE id IN (SELECT id FROM deliveries WHERE state IN ('queued', 'retrying') \
          AND next_ms <= ?1 ORDER BY next_ms, id LIMIT {limit}) \
-         RETURNING id, COALESCE(key, forgotten_key), kind, body, attempts, attempt_base, received_ms"
+         RETURNING id, COALESCE(key, forgotten_key), kind, received_ms, attempts, attempt_base"
     )
 }
 
@@ -698,10 +723,13 @@ fn show(connection: &Connection, id: &str) -> Result<Option<StoredDelivery>, Err
     let Ok(id) = id.parse::<i64>() else {
         return Ok(None);
     };
-    let sql = format!("SELECT {SUMMARY_COLUMNS}, body FROM deliveries WHERE id = ?1");
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, (SELECT body FROM bodies WHERE bodies.id = deliveries.id) \
+         FROM deliveries WHERE id = ?1"
+    );
     let found = connection
         .query_row(&sql, params![id], |row| {
-            Ok((summary(row)?, row.get::<_, Vec<u8>>(13)?))
+            Ok((summary(row)?, row.get::<_, Option<Vec<u8>>>(13)?))
         })
         .optional()?;
     let Some((summary, body)) = found else {
@@ -723,7 +751,7 @@ fn show(connection: &Connection, id: &str) -> Result<Option<StoredDelivery>, Err
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(Some(StoredDelivery {
         summary,
-        body: bytes::Bytes::from(body),
+        body: bytes::Bytes::from(body.unwrap_or_default()),
         attempts,
     }))
 }
@@ -785,11 +813,18 @@ fn prune(
         return Ok(0);
     }
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    // The same rows twice (same transaction, same order), from `deliveries_done` (the literal
+    // The same rows three times (same transaction, same order), from `deliveries_done` (the literal
     // `IN` lets SQLite use that partial index).
     connection
         .prepare_cached(
             "DELETE FROM attempts WHERE delivery_id IN (SELECT id FROM deliveries \
+             WHERE state IN ('completed', 'dead') AND state = ?1 AND finished_ms <= ?2 \
+             ORDER BY finished_ms, id LIMIT ?3)",
+        )?
+        .execute(params![state.as_str(), cutoff, limit])?;
+    connection
+        .prepare_cached(
+            "DELETE FROM bodies WHERE id IN (SELECT id FROM deliveries \
              WHERE state IN ('completed', 'dead') AND state = ?1 AND finished_ms <= ?2 \
              ORDER BY finished_ms, id LIMIT ?3)",
         )?
@@ -833,7 +868,8 @@ impl Backend for SqliteBackend {
     fn enqueue(&self, delivery: NewDelivery) -> BackendFuture<Enqueued> {
         let stored = Arc::clone(&self.stored);
         let keys = Arc::clone(&self.keys);
-        let call = self.call_single(move |connection| enqueue(connection, &keys, &delivery));
+        // Two statements (the row, its body): in a savepoint of its own.
+        let call = self.call(move |connection| enqueue(connection, &keys, &delivery));
         Box::pin(async move {
             let enqueued = call.await?;
             if matches!(enqueued, Enqueued::Stored { .. }) {
@@ -1056,8 +1092,8 @@ mod tests {
         let other = Connection::open(&path).unwrap();
         other
             .execute(
-                "INSERT INTO deliveries (key, scheme, body, received_ms, state, next_ms) \
-                 VALUES ('key-7', 'callback', x'20', 0, 'queued', 0)",
+                "INSERT INTO deliveries (key, scheme, received_ms, state, next_ms) \
+                 VALUES ('key-7', 'callback', 0, 'queued', 0)",
                 [],
             )
             .unwrap();
@@ -1141,6 +1177,25 @@ mod tests {
             2
         );
         assert_eq!(keys::lock(&keys).len(), 2);
+        let bodies: i64 = connection
+            .query_row("SELECT COUNT(*) FROM bodies", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(
+            bodies, 3,
+            "the pruned deliveries' bodies are deleted with them"
+        );
+    }
+
+    #[test]
+    fn a_file_with_bodies_inside_deliveries_is_refused_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inbox.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE deliveries (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
+            .unwrap();
+        let err = SqliteBackend::open(&path).unwrap_err();
+        assert!(err.to_string().contains("development build"), "{err}");
     }
 
     #[test]

@@ -81,14 +81,11 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 trait Op: Send {
     /// Runs; returns whether it succeeded (a failed one is rolled back alone).
     fn run(&mut self, connection: &Connection) -> bool;
-    /// Whether the operation is one statement (atomic by itself: no savepoint needed).
-    fn single(&self) -> bool;
     /// Answers the caller once the batch is committed (or failed to).
     fn reply(self: Box<Self>, committed: Result<(), Error>);
 }
 
 struct Call<T, F> {
-    single: bool,
     op: Option<F>,
     result: Option<Result<T, Error>>,
     reply: oneshot::Sender<Result<T, Error>>,
@@ -107,10 +104,6 @@ where
         let ok = result.is_ok();
         self.result = Some(result);
         ok
-    }
-
-    fn single(&self) -> bool {
-        self.single
     }
 
     fn reply(self: Box<Self>, committed: Result<(), Error>) {
@@ -243,16 +236,7 @@ impl SqliteBackend {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
-        send(&self.sender, false, op)
-    }
-
-    /// Runs `op`, one statement, on the writer thread (no savepoint around it).
-    fn call_single<T, F>(&self, op: F) -> impl Future<Output = Result<T, Error>> + Send + 'static
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
-    {
-        send(&self.sender, true, op)
+        send(&self.sender, op)
     }
 
     /// Runs `op`, which only reads, on the reader connection (the writer's for memory).
@@ -261,13 +245,12 @@ impl SqliteBackend {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
-        send(self.reader.as_ref().unwrap_or(&self.sender), false, op)
+        send(self.reader.as_ref().unwrap_or(&self.sender), op)
     }
 }
 
 fn send<T, F>(
     sender: &mpsc::Sender<Box<dyn Op>>,
-    single: bool,
     op: F,
 ) -> impl Future<Output = Result<T, Error>> + Send + 'static
 where
@@ -277,7 +260,6 @@ where
     let (reply, answer) = oneshot::channel();
     let sent = sender
         .send(Box::new(Call {
-            single,
             op: Some(op),
             result: None,
             reply,
@@ -419,25 +401,38 @@ fn run_batch(
 ) -> Result<(), Error> {
     exec(connection, "BEGIN IMMEDIATE")?;
     // Holding the write lock: what other connections committed is read in before any op runs.
-    if let Err(err) = keys::lock(keys).refresh(connection) {
-        let _ = connection.execute_batch("ROLLBACK");
-        return Err(err.into());
+    let begun = keys::lock(keys).begin(connection);
+    let run = begun
+        .map_err(Error::from)
+        .and_then(|()| run_ops(connection, keys, batch))
+        .and_then(|()| exec(connection, "COMMIT").map_err(Error::from));
+    match run {
+        Ok(()) => keys::lock(keys).commit(),
+        Err(_) => {
+            if !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+            keys::lock(keys).rollback();
+        }
     }
+    run
+}
+
+/// Runs each operation of a batch in a savepoint of its own: a failed one is undone alone.
+fn run_ops(
+    connection: &Connection,
+    keys: &Mutex<Keys>,
+    batch: &mut [Box<dyn Op>],
+) -> Result<(), Error> {
     for op in batch.iter_mut() {
-        let ended = if op.single() {
-            // One statement: SQLite undoes a failed one by itself.
-            op.run(connection);
-            Ok(())
-        } else if let Err(err) = exec(connection, "SAVEPOINT op") {
-            Err(err)
-        } else if op.run(connection) {
-            exec(connection, "RELEASE op")
+        exec(connection, "SAVEPOINT op")?;
+        let savepoint = keys::lock(keys).savepoint();
+        if op.run(connection) {
+            exec(connection, "RELEASE op")?;
         } else {
-            exec(connection, "ROLLBACK TO op").and_then(|()| exec(connection, "RELEASE op"))
-        };
-        if let Err(err) = ended {
-            let _ = connection.execute_batch("ROLLBACK");
-            return Err(err.into());
+            keys::lock(keys).rollback_to(savepoint);
+            exec(connection, "ROLLBACK TO op")?;
+            exec(connection, "RELEASE op")?;
         }
         if connection.is_autocommit() {
             // Some errors (a full disk, an I/O error) roll the whole transaction back: nothing
@@ -446,10 +441,6 @@ fn run_batch(
                 "the transaction was rolled back (disk full or I/O error)",
             ));
         }
-    }
-    if let Err(err) = exec(connection, "COMMIT") {
-        let _ = connection.execute_batch("ROLLBACK");
-        return Err(err.into());
     }
     Ok(())
 }
@@ -868,7 +859,6 @@ impl Backend for SqliteBackend {
     fn enqueue(&self, delivery: NewDelivery) -> BackendFuture<Enqueued> {
         let stored = Arc::clone(&self.stored);
         let keys = Arc::clone(&self.keys);
-        // Two statements (the row, its body): in a savepoint of its own.
         let call = self.call(move |connection| enqueue(connection, &keys, &delivery));
         Box::pin(async move {
             let enqueued = call.await?;
@@ -1162,9 +1152,11 @@ mod tests {
         for n in 0..5 {
             enqueue(&connection, &keys, &new_delivery(n)).unwrap();
         }
+        keys::lock(&keys).commit();
         assert_eq!(keys::lock(&keys).len(), 5);
         assert!(forget(&connection, &keys, "key-0").unwrap());
         assert!(!forget(&connection, &keys, "key-0").unwrap());
+        keys::lock(&keys).commit();
         assert_eq!(keys::lock(&keys).len(), 4);
         connection
             .execute(
@@ -1176,6 +1168,7 @@ mod tests {
             prune(&connection, &keys, State::Completed, 1, 10).unwrap(),
             2
         );
+        keys::lock(&keys).commit();
         assert_eq!(keys::lock(&keys).len(), 2);
         let bodies: i64 = connection
             .query_row("SELECT COUNT(*) FROM bodies", [], |row| row.get(0))
@@ -1183,6 +1176,26 @@ mod tests {
         assert_eq!(
             bodies, 3,
             "the pruned deliveries' bodies are deleted with them"
+        );
+    }
+
+    #[test]
+    fn a_forget_rolled_back_keeps_its_key() {
+        // Were the entry taken out at once, the rolled-back row would keep a key the map no
+        // longer has, and a duplicate of it would be stored twice.
+        let connection = Connection::open_in_memory().unwrap();
+        prepare(&connection, false).unwrap();
+        let keys = Mutex::new(Keys::load(&connection).unwrap());
+        enqueue(&connection, &keys, &new_delivery(0)).unwrap();
+        keys::lock(&keys).commit();
+        connection.execute_batch("BEGIN IMMEDIATE").unwrap();
+        keys::lock(&keys).begin(&connection).unwrap();
+        assert!(forget(&connection, &keys, "key-0").unwrap());
+        connection.execute_batch("ROLLBACK").unwrap();
+        keys::lock(&keys).rollback();
+        assert_eq!(
+            enqueue(&connection, &keys, &new_delivery(0)).unwrap(),
+            Enqueued::Duplicate
         );
     }
 

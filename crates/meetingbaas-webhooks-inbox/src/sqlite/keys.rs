@@ -15,6 +15,9 @@
 //! process): a hit is confirmed against the row, by id, before a delivery is called a duplicate.
 //! So a duplicate is never stored twice and a forgotten key is let through again, as with the
 //! unique index; only a duplicate costs a read.
+//!
+//! Entries leave the map (a key forgotten, a delivery pruned) only once the transaction that
+//! changed the row has committed: were it rolled back, the row would still hold its key.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -30,10 +33,14 @@ pub(super) struct Keys {
     ids: HashMap<u128, i64>,
     /// Two independently seeded SipHash instances make the 128-bit digest.
     seeds: (RandomState, RandomState),
-    /// The largest delivery id read from the file or inserted.
+    /// The largest delivery id read from the file or inserted by a committed transaction.
     max_id: i64,
     /// The file's `data_version` when last read in.
     version: i64,
+    /// The largest id inserted by the open transaction.
+    pending_max: i64,
+    /// Entries to take out when the open transaction commits.
+    pending_removals: Vec<(u128, i64)>,
 }
 
 impl Keys {
@@ -44,6 +51,8 @@ impl Keys {
             seeds: (RandomState::new(), RandomState::new()),
             max_id: 0,
             version: data_version(connection)?,
+            pending_max: 0,
+            pending_removals: Vec::new(),
         };
         keys.read_from(connection, 0)?;
         Ok(keys)
@@ -51,7 +60,9 @@ impl Keys {
 
     /// Called at the start of each write transaction: reads in rows other connections have
     /// committed since the last call (one pragma when there were none).
-    pub(super) fn refresh(&mut self, connection: &Connection) -> rusqlite::Result<()> {
+    pub(super) fn begin(&mut self, connection: &Connection) -> rusqlite::Result<()> {
+        self.pending_max = 0;
+        self.pending_removals.clear();
         let version = data_version(connection)?;
         if version != self.version {
             self.version = version;
@@ -84,18 +95,44 @@ impl Keys {
             .optional()
     }
 
-    /// Records that the delivery `id` is stored under `key`.
+    /// Records that the delivery `id` is stored under `key` (at once: an entry whose row is
+    /// rolled back is only stale).
     pub(super) fn insert(&mut self, key: &str, id: i64) {
         self.ids.insert(self.digest(key), id);
-        self.max_id = self.max_id.max(id);
+        self.pending_max = self.pending_max.max(id);
     }
 
-    /// Forgets `key` if it still names the delivery `id`.
+    /// Forgets `key` if it still names the delivery `id`, once the transaction commits.
     pub(super) fn remove(&mut self, key: &str, id: i64) {
         let digest = self.digest(key);
-        if self.ids.get(&digest) == Some(&id) {
-            self.ids.remove(&digest);
+        self.pending_removals.push((digest, id));
+    }
+
+    /// A point to roll back to (an operation's savepoint).
+    pub(super) fn savepoint(&self) -> usize {
+        self.pending_removals.len()
+    }
+
+    /// The operation since `savepoint` was rolled back: its removals are dropped.
+    pub(super) fn rollback_to(&mut self, savepoint: usize) {
+        self.pending_removals.truncate(savepoint);
+    }
+
+    /// The transaction committed: its removals take effect.
+    pub(super) fn commit(&mut self) {
+        for (digest, id) in self.pending_removals.drain(..) {
+            if self.ids.get(&digest) == Some(&id) {
+                self.ids.remove(&digest);
+            }
         }
+        self.max_id = self.max_id.max(self.pending_max);
+        self.pending_max = 0;
+    }
+
+    /// The transaction was rolled back: nothing it removed leaves the map.
+    pub(super) fn rollback(&mut self) {
+        self.pending_removals.clear();
+        self.pending_max = 0;
     }
 
     /// How many keys are held.

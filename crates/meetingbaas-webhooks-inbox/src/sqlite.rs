@@ -193,15 +193,10 @@ impl SqliteBackend {
         durability: Durability,
         path: PathBuf,
     ) -> Result<Self, Error> {
-        let spawn_error =
-            |err: std::io::Error| Error::Store(format!("cannot start a thread: {err}"));
         let reader = match reader {
             Some(reader) => {
                 let (sender, receiver) = mpsc::channel::<Box<dyn Op>>();
-                std::thread::Builder::new()
-                    .name("inbox-sqlite-reader".into())
-                    .spawn(move || read_loop(&reader, &receiver))
-                    .map_err(spawn_error)?;
+                spawn("inbox-sqlite-reader", move || read_loop(&reader, &receiver))?;
                 Some(sender)
             }
             None => None,
@@ -212,10 +207,9 @@ impl SqliteBackend {
         let keys = Arc::new(Mutex::new(keys));
         let writer_keys = Arc::clone(&keys);
         let (sender, receiver) = mpsc::channel::<Box<dyn Op>>();
-        std::thread::Builder::new()
-            .name("inbox-sqlite-writer".into())
-            .spawn(move || write_loop(&connection, &receiver, &writer_keys, &durability))
-            .map_err(spawn_error)?;
+        spawn("inbox-sqlite-writer", move || {
+            write_loop(&connection, &receiver, &writer_keys, &durability);
+        })?;
         Ok(SqliteBackend {
             sender,
             keys,
@@ -271,6 +265,15 @@ where
             .await
             .map_err(|_| Error::store("the SQLite writer thread has stopped"))?
     }
+}
+
+/// Starts one of the store's threads (writer, reader, sync, checkpoint).
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<(), Error> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(run)
+        .map(drop)
+        .map_err(|err| Error::Store(format!("cannot start a thread: {err}")))
 }
 
 fn open_connection(path: &Path) -> Result<Connection, Error> {
@@ -538,8 +541,9 @@ fn claim(
         let rows = statement.query_map(params![now, token, now + millis(lease)], |row| {
             let attempts: u32 = row.get(4)?;
             let base: u32 = row.get(5)?;
-            Ok(Claimed {
-                id: row.get::<_, i64>(0)?.to_string(),
+            let id: i64 = row.get(0)?;
+            let delivery = Claimed {
+                id: id.to_string(),
                 key: row.get::<_, Option<String>>(1)?.unwrap_or_default(),
                 kind: row.get(2)?,
                 body: bytes::Bytes::new(),
@@ -547,14 +551,17 @@ fn claim(
                 attempt_total: attempts,
                 received_ms: row.get(3)?,
                 token: token.to_string(),
-            })
+            };
+            Ok((id, delivery))
         })?;
+        let mut ids = Vec::new();
         for row in rows {
-            claimed.push(row?);
+            let (id, delivery) = row?;
+            ids.push(id);
+            claimed.push(delivery);
         }
         let mut body = connection.prepare_cached("SELECT body FROM bodies WHERE id = ?1")?;
-        for delivery in &mut claimed[before..] {
-            let id = parse_id(&delivery.id)?;
+        for (delivery, id) in claimed[before..].iter_mut().zip(ids) {
             let stored: Option<Vec<u8>> =
                 body.query_row(params![id], |row| row.get(0)).optional()?;
             delivery.body = bytes::Bytes::from(stored.unwrap_or_default());
@@ -1039,10 +1046,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("inbox.db");
         let backend = SqliteBackend::open(&path).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = current_thread();
         let before = std::fs::metadata(&path).unwrap().len();
         runtime.block_on(async {
             for n in 0..500 {
@@ -1216,10 +1220,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("inbox.db");
         let backend = SqliteBackend::open(&path).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
+        let runtime = current_thread();
         runtime.block_on(async {
             backend.enqueue(new_delivery(0)).await.unwrap();
             // SQLite keeps writing to the unlinked file; the sync of the path fails.

@@ -56,10 +56,9 @@ impl Checkpointer {
         let (kick, kicks) = mpsc::sync_channel(1);
         let shared = Arc::new(Shared::default());
         let theirs = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("inbox-sqlite-checkpoint".into())
-            .spawn(move || run(&connection, &kicks, &theirs))
-            .map_err(|err| Error::Store(format!("cannot start a thread: {err}")))?;
+        super::spawn("inbox-sqlite-checkpoint", move || {
+            run(&connection, &kicks, &theirs);
+        })?;
         Ok(Checkpointer { kick, shared })
     }
 

@@ -48,10 +48,7 @@ impl Syncer {
         let (groups, receiver) = mpsc::channel();
         let failed = Arc::new(AtomicBool::new(false));
         let theirs = Arc::clone(&failed);
-        std::thread::Builder::new()
-            .name("inbox-sqlite-sync".into())
-            .spawn(move || run(&wal, &receiver, &theirs))
-            .map_err(|err| Error::Store(format!("cannot start a thread: {err}")))?;
+        super::spawn("inbox-sqlite-sync", move || run(&wal, &receiver, &theirs))?;
         Ok(Syncer { groups, failed })
     }
 

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -405,8 +405,8 @@ impl Client {
             let response = ErrorResponse::from_body(&answer);
             let asked = response
                 .retry_after
-                .or_else(|| retry_after_header(&headers))
-                .map(Duration::from_secs);
+                .map(Duration::from_secs)
+                .or_else(|| retry_after_header(&headers, SystemTime::now()));
             let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
             if let Some(wait) = self.retry.delay(retry, asked).filter(|_| retryable) {
                 tracing::debug!(status = status.as_u16(), ?wait, retry, "retrying");
@@ -491,15 +491,14 @@ fn typed_error(status: StatusCode, response: ErrorResponse, asked: Option<Durati
     }
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is not read).
-fn retry_after_header(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
+/// `Retry-After`: a number of seconds, or an HTTP date (a date already past: no wait).
+fn retry_after_header(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// A 2xx body as `T`.
@@ -544,6 +543,34 @@ mod tests {
 
     fn client(base: &str) -> Result<Client, Error> {
         Client::builder().api_key("k").base_url(base).build()
+    }
+
+    fn retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::RETRY_AFTER, value.parse().unwrap());
+        retry_after_header(&headers, now)
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_a_date() {
+        // Sun, 06 Nov 1994 08:49:37 GMT, the example date of RFC 9110.
+        let date = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let now = date - Duration::from_secs(90);
+        assert_eq!(retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(90))
+        );
+        // A date already past is no wait at all; what is neither form is ignored.
+        assert_eq!(
+            retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                date + Duration::from_secs(5)
+            ),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(retry_after("-1", now), None);
     }
 
     #[test]

@@ -45,8 +45,9 @@
 //!   or a URL that does not parse.
 //! - **Bounded waiting**: a connect timeout, a timeout per attempt (answer and body), a cap on
 //!   the answer's size, and a bounded retry on 429 and 5xx that honours `retryAfter` /
-//!   `Retry-After` up to [`RetryPolicy::max_delay`] (a longer wait is returned to the caller as
-//!   [`Error::RateLimited`] instead of being slept through).
+//!   `Retry-After` (seconds or a date) up to [`RetryPolicy::max_delay`] (a longer wait is
+//!   returned to the caller as [`Error::RateLimited`] instead of being slept through), and
+//!   otherwise backs off exponentially with jitter.
 //! - **Typed answers**: 404 is [`Error::BotNotFound`], 409 [`Error::Conflict`], 429
 //!   [`Error::RateLimited`], and every error answer keeps the [`ErrorResponse`] fields.
 //!

@@ -4,8 +4,10 @@ use std::time::Duration;
 
 /// The bounded retry of a request answered with 429 (rate limited) or a 5xx status.
 ///
-/// Between tries the client waits the server's `retryAfter` (body) or `Retry-After` (header)
-/// when it gives one, else `base_delay` doubled for each retry; never longer than `max_delay`.
+/// Between tries the client waits the server's `retryAfter` (body) or `Retry-After` (header,
+/// seconds or a date) when it gives one. Else it backs off: `base_delay` doubled for each retry,
+/// never longer than `max_delay`, and then a random part of that taken off (up to half), so that
+/// clients turned away at the same moment do not all come back at the same moment.
 /// When the server asks for a longer wait than `max_delay`, the client stops and returns the
 /// error (with the requested wait) rather than sleeping through it.
 ///
@@ -61,23 +63,40 @@ impl RetryPolicy {
     /// The wait before retry number `retry` (0 for the first), or `None` to stop: no retries
     /// left, or the server asked for more than `max_delay`.
     pub(crate) fn delay(&self, retry: u32, asked: Option<Duration>) -> Option<Duration> {
+        self.delay_with(retry, asked, random_unit())
+    }
+
+    /// [`delay`](Self::delay) with the random number in `[0, 1)` given.
+    fn delay_with(&self, retry: u32, asked: Option<Duration>, random: f64) -> Option<Duration> {
         if retry >= self.max_retries {
             return None;
         }
         match asked {
             Some(asked) if asked > self.max_delay => None,
             Some(asked) => Some(asked),
-            None => Some(
-                self.base_delay
+            None => {
+                let backoff = self
+                    .base_delay
                     .saturating_mul(2u32.saturating_pow(retry))
-                    .min(self.max_delay),
-            ),
+                    .min(self.max_delay);
+                // Half the backoff always, the other half scaled by `random`.
+                Some(backoff.mul_f64(0.5 + 0.5 * random.clamp(0.0, 1.0)))
+            }
         }
     }
 }
 
+/// A number in `[0, 1)`, from the standard library's randomly keyed hasher (each
+/// `RandomState` has keys of its own).
+fn random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(0);
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 impl Default for RetryPolicy {
-    /// 3 retries, 500 ms doubling, at most 30 s apart.
+    /// 3 retries, 500 ms doubling (less up to half, at random), at most 30 s apart.
     fn default() -> RetryPolicy {
         RetryPolicy::new(3, Duration::from_millis(500), Duration::from_secs(30))
     }
@@ -90,14 +109,43 @@ mod tests {
     #[test]
     fn backoff_doubles_up_to_the_cap_and_stops() {
         let policy = RetryPolicy::new(4, Duration::from_secs(1), Duration::from_secs(5));
-        let waits: Vec<_> = (0..5).map(|retry| policy.delay(retry, None)).collect();
-        assert_eq!(
-            waits,
-            [1, 2, 4, 5]
-                .map(|s| Some(Duration::from_secs(s)))
-                .into_iter()
-                .chain([None])
-                .collect::<Vec<_>>()
+        // The longest waits (random 1.0), then the shortest (0.0: half of them).
+        for (random, expected) in [
+            (1.0, [1000, 2000, 4000, 5000]),
+            (0.0, [500, 1000, 2000, 2500]),
+        ] {
+            let waits: Vec<_> = (0..5)
+                .map(|retry| policy.delay_with(retry, None, random))
+                .collect();
+            assert_eq!(
+                waits,
+                expected
+                    .map(|ms| Some(Duration::from_millis(ms)))
+                    .into_iter()
+                    .chain([None])
+                    .collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn backoff_is_spread_between_half_and_all_of_it() {
+        let policy = RetryPolicy::new(2, Duration::from_secs(1), Duration::from_secs(5));
+        let waits: Vec<Duration> = (0..200).map(|_| policy.delay(1, None).unwrap()).collect();
+        assert!(
+            waits
+                .iter()
+                .all(|wait| (Duration::from_secs(1)..=Duration::from_secs(2)).contains(wait))
+        );
+        // Spread out, not one value: at least some waits in each half of the range.
+        let early = waits
+            .iter()
+            .filter(|wait| **wait < Duration::from_millis(1500))
+            .count();
+        assert!(
+            early > 0 && early < waits.len(),
+            "{early} of {} early",
+            waits.len()
         );
     }
 

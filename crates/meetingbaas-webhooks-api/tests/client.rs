@@ -5,7 +5,7 @@ mod fake_api;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use fake_api::{FakeApi, RawFault, Recorded, Reply, TestCertificates, raw_fault_server};
 use meetingbaas_webhooks_api::{
@@ -322,6 +322,21 @@ async fn a_wait_longer_than_the_cap_is_returned_not_slept() {
     assert_eq!(err.retry_after(), Some(Duration::from_secs(3600)));
     assert_eq!(api.requests().len(), 1);
     assert!(started.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_retry_after_date_is_read_as_the_wait_until_then() {
+    let date = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
+    let api =
+        FakeApi::start(move |_| Reply::bytes(429, "slow down").header("retry-after", &date)).await;
+    let err = client(&api).resend_webhook(&bot()).await.unwrap_err();
+    let wait = err.retry_after().unwrap();
+    // Whole seconds on the wire, and the clock moved on while the request ran.
+    assert!(
+        (Duration::from_secs(3590)..=Duration::from_secs(3600)).contains(&wait),
+        "{wait:?}"
+    );
+    assert_eq!(api.requests().len(), 1, "over the cap: returned, not slept");
 }
 
 #[tokio::test]

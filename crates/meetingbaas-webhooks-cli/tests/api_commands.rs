@@ -1,6 +1,7 @@
 //! The API commands (and `trigger --data`/`--bot-id`, https) run as the built binary against the
 //! fake Meeting BaaS API of the `meetingbaas-webhooks-api` crate's tests, over real TCP.
 
+mod common;
 #[path = "../../meetingbaas-webhooks-api/tests/fake_api/mod.rs"]
 mod fake_api;
 
@@ -14,30 +15,13 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_meetingbaas-webhooks");
 const KEY: &str = "mb-cli-test-key-5d1e";
 const BOT: &str = "123e4567-e89b-12d3-a456-426614174000";
 const OTHER_BOT: &str = "9f0c1d2e-0000-4000-8000-000000000001";
 
-/// Variables the binary must not inherit from the test's environment.
-const ENV_VARS: [&str; 8] = [
-    "MEETINGBAAS_API_KEY",
-    "MEETINGBAAS_API_URL",
-    "MEETINGBAAS_CA_CERT",
-    "MEETINGBAAS_SVIX_SECRET",
-    "MEETINGBAAS_WEBHOOK_SECRET",
-    "MEETINGBAAS_CALLBACK_SECRET",
-    "MEETINGBAAS_ALERT_SECRET",
-    "MEETINGBAAS_MAX_BODY_BYTES",
-];
-
+/// The binary with `args` and a clean environment ([`common::command`]), run by tokio.
 fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command.args(args);
-    for name in ENV_VARS {
-        command.env_remove(name);
-    }
-    command
+    Command::from(common::command(args))
 }
 
 async fn run_with(mut command: Command, stdin: &[u8]) -> Output {

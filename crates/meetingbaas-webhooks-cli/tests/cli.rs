@@ -1,11 +1,12 @@
 //! The built `meetingbaas-webhooks` binary, run as a user runs it.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_meetingbaas-webhooks");
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::{Listener, command};
 
 /// PROTOCOL.md §1, Svix vector.
 const SVIX_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
@@ -18,24 +19,6 @@ const SVIX_SIGNATURE: &str = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
 const SIGNATURE_SECRET: &str = "It's a Secret to Everybody";
 const SIGNATURE_BODY: &str = "Hello, World!";
 const SIGNATURE_HEX: &str = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
-
-const ENV_VARS: [&str; 5] = [
-    "MEETINGBAAS_SVIX_SECRET",
-    "MEETINGBAAS_WEBHOOK_SECRET",
-    "MEETINGBAAS_CALLBACK_SECRET",
-    "MEETINGBAAS_API_KEY",
-    "MEETINGBAAS_MAX_BODY_BYTES",
-];
-
-/// The binary with none of the project's variables inherited.
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command.args(args);
-    for name in ENV_VARS {
-        command.env_remove(name);
-    }
-    command
-}
 
 /// Runs the binary with `stdin` as its standard input.
 fn run_with(mut command: Command, stdin: &[u8]) -> Output {
@@ -51,6 +34,11 @@ fn run_with(mut command: Command, stdin: &[u8]) -> Output {
         let _ = input.write_all(stdin);
     }
     child.wait_with_output().unwrap()
+}
+
+/// For [`Listener::start`]: the Svix vector's secret.
+fn svix_secret(command: &mut Command) {
+    command.env("MEETINGBAAS_SVIX_SECRET", SVIX_SECRET);
 }
 
 fn run(args: &[&str], stdin: &[u8]) -> Output {
@@ -355,61 +343,9 @@ fn listen_on_a_port_in_use_fails_with_one_line() {
     assert!(stderr(&output).contains("cannot listen on 127.0.0.1"));
 }
 
-/// A running `listen`, killed when dropped; its stdout lines arrive on a channel.
-struct Listener {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Listener {
-    fn start(args: &[&str]) -> (Listener, String) {
-        let mut command = command(&["listen", "--port", "0"]);
-        command
-            .args(args)
-            .env("MEETINGBAAS_SVIX_SECRET", SVIX_SECRET);
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut listener = Listener { child, lines };
-        let first = listener.next_line();
-        let address = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {first:?}"))
-            .to_owned();
-        (listener, address)
-    }
-
-    /// The next stdout line; a generous bound only so that a broken build fails instead of
-    /// hanging (not a timing assertion).
-    fn next_line(&mut self) -> String {
-        self.lines
-            .recv_timeout(Duration::from_secs(120))
-            .expect("a line from listen")
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn trigger_against_listen_round_trips() {
-    let (mut listener, address) = Listener::start(&[]);
+    let (mut listener, address) = Listener::start(&[], svix_secret);
     assert!(address.starts_with("http://127.0.0.1:"), "{address}");
     let url = format!("{address}/webhooks/meetingbaas");
 
@@ -462,10 +398,10 @@ fn trigger_against_listen_round_trips() {
 
 #[test]
 fn trigger_all_through_a_forwarding_listen_in_json() {
-    let (mut receiver, receiver_address) = Listener::start(&[]);
+    let (mut receiver, receiver_address) = Listener::start(&[], svix_secret);
     let downstream = format!("{receiver_address}/webhooks/meetingbaas");
     let (mut forwarder, forwarder_address) =
-        Listener::start(&["--json", "--forward-to", &downstream]);
+        Listener::start(&["--json", "--forward-to", &downstream], svix_secret);
 
     let output = run(
         &[

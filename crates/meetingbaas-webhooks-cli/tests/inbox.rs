@@ -1,6 +1,8 @@
 //! `meetingbaas-webhooks inbox` against a real SQLite file and a real `redis-server`.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 use std::time::Duration;
 
 use meetingbaas_webhooks::pipeline::EventLabel;
@@ -8,13 +10,9 @@ use meetingbaas_webhooks::{Bytes, EventKind, Verifier};
 use meetingbaas_webhooks_conformance::redis_server::RedisServer;
 use meetingbaas_webhooks_inbox::{Enqueued, HandlerError, Inbox, Job};
 
-const BIN: &str = env!("CARGO_BIN_EXE_meetingbaas-webhooks");
-
 fn inbox_command(store: &str, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(["inbox", "--store", store])
+    common::command(&["inbox", "--store", store])
         .args(args)
-        .env_remove("MEETINGBAAS_INBOX")
         .output()
         .expect("running the binary")
 }
@@ -162,10 +160,6 @@ fn a_missing_store_is_an_error_not_a_new_file() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no inbox at"));
     assert!(!path.exists());
-    let output = Command::new(BIN)
-        .args(["inbox", "stats"])
-        .env_remove("MEETINGBAAS_INBOX")
-        .output()
-        .unwrap();
+    let output = common::command(&["inbox", "stats"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
 }

@@ -1,13 +1,13 @@
 //! `listen --config` with the product description's endpoint JSON, over HTTPS with a
 //! certificate the test makes, driven by `trigger`.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Output, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_meetingbaas-webhooks");
+use common::{Listener, command};
 
 /// The product description's endpoint JSON, exactly.
 const PRODUCT_JSON: &str = r#"{
@@ -16,27 +16,6 @@ const PRODUCT_JSON: &str = r#"{
   "secret": "your-webhook-secret-key",
   "enabled": true
 }"#;
-
-const ENV_VARS: [&str; 9] = [
-    "MEETINGBAAS_SVIX_SECRET",
-    "MEETINGBAAS_WEBHOOK_SECRET",
-    "MEETINGBAAS_CALLBACK_SECRET",
-    "MEETINGBAAS_API_KEY",
-    "MEETINGBAAS_ALERT_SECRET",
-    "MEETINGBAAS_MAX_BODY_BYTES",
-    "MEETINGBAAS_CONFIG",
-    "MEETINGBAAS_CA_CERT",
-    "MEETINGBAAS_TLS_CERT",
-];
-
-fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(BIN);
-    command.args(args);
-    for name in ENV_VARS {
-        command.env_remove(name);
-    }
-    command
-}
 
 /// A directory of files for one test, removed when dropped.
 struct Scratch(PathBuf);
@@ -82,53 +61,6 @@ fn certificates(scratch: &Scratch) -> (String, String, String) {
     )
 }
 
-/// A running `listen`, killed when dropped.
-struct Listener {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Listener {
-    fn start(args: &[&str]) -> (Listener, String) {
-        let mut child = command(&["listen", "--port", "0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut listener = Listener { child, lines };
-        let first = listener.next_line();
-        let address = first
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("first line: {first:?}"))
-            .to_owned();
-        (listener, address)
-    }
-
-    fn next_line(&mut self) -> String {
-        self.lines
-            .recv_timeout(Duration::from_secs(120))
-            .expect("a line from listen")
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn trigger(event: &str, url: &str, secret: &str, ca: Option<&Path>) -> Output {
     let mut command = command(&[
         "trigger",
@@ -151,8 +83,10 @@ fn listen_with_the_product_description_config_over_https() {
     let scratch = Scratch::new("config-tls");
     let config = scratch.write("endpoint.json", PRODUCT_JSON);
     let (ca, cert, key) = certificates(&scratch);
-    let (mut listener, address) =
-        Listener::start(&["--config", &config, "--tls-cert", &cert, "--tls-key", &key]);
+    let (mut listener, address) = Listener::start(
+        &["--config", &config, "--tls-cert", &cert, "--tls-key", &key],
+        |_| {},
+    );
     assert!(address.starts_with("https://127.0.0.1:"), "{address}");
     let url = format!("{address}/webhooks/meetingbaas");
     let ca = Some(Path::new(&ca));
@@ -193,7 +127,7 @@ fn listen_with_a_disabled_endpoint_answers_503() {
         "endpoint.json",
         &PRODUCT_JSON.replace(r#""enabled": true"#, r#""enabled": false"#),
     );
-    let (mut listener, address) = Listener::start(&["--config", &config]);
+    let (mut listener, address) = Listener::start(&["--config", &config], |_| {});
     let url = format!("{address}/webhooks/meetingbaas");
     let output = trigger("meeting.failed", &url, "your-webhook-secret-key", None);
     let out = String::from_utf8_lossy(&output.stdout);
@@ -262,7 +196,7 @@ fn a_413_mid_chunked_body_is_followed_by_an_orderly_close() {
             r#""enabled": true, "max_body_bytes": 4096"#,
         ),
     );
-    let (_listener, address) = Listener::start(&["--config", &config]);
+    let (_listener, address) = Listener::start(&["--config", &config], |_| {});
     let authority = address.strip_prefix("http://").unwrap();
     let mut stream = TcpStream::connect(authority).unwrap();
     stream

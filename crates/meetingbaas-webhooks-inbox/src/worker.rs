@@ -162,10 +162,11 @@ impl RetryPolicy {
     }
 }
 
-/// A number in `[0, 1)`, from the standard library's randomly keyed hasher.
+/// A number in `[0, 1)`, from the standard library's randomly keyed hasher (each
+/// `RandomState` has keys of its own, so hashing the same input gives a new number each time).
 fn random_unit() -> f64 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id()));
+    hasher.write_u64(0);
     (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
@@ -707,5 +708,35 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
         Err(panic) => panic
             .downcast_ref::<&str>()
             .map_or_else(|| "no message".to_string(), |s| (*s).to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delays_double_up_to_the_cap_and_spread_by_the_jitter() {
+        let policy = RetryPolicy::new()
+            .initial_delay(Duration::from_secs(1))
+            .max_delay(Duration::from_secs(5))
+            .jitter(0.0);
+        let waits: Vec<_> = (1..=5).map(|attempt| policy.delay(attempt)).collect();
+        assert_eq!(waits, [1, 2, 4, 5, 5].map(Duration::from_secs));
+
+        let spread = policy.jitter(0.2);
+        let waits: Vec<_> = (0..200).map(|_| spread.delay(2)).collect();
+        let range = Duration::from_millis(1600)..=Duration::from_millis(2400);
+        assert!(waits.iter().all(|wait| range.contains(wait)), "{waits:?}");
+        // Spread out, not one value: some on each side of the middle.
+        let below = waits
+            .iter()
+            .filter(|wait| **wait < Duration::from_secs(2))
+            .count();
+        assert!(
+            below > 0 && below < waits.len(),
+            "{below} of {} below",
+            waits.len()
+        );
     }
 }

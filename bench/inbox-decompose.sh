@@ -9,6 +9,8 @@
 #   worker      the worker not started: intake alone
 #   one-insert  enqueue as one insert of the whole delivery into an append-only table, no
 #               savepoint (the worker then finds nothing to do)
+#   savepoints  no savepoint around each operation of a batch
+#   keys-index  without the `deliveries_keys` index
 #   sync        no fdatasync: answered once committed (NOT durable)
 #   sql         no insert and no fdatasync: the delivery still goes to the writer thread (an
 #               empty transaction) and back
@@ -32,7 +34,7 @@ git -C "$WORK/tree" apply "$ROOT/bench/inbox-decompose.patch"
 mkdir "$WORK/bin"
 cp "$TARGET/release/meetingbaas-example-axum" "$WORK/bin/example"
 
-variants=(none full worker one-insert sync sql)
+variants=(none full worker one-insert savepoints keys-index sync sql)
 for variant in "${variants[@]}"; do
   case $variant in
     none) printf '#!/bin/sh\nunset MEETINGBAAS_INBOX\nexec "%s" "$@"\n' "$WORK/bin/example" ;;

@@ -519,6 +519,42 @@ pub fn alert_callbacks_are_accepted_under_the_alert_scheme(binary: &str) {
     });
 }
 
+/// A bot's callback comes with POST or PUT (its `callback_config.method`) and is never retried
+/// after a 4xx: a PUT delivery is verified and answered like a POST one, under every scheme (a
+/// forged one 401); any other method is answered 405, never 2xx.
+pub fn put_callbacks_are_accepted_and_other_methods_are_405(binary: &str) {
+    run(async {
+        let server = Server::start_default(binary).await;
+        let put = server.target().with_method("PUT");
+        let body = minimal("bot.completed", "b-put");
+        for scheme in Scheme::ALL {
+            let response =
+                client::post_to(&put, &signed(scheme, &body), Body::Length(body.clone()))
+                    .await
+                    .unwrap_or_else(|err| panic!("no answer to a PUT: {err}"));
+            assert_accepted(&response, "bot.completed", Some("b-put"));
+        }
+        let forged = sign_with(
+            Scheme::Callback,
+            other_secret_of(Scheme::Callback),
+            &body,
+            now(),
+        );
+        let response = client::post_to(&put, &forged, Body::Length(body.clone()))
+            .await
+            .unwrap_or_else(|err| panic!("no answer to a forged PUT: {err}"));
+        assert_rejected(&response, 401, &["invalid_token"]);
+        for method in ["PATCH", "DELETE"] {
+            let target = server.target().with_method(method);
+            let headers = signed(Scheme::Callback, &body);
+            let response = client::post_to(&target, &headers, Body::Length(body.clone()))
+                .await
+                .unwrap_or_else(|err| panic!("no answer to {method}: {err}"));
+            assert_eq!(response.status, 405, "{method}: {}", response.text());
+        }
+    });
+}
+
 /// A client that goes away in the middle of its body does not disturb the server.
 pub fn client_closing_mid_body_leaves_the_server_answering(binary: &str) {
     run(async {

@@ -16,8 +16,10 @@ pub const ROUTE: &str = "/webhooks/meetingbaas";
 pub struct Target {
     /// `127.0.0.1:<port>`.
     pub addr: String,
-    /// The path POSTed to.
+    /// The path requested.
     pub route: String,
+    /// The request method: `POST` unless a case says otherwise ([`with_method`](Self::with_method)).
+    pub method: String,
     /// A client trusting the server's certificate, when the server serves HTTPS.
     pub tls: Option<TlsConnector>,
 }
@@ -28,8 +30,15 @@ impl Target {
         Target {
             addr: addr.to_string(),
             route: ROUTE.to_string(),
+            method: "POST".to_string(),
             tls: None,
         }
+    }
+
+    /// The same server and path, another method (`PUT` for a bot's callback configured so).
+    pub fn with_method(mut self, method: &str) -> Target {
+        self.method = method.to_string();
+        self
     }
 
     /// The same server, another path.
@@ -44,6 +53,7 @@ impl std::fmt::Debug for Target {
         f.debug_struct("Target")
             .field("addr", &self.addr)
             .field("route", &self.route)
+            .field("method", &self.method)
             .field("tls", &self.tls.is_some())
             .finish()
     }
@@ -144,9 +154,9 @@ async fn send<S: AsyncRead + AsyncWrite + Unpin>(
     headers: &[(String, String)],
     body: Body,
 ) -> io::Result<Response> {
-    let (route, addr) = (&target.route, &target.addr);
+    let (method, route, addr) = (&target.method, &target.route, &target.addr);
     let mut head = format!(
-        "POST {route} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        "{method} {route} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n"
     );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));

@@ -9,7 +9,7 @@ use meetingbaas_webhooks_inbox::{Inbox, State, Stats};
 use serde_json::json;
 
 use crate::cases::{assert_rejected, post, run};
-use crate::client::{Body, Response};
+use crate::client::{self, Body, Response};
 use crate::deliveries::{minimal, signed};
 use crate::redis_server::RedisServer;
 use crate::server::{Server, default_env, run_to_exit};
@@ -118,6 +118,15 @@ pub fn stored_deliveries_are_answered_202_and_handled_once(binary: &str) {
         for (headers, body) in &sent[..3] {
             assert_duplicate(&post(&server, headers, Body::Length(body.clone())).await);
         }
+        // A bot's callback sent with PUT (its callback_config.method): stored like a POST.
+        let put = minimal("bot.completed", "b-put");
+        let target = server.target().with_method("PUT");
+        let headers = signed(Scheme::Callback, &put);
+        let response = client::post_to(&target, &headers, Body::Length(put))
+            .await
+            .expect("an answer to the PUT");
+        let mut ids = ids;
+        ids.insert(queued_id(&response));
         // Not an event at all, but verified: stored too (and dead-lettered as unreadable).
         let odd = b"[1, 2, 3]".to_vec();
         let response = post(&server, &signed(Scheme::Callback, &odd), Body::Length(odd)).await;
@@ -134,7 +143,7 @@ pub fn stored_deliveries_are_answered_202_and_handled_once(binary: &str) {
 
         let inbox = Inbox::open(&url).await.expect("the example's inbox");
         wait_for(&inbox, "every delivery handled", |s| {
-            s.completed == 12 && s.dead == 1
+            s.completed == 13 && s.dead == 1
         })
         .await;
         assert_each_completed_once(&inbox, &ids).await;

@@ -214,6 +214,7 @@ macro_rules! conformance_suite {
             unreadable_json_is_400,
             known_event_with_bad_data_is_accepted,
             alert_callbacks_are_accepted_under_the_alert_scheme,
+            put_callbacks_are_accepted_and_other_methods_are_405,
             the_same_body_gets_the_same_answer_from_every_adapter,
             metrics_are_served_on_their_own_listener,
             client_closing_mid_body_leaves_the_server_answering,

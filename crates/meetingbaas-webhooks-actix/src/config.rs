@@ -35,7 +35,7 @@ use meetingbaas_webhooks::{EventKind, Verifier};
 /// let app = App::new()
 ///     .app_data(config)
 ///     .wrap(Idempotency) // needed with `dedupe`: completes or releases each claim
-///     .route("/webhooks/meetingbaas", web::post().to(|webhook: Webhook| async move {
+///     .route("/webhooks/meetingbaas", meetingbaas_webhooks_actix::delivery_route().to(|webhook: Webhook| async move {
 ///         webhook.name().to_owned()
 ///     }));
 /// # drop(app);

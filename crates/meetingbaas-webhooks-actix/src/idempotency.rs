@@ -32,7 +32,7 @@ use meetingbaas_webhooks::pipeline::Completion;
 ///     App::new()
 ///         .app_data(config)
 ///         .wrap(Idempotency)
-///         .route("/webhooks/meetingbaas", web::post().to(|webhook: Webhook| async move {
+///         .route("/webhooks/meetingbaas", meetingbaas_webhooks_actix::delivery_route().to(|webhook: Webhook| async move {
 ///             HttpResponse::Ok().body(webhook.name().to_owned())
 ///         })),
 /// )

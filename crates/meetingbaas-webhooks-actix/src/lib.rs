@@ -24,7 +24,7 @@
 //! let app = test::init_service(
 //!     App::new()
 //!         .app_data(WebhookConfig::new(verifier))
-//!         .route("/webhooks/meetingbaas", web::post().to(receive)),
+//!         .service(web::resource("/webhooks/meetingbaas").route(meetingbaas_webhooks_actix::delivery_route().to(receive))),
 //! )
 //! .await;
 //!
@@ -139,6 +139,7 @@ mod extract;
 mod idempotency;
 #[cfg(feature = "rate-limit")]
 pub mod limit;
+mod method;
 
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -149,6 +150,7 @@ pub use idempotency::{Idempotency, IdempotencyMiddleware};
 #[cfg(feature = "rate-limit")]
 pub use limit::{FailureLimit, FailureLimitMiddleware, Quota};
 pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
+pub use method::delivery_route;
 
 // What a handler needs from the core, so that this crate is the only dependency to add.
 /// The core crate, `meetingbaas-webhooks`, for everything not re-exported at this crate's root

@@ -36,7 +36,7 @@
 //!     App::new()
 //!         .app_data(WebhookConfig::new(verifier))
 //!         .wrap(limit.clone())
-//!         .route("/webhooks/meetingbaas", web::post().to(receive)),
+//!         .service(web::resource("/webhooks/meetingbaas").route(meetingbaas_webhooks_actix::delivery_route().to(receive))),
 //! )
 //! .await;
 //! // A forged delivery fails (401) and is counted against its client.

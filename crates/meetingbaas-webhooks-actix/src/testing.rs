@@ -20,7 +20,7 @@
 //! let app = test::init_service(
 //!     App::new()
 //!         .app_data(WebhookConfig::new(verifier))
-//!         .route("/webhooks/meetingbaas", web::post().to(receive)),
+//!         .service(web::resource("/webhooks/meetingbaas").route(meetingbaas_webhooks_actix::delivery_route().to(receive))),
 //! )
 //! .await;
 //!

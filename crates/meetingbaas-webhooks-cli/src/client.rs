@@ -13,7 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode, Uri};
+use http::{HeaderMap, Method, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
 
 /// How long connecting (TCP and TLS) may take.
@@ -160,9 +160,25 @@ where
     B: Body<Data = Bytes> + Send + Sync + 'static,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    send(Method::POST, target, headers, body, timeout).await
+}
+
+/// Sends `body` with `headers` to `target` with `method` (a delivery's own, when forwarding);
+/// the whole exchange (connect, send, answer) must end within `timeout`.
+pub(crate) async fn send<B>(
+    method: Method,
+    target: &Target,
+    headers: HeaderMap,
+    body: B,
+    timeout: Duration,
+) -> Result<Answer, String>
+where
+    B: Body<Data = Bytes> + Send + Sync + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let exchange = async {
         let mut response = http()?
-            .post(target.url.as_str())
+            .request(method, target.url.as_str())
             .headers(headers)
             .body(reqwest::Body::wrap(body))
             .send()

@@ -30,7 +30,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use meetingbaas_webhooks::idempotency::{Claim, DEFAULT_TTL, IdempotencyStore, MemoryStore};
 use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks::{
-    Error, Event, EventKind, IdempotencyKey, Scheme, VerifiedDelivery, Verifier,
+    Error, Event, EventKind, IdempotencyKey, Scheme, VerifiedDelivery, Verifier, is_delivery_method,
 };
 use meetingbaas_webhooks_tower::{ResponseBody, VerifiedBody, VerifyWebhook, VerifyWebhookLayer};
 use serde_json::json;
@@ -231,7 +231,7 @@ impl Receiver {
         }
     }
 
-    /// Every request: POST only, through the layer under a timeout, then reported.
+    /// Every request: POST or PUT only (a bot's callback may come with either), through the layer under a timeout, then reported.
     async fn handle(
         self: Arc<Self>,
         mut verifying: Verifying,
@@ -245,11 +245,11 @@ impl Receiver {
                 "not_found",
                 "no webhook endpoint at this path (see `webhook_url` in the configuration)",
             )
-        } else if method != Method::POST {
+        } else if !is_delivery_method(method.as_str()) {
             own_answer(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
-                "webhooks are delivered with POST",
+                "webhooks are delivered with POST or PUT",
             )
         } else {
             let verified = async {
@@ -293,8 +293,9 @@ impl Receiver {
                 None,
             ),
             Some(target) => {
+                let (method, headers) = (request.method().clone(), request.headers());
                 let (response, forwarded) =
-                    forward(target, request.headers(), delivery.body().clone()).await;
+                    forward(target, method, headers, delivery.body().clone()).await;
                 (response, Some(forwarded))
             }
         };
@@ -412,10 +413,11 @@ pub(crate) async fn bind(port: u16) -> Result<(TcpListener, SocketAddr), Failure
     Ok((listener, address))
 }
 
-/// Sends a verified delivery on, headers and body unchanged (but for the connection's own
-/// headers), and answers with the downstream's status and body.
+/// Sends a verified delivery on with its own method, headers and body unchanged (but for the
+/// connection's own headers), and answers with the downstream's status and body.
 async fn forward(
     target: &Target,
+    method: Method,
     headers: &HeaderMap,
     body: Bytes,
 ) -> (Response<Full<Bytes>>, Result<StatusCode, String>) {
@@ -425,7 +427,7 @@ async fn forward(
             forwarded.append(name, value.clone());
         }
     }
-    match client::post(target, forwarded, Full::new(body), FORWARD_TIMEOUT).await {
+    match client::send(method, target, forwarded, Full::new(body), FORWARD_TIMEOUT).await {
         Ok(answer) => {
             let mut response = Response::new(Full::new(answer.body.clone()));
             *response.status_mut() = answer.status;

@@ -452,3 +452,57 @@ fn parse_prints_the_normalized_event() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr(&output).contains("invalid_envelope"));
 }
+
+/// A bot's callback may come with PUT (its `callback_config.method`): `listen` takes it, and
+/// forwards it with PUT; any other method is 405.
+#[test]
+fn listen_takes_put_callbacks_and_forwards_them_with_put() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    let callback = |command: &mut std::process::Command| {
+        command.env("MEETINGBAAS_CALLBACK_SECRET", "cb-secret");
+    };
+    let (mut receiver, receiver_address) = Listener::start(&[], callback);
+    let downstream = format!("{receiver_address}/webhooks/meetingbaas");
+    let (mut forwarder, forwarder_address) =
+        Listener::start(&["--forward-to", &downstream], callback);
+
+    let send = |method: &str| {
+        let body = r#"{"event":"bot.completed","data":{"bot_id":"b-put"}}"#;
+        let authority = forwarder_address.strip_prefix("http://").unwrap();
+        let mut stream = TcpStream::connect(authority).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+            .unwrap();
+        let request = format!(
+            "{method} /webhooks/meetingbaas HTTP/1.1\r\nhost: {authority}\r\n\
+             content-type: application/json\r\nx-mb-secret: cb-secret\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+
+    let answer = send("PUT");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        forwarder
+            .next_line()
+            .starts_with("PUT /webhooks/meetingbaas")
+    );
+    // The downstream got it with PUT too.
+    let line = receiver.next_line();
+    assert!(
+        line.starts_with("PUT /webhooks/meetingbaas") && line.contains(" 200 "),
+        "{line}"
+    );
+
+    for method in ["PATCH", "DELETE"] {
+        let answer = send(method);
+        assert!(answer.starts_with("HTTP/1.1 405"), "{method}: {answer}");
+    }
+}

@@ -48,7 +48,7 @@ const LAYER_MISSING_MESSAGE: &str = "the Webhook extractor runs behind VerifyWeb
 /// [`StandaloneWebhook`].
 ///
 /// ```
-/// use axum::{Router, routing::{get, post}};
+/// use axum::{Router, routing::{get, on}};
 /// use meetingbaas_webhooks_tower::{Verifier, VerifyWebhookLayer, Webhook};
 ///
 /// async fn receive(Webhook { event, delivery }: Webhook) -> String {
@@ -59,7 +59,7 @@ const LAYER_MISSING_MESSAGE: &str = "the Webhook extractor runs behind VerifyWeb
 /// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
 /// // The webhook route in a router of its own, so that the layer protects it alone...
 /// let webhooks = Router::new()
-///     .route("/webhooks/meetingbaas", post(receive))
+///     .route("/webhooks/meetingbaas", on(meetingbaas_webhooks_tower::delivery_methods(), receive))
 ///     .route_layer(VerifyWebhookLayer::new(verifier));
 /// // ...merged into the app beside routes that are not verified.
 /// let app: Router = Router::new()
@@ -132,7 +132,7 @@ where
 ///
 /// ```
 /// use axum::extract::{FromRef, State};
-/// use axum::{Router, routing::post};
+/// use axum::{Router, routing::on};
 /// use meetingbaas_webhooks_tower::{StandaloneWebhook, Verifier};
 ///
 /// #[derive(Clone)]
@@ -158,7 +158,7 @@ where
 /// # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
 /// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
 /// let app: Router = Router::new()
-///     .route("/webhooks/meetingbaas", post(receive))
+///     .route("/webhooks/meetingbaas", on(meetingbaas_webhooks_tower::delivery_methods(), receive))
 ///     .with_state(AppState { verifier, greeting: "got" });
 /// # let _ = app;
 /// # Ok(())

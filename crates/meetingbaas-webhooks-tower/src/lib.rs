@@ -113,7 +113,7 @@
 //! `StandaloneWebhook` verifies with the `Verifier` from the router state.
 //!
 //! ```
-//! use axum::{Extension, Router, routing::{get, post}};
+//! use axum::{Extension, Router, routing::{get, on}};
 //! use meetingbaas_webhooks_tower::{Event, Verifier, VerifyWebhookLayer};
 //!
 //! async fn handle(Extension(event): Extension<Event>) -> String {
@@ -123,7 +123,7 @@
 //! # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
 //! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
 //! let webhooks = Router::new()
-//!     .route("/webhooks/meetingbaas", post(handle))
+//!     .route("/webhooks/meetingbaas", on(meetingbaas_webhooks_tower::delivery_methods(), handle))
 //!     .route_layer(VerifyWebhookLayer::new(verifier).parse_events(true));
 //! let app: Router = Router::new()
 //!     .route("/health", get(|| async { "ok" }))
@@ -212,6 +212,8 @@ mod future;
 mod layer;
 #[cfg(feature = "rate-limit")]
 pub mod limit;
+#[cfg(feature = "axum")]
+mod method;
 mod service;
 
 #[cfg(feature = "testing")]
@@ -224,6 +226,8 @@ pub use crate::future::ResponseFuture;
 pub use crate::layer::VerifyWebhookLayer;
 #[cfg(feature = "rate-limit")]
 pub use crate::limit::FailureLimitLayer;
+#[cfg(feature = "axum")]
+pub use crate::method::delivery_methods;
 pub use crate::service::VerifyWebhook;
 pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
 

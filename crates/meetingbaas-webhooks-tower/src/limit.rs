@@ -20,7 +20,7 @@
 //!
 //! ```
 //! use std::num::NonZeroU32;
-//! use axum::{Router, routing::post};
+//! use axum::{Router, routing::on};
 //! use meetingbaas_webhooks::Verifier;
 //! use meetingbaas_webhooks_tower::{FailureLimitLayer, VerifyWebhookLayer};
 //! use meetingbaas_webhooks_tower::limit::Quota;
@@ -30,7 +30,7 @@
 //! // 10 failed deliveries per client, then one more every 6 seconds.
 //! let quota = Quota::per_minute(NonZeroU32::new(10).unwrap());
 //! let app: Router = Router::new()
-//!     .route("/webhooks/meetingbaas", post(|| async { "ok" }))
+//!     .route("/webhooks/meetingbaas", on(meetingbaas_webhooks_tower::delivery_methods(), || async { "ok" }))
 //!     .route_layer(VerifyWebhookLayer::new(verifier))
 //!     .route_layer(FailureLimitLayer::new(quota));
 //! // Serve with `app.into_make_service_with_connect_info::<std::net::SocketAddr>()`, so that

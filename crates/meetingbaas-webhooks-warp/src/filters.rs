@@ -23,7 +23,7 @@ use crate::rejection::rejected;
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let verifier = Verifier::builder().callback_secret("s3cret").build()?;
-/// let route = warp::post()
+/// let route = meetingbaas_webhooks_warp::delivery_method()
 ///     .and(warp::path!("webhooks" / "meetingbaas"))
 ///     .and(meetingbaas_webhooks_warp::verified(verifier))
 ///     .map(|delivery: VerifiedDelivery| format!("{} bytes", delivery.body().len()))
@@ -51,7 +51,7 @@ pub fn verified(
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
-/// let route = warp::post()
+/// let route = meetingbaas_webhooks_warp::delivery_method()
 ///     .and(warp::path!("webhooks" / "meetingbaas"))
 ///     .and(meetingbaas_webhooks_warp::event(verifier))
 ///     .map(|_delivery: VerifiedDelivery, event: Event| event.name().to_owned())
@@ -86,7 +86,7 @@ pub fn event(
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
-/// let route = warp::post()
+/// let route = meetingbaas_webhooks_warp::delivery_method()
 ///     .and(meetingbaas_webhooks_warp::json::<Minimal>(verifier))
 ///     .map(|_delivery: VerifiedDelivery, minimal: Minimal| minimal.event)
 ///     .recover(meetingbaas_webhooks_warp::recover);

@@ -16,7 +16,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
-//! let route = warp::post()
+//! let route = meetingbaas_webhooks_warp::delivery_method()
 //!     .and(warp::path!("webhooks" / "meetingbaas"))
 //!     .and(meetingbaas_webhooks_warp::event(verifier))
 //!     .map(|_delivery: VerifiedDelivery, event: Event| {
@@ -122,6 +122,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod filters;
+mod method;
 mod rejection;
 mod webhooks;
 
@@ -129,6 +130,7 @@ mod webhooks;
 pub mod testing;
 pub use filters::{event, json, verified};
 pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
+pub use method::delivery_method;
 
 // What a handler needs from the core, so that this crate is the only dependency to add.
 /// The core crate, `meetingbaas-webhooks`, for everything not re-exported at this crate's root

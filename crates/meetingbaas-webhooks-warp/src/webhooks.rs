@@ -50,7 +50,7 @@ use crate::rejection::answered;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
-/// let route = warp::post()
+/// let route = meetingbaas_webhooks_warp::delivery_method()
 ///     .and(warp::path!("webhooks" / "meetingbaas"))
 ///     .and(
 ///         WebhookConfig::new(verifier)

@@ -11,6 +11,23 @@ use crate::error::ParseError;
 use crate::event::Event;
 use crate::scheme::Scheme;
 
+/// The HTTP methods Meeting BaaS delivers with: `POST` for every webhook and callback, and `PUT`
+/// for a bot's callback whose `callback_config.method` is `PUT`. A receiver must accept both
+/// wherever it accepts one: a callback is never retried after a 4xx, so one answered 405 is lost.
+pub const DELIVERY_METHODS: [&str; 2] = ["POST", "PUT"];
+
+/// Whether `method` is one of the [`DELIVERY_METHODS`] (method names are case-sensitive).
+///
+/// ```
+/// use meetingbaas_webhooks::is_delivery_method;
+///
+/// assert!(is_delivery_method("POST") && is_delivery_method("PUT"));
+/// assert!(!is_delivery_method("PATCH") && !is_delivery_method("put"));
+/// ```
+pub fn is_delivery_method(method: &str) -> bool {
+    DELIVERY_METHODS.contains(&method)
+}
+
 /// A verified delivery: the raw body exactly as received, which scheme vouched for it, and the
 /// message id and timestamp where the scheme has them.
 ///

@@ -106,7 +106,7 @@ pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};
 #[cfg(feature = "std")]
 pub use config::{CONFIG_ENV_VAR, EndpointConfig, EndpointConfigError};
-pub use delivery::VerifiedDelivery;
+pub use delivery::{DELIVERY_METHODS, VerifiedDelivery, is_delivery_method};
 #[cfg(feature = "std")]
 pub use env::{MAX_BODY_ENV_VAR, SECRET_ENV_VARS};
 pub use error::{

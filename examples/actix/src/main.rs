@@ -29,6 +29,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use meetingbaas_example_server as server;
 use meetingbaas_webhooks_actix::Deduplicator;
 use meetingbaas_webhooks_actix::core::EndpointConfig;
+use meetingbaas_webhooks_actix::delivery_route;
 use meetingbaas_webhooks_actix::{FailureLimit, Idempotency, Quota, Webhook, WebhookConfig};
 use meetingbaas_webhooks_inbox::Inbox;
 
@@ -111,7 +112,8 @@ async fn main() {
             // Outside `Idempotency` (actix runs the last `wrap` first): a blocked client is
             // answered before anything else runs.
             .wrap(Condition::new(limited, failure_limit.clone()))
-            .route(&route, web::post().to(receive))
+            // POST and PUT (a bot's callback may be sent with either; others are answered 405).
+            .service(web::resource(&route).route(delivery_route().to(receive)))
     })
     .workers(2) // actix-web's default is one worker thread per core
     // Deadlines for the request head and idle keep-alive connections (the body deadline is the

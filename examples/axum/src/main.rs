@@ -19,13 +19,13 @@
 //! serves HTTPS instead of HTTP, with the same deadlines and limits.
 
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, on};
 use axum::{Json, Router};
 use meetingbaas_example_server as server;
 use meetingbaas_webhooks_inbox::Inbox;
 use meetingbaas_webhooks_tower::Deduplicator;
 use meetingbaas_webhooks_tower::core::EndpointConfig;
-use meetingbaas_webhooks_tower::{VerifyWebhookLayer, Webhook};
+use meetingbaas_webhooks_tower::{VerifyWebhookLayer, Webhook, delivery_methods};
 
 #[tokio::main]
 async fn main() {
@@ -73,11 +73,12 @@ async fn main() {
         // The layer stores and answers 202; `receive` then never runs.
         pipeline = pipeline.inbox(inbox.intake());
     }
+    // POST and PUT (a bot's callback may be sent with either; others are answered 405).
     // The webhook route in a router of its own, so that the layer protects it alone, merged
     // into the app beside its other routes (`GET /health` is not verified). `Webhook` needs
     // nothing from the router state behind the layer.
     let webhooks = Router::new()
-        .route(config.route(), post(receive))
+        .route(config.route(), on(delivery_methods(), receive))
         .route_layer(VerifyWebhookLayer::from_pipeline(pipeline));
     let app = Router::new().route("/health", get(health)).merge(webhooks);
 

@@ -23,11 +23,12 @@ use std::sync::Arc;
 
 use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::CONTENT_TYPE;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::{Request, Response, StatusCode};
 use meetingbaas_example_server as server;
 use meetingbaas_webhooks_inbox::Inbox;
 use meetingbaas_webhooks_tower::core::EndpointConfig;
+use meetingbaas_webhooks_tower::core::{DELIVERY_METHODS, is_delivery_method};
 use meetingbaas_webhooks_tower::{Deduplicator, Event};
 use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};
 use tower::{ServiceBuilder, ServiceExt};
@@ -80,20 +81,28 @@ async fn main() {
         .layer(VerifyWebhookLayer::from_pipeline(pipeline))
         .service_fn(receive);
 
-    // The whole server: one route, 404 for anything else (nothing is read or verified then).
+    // The whole server: one route, 404 for any other path and 405 for any other method (nothing
+    // is read or verified then).
     let route: Arc<str> = config.route().into();
     let app = tower::service_fn(move |req: Request<Incoming>| {
         let webhooks = webhooks.clone();
         let route = Arc::clone(&route);
         async move {
-            if req.method() == Method::POST && req.uri().path() == &*route {
-                Ok::<_, Infallible>(webhooks.oneshot(req).await?.map(Either::Left))
-            } else {
-                Ok(
-                    json(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into())
-                        .map(Either::Right),
-                )
+            if req.uri().path() != &*route {
+                let answer = json(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into());
+                return Ok(answer.map(Either::Right));
             }
+            // POST and PUT (a bot's callback may be sent with either); any other method 405.
+            if !is_delivery_method(req.method().as_str()) {
+                let body = r#"{"error":"method_not_allowed"}"#.into();
+                let mut answer = json(StatusCode::METHOD_NOT_ALLOWED, body);
+                let allow = DELIVERY_METHODS.join(", ");
+                if let Ok(allow) = HeaderValue::from_str(&allow) {
+                    answer.headers_mut().insert(ALLOW, allow);
+                }
+                return Ok(answer.map(Either::Right));
+            }
+            Ok::<_, Infallible>(webhooks.oneshot(req).await?.map(Either::Left))
         }
     });
 
@@ -122,9 +131,8 @@ async fn receive(req: Request<VerifiedBody>) -> Result<Response<Full<Bytes>>, In
 fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/json"),
-    );
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }

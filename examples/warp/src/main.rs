@@ -22,9 +22,9 @@ use std::sync::Arc;
 
 use meetingbaas_example_server as server;
 use meetingbaas_webhooks_inbox::Inbox;
-use meetingbaas_webhooks_warp::WebhookConfig;
 use meetingbaas_webhooks_warp::core::EndpointConfig;
 use meetingbaas_webhooks_warp::{Deduplicator, Event, VerifiedDelivery};
+use meetingbaas_webhooks_warp::{WebhookConfig, delivery_method};
 use warp::Filter;
 
 #[tokio::main]
@@ -77,7 +77,8 @@ async fn main() {
     // `handle` reads the body under the limit, verifies and parses it, (with deduplication)
     // claims it, runs `receive` and finishes the claim with its answer. `recover` answers the
     // rejections (401, 413, 400, 422, 409, 503) and leaves the others (404, 405) to warp.
-    let route = warp::post()
+    // POST and PUT (a bot's callback may be sent with either; others are answered 405).
+    let route = delivery_method()
         .and(exact_path(config.route()))
         .and(webhooks.handle(receive))
         .recover(meetingbaas_webhooks_warp::recover);

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderValue, Method, header};
 use http_body_util::Full;
 use meetingbaas_webhooks::{
     Clock, EventKind, EventName, Scheme, SignedHeaders, Signer, SystemClock, Verifier,
@@ -172,6 +172,9 @@ enum Transport {
     ContentLength,
     /// `Transfer-Encoding: chunked`, in 8 KiB frames.
     Chunked,
+    /// One piece with `Content-Length`, sent with PUT: a bot's callback whose
+    /// `callback_config.method` is `PUT`.
+    Put,
 }
 
 /// One delivery of the demo.
@@ -252,6 +255,21 @@ impl Demo {
 
         let name = EventName::BotCompleted;
         let body = sample(name)?;
+
+        output::out("");
+        output::out(
+            "a bot's callback sent with PUT (its callback_config.method): expected 200 accepted",
+        );
+        let signer = self.signer(Scheme::Callback, self.secrets.get(Scheme::Callback))?;
+        self.send(Case {
+            label: "callback, PUT".to_owned(),
+            event: name.as_str(),
+            headers: signer.sign_now(&body),
+            body: body.clone(),
+            transport: Transport::Put,
+            expect: accepted(name, true),
+        })
+        .await?;
 
         output::out("");
         output::out("forged: signed with another secret: expected 401");
@@ -368,7 +386,7 @@ impl Demo {
         for transport in [Transport::ContentLength, Transport::Chunked] {
             let label = match transport {
                 Transport::ContentLength => "oversized content-length",
-                Transport::Chunked => "oversized chunked",
+                Transport::Chunked | Transport::Put => "oversized chunked",
             };
             self.send(Case {
                 label: label.to_owned(),
@@ -418,6 +436,10 @@ impl Demo {
                     DELIVERY_TIMEOUT,
                 )
                 .await
+            }
+            Transport::Put => {
+                let body = Full::new(case.body.clone());
+                client::send(Method::PUT, &self.target, headers, body, DELIVERY_TIMEOUT).await
             }
         };
         let (outcome, as_expected) = match answer {

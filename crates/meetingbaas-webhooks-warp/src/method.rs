@@ -15,7 +15,7 @@ use warp::{Filter, Rejection};
 /// let route = delivery_method().and(warp::path!("webhooks" / "meetingbaas")).map(warp::reply);
 /// # let _ = route;
 /// ```
-pub fn delivery_method() -> impl Filter<Extract = (), Error = Rejection> + Clone + Copy {
+pub fn delivery_method() -> impl Filter<Extract = (), Error = Rejection> + Copy {
     warp::post().or(warp::put()).unify()
 }
 

@@ -6,7 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use meetingbaas_webhooks::{BodyCollector, Bytes, VerifyError};
+use meetingbaas_webhooks::{Bytes, VerifyError};
+use meetingbaas_webhooks_receiver::{BodyCollector};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 14 {

@@ -11,7 +11,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
-use meetingbaas_webhooks::{Bytes, FixedClock, Scheme, Verifier, VerifyError, content_length};
+use meetingbaas_webhooks::{Bytes, FixedClock, Scheme, Verifier, VerifyError};
+use meetingbaas_webhooks_receiver::{content_length};
 use sha2::Sha256;
 
 const SVIX_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";

@@ -3,9 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use meetingbaas_webhooks::idempotency::{Begin, Claim, Deduplicator, IdempotencyStore, RedisStore};
-use meetingbaas_webhooks::{Bytes, IdempotencyError, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks::{Bytes, VerifiedDelivery, Verifier};
 use meetingbaas_webhooks_conformance::redis_server::RedisServer;
+use meetingbaas_webhooks_receiver::IdempotencyError;
+use meetingbaas_webhooks_receiver::idempotency::{
+    Begin, Claim, Deduplicator, IdempotencyStore, RedisStore,
+};
 
 const LEASE: Duration = Duration::from_secs(30);
 

@@ -1,11 +1,11 @@
 //! [`WebhookConfig`]: what the extractors need, registered through `app_data`.
 
 use actix_web::{HttpRequest, web};
-use meetingbaas_webhooks::idempotency::Deduplicator;
+use meetingbaas_webhooks_receiver::idempotency::Deduplicator;
 use std::sync::Arc;
 
-use meetingbaas_webhooks::pipeline::{Inbox, Pipeline};
 use meetingbaas_webhooks::{EventKind, Verifier};
+use meetingbaas_webhooks_receiver::{Inbox, Pipeline};
 
 /// Configuration of the [`Webhook`](crate::Webhook) extractor: the [`Verifier`], optionally a
 /// lower body limit, and optionally a [`Deduplicator`].
@@ -95,7 +95,7 @@ impl WebhookConfig {
     /// `{"status":"queued","id":...}`, 200 `{"status":"duplicate"}` for a copy of a stored one,
     /// 503 when the inbox cannot store), instead of running the handler in the request (no [`Idempotency`](crate::Idempotency) middleware needed): a worker
     /// (crate `meetingbaas-webhooks-inbox`) runs it later, never cancelled by the sender's
-    /// timeout. See [`Pipeline::inbox`](meetingbaas_webhooks::pipeline::Pipeline::inbox).
+    /// timeout. See [`Pipeline::inbox`](meetingbaas_webhooks_receiver::Pipeline::inbox).
     pub fn inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
         self.pipeline = self.pipeline.inbox(inbox);
         self

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use meetingbaas_webhooks::idempotency::DUPLICATE_ANSWER;
-use meetingbaas_webhooks::pipeline::{Answer, IGNORED_ANSWER, Outcome};
-use meetingbaas_webhooks::{Error, IdempotencyError, ParseError, VerifyError};
+use meetingbaas_webhooks::{ParseError, VerifyError};
+use meetingbaas_webhooks_receiver::idempotency::DUPLICATE_ANSWER;
+use meetingbaas_webhooks_receiver::{Answer, IGNORED_ANSWER, Outcome};
+use meetingbaas_webhooks_receiver::{Error, IdempotencyError};
 
 /// Why a [`Webhook`](crate::Webhook) extraction did not reach the handler.
 ///

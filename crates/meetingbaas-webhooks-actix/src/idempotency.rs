@@ -5,7 +5,7 @@ use std::pin::Pin;
 
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{HttpMessage, HttpRequest};
-use meetingbaas_webhooks::pipeline::Completion;
+use meetingbaas_webhooks_receiver::Completion;
 
 /// Middleware finishing the deduplication claims of [`Webhook`](crate::Webhook) extractors:
 /// after the handler, a claim is completed when the response status is 2xx and released

@@ -15,7 +15,7 @@
 //! deliveries verify never spends anything, however many it sends. The extractor tells what
 //! happened through the [`Outcome`] in each response's extensions, which the middleware reads
 //! on the way out; the counting, the quota and the bounded memory are the core's
-//! ([`meetingbaas_webhooks::limit`]), shared with the tower adapter's `FailureLimitLayer`.
+//! ([`meetingbaas_webhooks_receiver::limit`]), shared with the tower adapter's `FailureLimitLayer`.
 //!
 //! ```
 //! use std::num::NonZeroU32;
@@ -70,12 +70,12 @@ use actix_web::HttpResponse;
 use actix_web::body::EitherBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{self, HeaderValue};
-use meetingbaas_webhooks::limit::{
+use meetingbaas_webhooks_receiver::Outcome;
+use meetingbaas_webhooks_receiver::limit::{
     FailureLimiter, TOO_MANY_FAILURES_ANSWER, is_counted_failure, retry_after_seconds,
 };
-use meetingbaas_webhooks::pipeline::Outcome;
 
-pub use meetingbaas_webhooks::limit::Quota;
+pub use meetingbaas_webhooks_receiver::limit::Quota;
 
 use crate::WebhookError;
 

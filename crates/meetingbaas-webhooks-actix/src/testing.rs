@@ -38,7 +38,7 @@
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::test::TestRequest;
 
-pub use meetingbaas_webhooks::testing::*;
+pub use meetingbaas_webhooks_receiver::testing::*;
 
 /// `delivery` as Meeting BaaS sends it: a `POST` to `uri` with `content-type:
 /// application/json`, the scheme's headers and the body. Add to it, then `.to_request()`.

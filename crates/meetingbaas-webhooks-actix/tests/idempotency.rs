@@ -10,10 +10,12 @@ use actix_web::http::StatusCode;
 use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
 use futures_util::FutureExt;
-use meetingbaas_webhooks::idempotency::{Begin, Deduplicator, MemoryStore, UnavailableStore};
 use meetingbaas_webhooks::{Bytes, Signer, Value, Verifier};
 use meetingbaas_webhooks_actix::testing::{TestDelivery, signed_post};
 use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
+use meetingbaas_webhooks_receiver::idempotency::{
+    Begin, Deduplicator, MemoryStore, UnavailableStore,
+};
 
 const SECRET: &str = "signature secret";
 const PATH: &str = "/webhooks/meetingbaas";

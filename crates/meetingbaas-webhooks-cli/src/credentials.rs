@@ -5,9 +5,8 @@
 //! clap's `env` display is not used), not in errors (the core's errors never contain them).
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser, ValueParser};
-use meetingbaas_webhooks::{
-    MAX_BODY_ENV_VAR, SECRET_ENV_VARS, Scheme, Signer, Verifier, VerifierBuilder,
-};
+use meetingbaas_webhooks::{Scheme, Signer, Verifier, VerifierBuilder};
+use meetingbaas_webhooks_receiver::{MAX_BODY_ENV_VAR, SECRET_ENV_VARS};
 
 use crate::failure::Failure;
 
@@ -94,7 +93,10 @@ pub(crate) fn verifier(
         }
     }
     if let Some(limit) = read_env(MAX_BODY_ENV_VAR)? {
-        builder = builder.env_with(|name| (name == MAX_BODY_ENV_VAR).then(|| limit.clone()));
+        builder = meetingbaas_webhooks_receiver::env::apply(builder, |name| {
+            (name == MAX_BODY_ENV_VAR).then(|| limit.clone())
+        })
+        .map_err(|err| Failure::usage(err.to_string()))?;
     }
     configure(builder).build().map_err(|err| match err {
         meetingbaas_webhooks::ConfigError::NoSchemeEnabled => Failure::usage(

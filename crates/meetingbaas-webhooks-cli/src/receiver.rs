@@ -27,10 +27,13 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use meetingbaas_webhooks::idempotency::{Claim, DEFAULT_TTL, IdempotencyStore, MemoryStore};
-use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks::{
-    Error, Event, EventKind, IdempotencyKey, Scheme, VerifiedDelivery, Verifier, is_delivery_method,
+    Event, EventKind, IdempotencyKey, Scheme, VerifiedDelivery, Verifier, is_delivery_method,
+};
+use meetingbaas_webhooks_receiver::Error;
+use meetingbaas_webhooks_receiver::Pipeline;
+use meetingbaas_webhooks_receiver::idempotency::{
+    Claim, DEFAULT_TTL, IdempotencyStore, MemoryStore,
 };
 use meetingbaas_webhooks_tower::{ResponseBody, VerifiedBody, VerifyWebhook, VerifyWebhookLayer};
 use serde_json::json;

@@ -1,9 +1,9 @@
 //! The sample payloads, one per wire name of PROTOCOL.md §3, and the alert: they live in the
-//! core's `testing` module (`crates/meetingbaas-webhooks/samples/`), shared with the adapters'
+//! receiver's `testing` module (`crates/meetingbaas-webhooks-receiver/samples/`), shared with the adapters'
 //! test helpers; this module names them for the commands.
 
 use meetingbaas_webhooks::EventName;
-use meetingbaas_webhooks::testing;
+use meetingbaas_webhooks_receiver::testing;
 
 /// The bot every bot sample refers to (the fixtures' bot id).
 pub(crate) const BOT_ID: &str = testing::SAMPLE_BOT_ID;

@@ -5,10 +5,10 @@ mod common;
 use std::process::Output;
 use std::time::Duration;
 
-use meetingbaas_webhooks::pipeline::EventLabel;
 use meetingbaas_webhooks::{Bytes, EventKind, Verifier};
 use meetingbaas_webhooks_conformance::redis_server::RedisServer;
 use meetingbaas_webhooks_inbox::{Enqueued, HandlerError, Inbox, Job};
+use meetingbaas_webhooks_receiver::EventLabel;
 
 fn inbox_command(store: &str, args: &[&str]) -> Output {
     common::command(&["inbox", "--store", store])

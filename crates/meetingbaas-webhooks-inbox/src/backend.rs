@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use meetingbaas_webhooks::VerifiedDelivery;
-use meetingbaas_webhooks::pipeline::{Enqueued, EventLabel};
+use meetingbaas_webhooks_receiver::{Enqueued, EventLabel};
 
 use crate::error::Error;
 use crate::record::{Attempt, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict};

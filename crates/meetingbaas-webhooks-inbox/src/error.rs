@@ -1,7 +1,7 @@
 //! What can go wrong with an inbox.
 
-use meetingbaas_webhooks::idempotency::StoreError;
-use meetingbaas_webhooks::pipeline::InboxError;
+use meetingbaas_webhooks_receiver::InboxError;
+use meetingbaas_webhooks_receiver::idempotency::StoreError;
 
 /// An inbox operation failed. Messages never contain a URL's password or a body.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

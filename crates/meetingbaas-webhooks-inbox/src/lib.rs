@@ -25,7 +25,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use meetingbaas_webhooks::pipeline::Pipeline;
+//! use meetingbaas_webhooks_receiver::Pipeline;
 //! use meetingbaas_webhooks::{Bytes, Event, EventKind, Signer, Verifier};
 //! use meetingbaas_webhooks_inbox::{HandlerError, Inbox, Job};
 //!
@@ -91,12 +91,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use meetingbaas_webhooks::VerifiedDelivery;
-use meetingbaas_webhooks::pipeline::{self, EnqueueFuture, EventLabel};
+use meetingbaas_webhooks_receiver::{EnqueueFuture, EventLabel};
 
 pub use backend::{Backend, BackendFuture, NewDelivery};
 pub use error::Error;
-pub use meetingbaas_webhooks::pipeline::Enqueued;
 pub use meetingbaas_webhooks::{Event, EventKind};
+pub use meetingbaas_webhooks_receiver::Enqueued;
 pub use record::{
     Attempt, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict, kind_from_name,
     now_ms,
@@ -179,7 +179,7 @@ impl Inbox {
     }
 
     /// The intake side, for `Pipeline::inbox` and the adapters' `inbox` builder methods.
-    pub fn intake(&self) -> Arc<dyn pipeline::Inbox> {
+    pub fn intake(&self) -> Arc<dyn meetingbaas_webhooks_receiver::Inbox> {
         Arc::new(self.clone())
     }
 
@@ -237,7 +237,7 @@ impl Inbox {
     }
 }
 
-impl pipeline::Inbox for Inbox {
+impl meetingbaas_webhooks_receiver::Inbox for Inbox {
     fn enqueue(&self, delivery: &VerifiedDelivery, label: EventLabel) -> EnqueueFuture {
         let future = self.backend.enqueue(NewDelivery::new(delivery, label));
         Box::pin(async move { future.await.map_err(Into::into) })

@@ -17,7 +17,7 @@
 //! and `XADD` in one script), and so is a claim (due retries promoted, `XAUTOCLAIM`,
 //! `XREADGROUP COUNT n`, every attempt started). Blocking reads (`XREADGROUP BLOCK`) run on a
 //! connection of their own; everything else shares the multiplexed connection made in
-//! [`meetingbaas_webhooks::redis_connection`] (the same one deduplication uses), and enqueues
+//! [`meetingbaas_webhooks_receiver::redis_connection`] (the same one deduplication uses), and enqueues
 //! are spread over it and three more like it (see [`RedisBackend`]). A worker that
 //! dies leaves its entries pending in the group: `XAUTOCLAIM` with the lease as minimum idle
 //! time takes them over (a live worker renews its entries with `XCLAIM` every third of the
@@ -30,8 +30,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use meetingbaas_webhooks::pipeline::Enqueued;
-use meetingbaas_webhooks::redis_connection::{RedisConnection, bounded, store_error};
+use meetingbaas_webhooks_receiver::Enqueued;
+use meetingbaas_webhooks_receiver::redis_connection::{RedisConnection, bounded, store_error};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::streams::StreamReadReply;
 use redis::{Script, Value};
@@ -366,7 +366,7 @@ impl RedisBackend {
             .arg(max.max(1))
             .arg(&token);
         let answer = tokio::time::timeout(
-            meetingbaas_webhooks::redis_connection::OPERATION_TIMEOUT,
+            meetingbaas_webhooks_receiver::redis_connection::OPERATION_TIMEOUT,
             claim.invoke_async::<Vec<Started>>(&mut shared),
         )
         .await

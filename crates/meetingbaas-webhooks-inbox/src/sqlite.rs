@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use meetingbaas_webhooks::pipeline::Enqueued;
+use meetingbaas_webhooks_receiver::Enqueued;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::{Notify, oneshot};
 

@@ -12,12 +12,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use meetingbaas_webhooks::Bytes;
-use meetingbaas_webhooks::pipeline::EventLabel;
 use meetingbaas_webhooks_conformance::redis_server::RedisServer;
 use meetingbaas_webhooks_inbox::{
     Attempt, Backend, Claimed, Enqueued, HandlerError, Inbox, Job, NewDelivery, RedisBackend,
     SqliteBackend, State, Stats, Verdict, now_ms,
 };
+use meetingbaas_webhooks_receiver::EventLabel;
 
 /// A store under test, and what keeps it alive.
 struct Store {

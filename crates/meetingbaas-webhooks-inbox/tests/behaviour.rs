@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use meetingbaas_webhooks::pipeline::{EventLabel, Pipeline};
 use meetingbaas_webhooks::{Bytes, Event, EventKind, Verifier};
 use meetingbaas_webhooks_conformance::redis_server::RedisServer;
 use meetingbaas_webhooks_inbox::{
     Enqueued, HandlerError, Inbox, Job, ListQuery, RetryPolicy, State, WorkerBuilder,
 };
+use meetingbaas_webhooks_receiver::{EventLabel, Pipeline};
 
 /// A store under test, and what keeps it alive.
 struct Store {

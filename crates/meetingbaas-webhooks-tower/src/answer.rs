@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::Response;
 use http_body_util::Full;
-use meetingbaas_webhooks::pipeline::Answer;
+use meetingbaas_webhooks_receiver::Answer;
 
 /// `answer` as a response (see [`Answer::into_response`]).
 pub(crate) fn response(answer: Answer) -> Response<Full<Bytes>> {

@@ -9,10 +9,11 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use http::header::CONTENT_TYPE;
 use http::request::Parts;
-use meetingbaas_webhooks::{Error, Event, ParseError, VerifiedDelivery, Verifier, VerifyError};
+use meetingbaas_webhooks::{Event, ParseError, VerifiedDelivery, Verifier, VerifyError};
+use meetingbaas_webhooks_receiver::Error;
 use serde::de::DeserializeOwned;
 
-use meetingbaas_webhooks::pipeline::{Answer, Pipeline, parse_into};
+use meetingbaas_webhooks_receiver::{Answer, Pipeline, parse_into};
 
 use crate::answer::response;
 

@@ -4,8 +4,8 @@
 use http::HeaderMap;
 use http_body::Body;
 use http_body_util::BodyDataStream;
-use meetingbaas_webhooks::content_length;
-use meetingbaas_webhooks::pipeline::{Pipeline, Read};
+use meetingbaas_webhooks_receiver::content_length;
+use meetingbaas_webhooks_receiver::{Pipeline, Read};
 
 /// Starts reading `body` with `pipeline`: refused before a single frame is read when the
 /// declared length (the `Content-Length` header, or the body's own size hint) is already over

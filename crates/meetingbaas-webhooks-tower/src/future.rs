@@ -7,7 +7,7 @@ use http::request::Parts;
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::{BodyDataStream, Full};
-use meetingbaas_webhooks::pipeline::{Admit, Answer, Completion, Finish, Pipeline, Read};
+use meetingbaas_webhooks_receiver::{Admit, Answer, Completion, Finish, Pipeline, Read};
 use pin_project_lite::pin_project;
 use serde::de::IgnoredAny;
 use tower_service::Service;

@@ -1,8 +1,8 @@
-use meetingbaas_webhooks::idempotency::Deduplicator;
+use meetingbaas_webhooks_receiver::idempotency::Deduplicator;
 use std::sync::Arc;
 
-use meetingbaas_webhooks::pipeline::{Inbox, Pipeline};
 use meetingbaas_webhooks::{EventKind, Verifier};
+use meetingbaas_webhooks_receiver::{Inbox, Pipeline};
 use tower_layer::Layer;
 
 use crate::service::VerifyWebhook;
@@ -60,7 +60,7 @@ impl VerifyWebhookLayer {
     }
 
     /// Deduplicates deliveries in front of the inner service (see
-    /// [`idempotency`](meetingbaas_webhooks::idempotency)): a copy of a delivery already handled
+    /// [`idempotency`](meetingbaas_webhooks_receiver::idempotency)): a copy of a delivery already handled
     /// with a 2xx answer is answered 200 `{"status":"duplicate"}` without calling the inner
     /// service; a copy arriving while the first still runs is answered 409; a store that cannot
     /// be reached, 503. A non-2xx answer, an error, a panic or a dropped request releases the
@@ -74,7 +74,7 @@ impl VerifyWebhookLayer {
     /// `{"status":"queued","id":...}`, 200 `{"status":"duplicate"}` for a copy of a stored one,
     /// 503 when the inbox cannot store), instead of running the handler in the request: a worker
     /// (crate `meetingbaas-webhooks-inbox`) runs it later, never cancelled by the sender's
-    /// timeout. See [`Pipeline::inbox`](meetingbaas_webhooks::pipeline::Pipeline::inbox).
+    /// timeout. See [`Pipeline::inbox`](meetingbaas_webhooks_receiver::Pipeline::inbox).
     pub fn inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
         self.pipeline = self.pipeline.inbox(inbox);
         self

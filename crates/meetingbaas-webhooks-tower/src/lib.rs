@@ -73,8 +73,8 @@
 //! `{"error": "<snake_case code>", "message": "<one sentence>"}` ([`Error::to_json`]) and the
 //! [`Error`] itself in the response extensions; the inner service is not called.
 //!
-//! [`Error`]: meetingbaas_webhooks::Error
-//! [`Error::to_json`]: meetingbaas_webhooks::Error::to_json
+//! [`Error`]: meetingbaas_webhooks_receiver::Error
+//! [`Error::to_json`]: meetingbaas_webhooks_receiver::Error::to_json
 //!
 //! # What the inner service receives
 //!
@@ -156,7 +156,7 @@
 //! # #[tokio::main]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let service = ServiceBuilder::new()
-//!     .layer(VerifyWebhookLayer::new(Verifier::from_env()?))
+//!     .layer(VerifyWebhookLayer::new(meetingbaas_webhooks_tower::receiver::env::verifier()?))
 //!     .service_fn(handle);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //! loop {
@@ -229,20 +229,23 @@ pub use crate::limit::FailureLimitLayer;
 #[cfg(feature = "axum")]
 pub use crate::method::delivery_methods;
 pub use crate::service::VerifyWebhook;
-pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
+pub use meetingbaas_webhooks_receiver::{EndpointConfig, MemoryBudget, Outcome, Pipeline};
 
 // What a handler needs from the core, so that this crate is the only dependency to add.
 /// The core crate, `meetingbaas-webhooks`, for everything not re-exported at this crate's root
-/// (the event payload types in `core::event`, `core::pipeline`, `core::idempotency`...).
+/// (the event payload types in `core::event`...).
 pub use meetingbaas_webhooks as core;
-#[cfg(feature = "redis")]
-pub use meetingbaas_webhooks::idempotency::RedisStore;
-pub use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
 pub use meetingbaas_webhooks::{
-    Bytes, ConfigError, Error, Event, EventKind, EventName, FixedClock, IdempotencyError,
-    IdempotencyKey, ParseError, Scheme, SignedHeaders, Signer, Value, VerifiedDelivery, Verifier,
-    VerifierBuilder, VerifyError,
+    Bytes, ConfigError, Event, EventKind, EventName, FixedClock, IdempotencyKey, ParseError,
+    Scheme, SignedHeaders, Signer, Value, VerifiedDelivery, Verifier, VerifierBuilder, VerifyError,
 };
+/// The receiving crate, `meetingbaas-webhooks-receiver`, for everything of the pipeline not
+/// re-exported at this crate's root (`receiver::idempotency`, `receiver::limit`, `Answer`...).
+pub use meetingbaas_webhooks_receiver as receiver;
+#[cfg(feature = "redis")]
+pub use meetingbaas_webhooks_receiver::idempotency::RedisStore;
+pub use meetingbaas_webhooks_receiver::idempotency::{Deduplicator, MemoryStore};
+pub use meetingbaas_webhooks_receiver::{Error, IdempotencyError};
 
 #[cfg(test)]
 mod tests;

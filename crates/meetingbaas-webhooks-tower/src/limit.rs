@@ -47,7 +47,7 @@
 //! forge otherwise). Requests arriving together are all let through before their failures are
 //! counted; the pipeline's in-flight cap and memory budget bound those. At most
 //! [`DEFAULT_MAX_CLIENTS`] clients are remembered, whatever the number of addresses a flood comes
-//! from (see [`meetingbaas_webhooks::limit`]).
+//! from (see [`meetingbaas_webhooks_receiver::limit`]).
 
 use std::future::Future;
 use std::hash::Hash;
@@ -59,13 +59,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, header};
 use http_body_util::{Either, Full};
-use meetingbaas_webhooks::limit::{TOO_MANY_FAILURES_ANSWER, retry_after_seconds};
-use meetingbaas_webhooks::pipeline::Outcome;
+use meetingbaas_webhooks_receiver::Outcome;
+use meetingbaas_webhooks_receiver::limit::{TOO_MANY_FAILURES_ANSWER, retry_after_seconds};
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-pub use meetingbaas_webhooks::limit::{
+pub use meetingbaas_webhooks_receiver::limit::{
     DEFAULT_MAX_CLIENTS, FailureLimiter, Quota, is_counted_failure,
 };
 pub use tower_governor::key_extractor::{KeyExtractor, PeerIpKeyExtractor, SmartIpKeyExtractor};

@@ -2,9 +2,9 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use http_body::Body;
-use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks::{EventKind, Verifier};
+use meetingbaas_webhooks_receiver::Pipeline;
+use meetingbaas_webhooks_receiver::idempotency::Deduplicator;
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
@@ -53,7 +53,7 @@ impl<S> VerifyWebhook<S> {
     }
 
     /// Deduplicates deliveries in front of the inner service (see
-    /// [`idempotency`](meetingbaas_webhooks::idempotency)): a copy of a delivery already handled
+    /// [`idempotency`](meetingbaas_webhooks_receiver::idempotency)): a copy of a delivery already handled
     /// with a 2xx answer is answered 200 `{"status":"duplicate"}` without calling the inner
     /// service; a copy arriving while the first still runs is answered 409; a store that cannot
     /// be reached, 503. A non-2xx answer, an error, a panic or a dropped request releases the

@@ -41,7 +41,7 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Method, Request};
 
-pub use meetingbaas_webhooks::testing::*;
+pub use meetingbaas_webhooks_receiver::testing::*;
 
 /// `delivery` as Meeting BaaS sends it: a `POST` to `uri` with `content-type:
 /// application/json`, the scheme's headers and the body.

@@ -12,7 +12,8 @@ use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::channel::Channel;
 use http_body_util::{BodyExt, Full};
-use meetingbaas_webhooks::{Error, Event, EventKind, Scheme, Signer, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks::{Event, EventKind, Scheme, Signer, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks_receiver::Error;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
 use crate::{VerifiedBody, VerifyWebhook, VerifyWebhookLayer};
@@ -553,7 +554,7 @@ mod dedupe {
 
     use std::time::Duration;
 
-    use meetingbaas_webhooks::idempotency::{
+    use meetingbaas_webhooks_receiver::idempotency::{
         DUPLICATE_ANSWER, Deduplicator, MemoryStore, UnavailableStore,
     };
 

@@ -1,7 +1,7 @@
 //! The filters: [`verified`], [`event`] and [`json`](crate::json).
 
-use meetingbaas_webhooks::pipeline::{Answer, Pipeline, Ticket};
 use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks_receiver::{Answer, Pipeline, Ticket};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use warp::http::HeaderMap;
 use warp::{Filter, Rejection};
@@ -70,7 +70,7 @@ pub fn event(
 /// [`Event`], [`Value`](meetingbaas_webhooks::Value), or [`serde::de::IgnoredAny`] to verify only
 /// (the same as [`verified`]).
 ///
-/// Read by the pipeline's one rule ([`parse_into`](meetingbaas_webhooks::pipeline::parse_into)):
+/// Read by the pipeline's one rule ([`parse_into`](meetingbaas_webhooks_receiver::parse_into)):
 /// a body that is not JSON, or not a webhook envelope (an object with a string `event`) where
 /// `T` does not fit it, is refused with `400`; an envelope that does not fit your own `T` with
 /// `422` (an [`Event`] never refuses an envelope for its data).

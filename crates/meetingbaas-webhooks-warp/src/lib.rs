@@ -129,21 +129,24 @@ mod webhooks;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub use filters::{event, json, verified};
-pub use meetingbaas_webhooks::pipeline::{MemoryBudget, Outcome, Pipeline};
+pub use meetingbaas_webhooks_receiver::{EndpointConfig, MemoryBudget, Outcome, Pipeline};
 pub use method::delivery_method;
 
 // What a handler needs from the core, so that this crate is the only dependency to add.
 /// The core crate, `meetingbaas-webhooks`, for everything not re-exported at this crate's root
-/// (the event payload types in `core::event`, `core::pipeline`, `core::idempotency`...).
+/// (the event payload types in `core::event`...).
 pub use meetingbaas_webhooks as core;
-#[cfg(feature = "redis")]
-pub use meetingbaas_webhooks::idempotency::RedisStore;
-pub use meetingbaas_webhooks::idempotency::{Deduplicator, MemoryStore};
 pub use meetingbaas_webhooks::{
-    Bytes, ConfigError, Error, Event, EventKind, EventName, FixedClock, IdempotencyError,
-    IdempotencyKey, ParseError, Scheme, SignedHeaders, Signer, Value, VerifiedDelivery, Verifier,
-    VerifierBuilder, VerifyError,
+    Bytes, ConfigError, Event, EventKind, EventName, FixedClock, IdempotencyKey, ParseError,
+    Scheme, SignedHeaders, Signer, Value, VerifiedDelivery, Verifier, VerifierBuilder, VerifyError,
 };
+/// The receiving crate, `meetingbaas-webhooks-receiver`, for everything of the pipeline not
+/// re-exported at this crate's root (`receiver::idempotency`, `receiver::limit`, `Answer`...).
+pub use meetingbaas_webhooks_receiver as receiver;
+#[cfg(feature = "redis")]
+pub use meetingbaas_webhooks_receiver::idempotency::RedisStore;
+pub use meetingbaas_webhooks_receiver::idempotency::{Deduplicator, MemoryStore};
+pub use meetingbaas_webhooks_receiver::{Error, IdempotencyError};
 pub use rejection::{WebhookRejection, recover};
 pub use webhooks::WebhookConfig;
 #[allow(deprecated)]

@@ -1,7 +1,8 @@
 //! [`WebhookRejection`] and [`recover`]: refusals and the answers they turn into.
 
-use meetingbaas_webhooks::pipeline::Answer;
-use meetingbaas_webhooks::{Error, IdempotencyError, ParseError, VerifyError};
+use meetingbaas_webhooks::{ParseError, VerifyError};
+use meetingbaas_webhooks_receiver::Answer;
+use meetingbaas_webhooks_receiver::{Error, IdempotencyError};
 use warp::Rejection;
 use warp::http::StatusCode;
 use warp::reply::Response;
@@ -36,7 +37,7 @@ impl WebhookRejection {
     /// The contract's answer: [`status`](Self::status), `content-type: application/json`,
     /// `Retry-After` on a 503, the core's body `{"error": "<code>", "message": "<one
     /// sentence>"}`, and in the extensions the
-    /// [`Outcome`](meetingbaas_webhooks::pipeline::Outcome) and the [`Error`].
+    /// [`Outcome`](meetingbaas_webhooks_receiver::Outcome) and the [`Error`].
     pub fn to_response(&self) -> Response {
         reply(Answer::rejected(self.error.clone()))
     }

@@ -33,7 +33,7 @@
 
 use warp::test::RequestBuilder;
 
-pub use meetingbaas_webhooks::testing::*;
+pub use meetingbaas_webhooks_receiver::testing::*;
 
 /// `delivery` as Meeting BaaS sends it: a `POST` to `uri` (a path) with `content-type:
 /// application/json`, the scheme's headers and the body. Add to it, then `.reply(&filter)`.

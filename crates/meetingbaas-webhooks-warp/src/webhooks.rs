@@ -4,9 +4,9 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
 
-use meetingbaas_webhooks::idempotency::Deduplicator;
-use meetingbaas_webhooks::pipeline::{Answer, Inbox, Outcome, Pipeline, Ticket};
 use meetingbaas_webhooks::{EventKind, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks_receiver::idempotency::Deduplicator;
+use meetingbaas_webhooks_receiver::{Answer, Inbox, Outcome, Pipeline, Ticket};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 use warp::reply::Response;
@@ -114,7 +114,7 @@ impl WebhookConfig {
     /// `{"status":"queued","id":...}`, 200 `{"status":"duplicate"}` for a copy of a stored one,
     /// 503 when the inbox cannot store), instead of running the handler in the request: a worker
     /// (crate `meetingbaas-webhooks-inbox`) runs it later, never cancelled by the sender's
-    /// timeout. See [`Pipeline::inbox`](meetingbaas_webhooks::pipeline::Pipeline::inbox).
+    /// timeout. See [`Pipeline::inbox`](meetingbaas_webhooks_receiver::Pipeline::inbox).
     pub fn inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
         self.pipeline = self.pipeline.inbox(inbox);
         self

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::FutureExt;
-use meetingbaas_webhooks::idempotency::{Begin, Deduplicator, MemoryStore, UnavailableStore};
 use meetingbaas_webhooks::{Bytes, Event, Signer, Value, VerifiedDelivery, Verifier};
+use meetingbaas_webhooks_receiver::idempotency::{
+    Begin, Deduplicator, MemoryStore, UnavailableStore,
+};
 use meetingbaas_webhooks_warp::testing::{TestDelivery, signed_post};
 use meetingbaas_webhooks_warp::{WebhookConfig, recover};
 use serde::de::IgnoredAny;

@@ -22,7 +22,7 @@ pub mod header_names {
     pub const MEETING_BAAS_API_KEY: &str = "x-meeting-baas-api-key";
     /// v2 alert callback secret (the alert rule's secret).
     pub const MB_ALERT_SECRET: &str = "x-mb-alert-secret";
-    /// The declared body length (read by [`content_length`](crate::content_length)).
+    /// The declared body length (read by the receiving pipeline before the body).
     pub const CONTENT_LENGTH: &str = "content-length";
 }
 

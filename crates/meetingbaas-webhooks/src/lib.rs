@@ -3,9 +3,11 @@
 //! This is the framework-free core of the `meetingbaas-webhooks` crate family. It knows the wire
 //! protocol (five authentication schemes and every event name across API generations) and nothing of
 //! HTTP frameworks: give it the raw body and a way to look up headers ([`HeaderLookup`]) and it
-//! answers with a [`VerifiedDelivery`] or a [`VerifyError`]. The adapter crates
-//! (`meetingbaas-webhooks-tower`, `-actix`, `-warp`) only buffer the body, call this crate and
-//! turn its errors into responses.
+//! answers with a [`VerifiedDelivery`] or a [`VerifyError`]. It is `no_std` + `alloc`, with no
+//! runtime: the receiving pipeline (body reading under limits and budgets, deduplication, the
+//! inbox hand-off, logs and metrics) is the `meetingbaas-webhooks-receiver` crate, and the
+//! adapters (`meetingbaas-webhooks-tower`, `-actix`, `-warp`) read the body, call that pipeline
+//! and map its answers to responses.
 //!
 //! # Example
 //!
@@ -51,12 +53,8 @@
 //! - `std` (default): the system clock and `std::error::Error`. Without it the crate is `no_std` +
 //!   `alloc` and a [`Clock`] must be supplied when the Svix scheme is enabled.
 //! - `http`: [`HeaderLookup`] for `http::HeaderMap` and [`SignedHeaders::to_header_map`].
-//! - `redis`: [`idempotency::RedisStore`], deduplication shared by replicas through Redis
-//!   (tokio).
 //! - `ring`: compute HMAC-SHA256 with `ring` (about 1.85x faster than the default RustCrypto on
 //!   CPUs without SHA extensions; same bytes).
-//! - `testing`: the `testing` module, signed deliveries of any scheme and sample events with a chosen bot
-//!   id, for your own tests (the adapters turn them into their framework's test requests).
 //! - `tracing`: a debug-level `tracing` event for every rejection (never above debug, so that a
 //!   flood of forged requests cannot flood an error log), and a warn-level one for a verified
 //!   delivery whose fields did not all fit their types.
@@ -68,60 +66,34 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
-mod body;
 mod clock;
-#[cfg(feature = "std")]
-pub mod config;
 mod delivery;
-#[cfg(feature = "std")]
-mod env;
 mod error;
 pub mod event;
 mod headers;
-#[cfg(feature = "std")]
-pub mod idempotency;
-#[cfg(not(feature = "std"))]
-#[path = "idempotency/key.rs"]
 mod idempotency_key;
-#[cfg(feature = "rate-limit")]
-pub mod limit;
 mod log;
 mod mac;
-#[cfg(feature = "pipeline")]
-pub mod pipeline;
-#[cfg(feature = "redis")]
-pub mod redis_connection;
 mod scheme;
 mod secret;
 mod sign;
-#[cfg(feature = "testing")]
-pub mod testing;
 #[cfg(feature = "std")]
 mod unique;
 mod verifier;
 
-pub use body::{BodyCollector, DEFAULT_MAX_BODY_BYTES, SEGMENT_BYTES, content_length};
 #[cfg(feature = "std")]
 pub use clock::SystemClock;
 pub use clock::{Clock, FixedClock};
-#[cfg(feature = "std")]
-pub use config::{CONFIG_ENV_VAR, EndpointConfig, EndpointConfigError};
 pub use delivery::{DELIVERY_METHODS, VerifiedDelivery, is_delivery_method};
-#[cfg(feature = "std")]
-pub use env::{MAX_BODY_ENV_VAR, SECRET_ENV_VARS};
-pub use error::{
-    ConfigError, Error, IdempotencyError, MAX_MESSAGE_BYTES, ParseError, RETRY_AFTER_SECS,
-    Unavailable, VerifyError,
-};
+pub use error::{ConfigError, MAX_MESSAGE_BYTES, ParseError, VerifyError, excerpt};
 pub use event::{Event, EventKind, EventName, Generation};
 pub use headers::{HeaderLookup, header_names};
-#[cfg(feature = "std")]
-pub use idempotency::IdempotencyKey;
-#[cfg(not(feature = "std"))]
 pub use idempotency_key::IdempotencyKey;
 pub use scheme::Scheme;
 pub use sign::{SignedHeaders, Signer};
-pub use verifier::{DEFAULT_TOLERANCE, Verifier, VerifierBuilder};
+#[cfg(feature = "std")]
+pub use unique::unique_id;
+pub use verifier::{DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Verifier, VerifierBuilder};
 
 /// Re-exported so that users can build bodies without naming `bytes` themselves.
 pub use bytes::Bytes;

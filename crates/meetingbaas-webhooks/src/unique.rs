@@ -7,9 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::mac::sha256;
 use crate::secret::to_hex;
 
-/// `prefix` followed by 26 hex digits, unique per process and call: a digest of the time, a
+/// `prefix` followed by 26 hex digits, unique per process and call (Svix message ids for signing,
+/// owner tokens for deduplication claims): a digest of the time, a
 /// process-wide counter, the process id and `salt`.
-pub(crate) fn unique_id(prefix: &str, salt: &[u8]) -> String {
+pub fn unique_id(prefix: &str, salt: &[u8]) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -8,7 +8,6 @@ use core::time::Duration;
 
 use bytes::Bytes;
 
-use crate::body::{BodyCollector, DEFAULT_MAX_BODY_BYTES};
 use crate::clock::Clock;
 use crate::delivery::VerifiedDelivery;
 use crate::error::{ConfigError, VerifyError};
@@ -20,6 +19,13 @@ use crate::secret::{
     KeyRing, TokenDigest, any_tag_matches, any_token_matches, decode_base64_tag, decode_hex_tag,
     signature_key, svix_key,
 };
+
+/// The default body limit of every adapter: 8 MiB.
+///
+/// A v1 `complete` carries the whole transcript inline; a four-hour meeting with word-level
+/// timings is about 2 MiB of JSON, so this leaves room while still bounding memory per request.
+/// Set another with [`VerifierBuilder::max_body_bytes`](crate::VerifierBuilder::max_body_bytes).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
 /// How far a Svix timestamp may be from now, either way, by default: 5 minutes.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(5 * 60);
@@ -116,15 +122,6 @@ impl Verifier {
     /// The Svix timestamp tolerance (either way).
     pub fn tolerance(&self) -> Duration {
         Duration::from_secs(self.inner.tolerance_secs)
-    }
-
-    /// A [`BodyCollector`] under this verifier's limit; fails at once (413) when the declared
-    /// `Content-Length` is already over it.
-    pub fn body_collector(
-        &self,
-        content_length: Option<u64>,
-    ) -> Result<BodyCollector, VerifyError> {
-        BodyCollector::new(self.inner.max_body_bytes, content_length)
     }
 
     /// Verifies a delivery: `body` is the raw request body, exactly as received.

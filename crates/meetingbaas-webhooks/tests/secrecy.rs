@@ -1,6 +1,6 @@
 //! No secret and no expected MAC ever appears in `Debug`, `Display` or an error.
 
-use meetingbaas_webhooks::{Bytes, Error, FixedClock, Scheme, Signer, Verifier};
+use meetingbaas_webhooks::{Bytes, FixedClock, Scheme, Signer, Verifier};
 
 const NOW: i64 = 1_700_000_000;
 const SVIX: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -101,7 +101,6 @@ fn no_rejection_mentions_a_secret_or_an_expected_mac() {
             .unwrap_err();
         assert_clean(&format!("{err:?}"));
         assert_clean(&err.to_string());
-        assert_clean(&Error::from(err).to_json());
     }
 }
 

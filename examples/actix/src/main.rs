@@ -28,7 +28,7 @@ use actix_web::middleware::Condition;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use meetingbaas_example_server as server;
 use meetingbaas_webhooks_actix::Deduplicator;
-use meetingbaas_webhooks_actix::core::EndpointConfig;
+use meetingbaas_webhooks_actix::EndpointConfig;
 use meetingbaas_webhooks_actix::delivery_route;
 use meetingbaas_webhooks_actix::{FailureLimit, Idempotency, Quota, Webhook, WebhookConfig};
 use meetingbaas_webhooks_inbox::Inbox;

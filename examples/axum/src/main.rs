@@ -24,7 +24,7 @@ use axum::{Json, Router};
 use meetingbaas_example_server as server;
 use meetingbaas_webhooks_inbox::Inbox;
 use meetingbaas_webhooks_tower::Deduplicator;
-use meetingbaas_webhooks_tower::core::EndpointConfig;
+use meetingbaas_webhooks_tower::EndpointConfig;
 use meetingbaas_webhooks_tower::{VerifyWebhookLayer, Webhook, delivery_methods};
 
 #[tokio::main]

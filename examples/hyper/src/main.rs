@@ -27,7 +27,7 @@ use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use meetingbaas_example_server as server;
 use meetingbaas_webhooks_inbox::Inbox;
-use meetingbaas_webhooks_tower::core::EndpointConfig;
+use meetingbaas_webhooks_tower::EndpointConfig;
 use meetingbaas_webhooks_tower::core::{DELIVERY_METHODS, is_delivery_method};
 use meetingbaas_webhooks_tower::{Deduplicator, Event};
 use meetingbaas_webhooks_tower::{VerifiedBody, VerifyWebhookLayer};

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use meetingbaas_example_server as server;
 use meetingbaas_webhooks_inbox::Inbox;
-use meetingbaas_webhooks_warp::core::EndpointConfig;
+use meetingbaas_webhooks_warp::EndpointConfig;
 use meetingbaas_webhooks_warp::{Deduplicator, Event, VerifiedDelivery};
 use meetingbaas_webhooks_warp::{WebhookConfig, delivery_method};
 use warp::Filter;

@@ -10,9 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use meetingbaas_webhooks::pipeline::EventLabel;
 use meetingbaas_webhooks::{Bytes, Verifier};
 use meetingbaas_webhooks_inbox::{Enqueued, HandlerError, Inbox, Job};
+use meetingbaas_webhooks_receiver::EventLabel;
 
 const BODY: usize = 1024;
 const ROWS: usize = 20_000;

@@ -18,8 +18,8 @@
 use std::convert::Infallible;
 
 use meetingbaas_bench_load::{Careful, body::complete_body, fail};
-use meetingbaas_webhooks::pipeline::Pipeline;
 use meetingbaas_webhooks::{Bytes, Event, Signer, Verifier};
+use meetingbaas_webhooks_receiver::Pipeline;
 
 const SECRET: &str = "bench-secret-7c1e9a52d4b04f18";
 

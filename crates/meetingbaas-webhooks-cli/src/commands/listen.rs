@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use meetingbaas_webhooks::{EndpointConfig, Scheme};
+use meetingbaas_webhooks::Scheme;
+use meetingbaas_webhooks_receiver::EndpointConfig;
 
 use crate::client::Target;
 use crate::credentials;

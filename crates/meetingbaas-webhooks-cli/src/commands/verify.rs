@@ -4,7 +4,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use http::HeaderMap;
-use meetingbaas_webhooks::{Error, Event, FixedClock, Scheme, VerifiedDelivery};
+use meetingbaas_webhooks::{Event, FixedClock, Scheme, VerifiedDelivery};
+use meetingbaas_webhooks_receiver::Error;
 
 use crate::credentials;
 use crate::failure::Failure;

@@ -1,41 +1,40 @@
 //! Buffering a request body under a limit: the one implementation every adapter uses.
 
-use alloc::vec::Vec;
+use std::vec::Vec;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::error::VerifyError;
-use crate::headers::{HeaderLookup, Single, header_names, single};
-use crate::log;
+use meetingbaas_webhooks::VerifyError;
+use meetingbaas_webhooks::{HeaderLookup, header_names};
 
-/// The default body limit of every adapter: 8 MiB.
-///
-/// A v1 `complete` carries the whole transcript inline; a four-hour meeting with word-level
-/// timings is about 2 MiB of JSON, so this leaves room while still bounding memory per request.
-/// Set another with [`VerifierBuilder::max_body_bytes`](crate::VerifierBuilder::max_body_bytes).
-pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Logs a refused body at debug level (forged traffic must not be able to flood a log).
+fn rejected(err: &VerifyError) {
+    tracing::debug!(target: "meetingbaas_webhooks", error = %err, "webhook delivery rejected");
+}
 
 /// The body length a request declares: its one `Content-Length` header, as ASCII digits
 /// (surrounding spaces allowed). Absent, repeated or unreadable: `None`, and the body is then
 /// limited while it streams. Adapters pass this to [`BodyCollector::new`].
 ///
 /// ```
-/// use meetingbaas_webhooks::content_length;
+/// use meetingbaas_webhooks_receiver::content_length;
 ///
 /// assert_eq!(content_length(&[("Content-Length", "42")]), Some(42));
 /// assert_eq!(content_length(&[("content-length", "1"), ("content-length", "2")]), None);
 /// assert_eq!(content_length(&[("content-length", "-5")]), None);
 /// ```
 pub fn content_length<H: HeaderLookup + ?Sized>(headers: &H) -> Option<u64> {
-    match single(headers, header_names::CONTENT_LENGTH) {
-        Single::One(value) => {
+    let mut values = headers.header_values(header_names::CONTENT_LENGTH);
+    match (values.next(), values.next()) {
+        (Some(value), None) => {
             let digits = value.trim_ascii();
             if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
                 return None;
             }
             core::str::from_utf8(digits).ok()?.parse().ok()
         }
-        Single::Absent | Single::Repeated => None,
+        // Absent, or repeated.
+        _ => None,
     }
 }
 
@@ -61,7 +60,8 @@ pub const SEGMENT_BYTES: usize = 256 * 1024;
 /// occupies more than the limit while it streams, and allocates only buffers of one size.
 ///
 /// ```
-/// use meetingbaas_webhooks::{BodyCollector, Bytes, VerifyError};
+/// use meetingbaas_webhooks_receiver::BodyCollector;
+/// use meetingbaas_webhooks_receiver::core::{Bytes, VerifyError};
 ///
 /// let mut body = BodyCollector::new(8, None)?;
 /// body.push(Bytes::from_static(b"1234"))?;
@@ -187,7 +187,7 @@ impl BodyCollector {
     /// rejection. Adapters call it instead of building the error themselves.
     pub fn unreadable(&self) -> VerifyError {
         let err = VerifyError::BodyUnreadable;
-        log::rejected(&err);
+        rejected(&err);
         err
     }
 
@@ -344,7 +344,7 @@ impl BodyCollector {
 
 fn too_large(limit: usize) -> VerifyError {
     let err = VerifyError::PayloadTooLarge { limit };
-    log::rejected(&err);
+    rejected(&err);
     err
 }
 
@@ -354,7 +354,7 @@ mod tests {
 
     #[test]
     fn one_frame_is_kept_without_copy() {
-        let frame = Bytes::from(alloc::vec![7u8; 100]);
+        let frame = Bytes::from(std::vec![7u8; 100]);
         let ptr = frame.as_ptr();
         let mut body = BodyCollector::new(1000, None).unwrap();
         body.push(frame).unwrap();
@@ -387,7 +387,7 @@ mod tests {
     fn peak_allocation_bounds_what_push_holds_at_once() {
         // Without a declared length the buffer doubles: charged old + new + frame first.
         let mut body = BodyCollector::new(1 << 20, None).unwrap();
-        let frame = Bytes::from(alloc::vec![1u8; 1000]);
+        let frame = Bytes::from(std::vec![1u8; 1000]);
         let mut most = 0;
         for _ in 0..200 {
             let before = body.allocated();
@@ -401,7 +401,7 @@ mod tests {
         // With a declared length the buffer grows once, to exactly that length.
         let declared = 1 << 20;
         let mut body = BodyCollector::new(declared, Some(declared as u64)).unwrap();
-        let frame = Bytes::from(alloc::vec![1u8; 64 * 1024]);
+        let frame = Bytes::from(std::vec![1u8; 64 * 1024]);
         for _ in 0..16 {
             body.push(frame.clone()).unwrap();
             assert!(body.allocated() <= declared);
@@ -415,7 +415,7 @@ mod tests {
         let mut body = BodyCollector::new(limit, None).unwrap();
         let mut byte = 0u8;
         for &size in frames {
-            let frame: alloc::vec::Vec<u8> = (0..size)
+            let frame: std::vec::Vec<u8> = (0..size)
                 .map(|_| {
                     byte = byte.wrapping_add(1);
                     byte
@@ -437,7 +437,7 @@ mod tests {
         body
     }
 
-    fn expected(len: usize) -> alloc::vec::Vec<u8> {
+    fn expected(len: usize) -> std::vec::Vec<u8> {
         (1..=len).map(|i| (i % 256) as u8).collect()
     }
 
@@ -478,7 +478,7 @@ mod tests {
     fn a_chunked_body_never_allocates_past_the_limit_even_within_a_segment_of_it() {
         // A limit that is not a multiple of the segment size: the last segment is cut to it.
         let limit = 3 * SEGMENT_BYTES + 5;
-        let mut frames = alloc::vec![64 * 1024; limit / (64 * 1024)];
+        let mut frames = std::vec![64 * 1024; limit / (64 * 1024)];
         frames.push(limit % (64 * 1024));
         let body = stream(limit, &frames);
         assert_eq!(body.len(), limit);
@@ -506,7 +506,7 @@ mod tests {
         let declared = 2 * SEGMENT_BYTES;
         let mut body = BodyCollector::new(declared, Some(declared as u64)).unwrap();
         for _ in 0..8 {
-            body.push(Bytes::from(alloc::vec![1u8; declared / 8]))
+            body.push(Bytes::from(std::vec![1u8; declared / 8]))
                 .unwrap();
         }
         assert!(matches!(body.state, Collected::Many(_)));

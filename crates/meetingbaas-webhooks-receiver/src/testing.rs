@@ -7,7 +7,7 @@
 //! `TestRequest`, warp's `RequestBuilder`) in their own `testing` modules.
 //!
 //! ```
-//! use meetingbaas_webhooks::testing::{SAMPLE_BOT_ID, TestDelivery, sample};
+//! use meetingbaas_webhooks_receiver::testing::{SAMPLE_BOT_ID, TestDelivery, sample};
 //! use meetingbaas_webhooks::{Event, EventName, Signer, Verifier};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -34,8 +34,8 @@ use std::string::{String, ToString};
 
 use bytes::Bytes;
 
-use crate::event::EventName;
-use crate::sign::{SignedHeaders, Signer};
+use meetingbaas_webhooks::EventName;
+use meetingbaas_webhooks::{SignedHeaders, Signer};
 
 /// The bot id every bot sample refers to (the one in Meeting BaaS's documented examples).
 pub const SAMPLE_BOT_ID: &str = "123e4567-e89b-12d3-a456-426614174000";
@@ -232,7 +232,7 @@ impl TestDelivery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Event, EventKind};
+    use meetingbaas_webhooks::{Event, EventKind};
 
     #[test]
     fn every_wire_name_has_exactly_one_sample() {

@@ -16,7 +16,7 @@
 //! replicas sharing one Redis.
 //!
 //! ```
-//! use meetingbaas_webhooks::idempotency::{Begin, Deduplicator, MemoryStore};
+//! use meetingbaas_webhooks_receiver::idempotency::{Begin, Deduplicator, MemoryStore};
 //! use meetingbaas_webhooks::{Bytes, Verifier};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -36,7 +36,6 @@
 //! ```
 
 mod deduplicator;
-mod key;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -44,10 +43,10 @@ mod store;
 mod unavailable;
 
 pub use deduplicator::{
-    Begin, BeginFuture, ClaimGuard, DEDUPE_ENV_VAR, DEFAULT_LEASE, DEFAULT_TTL, Deduplicator,
-    FinishFuture,
+    Begin, BeginFuture, ClaimGuard, DEDUPE_ENV_VAR, DEFAULT_LEASE, DEFAULT_TTL, DedupeSettingError,
+    Deduplicator, FinishFuture,
 };
-pub use key::IdempotencyKey;
+pub use meetingbaas_webhooks::IdempotencyKey;
 pub use memory::{DEFAULT_CAPACITY, MemoryStore};
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;

@@ -1,55 +1,4 @@
-//! The receiving pipeline: every step between "bytes arrived" and "answer sent", in one order,
-//! for every adapter.
-//!
-//! An adapter does three things, and nothing else:
-//!
-//! 1. [`Pipeline::read`] the body (a stream of chunks) under the limit, the body deadline and
-//!    the in-flight memory budget;
-//! 2. [`Pipeline::admit`] it with the request headers: verify, parse as asked, filter by kind,
-//!    claim (deduplication), in that order;
-//! 3. map the result: an [`Answer`] the pipeline gives itself (rejections, duplicates, ignored
-//!    kinds), or a [`Ticket`] for the handler, whose [`Completion`] is finished with the
-//!    handler's status.
-//!
-//! | step | answer when it refuses |
-//! |---|---|
-//! | endpoint disabled ([`Pipeline::enabled`]) | 503 + `Retry-After`, nothing read |
-//! | declared `Content-Length` over the limit | 413, nothing read |
-//! | declared length or received bytes over the memory budget | 503 + `Retry-After` |
-//! | body over the limit while streaming | 413, the rest never read |
-//! | body not complete within the deadline | 408 |
-//! | broken stream | 400 |
-//! | verification | 401 |
-//! | parse (`Event`: only a non-envelope; your own `T`: also 422) | 400 / 422 |
-//! | kind not wanted ([`Pipeline::only`]) | 200 `{"status":"ignored"}` |
-//! | deduplication | 200 `{"status":"duplicate"}`, 409 running, 503 store down |
-//! | inbox ([`Pipeline::inbox`], instead of the handler) | 202 `{"status":"queued"}`, 200 duplicate, 503 inbox down |
-//!
-//! ```
-//! use meetingbaas_webhooks::pipeline::{Answer, Pipeline};
-//! use meetingbaas_webhooks::{Bytes, Event, Signer, Verifier};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let pipeline = Pipeline::new(Verifier::builder().signature_secret("s3cret").build()?);
-//!
-//! let body = r#"{"event":"bot.failed","data":{"bot_id":"b-1"}}"#;
-//! let headers = Signer::signature("s3cret")?.sign(body.as_bytes(), "", 0);
-//! // An adapter's body stream; here one chunk.
-//! let chunks = [Ok::<_, std::convert::Infallible>(Bytes::from(body))];
-//! let stream = futures_util::stream::iter(chunks);
-//!
-//! let refused = |answer: Answer| format!("refused with {}", answer.status());
-//! let received = pipeline.read(&headers, stream).await.map_err(refused)?;
-//! let ticket = pipeline.admit::<Event, _>(&headers, received).await.map_err(refused)?;
-//! let (_delivery, _, event, completion) = ticket.into_parts();
-//! assert_eq!(event.bot_id(), Some("b-1"));
-//! // ...the handler runs, then:
-//! let outcome = completion.finish(200).await;
-//! assert_eq!(outcome.status(), 200);
-//! # Ok(())
-//! # }
-//! ```
+//! [`Pipeline`]: the receiving options of one endpoint, set once.
 
 mod admit;
 mod answer;
@@ -73,10 +22,10 @@ pub use observe::{
 };
 pub use read::{Read, Received};
 
-use crate::event::EventKind;
-use crate::headers::HeaderLookup;
 use crate::idempotency::Deduplicator;
-use crate::verifier::Verifier;
+use meetingbaas_webhooks::EventKind;
+use meetingbaas_webhooks::HeaderLookup;
+use meetingbaas_webhooks::Verifier;
 
 /// The default body deadline: 10 seconds from the first poll of [`Read`] to the body's last
 /// byte. A real delivery (even an 8 MiB transcript) arrives far faster; a sender trickling bytes
@@ -84,7 +33,7 @@ use crate::verifier::Verifier;
 pub const DEFAULT_BODY_DEADLINE: Duration = Duration::from_secs(10);
 
 /// The receiving pipeline of one endpoint: configured once, cheap to clone (shared), called by
-/// the adapters for every request. See the [module docs](self).
+/// the adapters for every request. See the [crate docs](crate).
 #[derive(Clone, Debug)]
 pub struct Pipeline {
     inner: Arc<Config>,
@@ -115,7 +64,7 @@ impl Config {
 impl Pipeline {
     /// A pipeline verifying with `verifier` under its body limit, with
     /// [`DEFAULT_BODY_DEADLINE`] and a [`MemoryBudget`] of [`DEFAULT_MEMORY_BUDGET`]; nothing
-    /// parsed unless asked ([`parse_events`](Self::parse_events), or [`Event`](crate::Event) as
+    /// parsed unless asked ([`parse_events`](Self::parse_events), or [`Event`](meetingbaas_webhooks::Event) as
     /// the type to [`admit`](Self::admit)), every kind let through, no deduplication.
     pub fn new(verifier: Verifier) -> Self {
         Pipeline {
@@ -140,7 +89,7 @@ impl Pipeline {
         Arc::make_mut(&mut self.inner)
     }
 
-    /// Parses every verified delivery into an [`Event`](crate::Event) (default `false`). A body
+    /// Parses every verified delivery into an [`Event`](meetingbaas_webhooks::Event) (default `false`). A body
     /// that is not a webhook envelope is then answered 400.
     pub fn parse_events(mut self, parse: bool) -> Self {
         self.config().parse_events = parse;
@@ -241,6 +190,15 @@ impl Pipeline {
         self
     }
 
+    /// A pipeline configured from the environment: the endpoint JSON named by
+    /// `MEETINGBAAS_CONFIG`, if any, with the `MEETINGBAAS_*` secret variables and
+    /// `MEETINGBAAS_MAX_BODY_BYTES` over it (see
+    /// [`EndpointConfig::from_env`](crate::EndpointConfig::from_env)): its verifier, its kinds and
+    /// whether it is enabled. A missing secret, a bad file or a bad value is an error naming it.
+    pub fn from_env() -> Result<Pipeline, crate::EndpointConfigError> {
+        Ok(crate::EndpointConfig::from_env()?.pipeline())
+    }
+
     /// The verifier.
     pub fn verifier(&self) -> &Verifier {
         &self.inner.verifier
@@ -251,7 +209,7 @@ impl Pipeline {
         self.inner.dedupe.as_ref()
     }
 
-    /// Whether every delivery is parsed into an [`Event`](crate::Event).
+    /// Whether every delivery is parsed into an [`Event`](meetingbaas_webhooks::Event).
     pub fn parses_events(&self) -> bool {
         self.inner.parse_events
     }
@@ -281,8 +239,8 @@ impl Pipeline {
     }
 
     /// Admits a received body: verifies it, parses it (into `T`, and into an
-    /// [`Event`](crate::Event) when configured), filters its kind and claims it, in that order.
-    /// `T` follows [`parse_into`]: [`Event`](crate::Event), [`serde::de::IgnoredAny`] to verify
+    /// [`Event`](meetingbaas_webhooks::Event) when configured), filters its kind and claims it, in that order.
+    /// `T` follows [`parse_into`]: [`Event`](meetingbaas_webhooks::Event), [`serde::de::IgnoredAny`] to verify
     /// only, or your own type.
     pub fn admit<T, H>(&self, headers: &H, received: Received) -> Admit<T>
     where
@@ -290,6 +248,13 @@ impl Pipeline {
         H: HeaderLookup + ?Sized,
     {
         self.admit_received(headers, received)
+    }
+}
+
+impl From<Verifier> for Pipeline {
+    /// [`Pipeline::new`]: the defaults around `verifier`.
+    fn from(verifier: Verifier) -> Self {
+        Pipeline::new(verifier)
     }
 }
 

@@ -1,7 +1,7 @@
 //! A store that is never reachable, for testing what a service answers when its store is down.
 
-use alloc::boxed::Box;
 use core::time::Duration;
+use std::boxed::Box;
 
 use super::store::{Claim, IdempotencyStore, StoreError, StoreFuture};
 
@@ -11,8 +11,9 @@ use super::store::{Claim, IdempotencyStore, StoreError, StoreFuture};
 /// that the sender retries) and the handler must not run.
 ///
 /// ```
-/// use meetingbaas_webhooks::idempotency::{Deduplicator, UnavailableStore};
-/// use meetingbaas_webhooks::{Bytes, IdempotencyError, Verifier};
+/// use meetingbaas_webhooks_receiver::idempotency::{Deduplicator, UnavailableStore};
+/// use meetingbaas_webhooks::{Bytes, Verifier};
+/// use meetingbaas_webhooks_receiver::{IdempotencyError};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -15,7 +15,8 @@ use super::answer::Answer;
 use super::budget::Reservation;
 use super::observe::Trace;
 use crate::body::BodyCollector;
-use crate::error::{Error, Unavailable, VerifyError};
+use crate::error::{Error, Unavailable};
+use meetingbaas_webhooks::VerifyError;
 
 /// A whole request body, read under the pipeline's rules; hand it to
 /// [`Pipeline::admit`](super::Pipeline::admit).
@@ -212,7 +213,7 @@ where
                         .body_deadline
                         .map_or(0, |d| d.as_secs() + u64::from(d.subsec_nanos() > 0));
                     let err = VerifyError::BodyTimeout { seconds };
-                    crate::log::rejected(&err);
+                    tracing::debug!(target: "meetingbaas_webhooks", error = %err, "webhook delivery rejected");
                     return Poll::Ready(Err(refuse(this.trace, err.into())));
                 }
             }

@@ -1,10 +1,10 @@
 //! The storage contract behind deduplication.
 
-use alloc::boxed::Box;
-use alloc::string::String;
 use core::future::Future;
 use core::pin::Pin;
 use core::time::Duration;
+use std::boxed::Box;
+use std::string::String;
 
 /// What a claim found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

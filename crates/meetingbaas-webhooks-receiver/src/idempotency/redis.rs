@@ -1,10 +1,10 @@
 //! A store shared by replicas: Redis.
 
-use alloc::boxed::Box;
-use alloc::format;
-use alloc::string::{String, ToString};
 use core::fmt;
 use core::time::Duration;
+use std::boxed::Box;
+use std::format;
+use std::string::{String, ToString};
 
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};

@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use super::answer::Outcome;
-use crate::delivery::VerifiedDelivery;
-use crate::event::Event;
-use crate::scheme::Scheme;
+use meetingbaas_webhooks::Event;
+use meetingbaas_webhooks::Scheme;
+use meetingbaas_webhooks::VerifiedDelivery;
 
 /// The prefix of every metric name.
 pub const METRIC_PREFIX: &str = "meetingbaas_webhooks";
@@ -26,16 +26,10 @@ pub const HANDLER_DURATION_SECONDS: &str = "meetingbaas_webhooks_handler_duratio
 pub const BODY_BYTES: &str = "meetingbaas_webhooks_body_bytes";
 
 /// The guard of [`Trace::enter`].
-#[cfg(feature = "tracing")]
 pub(crate) type Entered = tracing::span::EnteredSpan;
-
-/// The guard of [`Trace::enter`].
-#[cfg(not(feature = "tracing"))]
-pub(crate) struct Entered;
 
 /// One delivery's record: its span, its start, what is known of it so far.
 pub(crate) struct Trace {
-    #[cfg(feature = "tracing")]
     span: tracing::Span,
     // `None` when nothing reads durations (no metrics, span disabled): the clock is then never
     // read.
@@ -54,7 +48,6 @@ impl Trace {
     /// Starts a delivery's record: `log_accepted` as [`Pipeline::log_accepted`], `metrics` as
     /// [`Pipeline::record_metrics`](super::Pipeline::record_metrics).
     pub(crate) fn start(log_accepted: bool, metrics: bool) -> Trace {
-        #[cfg(feature = "tracing")]
         let span = tracing::info_span!(
                 target: "meetingbaas_webhooks",
                 "webhook",
@@ -70,12 +63,8 @@ impl Trace {
                 duration_ms = tracing::field::Empty,
         );
         let metrics = cfg!(feature = "metrics") && metrics;
-        #[cfg(feature = "tracing")]
         let timed = metrics || !span.is_disabled();
-        #[cfg(not(feature = "tracing"))]
-        let timed = metrics;
         Trace {
-            #[cfg(feature = "tracing")]
             span,
             started: timed.then(Instant::now),
             admitted: None,
@@ -95,14 +84,10 @@ impl Trace {
 
     /// Enters the delivery's span until the guard is dropped.
     pub(crate) fn enter(&self) -> Entered {
-        #[cfg(feature = "tracing")]
-        return self.span.clone().entered();
-        #[cfg(not(feature = "tracing"))]
-        Entered
+        self.span.clone().entered()
     }
 
     /// The delivery's span, for the adapters to run the handler in.
-    #[cfg(feature = "tracing")]
     pub(crate) fn span(&self) -> &tracing::Span {
         &self.span
     }
@@ -110,7 +95,6 @@ impl Trace {
     pub(crate) fn verified(&mut self, delivery: Option<&VerifiedDelivery>, took: Option<Duration>) {
         let scheme = delivery.map(VerifiedDelivery::scheme);
         self.scheme = scheme;
-        #[cfg(feature = "tracing")]
         if let Some(delivery) = delivery.filter(|_| !self.span.is_disabled()) {
             self.span.record("scheme", delivery.scheme().as_str());
             self.span.record("bytes", delivery.body().len());
@@ -132,7 +116,6 @@ impl Trace {
 
     pub(crate) fn parsed(&mut self, event: &Event) {
         self.kind = Some(event.kind().as_str());
-        #[cfg(feature = "tracing")]
         if !self.span.is_disabled() {
             self.span.record("event", event.name());
             self.span.record("kind", event.kind().as_str());
@@ -173,7 +156,6 @@ impl Trace {
         }
         self.finished = true;
         let took = self.started.map(|started| started.elapsed());
-        #[cfg(feature = "tracing")]
         {
             if !self.span.is_disabled() {
                 self.span.record("outcome", outcome);

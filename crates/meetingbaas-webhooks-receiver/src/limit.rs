@@ -24,8 +24,8 @@
 //! use std::net::{IpAddr, Ipv4Addr};
 //! use std::num::NonZeroU32;
 //! use meetingbaas_webhooks::VerifyError;
-//! use meetingbaas_webhooks::limit::{FailureLimiter, Quota};
-//! use meetingbaas_webhooks::pipeline::Outcome;
+//! use meetingbaas_webhooks_receiver::limit::{FailureLimiter, Quota};
+//! use meetingbaas_webhooks_receiver::Outcome;
 //!
 //! // 3 failures per client, then one more per minute.
 //! let quota = Quota::per_minute(NonZeroU32::new(1).unwrap()).allow_burst(NonZeroU32::new(3).unwrap());
@@ -52,7 +52,7 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::pipeline::Outcome;
+use crate::Outcome;
 
 /// The body of the 429 answer to a blocked client, the same in every adapter.
 pub const TOO_MANY_FAILURES_ANSWER: &str = r#"{"error":"too_many_failures","message":"too many failed deliveries from this client; retry later"}"#;
@@ -73,8 +73,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 ///
 /// ```
 /// use meetingbaas_webhooks::VerifyError;
-/// use meetingbaas_webhooks::limit::is_counted_failure;
-/// use meetingbaas_webhooks::pipeline::Outcome;
+/// use meetingbaas_webhooks_receiver::limit::is_counted_failure;
+/// use meetingbaas_webhooks_receiver::Outcome;
 ///
 /// assert!(is_counted_failure(&Outcome::Rejected(VerifyError::MissingCredentials.into())));
 /// assert!(!is_counted_failure(&Outcome::Handled { status: 500 }));
@@ -89,7 +89,7 @@ pub fn is_counted_failure(outcome: &Outcome) -> bool {
 ///
 /// ```
 /// use std::time::Duration;
-/// use meetingbaas_webhooks::limit::retry_after_seconds;
+/// use meetingbaas_webhooks_receiver::limit::retry_after_seconds;
 ///
 /// assert_eq!(retry_after_seconds(Duration::from_millis(1500)), 2);
 /// assert_eq!(retry_after_seconds(Duration::ZERO), 1);
@@ -325,7 +325,8 @@ mod tests {
 
     #[test]
     fn only_failures_a_client_without_the_secret_can_cause_are_counted() {
-        use crate::error::{Error, Unavailable, VerifyError};
+        use crate::{Error, Unavailable};
+        use meetingbaas_webhooks::VerifyError;
         let limiter = FailureLimiter::new(quota(1, 1));
         for outcome in [
             Outcome::Handled { status: 200 },

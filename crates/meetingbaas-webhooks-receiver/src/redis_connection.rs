@@ -6,9 +6,9 @@
 //! (which may hold a password). `redis://` URLs are accepted; `rediss://` (TLS) is refused at
 //! start with a clear message (this build has no TLS for Redis).
 
-use alloc::format;
 use core::fmt;
 use core::time::Duration;
+use std::format;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
 use redis::{AsyncConnectionConfig, Client};

@@ -1,16 +1,16 @@
 //! The deduplication rule every adapter applies in front of the handler.
 
-use alloc::boxed::Box;
-use alloc::string::String;
-use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::time::Duration;
+use std::boxed::Box;
+use std::string::String;
+use std::sync::Arc;
 
 use super::store::{Claim, IdempotencyStore, StoreError};
-use crate::delivery::VerifiedDelivery;
-use crate::error::{ConfigError, IdempotencyError};
+use crate::error::IdempotencyError;
+use meetingbaas_webhooks::VerifiedDelivery;
 
 /// How long a claim holds off duplicates while the handler runs, by default: 60 seconds (twice
 /// the 30 s the sender waits for an answer). A claim whose process died frees itself after it.
@@ -23,6 +23,18 @@ pub const DEFAULT_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// The environment variable that turns deduplication on in the examples: `memory`, or a
 /// `redis://` URL.
 pub const DEDUPE_ENV_VAR: &str = "MEETINGBAAS_DEDUPE";
+
+/// Why deduplication could not be set up from its setting ([`Deduplicator::from_setting`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DedupeSettingError {
+    /// The setting is not one this build understands.
+    #[error("{DEDUPE_ENV_VAR} is {0}")]
+    Invalid(&'static str),
+    /// The store could not be reached.
+    #[error("{DEDUPE_ENV_VAR}: {0}")]
+    Store(StoreError),
+}
 
 /// Applies the deduplication rule with a store, a lease and a time to live. Cheap to clone.
 #[derive(Clone)]
@@ -71,7 +83,7 @@ impl Deduplicator {
     }
 
     /// Deduplication as configured by `MEETINGBAAS_DEDUPE` (see [`Deduplicator::from_setting`]).
-    pub async fn from_env() -> Result<Option<Deduplicator>, ConfigError> {
+    pub async fn from_env() -> Result<Option<Deduplicator>, DedupeSettingError> {
         Deduplicator::from_setting(std::env::var(DEDUPE_ENV_VAR).ok().as_deref()).await
     }
 
@@ -80,7 +92,9 @@ impl Deduplicator {
     /// refused with a message saying how to reach a TLS-only server.
     ///
     /// [`MemoryStore`]: super::MemoryStore
-    pub async fn from_setting(setting: Option<&str>) -> Result<Option<Deduplicator>, ConfigError> {
+    pub async fn from_setting(
+        setting: Option<&str>,
+    ) -> Result<Option<Deduplicator>, DedupeSettingError> {
         let setting = setting.map(str::trim).unwrap_or_default();
         if setting.is_empty() {
             return Ok(None);
@@ -93,19 +107,17 @@ impl Deduplicator {
             {
                 let store = super::RedisStore::connect(setting)
                     .await
-                    .map_err(ConfigError::Store)?;
+                    .map_err(DedupeSettingError::Store)?;
                 return Ok(Some(Deduplicator::new(store)));
             }
             #[cfg(not(feature = "redis"))]
-            return Err(ConfigError::InvalidEnvVar {
-                name: DEDUPE_ENV_VAR,
-                reason: "a Redis URL, but this build has no `redis` feature",
-            });
+            return Err(DedupeSettingError::Invalid(
+                "a Redis URL, but this build has no `redis` feature",
+            ));
         }
-        Err(ConfigError::InvalidEnvVar {
-            name: DEDUPE_ENV_VAR,
-            reason: "neither `memory` nor a `redis://` URL",
-        })
+        Err(DedupeSettingError::Invalid(
+            "neither `memory` nor a `redis://` URL",
+        ))
     }
 
     /// Claims `delivery`. `Err(InProgress)` (409) while another claim runs, `Err(StoreUnavailable)`
@@ -117,7 +129,7 @@ impl Deduplicator {
         let store = Arc::clone(&self.store);
         let (lease, ttl) = (self.lease, self.ttl);
         let key = String::from(delivery.idempotency_key().as_str());
-        let token = crate::unique::unique_id("claim_", key.as_bytes());
+        let token = meetingbaas_webhooks::unique_id("claim_", key.as_bytes());
         Box::pin(async move {
             // Until the store answers, the claim may still land (a frozen store applies it
             // late; a dropped request never hears back): released by its token unless the
@@ -155,7 +167,6 @@ pub type BeginFuture =
 pub type FinishFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 fn unavailable(err: &StoreError) -> IdempotencyError {
-    #[cfg(feature = "tracing")]
     tracing::warn!(target: "meetingbaas_webhooks", error = %err, "idempotency store unavailable; answering 503 so the sender retries");
     let _ = err;
     IdempotencyError::StoreUnavailable
@@ -187,7 +198,6 @@ impl ClaimGuard {
         match self.store.complete(&self.key, &self.token, self.ttl).await {
             Ok(true) => Ok(()),
             Ok(false) => {
-                #[cfg(feature = "tracing")]
                 tracing::warn!(target: "meetingbaas_webhooks", key = %self.key, "the handler outlived its claim's lease; a duplicate may have run");
                 Ok(())
             }
@@ -247,7 +257,7 @@ impl fmt::Debug for ClaimGuard {
 mod tests {
     use super::*;
     use crate::idempotency::MemoryStore;
-    use crate::{Bytes, Verifier};
+    use meetingbaas_webhooks::{Bytes, Verifier};
 
     fn delivery(body: &'static [u8]) -> VerifiedDelivery {
         let verifier = Verifier::builder().callback_secret("s").build().unwrap();
@@ -331,7 +341,7 @@ mod tests {
             let err = Deduplicator::from_setting(Some("rediss://:secret@cache.example:6380"))
                 .await
                 .unwrap_err();
-            let err = alloc::format!("{err}");
+            let err = format!("{err}");
             assert!(err.contains("rediss://") && err.contains("TLS"), "{err}");
             assert!(!err.contains("secret"), "{err}");
         });

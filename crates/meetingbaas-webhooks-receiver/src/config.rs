@@ -1,5 +1,5 @@
 //! An endpoint's configuration as the product description writes it, read from a JSON file, with
-//! the environment variables of [`Verifier::from_env`] overriding it.
+//! the environment variables of [`env::verifier`](crate::env::verifier) overriding it.
 //!
 //! ```json
 //! {
@@ -25,7 +25,7 @@
 //! line naming the file and the field.
 //!
 //! ```
-//! use meetingbaas_webhooks::EndpointConfig;
+//! use meetingbaas_webhooks_receiver::EndpointConfig;
 //! use meetingbaas_webhooks::EventKind;
 //!
 //! let config = EndpointConfig::from_json(r#"{
@@ -38,7 +38,7 @@
 //! // `meeting.completed` also means `bot.completed` and `complete`: one kind.
 //! assert!(config.kinds().unwrap().contains(&EventKind::BotCompleted));
 //! assert!(config.enabled());
-//! # Ok::<(), meetingbaas_webhooks::EndpointConfigError>(())
+//! # Ok::<(), meetingbaas_webhooks_receiver::EndpointConfigError>(())
 //! ```
 //!
 //! Alert callbacks (their own scheme, `alert_secret`) are not subscribed through `events`: they
@@ -52,10 +52,10 @@ use std::vec::Vec;
 use serde::Deserialize;
 
 use crate::env::{MAX_BODY_ENV_VAR, SECRET_ENV_VARS};
-use crate::error::{ConfigError, excerpt};
-use crate::event::{EventKind, EventName};
-use crate::scheme::Scheme;
-use crate::verifier::Verifier;
+use meetingbaas_webhooks::Scheme;
+use meetingbaas_webhooks::Verifier;
+use meetingbaas_webhooks::{ConfigError, excerpt};
+use meetingbaas_webhooks::{EventKind, EventName};
 
 /// The environment variable naming the endpoint configuration file.
 pub const CONFIG_ENV_VAR: &str = "MEETINGBAAS_CONFIG";
@@ -91,13 +91,15 @@ impl Document {
             Scheme::Callback => ("callback_secret", &self.callback_secret),
             Scheme::ApiKey => ("api_key", &self.api_key),
             Scheme::Alert => ("alert_secret", &self.alert_secret),
+            // A scheme of a later core: no field of this document.
+            _ => return ("", None),
         };
         (field, value.as_deref())
     }
 }
 
 /// One endpoint's receiving configuration: the verifier (secrets and body limit), the kinds let
-/// through, the route, and whether deliveries are taken at all. See the [module docs](self).
+/// through, the route, and whether deliveries are taken at all. See the [crate docs](crate).
 ///
 /// `Debug` shows no secret (the verifier keeps only prepared keys).
 #[derive(Clone, Debug)]
@@ -161,8 +163,8 @@ impl EndpointConfig {
     }
 
     /// The configuration of the process: the file named by `MEETINGBAAS_CONFIG` when it is set,
-    /// with every `MEETINGBAAS_*` variable of [`Verifier::from_env`] overriding the file's
-    /// value. Without `MEETINGBAAS_CONFIG` this is [`Verifier::from_env`] with the default
+    /// with every `MEETINGBAAS_*` variable of [`env::verifier`](crate::env::verifier) overriding the file's
+    /// value. Without `MEETINGBAAS_CONFIG` this is [`env::verifier`](crate::env::verifier) with the default
     /// route, every event, enabled.
     pub fn from_env() -> Result<EndpointConfig, EndpointConfigError> {
         EndpointConfig::from_env_with(|name| std::env::var(name).ok())
@@ -226,7 +228,7 @@ impl EndpointConfig {
 
         let route = match &document.webhook_url {
             Some(url) => route_of(url).map_err(|reason| {
-                invalid(alloc::format!(
+                invalid(format!(
                     "`webhook_url` {reason} (got {:?})",
                     excerpt(url.clone())
                 ))
@@ -247,7 +249,7 @@ impl EndpointConfig {
                 let mut events = Vec::with_capacity(names.len());
                 for name in names {
                     let Some(event) = EventName::from_wire(name) else {
-                        return Err(invalid(alloc::format!(
+                        return Err(invalid(format!(
                             "`events` names an unknown event {:?} (known: {})",
                             excerpt(name.clone()),
                             EventName::ALL
@@ -282,7 +284,7 @@ impl EndpointConfig {
                 sources.push((scheme, Source::Env(name)));
             } else if let Some(secret) = value {
                 if secret.is_empty() {
-                    return Err(invalid(alloc::format!("`{field}` is empty")));
+                    return Err(invalid(format!("`{field}` is empty")));
                 }
                 builder = builder.secret(scheme, secret);
                 sources.push((scheme, Source::File(field)));
@@ -299,8 +301,10 @@ impl EndpointConfig {
             builder = builder.max_body_bytes(limit);
         }
         // Only the body limit is read here: every secret variable was applied above.
-        builder =
-            builder.env_with(|name| (name == MAX_BODY_ENV_VAR).then(|| lookup(name)).flatten());
+        builder = crate::env::apply(builder, |name| {
+            (name == MAX_BODY_ENV_VAR).then(|| lookup(name)).flatten()
+        })
+        .map_err(EndpointConfigError::Environment)?;
         let source_of = |scheme: Scheme| {
             sources
                 .iter()
@@ -315,11 +319,11 @@ impl EndpointConfig {
                         reason: "empty",
                     })
                 }
-                Some(Source::File(field)) => invalid(alloc::format!("`{field}` is empty")),
+                Some(Source::File(field)) => invalid(format!("`{field}` is empty")),
                 None => EndpointConfigError::Environment(err),
             },
             (ConfigError::InvalidSvixSecret, _) => match source_of(Scheme::Svix) {
-                Some(Source::File(field)) => invalid(alloc::format!(
+                Some(Source::File(field)) => invalid(format!(
                     "`{field}` is not `whsec_` followed by standard base64"
                 )),
                 _ => EndpointConfigError::Environment(err),
@@ -366,7 +370,7 @@ impl EndpointConfig {
     }
 
     /// The kinds let through (each listed name's kind, plus [`EventKind::Alert`]), or `None`
-    /// for every kind. Give them to [`Pipeline::only`](crate::pipeline::Pipeline::only).
+    /// for every kind. Give them to [`Pipeline::only`](crate::Pipeline::only).
     pub fn kinds(&self) -> Option<&[EventKind]> {
         self.kinds.as_deref()
     }
@@ -383,13 +387,11 @@ impl EndpointConfig {
     }
 
     /// A receiving pipeline with this configuration: its verifier, its kinds
-    /// ([`Pipeline::only`](crate::pipeline::Pipeline::only)), and
-    /// [`enabled`](crate::pipeline::Pipeline::enabled). Parsing, deduplication and limits are
+    /// ([`Pipeline::only`](crate::Pipeline::only)), and
+    /// [`enabled`](crate::Pipeline::enabled). Parsing, deduplication and limits are
     /// the caller's to add.
-    #[cfg(feature = "pipeline")]
-    pub fn pipeline(&self) -> crate::pipeline::Pipeline {
-        let mut pipeline =
-            crate::pipeline::Pipeline::new(self.verifier.clone()).enabled(self.enabled);
+    pub fn pipeline(&self) -> crate::Pipeline {
+        let mut pipeline = crate::Pipeline::new(self.verifier.clone()).enabled(self.enabled);
         if let Some(kinds) = &self.kinds {
             pipeline = pipeline.only(kinds.iter().copied());
         }
@@ -409,11 +411,9 @@ fn read(path: &Path) -> Result<(Document, String), EndpointConfigError> {
         .read_to_string(&mut text)
         .map_err(|err| unreadable(err.to_string()))?;
     if text.len() as u64 > MAX_FILE_BYTES {
-        return Err(unreadable(alloc::format!(
-            "larger than {MAX_FILE_BYTES} bytes"
-        )));
+        return Err(unreadable(format!("larger than {MAX_FILE_BYTES} bytes")));
     }
-    let origin = alloc::format!("endpoint configuration {}", path.display());
+    let origin = format!("endpoint configuration {}", path.display());
     Ok((parse(&text, &origin)?, origin))
 }
 
@@ -524,7 +524,7 @@ mod tests {
 
     #[test]
     fn the_environment_overrides_the_file() {
-        let dir = std::env::temp_dir().join(alloc::format!("mb-config-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("mb-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("endpoint.json");
         std::fs::write(&path, PRODUCT_JSON.replace("true", "false")).unwrap();
@@ -539,11 +539,11 @@ mod tests {
         assert_eq!(config.source(), Some(path.as_path()));
         assert!(!config.enabled());
         assert_eq!(config.verifier().max_body_bytes(), 2048);
-        let signed = crate::Signer::signature("from-env")
+        let signed = meetingbaas_webhooks::Signer::signature("from-env")
             .unwrap()
             .sign(b"{}", "", 0);
         assert!(config.verifier().verify(&signed, "{}".into()).is_ok());
-        let old = crate::Signer::signature("your-webhook-secret-key")
+        let old = meetingbaas_webhooks::Signer::signature("your-webhook-secret-key")
             .unwrap()
             .sign(b"{}", "", 0);
         assert!(config.verifier().verify(&old, "{}".into()).is_err());
@@ -618,7 +618,7 @@ mod tests {
         let reason = reason(r#"{"secret":"hunter2-secret","svix_secret":"whsec_!!"}"#);
         assert!(!reason.contains("hunter2"), "{reason}");
         let config = EndpointConfig::from_json(r#"{"secret":"hunter2-secret"}"#).unwrap();
-        assert!(!alloc::format!("{config:?}").contains("hunter2"));
+        assert!(!format!("{config:?}").contains("hunter2"));
     }
 
     #[test]

@@ -144,7 +144,6 @@ impl From<Error> for Answer {
     }
 }
 
-#[cfg(feature = "http")]
 impl Answer {
     /// The answer as an `http` 1 response: its status, `content-type: application/json`,
     /// `Retry-After` on a 503, and in the extensions its [`Outcome`] (and the

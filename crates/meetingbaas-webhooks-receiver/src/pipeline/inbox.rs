@@ -8,7 +8,7 @@
 //! | the inbox says | answer |
 //! |---|---|
 //! | [`Enqueued::Stored`] | 202 `{"status":"queued","id":"<id>"}` |
-//! | [`Enqueued::Duplicate`] (same [`IdempotencyKey`](crate::IdempotencyKey)) | 200 `{"status":"duplicate"}` |
+//! | [`Enqueued::Duplicate`] (same [`IdempotencyKey`](meetingbaas_webhooks::IdempotencyKey)) | 200 `{"status":"duplicate"}` |
 //! | an [`InboxError`] | 503 `inbox_unavailable` with `Retry-After` (the sender retries) |
 //!
 //! Implementations live outside the core (the `meetingbaas-webhooks-inbox` crate: SQLite, Redis
@@ -22,8 +22,8 @@ use std::string::String;
 
 use bytes::Bytes;
 
-use crate::delivery::VerifiedDelivery;
-use crate::event::EventKind;
+use meetingbaas_webhooks::EventKind;
+use meetingbaas_webhooks::VerifiedDelivery;
 
 /// What the pipeline knows of a delivery's event when it stores it: read leniently, so that a
 /// body that is not an event is still stored (both fields `None`).

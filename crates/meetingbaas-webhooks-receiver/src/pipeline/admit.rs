@@ -16,11 +16,11 @@ use super::budget::Reservation;
 use super::inbox::{EnqueueFuture, Enqueued, EventLabel, Inbox, queued_body};
 use super::observe::Trace;
 use super::read::Received;
-use crate::delivery::VerifiedDelivery;
 use crate::error::{Error, Unavailable};
-use crate::event::Event;
-use crate::headers::HeaderLookup;
 use crate::idempotency::{Begin, BeginFuture, ClaimGuard, FinishFuture};
+use meetingbaas_webhooks::Event;
+use meetingbaas_webhooks::HeaderLookup;
+use meetingbaas_webhooks::VerifiedDelivery;
 
 /// A delivery admitted to the handler: verified, parsed as asked, of a wanted kind, and claimed
 /// when deduplication is on.
@@ -98,7 +98,6 @@ impl Completion {
 
     /// The delivery's `tracing` span (scheme, event, kind, bot id, message id, size; outcome,
     /// status, error code and duration once finished): run the handler in it.
-    #[cfg(feature = "tracing")]
     pub fn span(&self) -> &tracing::Span {
         self.trace.span()
     }
@@ -197,7 +196,6 @@ impl<T> Future for Admit<T> {
                 Ok(Enqueued::Stored { id }) => Answer::queued(queued_body(&id)),
                 Ok(Enqueued::Duplicate) => Answer::duplicate(),
                 Err(err) => {
-                    #[cfg(feature = "tracing")]
                     trace.enter().in_scope(|| {
                         tracing::warn!(target: "meetingbaas_webhooks", error = %err, "inbox unavailable; answering 503 so the sender retries");
                     });

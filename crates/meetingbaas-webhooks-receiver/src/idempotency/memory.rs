@@ -1,9 +1,9 @@
 //! A bounded in-process store.
 
-use alloc::collections::VecDeque;
-use alloc::string::String;
 use core::time::Duration;
 use std::collections::HashMap;
+use std::collections::VecDeque;
+use std::string::String;
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
@@ -169,7 +169,7 @@ impl IdempotencyStore for MemoryStore {
         lease: Duration,
     ) -> StoreFuture<'a, Claim> {
         let result = self.claim_now(key, token, lease);
-        alloc::boxed::Box::pin(async move { result })
+        std::boxed::Box::pin(async move { result })
     }
 
     fn complete<'a>(
@@ -179,12 +179,12 @@ impl IdempotencyStore for MemoryStore {
         ttl: Duration,
     ) -> StoreFuture<'a, bool> {
         let done = self.complete_now(key, token, ttl);
-        alloc::boxed::Box::pin(async move { Ok(done) })
+        std::boxed::Box::pin(async move { Ok(done) })
     }
 
     fn release<'a>(&'a self, key: &'a str, token: &'a str) -> StoreFuture<'a, ()> {
         self.release_now(key, token);
-        alloc::boxed::Box::pin(async { Ok(()) })
+        std::boxed::Box::pin(async { Ok(()) })
     }
 
     fn release_detached(&self, key: String, token: String) {
@@ -202,7 +202,7 @@ mod tests {
     fn stays_within_its_bound_under_100k_distinct_keys() {
         let store = MemoryStore::with_capacity(10_000);
         for i in 0..100_000 {
-            let key = alloc::format!("key-{i}");
+            let key = format!("key-{i}");
             assert_eq!(store.claim_now(&key, "t", LEASE), Ok(Claim::Acquired));
             assert!(store.complete_now(&key, "t", LEASE));
             assert!(store.len() <= 10_000);
@@ -243,7 +243,7 @@ mod tests {
     fn many_claim_release_cycles_keep_the_order_queue_bounded() {
         let store = MemoryStore::with_capacity(100);
         for i in 0..10_000 {
-            let key = alloc::format!("k{i}");
+            let key = format!("k{i}");
             store.claim_now(&key, "t", LEASE).unwrap();
             store.release_now(&key, "t");
         }

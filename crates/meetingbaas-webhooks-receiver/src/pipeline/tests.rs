@@ -9,8 +9,9 @@ use std::string::{String, ToString};
 use std::vec::Vec;
 
 use super::*;
+use crate::Error;
 use crate::idempotency::MemoryStore;
-use crate::{Error, Event, EventKind, Signer};
+use meetingbaas_webhooks::{Event, EventKind, Signer};
 
 const SECRET: &str = "pipeline-secret";
 const FAILED: &str = r#"{"event":"bot.failed","data":{"bot_id":"b-1"}}"#;
@@ -19,7 +20,7 @@ fn pipeline() -> Pipeline {
     Pipeline::new(Verifier::builder().callback_secret(SECRET).build().unwrap())
 }
 
-fn headers(body: &str) -> crate::SignedHeaders {
+fn headers(body: &str) -> meetingbaas_webhooks::SignedHeaders {
     Signer::callback(SECRET)
         .unwrap()
         .sign(body.as_bytes(), "", 0)
@@ -266,7 +267,6 @@ fn metrics_count_every_outcome_once() {
 }
 
 #[test]
-#[cfg(feature = "tracing")]
 fn the_span_has_the_delivery_fields_and_no_secret() {
     use std::sync::{Arc, Mutex};
 
@@ -351,7 +351,11 @@ struct RecordingInbox {
 }
 
 impl Inbox for RecordingInbox {
-    fn enqueue(&self, delivery: &crate::VerifiedDelivery, label: EventLabel) -> EnqueueFuture {
+    fn enqueue(
+        &self,
+        delivery: &meetingbaas_webhooks::VerifiedDelivery,
+        label: EventLabel,
+    ) -> EnqueueFuture {
         let result = if self.down {
             Err(InboxError::new("disk full"))
         } else {
@@ -453,7 +457,7 @@ async fn a_disabled_pipeline_answers_503_before_reading_anything() {
 #[tokio::test]
 async fn joining_a_segmented_body_is_charged_to_the_budget() {
     use crate::body::SEGMENT_BYTES;
-    let frame: &'static str = alloc::boxed::Box::leak("x".repeat(64 * 1024).into_boxed_str());
+    let frame: &'static str = std::boxed::Box::leak("x".repeat(64 * 1024).into_boxed_str());
     let frames = [frame; 8]; // 512 KiB: two segments
     let len = frames.len() * frame.len();
 

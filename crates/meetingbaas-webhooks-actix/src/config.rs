@@ -1,14 +1,14 @@
 //! [`WebhookConfig`]: what the extractors need, registered through `app_data`.
 
 use actix_web::{HttpRequest, web};
-use meetingbaas_webhooks_receiver::idempotency::Deduplicator;
-use std::sync::Arc;
+use meetingbaas_webhooks_receiver::Pipeline;
 
-use meetingbaas_webhooks::{EventKind, Verifier};
-use meetingbaas_webhooks_receiver::{Inbox, Pipeline};
-
-/// Configuration of the [`Webhook`](crate::Webhook) extractor: the [`Verifier`], optionally a
-/// lower body limit, and optionally a [`Deduplicator`].
+/// The [`Pipeline`] of the [`Webhook`](crate::Webhook) extractor, registered through
+/// `app_data`.
+///
+/// Every receiving option (body limit and deadline, memory budget, kind filter, deduplication,
+/// inbox) is set on the pipeline, never here: an option added to the pipeline reaches this
+/// adapter with no change.
 ///
 /// Register it like `web::JsonConfig`, with `app_data` on the `App`, a `Scope` or a `Resource`
 /// (the innermost one wins). A `web::Data<WebhookConfig>` is found as well.
@@ -23,21 +23,20 @@ use meetingbaas_webhooks_receiver::{Inbox, Pipeline};
 ///
 /// ```
 /// use actix_web::{App, web};
-/// use meetingbaas_webhooks_actix::Verifier;
-/// use meetingbaas_webhooks_actix::{Deduplicator, MemoryStore};
-/// use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
+/// use meetingbaas_webhooks_actix::{Deduplicator, MemoryStore, Pipeline, Verifier};
+/// use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig, delivery_route};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
-/// let config = WebhookConfig::new(verifier)
+/// let pipeline = Pipeline::new(verifier)
 ///     .limit(1024 * 1024)
 ///     .dedupe(Deduplicator::new(MemoryStore::default()));
 /// let app = App::new()
-///     .app_data(config)
+///     .app_data(WebhookConfig::new(pipeline))
 ///     .wrap(Idempotency) // needed with `dedupe`: completes or releases each claim
-///     .route("/webhooks/meetingbaas", meetingbaas_webhooks_actix::delivery_route().to(|webhook: Webhook| async move {
-///         webhook.name().to_owned()
-///     }));
+///     .service(web::resource("/webhooks/meetingbaas").route(delivery_route().to(
+///         |webhook: Webhook| async move { webhook.name().to_owned() },
+///     )));
 /// # drop(app);
 /// # Ok(())
 /// # }
@@ -48,77 +47,17 @@ pub struct WebhookConfig {
 }
 
 impl WebhookConfig {
-    /// A configuration verifying with `verifier`, under its body limit
-    /// ([`Verifier::max_body_bytes`]), without deduplication.
-    pub fn new(verifier: Verifier) -> Self {
-        WebhookConfig::from_pipeline(Pipeline::new(verifier))
-    }
-
-    /// A configuration running every extraction through `pipeline`: set the body deadline, the
-    /// memory budget or the kind filter there.
-    pub fn from_pipeline(pipeline: Pipeline) -> Self {
-        WebhookConfig { pipeline }
-    }
-
-    /// Lowers the body limit for the routes this configuration covers, to `bytes`.
-    ///
-    /// The verifier's own limit still applies (it refuses larger bodies itself), so a value above
-    /// [`Verifier::max_body_bytes`] has no effect: raise that one with
-    /// [`VerifierBuilder::max_body_bytes`](meetingbaas_webhooks::VerifierBuilder::max_body_bytes).
-    pub fn limit(mut self, bytes: usize) -> Self {
-        self.pipeline = self.pipeline.limit(bytes);
-        self
-    }
-
-    /// Lets only deliveries of these kinds reach the handler; every other verified delivery is
-    /// answered `200 {"status":"ignored"}` ([`WebhookError::Ignored`](crate::WebhookError::Ignored)).
-    pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
-        self.pipeline = self.pipeline.only(kinds);
-        self
-    }
-
-    /// Handles each delivery once: after verifying and parsing, the extractor claims the
-    /// delivery with `deduplicator`, and the [`Idempotency`](crate::Idempotency) middleware
-    /// completes the claim after a 2xx answer or releases it otherwise.
-    ///
-    /// A duplicate of a handled delivery is answered `200 {"status":"duplicate"}` without running
-    /// the handler, a duplicate of one still running `409`, and an unreachable store `503` (see
-    /// the crate docs). **The routes must be wrapped with `.wrap(Idempotency)`**: without it the
-    /// extractor answers `500` (logged once at error level) rather than claim deliveries nobody
-    /// would ever complete.
-    pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
-        self.pipeline = self.pipeline.dedupe(deduplicator);
-        self
-    }
-
-    /// Stores every verified delivery in `inbox` and answers at once (202
-    /// `{"status":"queued","id":...}`, 200 `{"status":"duplicate"}` for a copy of a stored one,
-    /// 503 when the inbox cannot store), instead of running the handler in the request (no [`Idempotency`](crate::Idempotency) middleware needed): a worker
-    /// (crate `meetingbaas-webhooks-inbox`) runs it later, never cancelled by the sender's
-    /// timeout. See [`Pipeline::inbox`](meetingbaas_webhooks_receiver::Pipeline::inbox).
-    pub fn inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
-        self.pipeline = self.pipeline.inbox(inbox);
-        self
-    }
-
-    /// The verifier.
-    pub fn verifier(&self) -> &Verifier {
-        self.pipeline.verifier()
-    }
-
-    /// The deduplicator, when deduplication is on.
-    pub fn deduplicator(&self) -> Option<&Deduplicator> {
-        self.pipeline.deduplicator()
+    /// A configuration running every extraction through `pipeline`: a [`Pipeline`], or a
+    /// [`Verifier`](meetingbaas_webhooks::Verifier) for the defaults around it.
+    pub fn new(pipeline: impl Into<Pipeline>) -> Self {
+        WebhookConfig {
+            pipeline: pipeline.into(),
+        }
     }
 
     /// The pipeline every extraction goes through.
     pub fn pipeline(&self) -> &Pipeline {
         &self.pipeline
-    }
-
-    /// The body limit in force: the lower of [`limit`](Self::limit) and the verifier's.
-    pub fn max_body_bytes(&self) -> usize {
-        self.pipeline.max_body_bytes()
     }
 
     /// The configuration registered for `req`, if any.

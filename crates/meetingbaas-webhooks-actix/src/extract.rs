@@ -11,8 +11,8 @@ use meetingbaas_webhooks::{Bytes, Event, HeaderLookup, Scheme, VerifiedDelivery}
 use serde::de::DeserializeOwned;
 
 use crate::config::WebhookConfig;
-use crate::error::WebhookError;
 use crate::idempotency;
+use crate::rejection::WebhookRejection;
 
 /// Extractor of a verified delivery parsed into `T` ([`Event`] by default).
 ///
@@ -20,7 +20,7 @@ use crate::idempotency;
 /// reading anything, or the moment a streamed body passes the limit), verifies it (`401`), then
 /// parses it with [`VerifiedDelivery::parse`] (`400` for a body that is not JSON or not a
 /// webhook envelope, `422` for an envelope that does not fit `T`); each refusal is a
-/// [`WebhookError`] answering the core's status and JSON body. It consumes the body, so a
+/// [`WebhookRejection`] answering the core's status and JSON body. It consumes the body, so a
 /// handler takes at most one, as its last body-reading argument. Needs a [`WebhookConfig`] in
 /// `app_data`.
 ///
@@ -29,9 +29,9 @@ use crate::idempotency;
 /// only (nothing is parsed, the body need not even be JSON; the raw bytes are in
 /// [`delivery`](Self::delivery)).
 ///
-/// With [`WebhookConfig::dedupe`], the delivery is then claimed: a duplicate of a handled one is
-/// answered `200 {"status":"duplicate"}` (as [`WebhookError::Duplicate`]) without running the
-/// handler, one still running `409`, and an unreachable store `503`; the
+/// With deduplication on the pipeline, the delivery is then claimed: a duplicate of a handled
+/// one is answered `200 {"status":"duplicate"}` (a [`WebhookRejection`] whose status is 200)
+/// without running the handler, one still running `409`, and an unreachable store `503`; the
 /// [`Idempotency`](crate::Idempotency) middleware finishes the claim after the handler.
 ///
 /// Dereferences to `T`; the raw body and the verification metadata are in
@@ -113,8 +113,8 @@ impl<T> Deref for Webhook<T> {
 }
 
 impl<T: DeserializeOwned + Send + 'static> FromRequest for Webhook<T> {
-    type Error = WebhookError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, WebhookError>>>>;
+    type Error = WebhookRejection;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, WebhookRejection>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         // Everything the future needs is taken now, so that it is `'static`.
@@ -122,15 +122,18 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest for Webhook<T> {
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
-            let config = config.ok_or_else(WebhookError::not_configured)?;
+            let config = config.ok_or_else(WebhookRejection::not_configured)?;
             let pipeline = config.pipeline();
             // Refused before reading anything: claims nobody completes would hold off every retry.
             if pipeline.deduplicator().is_some() && !idempotency::is_installed(&req) {
-                return Err(WebhookError::middleware_missing());
+                return Err(WebhookRejection::middleware_missing());
             }
             let headers = ActixHeaders(req.headers());
             let received = pipeline.read(&headers, payload).await?;
-            let ticket = pipeline.admit::<T, _>(&headers, received).await?;
+            let ticket = pipeline
+                .admit::<T, _>(&headers, received)
+                .await
+                .into_result()?;
             let (delivery, _, event, completion) = ticket.into_parts();
             idempotency::hand_over(&req, completion);
             Ok(Webhook { delivery, event })

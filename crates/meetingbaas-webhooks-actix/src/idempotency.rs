@@ -12,7 +12,7 @@ use meetingbaas_webhooks_receiver::Completion;
 /// otherwise, so that the sender's retry is processed.
 ///
 /// Needed by every route whose [`WebhookConfig`](crate::WebhookConfig) has
-/// [`dedupe`](crate::WebhookConfig::dedupe): register it with `.wrap(Idempotency)` on the `App`,
+/// deduplication ([`Pipeline::dedupe`](crate::Pipeline::dedupe)): register it with `.wrap(Idempotency)` on the `App`,
 /// a `Scope` or a `Resource`. It does nothing for requests without a claim, so wrapping a whole
 /// `App` is fine. A handler that errors answers a non-2xx status, so its claim is released; one
 /// that panics, or a request dropped before it is answered, drops the claim, which releases it
@@ -20,14 +20,15 @@ use meetingbaas_webhooks_receiver::Completion;
 ///
 /// ```
 /// use actix_web::{App, HttpResponse, test, web};
-/// use meetingbaas_webhooks_actix::{Deduplicator, MemoryStore};
+/// use meetingbaas_webhooks_actix::{Deduplicator, MemoryStore, Pipeline};
 /// use meetingbaas_webhooks_actix::{Signer, Verifier};
 /// use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 ///
 /// # #[actix_web::main]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
-/// let config = WebhookConfig::new(verifier).dedupe(Deduplicator::new(MemoryStore::default()));
+/// let pipeline = Pipeline::new(verifier).dedupe(Deduplicator::new(MemoryStore::default()));
+/// let config = WebhookConfig::new(pipeline);
 /// let app = test::init_service(
 ///     App::new()
 ///         .app_data(config)

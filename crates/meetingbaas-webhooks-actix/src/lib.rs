@@ -1,10 +1,10 @@
 //! [actix-web](https://actix.rs) extractors for verified, typed
 //! [Meeting BaaS](https://meetingbaas.com) webhook deliveries.
 //!
-//! Register a [`WebhookConfig`] (holding a [`Verifier`]) with
+//! Register a [`WebhookConfig`] (holding a [`Pipeline`], every receiving option set on it) with
 //! `app_data`, and take a [`Webhook`] in the handler: it only runs for a delivery that was
 //! verified and parsed into an [`Event`]. To run it once per
-//! delivery, however often the sender retries, add [`WebhookConfig::dedupe`] and the
+//! delivery, however often the sender retries, add [`Pipeline::dedupe`] and the
 //! [`Idempotency`] middleware (see [Deduplication](#deduplication)).
 //!
 //! # Example
@@ -63,17 +63,16 @@
 //! # Deduplication
 //!
 //! Meeting BaaS delivers at least once and retries any non-2xx answer for hours, on any replica.
-//! Give the [`WebhookConfig`] a [`Deduplicator`]
-//! ([`WebhookConfig::dedupe`]; a `MemoryStore` for one process, a `RedisStore` shared by
-//! replicas) and wrap the routes with the [`Idempotency`] middleware, and each delivery's
-//! handler runs once:
+//! Give the pipeline a [`Deduplicator`] ([`Pipeline::dedupe`]; a `MemoryStore` for one process,
+//! a `RedisStore` shared by replicas) and wrap the routes with the [`Idempotency`] middleware,
+//! and each delivery's handler runs once:
 //!
 //! - the extractor, after verifying and parsing, claims the delivery; the handler runs;
 //! - the middleware completes the claim when the handler answers 2xx, and releases it for any
 //!   other answer, so that the sender's retry is processed; a panic or a dropped request drops
 //!   the claim, which releases it too;
 //! - a copy of a handled delivery is answered `200 {"status":"duplicate"}` without running the
-//!   handler: the extractor fails with [`WebhookError::Duplicate`], whose response is that 200;
+//!   handler: the extractor fails with a [`WebhookRejection`] whose response is that 200;
 //! - a copy arriving while the first still runs is answered `409`, and an unreachable store
 //!   `503` (logged at warn): the sender retries later.
 //!
@@ -83,7 +82,7 @@
 //!
 //! # Answers
 //!
-//! Refusals are [`WebhookError`]s, answered with the status the core chose and its JSON body
+//! Refusals are [`WebhookRejection`]s, answered with the status the pipeline chose and its JSON body
 //! `{"error": "<code>", "message": "<one sentence>"}` (`content-type: application/json`), the
 //! same as every other adapter of the `meetingbaas-webhooks` family:
 //!
@@ -102,14 +101,14 @@
 //! # Body limit
 //!
 //! The limit is the verifier's ([`Verifier::max_body_bytes`](meetingbaas_webhooks::Verifier::max_body_bytes),
-//! 8 MiB by default), or lower with [`WebhookConfig::limit`]. A declared `Content-Length` over it
+//! 8 MiB by default), or lower with [`Pipeline::limit`]. A declared `Content-Length` over it
 //! is refused before anything is read; a chunked body is read frame by frame and refused the
 //! moment it passes the limit, so memory per request stays bounded. The body is kept exactly as
 //! received (no decompression): signatures are over those bytes.
 //!
 //! # Logging
 //!
-//! Rejections are logged by the core at debug level only, so that forged requests cannot flood an
+//! Rejections are logged by the pipeline at debug level only, so that forged requests cannot flood an
 //! error log. The error-level events are the deployment bugs (a missing configuration, a missing
 //! middleware), each emitted once per process; an unreachable idempotency store is logged at warn
 //! level by the core.
@@ -134,23 +133,23 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
-mod error;
 mod extract;
 mod idempotency;
 #[cfg(feature = "rate-limit")]
 pub mod limit;
 mod method;
+mod rejection;
 
 #[cfg(feature = "testing")]
 pub mod testing;
 pub use config::WebhookConfig;
-pub use error::WebhookError;
 pub use extract::Webhook;
 pub use idempotency::{Idempotency, IdempotencyMiddleware};
 #[cfg(feature = "rate-limit")]
 pub use limit::{FailureLimit, FailureLimitMiddleware, Quota};
 pub use meetingbaas_webhooks_receiver::{EndpointConfig, MemoryBudget, Outcome, Pipeline};
 pub use method::delivery_route;
+pub use rejection::WebhookRejection;
 
 // What a handler needs from the core, so that this crate is the only dependency to add.
 /// The core crate, `meetingbaas-webhooks`, for everything not re-exported at this crate's root

@@ -77,7 +77,7 @@ use meetingbaas_webhooks_receiver::limit::{
 
 pub use meetingbaas_webhooks_receiver::limit::Quota;
 
-use crate::WebhookError;
+use crate::WebhookRejection;
 
 /// How a request's client is told apart.
 type KeyFn<K> = dyn Fn(&ServiceRequest) -> Option<K> + Send + Sync;
@@ -231,9 +231,8 @@ where
                         .is_some_and(is_counted_failure),
                     // An error the route did not turn into a response yet.
                     Err(err) => err
-                        .as_error::<WebhookError>()
-                        .and_then(WebhookError::outcome)
-                        .is_some_and(|outcome| is_counted_failure(&outcome)),
+                        .as_error::<WebhookRejection>()
+                        .is_some_and(|rejection| is_counted_failure(rejection.outcome())),
                 };
                 if failed {
                     shared.limiter.count_failure(key);

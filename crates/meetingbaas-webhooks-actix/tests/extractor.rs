@@ -12,6 +12,7 @@ use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
 use futures_util::{Stream, StreamExt, stream};
 use meetingbaas_webhooks::{Bytes, Scheme, Signer, Value, Verifier};
+use meetingbaas_webhooks_actix::Pipeline;
 use meetingbaas_webhooks_actix::testing::{TestDelivery, signed_post};
 use meetingbaas_webhooks_actix::{Webhook, WebhookConfig};
 use serde::de::IgnoredAny;
@@ -400,16 +401,16 @@ async fn webhook_of_ignored_any_verifies_and_keeps_the_raw_body() {
 }
 
 #[actix_web::test]
-async fn the_config_limit_lowers_the_verifiers() {
-    let app = app!(WebhookConfig::new(verifier()).limit(16));
+async fn the_pipeline_limit_lowers_the_verifiers() {
+    let app = app!(WebhookConfig::new(Pipeline::new(verifier()).limit(16)));
     let request = signed(Scheme::Signature, BOT_FAILED.as_bytes()).set_payload(BOT_FAILED);
     let (status, _, json) = error_of(call_service(&app, request.to_request()).await).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(json["message"].as_str().unwrap().contains("16 bytes"));
 
-    let config = WebhookConfig::new(verifier()).limit(usize::MAX);
+    let config = WebhookConfig::new(Pipeline::new(verifier()).limit(usize::MAX));
     assert_eq!(
-        config.max_body_bytes(),
+        config.pipeline().max_body_bytes(),
         LIMIT,
         "the verifier's limit still applies"
     );
@@ -438,4 +439,30 @@ async fn without_a_config_every_request_is_a_json_500() {
     assert_eq!(content_type, "application/json");
     assert_eq!(json["error"], "webhook_not_configured");
     assert!(json["message"].as_str().unwrap().contains("WebhookConfig"));
+}
+
+/// Every option is the pipeline's: set there (here the kind filter and the inbox), it takes
+/// effect in the extractor with nothing forwarded.
+#[actix_web::test]
+async fn options_set_only_on_the_pipeline_take_effect_in_the_extractor() {
+    use meetingbaas_webhooks::EventKind;
+    use meetingbaas_webhooks_actix::receiver::testing::RecordingInbox;
+
+    let app = app!(WebhookConfig::new(
+        Pipeline::new(verifier()).only([EventKind::BotCompleted])
+    ));
+    let request = signed(Scheme::Signature, BOT_FAILED.as_bytes()).set_payload(BOT_FAILED);
+    let response = call_service(&app, request.to_request()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(read_body(response).await, r#"{"status":"ignored"}"#);
+
+    let inbox = Arc::new(RecordingInbox::new());
+    let app = app!(WebhookConfig::new(
+        Pipeline::new(verifier()).inbox(inbox.clone())
+    ));
+    let request = signed(Scheme::Signature, BOT_FAILED.as_bytes()).set_payload(BOT_FAILED);
+    let response = call_service(&app, request.to_request()).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(read_body(response).await, r#"{"status":"queued","id":"1"}"#);
+    assert_eq!(inbox.stored().len(), 1);
 }

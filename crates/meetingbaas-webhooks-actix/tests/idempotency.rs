@@ -1,4 +1,4 @@
-//! Deduplication through `WebhookConfig::dedupe` and the `Idempotency` middleware: the core's
+//! Deduplication through `Pipeline::dedupe` and the `Idempotency` middleware: the core's
 //! behaviour in front of an actix-web handler, counted by the handler itself.
 
 use std::panic::AssertUnwindSafe;
@@ -11,6 +11,7 @@ use actix_web::test::{TestRequest, call_service, init_service, read_body};
 use actix_web::{App, HttpResponse, web};
 use futures_util::FutureExt;
 use meetingbaas_webhooks::{Bytes, Signer, Value, Verifier};
+use meetingbaas_webhooks_actix::Pipeline;
 use meetingbaas_webhooks_actix::testing::{TestDelivery, signed_post};
 use meetingbaas_webhooks_actix::{Idempotency, Webhook, WebhookConfig};
 use meetingbaas_webhooks_receiver::idempotency::{
@@ -76,7 +77,9 @@ async fn the_first_delivery_runs_the_handler_and_a_copy_is_a_duplicate() {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = init_service(
         App::new()
-            .app_data(WebhookConfig::new(verifier()).dedupe(memory()))
+            .app_data(WebhookConfig::new(
+                Pipeline::new(verifier()).dedupe(memory()),
+            ))
             .wrap(Idempotency)
             .route(PATH, web::post().to(counting(&calls))),
     )
@@ -116,7 +119,9 @@ async fn a_failed_answer_releases_the_claim_so_the_retry_runs() {
     };
     let app = init_service(
         App::new()
-            .app_data(WebhookConfig::new(verifier()).dedupe(memory()))
+            .app_data(WebhookConfig::new(
+                Pipeline::new(verifier()).dedupe(memory()),
+            ))
             .wrap(Idempotency)
             .route(PATH, web::post().to(handler)),
     )
@@ -154,7 +159,9 @@ async fn a_panicking_handler_releases_its_claim() {
     };
     let app = init_service(
         App::new()
-            .app_data(WebhookConfig::new(verifier()).dedupe(memory()))
+            .app_data(WebhookConfig::new(
+                Pipeline::new(verifier()).dedupe(memory()),
+            ))
             .wrap(Idempotency)
             .route(PATH, web::post().to(handler)),
     )
@@ -177,7 +184,9 @@ async fn a_copy_of_a_delivery_still_running_is_409() {
     let dedupe = memory();
     let app = init_service(
         App::new()
-            .app_data(WebhookConfig::new(verifier()).dedupe(dedupe.clone()))
+            .app_data(WebhookConfig::new(
+                Pipeline::new(verifier()).dedupe(dedupe.clone()),
+            ))
             .wrap(Idempotency)
             .route(PATH, web::post().to(counting(&calls))),
     )
@@ -212,7 +221,9 @@ async fn an_unreachable_store_is_503_and_the_handler_does_not_run() {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = init_service(
         App::new()
-            .app_data(WebhookConfig::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)))
+            .app_data(WebhookConfig::new(
+                Pipeline::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
+            ))
             .wrap(Idempotency)
             .route(PATH, web::post().to(counting(&calls))),
     )
@@ -230,7 +241,9 @@ async fn a_refused_delivery_is_not_claimed() {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = init_service(
         App::new()
-            .app_data(WebhookConfig::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)))
+            .app_data(WebhookConfig::new(
+                Pipeline::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
+            ))
             .wrap(Idempotency)
             .route(PATH, web::post().to(counting(&calls))),
     )
@@ -259,7 +272,9 @@ async fn dedupe_without_the_middleware_is_a_json_500() {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = init_service(
         App::new()
-            .app_data(WebhookConfig::new(verifier()).dedupe(memory()))
+            .app_data(WebhookConfig::new(
+                Pipeline::new(verifier()).dedupe(memory()),
+            ))
             .route(PATH, web::post().to(counting(&calls))),
     )
     .await;
@@ -294,7 +309,9 @@ async fn the_middleware_may_wrap_only_the_resource() {
     let calls = Arc::new(AtomicUsize::new(0));
     let app = init_service(
         App::new()
-            .app_data(WebhookConfig::new(verifier()).dedupe(memory()))
+            .app_data(WebhookConfig::new(
+                Pipeline::new(verifier()).dedupe(memory()),
+            ))
             .service(
                 web::resource(PATH)
                     .wrap(Idempotency)

@@ -158,15 +158,15 @@ async fn linger(mut io: Box<dyn Connection>) {
 impl Receiver {
     /// A receiver that verifies with `verifier` and reports as `report`.
     pub(crate) fn new(verifier: Verifier, report: Report) -> Self {
-        Receiver::with_layer(VerifyWebhookLayer::new(verifier).parse_events(true), report)
+        Receiver::with_layer(
+            VerifyWebhookLayer::new(Pipeline::new(verifier).parse_events(true)),
+            report,
+        )
     }
 
     /// A receiver with `pipeline`'s verifier and settings (kinds, enabled: `--config`).
     pub(crate) fn with_pipeline(pipeline: Pipeline, report: Report) -> Self {
-        Receiver::with_layer(
-            VerifyWebhookLayer::from_pipeline(pipeline.parse_events(true)),
-            report,
-        )
+        Receiver::with_layer(VerifyWebhookLayer::new(pipeline.parse_events(true)), report)
     }
 
     fn with_layer(layer: VerifyWebhookLayer, report: Report) -> Self {

@@ -41,7 +41,7 @@
 //! let headers = Signer::signature("s3cret")?.sign(body.as_bytes(), "", 0);
 //! let stream = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(Bytes::from(body))]);
 //! let received = pipeline.read(&headers, stream).await.expect("a body under the limit");
-//! let answer = pipeline.admit::<Event, _>(&headers, received).await.unwrap_err();
+//! let answer = pipeline.admit::<Event, _>(&headers, received).await.into_result().unwrap_err();
 //! assert_eq!(answer.status(), 202);
 //!
 //! // The worker handles it later, per kind.

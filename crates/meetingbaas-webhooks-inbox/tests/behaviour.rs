@@ -111,6 +111,7 @@ async fn intake_answers_queued_then_duplicate(store: Store) {
         let answer = pipeline
             .admit::<Event, _>(&headers, received)
             .await
+            .into_result()
             .unwrap_err();
         answers.push((
             answer.status(),

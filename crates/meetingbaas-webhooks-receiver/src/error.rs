@@ -73,6 +73,35 @@ impl Unavailable {
     }
 }
 
+/// A deployment mistake found while receiving: a route whose extractor has no layer, middleware
+/// or configuration to take its delivery from. Answered 500 (the sender retries, nothing
+/// authentic is accepted unverified) with a message saying what to add; adapters log it once at
+/// error level.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Misconfigured {
+    code: &'static str,
+    message: &'static str,
+}
+
+impl Misconfigured {
+    /// A mistake with its snake_case `code` and a one-sentence `message` saying how to fix it
+    /// (fixed text: never a value from the request).
+    pub const fn new(code: &'static str, message: &'static str) -> Self {
+        Misconfigured { code, message }
+    }
+
+    /// The snake_case code, the `error` field of the JSON answer.
+    pub const fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// What to fix.
+    pub const fn message(&self) -> &'static str {
+        self.message
+    }
+}
+
 /// Seconds a 503 answer asks the sender to wait before retrying (`Retry-After`).
 pub const RETRY_AFTER_SECS: u32 = 5;
 
@@ -93,6 +122,11 @@ pub enum Error {
     /// 503.
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
+    /// A deployment mistake an adapter found (an extractor on a route without its layer or its
+    /// configuration): 500, logged once at error level by the adapter; never the delivery's
+    /// fault, and never answered 2xx.
+    #[error(transparent)]
+    Misconfigured(#[from] Misconfigured),
 }
 
 impl Error {
@@ -103,6 +137,7 @@ impl Error {
             Error::Parse(err) => err.status(),
             Error::Idempotency(err) => err.status(),
             Error::Unavailable(err) => err.status(),
+            Error::Misconfigured(_) => 500,
         }
     }
 
@@ -123,6 +158,7 @@ impl Error {
             Error::Parse(err) => err.code(),
             Error::Idempotency(err) => err.code(),
             Error::Unavailable(err) => err.code(),
+            Error::Misconfigured(err) => err.code(),
         }
     }
 

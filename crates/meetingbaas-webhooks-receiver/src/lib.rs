@@ -7,9 +7,9 @@
 //!    the in-flight memory budget;
 //! 2. [`Pipeline::admit`] it with the request headers: verify, parse as asked, filter by kind,
 //!    claim (deduplication), in that order;
-//! 3. map the result: an [`Answer`] the pipeline gives itself (rejections, duplicates, ignored
-//!    kinds), or a [`Ticket`] for the handler, whose [`Completion`] is finished with the
-//!    handler's status.
+//! 3. map the [`Admission`]: [`Answered`](Admission::Answered) with the [`Answer`] the pipeline
+//!    gives itself (queued, duplicate, ignored, refused), or [`Handle`](Admission::Handle) with
+//!    a [`Ticket`] for the handler, whose [`Completion`] is finished with the handler's status.
 //!
 //! | step | answer when it refuses |
 //! |---|---|
@@ -26,7 +26,7 @@
 //! | inbox ([`Pipeline::inbox`], instead of the handler) | 202 `{"status":"queued"}`, 200 duplicate, 503 inbox down |
 //!
 //! ```
-//! use meetingbaas_webhooks_receiver::{Answer, Pipeline};
+//! use meetingbaas_webhooks_receiver::{Admission, Answer, Pipeline};
 //! use meetingbaas_webhooks_receiver::core::{Bytes, Event, Signer, Verifier};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -41,7 +41,9 @@
 //!
 //! let refused = |answer: Answer| format!("refused with {}", answer.status());
 //! let received = pipeline.read(&headers, stream).await.map_err(refused)?;
-//! let ticket = pipeline.admit::<Event, _>(&headers, received).await.map_err(refused)?;
+//! let Admission::Handle(ticket) = pipeline.admit::<Event, _>(&headers, received).await else {
+//!     panic!("a verified delivery of a wanted kind goes to the handler");
+//! };
 //! let (_delivery, _, event, completion) = ticket.into_parts();
 //! assert_eq!(event.bot_id(), Some("b-1"));
 //! // ...the handler runs, then:
@@ -50,7 +52,6 @@
 //! # Ok(())
 //! # }
 //! ```
-
 //!
 //! # The crates around it
 //!
@@ -85,9 +86,9 @@ pub mod testing;
 pub use body::{BodyCollector, SEGMENT_BYTES, content_length};
 pub use config::{CONFIG_ENV_VAR, DEFAULT_ROUTE, EndpointConfig, EndpointConfigError};
 pub use env::{MAX_BODY_ENV_VAR, SECRET_ENV_VARS};
-pub use error::{Error, IdempotencyError, RETRY_AFTER_SECS, Unavailable};
+pub use error::{Error, IdempotencyError, Misconfigured, RETRY_AFTER_SECS, Unavailable};
 pub use pipeline::{
-    Admit, Answer, BODY_BYTES, Completion, DEFAULT_BODY_DEADLINE, DEFAULT_MEMORY_BUDGET,
+    Admission, Admit, Answer, BODY_BYTES, Completion, DEFAULT_BODY_DEADLINE, DEFAULT_MEMORY_BUDGET,
     DELIVERIES_TOTAL, DUPLICATES_TOTAL, EnqueueFuture, Enqueued, EventLabel, Finish,
     HANDLER_DURATION_SECONDS, IGNORED_ANSWER, Inbox, InboxError, METRIC_PREFIX, MemoryBudget,
     Outcome, Pipeline, Read, Received, Ticket, VERIFY_DURATION_SECONDS, parse_into, queued_body,

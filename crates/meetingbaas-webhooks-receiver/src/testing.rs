@@ -271,3 +271,65 @@ mod tests {
         assert!(event.issues().is_empty());
     }
 }
+
+/// An [`Inbox`](crate::Inbox) that keeps in memory what it is given, for tests of what intake
+/// answers: the first delivery of a body is [`Stored`](crate::Enqueued::Stored) (ids `1`, `2`,
+/// ...), a later one with the same body a [`Duplicate`](crate::Enqueued::Duplicate); one made
+/// with [`down`](Self::down) fails every time (an inbox that cannot store: 503). Not durable:
+/// the real inboxes are in `meetingbaas-webhooks-inbox`.
+#[derive(Debug, Default)]
+pub struct RecordingInbox {
+    stored: std::sync::Mutex<Vec<(Bytes, crate::EventLabel)>>,
+    down: bool,
+}
+
+impl RecordingInbox {
+    /// An empty inbox that stores.
+    pub fn new() -> Self {
+        RecordingInbox::default()
+    }
+
+    /// An inbox that cannot store (every enqueue fails).
+    pub fn down() -> Self {
+        RecordingInbox {
+            down: true,
+            ..RecordingInbox::default()
+        }
+    }
+
+    /// What was given to it, in order: each body and what the pipeline read of its event
+    /// (duplicates included).
+    pub fn stored(&self) -> Vec<(Bytes, crate::EventLabel)> {
+        self.stored
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl crate::Inbox for RecordingInbox {
+    fn enqueue(
+        &self,
+        delivery: &meetingbaas_webhooks::VerifiedDelivery,
+        label: crate::EventLabel,
+    ) -> crate::EnqueueFuture {
+        let result = if self.down {
+            Err(crate::InboxError::new("disk full (RecordingInbox::down)"))
+        } else {
+            let mut stored = self
+                .stored
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let duplicate = stored.iter().any(|(body, _)| body == delivery.body());
+            stored.push((delivery.body().clone(), label));
+            if duplicate {
+                Ok(crate::Enqueued::Duplicate)
+            } else {
+                Ok(crate::Enqueued::Stored {
+                    id: stored.len().to_string(),
+                })
+            }
+        };
+        Box::pin(async move { result })
+    }
+}

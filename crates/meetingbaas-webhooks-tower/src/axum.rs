@@ -7,23 +7,29 @@ use axum::body::Body;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use http::header::CONTENT_TYPE;
 use http::request::Parts;
-use meetingbaas_webhooks::{Event, ParseError, VerifiedDelivery, Verifier, VerifyError};
-use meetingbaas_webhooks_receiver::Error;
+use meetingbaas_webhooks::{Event, ParseError, VerifiedDelivery, VerifyError};
+use meetingbaas_webhooks_receiver::{Answer, Error, Misconfigured, Pipeline, parse_into};
 use serde::de::DeserializeOwned;
-
-use meetingbaas_webhooks_receiver::{Answer, Pipeline, parse_into};
 
 use crate::answer::response;
 
-/// The `error` code answered when [`Webhook`] finds no delivery left by the layer.
-const LAYER_MISSING_CODE: &str = "webhook_layer_missing";
+/// [`Webhook`] on a route without the layer (answered 500, logged once).
+const LAYER_MISSING: Misconfigured = Misconfigured::new(
+    "webhook_layer_missing",
+    "the Webhook extractor runs behind VerifyWebhookLayer, which this route does not have: add \
+     `.route_layer(VerifyWebhookLayer::new(pipeline))` to the webhook router, or take \
+     `StandaloneWebhook` with a Pipeline in the router state",
+);
+static LAYER_MISSING_LOGGED: AtomicBool = AtomicBool::new(false);
 
-/// The message answered (and logged once) when [`Webhook`] finds no delivery left by the layer.
-const LAYER_MISSING_MESSAGE: &str = "the Webhook extractor runs behind VerifyWebhookLayer, \
-     which this route does not have: add `.route_layer(VerifyWebhookLayer::new(verifier))` to \
-     the webhook router, or take `StandaloneWebhook` with a Verifier in the router state";
+/// [`StandaloneWebhook`] with a deduplicating pipeline (answered 500, logged once).
+const STANDALONE_DEDUPE: Misconfigured = Misconfigured::new(
+    "webhook_layer_missing",
+    "StandaloneWebhook cannot deduplicate: nobody sees the handler's answer to complete the \
+     claim. Put the deduplicating pipeline in VerifyWebhookLayer on the route and take Webhook",
+);
+static STANDALONE_LOGGED: AtomicBool = AtomicBool::new(false);
 
 /// Extracts what [`VerifyWebhookLayer`](crate::VerifyWebhookLayer) verified: the
 /// [`VerifiedDelivery`] and its body read as `T` ([`Event`] by default).
@@ -111,41 +117,48 @@ where
     type Rejection = WebhookRejection;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Webhook::from_layer(parts).unwrap_or_else(|| Err(WebhookRejection::layer_missing()))
+        Webhook::from_layer(parts).unwrap_or_else(|| {
+            Err(WebhookRejection::misconfigured(
+                &LAYER_MISSING,
+                &LAYER_MISSING_LOGGED,
+            ))
+        })
     }
 }
 
-/// Verifies the request itself with the [`Verifier`] from the router state, for a handler
+/// Verifies the request itself with the [`Pipeline`] from the router state, for a handler
 /// protected without [`VerifyWebhookLayer`](crate::VerifyWebhookLayer); behind the layer it
 /// takes what the layer verified, exactly as [`Webhook`] does.
 ///
-/// The body is read under the verifier's limit exactly as the layer reads it (413 on a
-/// `Content-Length` over it before reading anything, or the moment a chunked body passes it),
-/// then verified (401) and read as `T` by the same rule as [`Webhook`] (400, 422). It consumes
-/// the body, so it must be the handler's last argument. Without the layer nobody sees the
-/// handler's answer: deduplication ([`VerifyWebhookLayer::dedupe`]) needs the layer.
+/// The body is read as the layer reads it (413 on a `Content-Length` over the limit before
+/// reading anything, or the moment a chunked body passes it; 408 past the body deadline; 503
+/// past the pipeline's memory budget, which every request of the router shares), then verified
+/// (401), filtered by kind (200 `ignored`) and read as `T` by the same rule as [`Webhook`] (400,
+/// 422). It consumes the body, so it must be the handler's last argument. Without the layer
+/// nobody sees the handler's answer: a pipeline with deduplication or an inbox needs the layer.
 ///
-/// The router state must give a [`Verifier`]: either the verifier itself
-/// (`.with_state(verifier)`), or an app state of yours with `impl FromRef<AppState> for
-/// Verifier` (axum's `#[derive(FromRef)]` with its `macros` feature writes it). Without it the
-/// handler does not compile, with axum's opaque "the trait bound `fn(..) {handler}: Handler<_,
-/// _>` is not satisfied" error: that is the missing `FromRef`.
+/// The router state must give a [`Pipeline`]: either the pipeline itself
+/// (`.with_state(pipeline)`), or an app state of yours with `impl FromRef<AppState> for
+/// Pipeline` (axum's `#[derive(FromRef)]` with its `macros` feature writes it). The pipeline is
+/// built once and shared, so its memory budget bounds every request. Without it the handler
+/// does not compile, with axum's opaque "the trait bound `fn(..) {handler}: Handler<_, _>` is
+/// not satisfied" error: that is the missing `FromRef`.
 ///
 /// ```
 /// use axum::extract::{FromRef, State};
 /// use axum::{Router, routing::on};
-/// use meetingbaas_webhooks_tower::{StandaloneWebhook, Verifier};
+/// use meetingbaas_webhooks_tower::{Pipeline, StandaloneWebhook, Verifier, delivery_methods};
 ///
 /// #[derive(Clone)]
 /// struct AppState {
-///     verifier: Verifier,
+///     webhooks: Pipeline,
 ///     greeting: &'static str,
 /// }
 ///
 /// // What `StandaloneWebhook` needs from your state.
-/// impl FromRef<AppState> for Verifier {
-///     fn from_ref(state: &AppState) -> Verifier {
-///         state.verifier.clone()
+/// impl FromRef<AppState> for Pipeline {
+///     fn from_ref(state: &AppState) -> Pipeline {
+///         state.webhooks.clone()
 ///     }
 /// }
 ///
@@ -157,16 +170,14 @@ where
 /// }
 ///
 /// # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
-/// let verifier = Verifier::builder().signature_secret("s3cret").build()?;
+/// let webhooks = Pipeline::new(Verifier::builder().signature_secret("s3cret").build()?);
 /// let app: Router = Router::new()
-///     .route("/webhooks/meetingbaas", on(meetingbaas_webhooks_tower::delivery_methods(), receive))
-///     .with_state(AppState { verifier, greeting: "got" });
+///     .route("/webhooks/meetingbaas", on(delivery_methods(), receive))
+///     .with_state(AppState { webhooks, greeting: "got" });
 /// # let _ = app;
 /// # Ok(())
 /// # }
 /// ```
-///
-/// [`VerifyWebhookLayer::dedupe`]: crate::VerifyWebhookLayer::dedupe
 #[derive(Clone, Debug)]
 pub struct StandaloneWebhook<T = Event>(pub Webhook<T>);
 
@@ -188,7 +199,7 @@ impl<T> std::ops::Deref for StandaloneWebhook<T> {
 impl<S, T> FromRequest<S> for StandaloneWebhook<T>
 where
     S: Send + Sync,
-    Verifier: FromRef<S>,
+    Pipeline: FromRef<S>,
     T: DeserializeOwned + Send + 'static,
 {
     type Rejection = WebhookRejection;
@@ -199,9 +210,19 @@ where
             // Admitted by the layer already: not verified again.
             return admitted.map(StandaloneWebhook);
         }
-        let pipeline = Pipeline::new(Verifier::from_ref(state));
+        let pipeline = Pipeline::from_ref(state);
+        if pipeline.deduplicator().is_some() {
+            // Nobody would finish its claims: every retry would be held off as in progress.
+            return Err(WebhookRejection::misconfigured(
+                &STANDALONE_DEDUPE,
+                &STANDALONE_LOGGED,
+            ));
+        }
         let received = crate::collect::read(&pipeline, &parts.headers, body).await?;
-        let ticket = pipeline.admit::<T, _>(&parts.headers, received).await?;
+        let ticket = pipeline
+            .admit::<T, _>(&parts.headers, received)
+            .await
+            .into_result()?;
         let (delivery, _, event, completion) = ticket.into_parts();
         // Without the layer nobody sees the handler's answer.
         completion.detach();
@@ -209,69 +230,65 @@ where
     }
 }
 
-/// Why [`Webhook`] or [`StandaloneWebhook`] refused a request: answers with the contract's
-/// status and JSON body (`{"error": ..., "message": ...}`), the core [`Error`] in the response
-/// extensions; or, for [`Webhook`] on a route without the layer, `500`
-/// `webhook_layer_missing`.
+/// Why [`Webhook`] or [`StandaloneWebhook`] did not hand a delivery to the handler: the
+/// pipeline's [`Answer`] (a refusal, or a delivery answered without the handler: queued,
+/// duplicate, ignored), answered with its status, headers and JSON body, the [`Outcome`] (and
+/// the [`Error`] of a refusal) in the response extensions.
+///
+/// A deployment mistake ([`Webhook`] on a route without the layer) is a 500 answer with the
+/// code `webhook_layer_missing` and a message saying what to add, logged once at error level.
+///
+/// [`Outcome`]: meetingbaas_webhooks_receiver::Outcome
 #[derive(Clone, Debug)]
 pub struct WebhookRejection {
-    answer: Option<Answer>,
+    answer: Answer,
 }
 
 impl WebhookRejection {
-    /// The rejection of a route without the layer; logs it at error level the first time.
-    fn layer_missing() -> Self {
-        static LOGGED: AtomicBool = AtomicBool::new(false);
-        if !LOGGED.swap(true, Ordering::Relaxed) {
-            tracing::error!("meetingbaas-webhooks-tower: {LAYER_MISSING_MESSAGE}");
+    /// A deployment mistake: 500 with `mistake`'s code and message, logged at error level the
+    /// first time (`logged` remembers it).
+    fn misconfigured(mistake: &Misconfigured, logged: &AtomicBool) -> Self {
+        if !logged.swap(true, Ordering::Relaxed) {
+            tracing::error!("meetingbaas-webhooks-tower: {}", mistake.message());
         }
-        WebhookRejection { answer: None }
+        Answer::rejected(Error::from(mistake.clone())).into()
     }
 
-    /// The status of the answer: 401, 413, 400 or 422, as the core decides; 500 when the
-    /// layer is missing.
+    /// The status of the answer, as the pipeline decided.
     pub fn status(&self) -> StatusCode {
-        match &self.answer {
-            Some(answer) => {
-                StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-            }
-            None => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        StatusCode::from_u16(self.answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    /// The body of the answer: `{"error": "<code>", "message": "<one sentence>"}`.
+    /// The body of the answer: `{"error": "<code>", "message": "<one sentence>"}` for a
+    /// refusal, the pipeline's own for the others.
     pub fn body_text(&self) -> String {
-        match &self.answer {
-            Some(answer) => String::from_utf8_lossy(answer.body()).into_owned(),
-            // A fixed ASCII sentence with no `"` or `\`: no escaping needed.
-            None => {
-                format!(r#"{{"error":"{LAYER_MISSING_CODE}","message":"{LAYER_MISSING_MESSAGE}"}}"#)
-            }
-        }
+        String::from_utf8_lossy(self.answer.body()).into_owned()
     }
 
-    /// The underlying error: every refusal of a delivery has one; `None` when the layer is
-    /// missing (a deployment bug, not the delivery's fault).
+    /// The error, for a refusal (a deployment mistake is [`Error::Misconfigured`]).
     pub fn error(&self) -> Option<&Error> {
-        self.answer.as_ref().and_then(Answer::error)
+        self.answer.error()
     }
 
     /// Whether this is [`Webhook`] on a route without [`VerifyWebhookLayer`](crate::VerifyWebhookLayer).
     pub fn is_layer_missing(&self) -> bool {
-        self.answer.is_none()
+        matches!(self.error(), Some(Error::Misconfigured(m)) if m.code() == LAYER_MISSING.code())
     }
 
-    /// The pipeline's answer; `None` when the layer is missing.
-    pub fn into_answer(self) -> Option<Answer> {
+    /// The pipeline's answer.
+    pub fn answer(&self) -> &Answer {
+        &self.answer
+    }
+
+    /// Takes the pipeline's answer.
+    pub fn into_answer(self) -> Answer {
         self.answer
     }
 }
 
 impl From<Answer> for WebhookRejection {
     fn from(answer: Answer) -> Self {
-        WebhookRejection {
-            answer: Some(answer),
-        }
+        WebhookRejection { answer }
     }
 }
 
@@ -295,30 +312,15 @@ impl From<ParseError> for WebhookRejection {
 
 impl IntoResponse for WebhookRejection {
     fn into_response(self) -> Response {
-        match self.answer {
-            Some(answer) => response(answer).map(Body::new),
-            None => {
-                let body = WebhookRejection { answer: None }.body_text();
-                let mut response = Response::new(Body::from(body));
-                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                response.headers_mut().insert(
-                    CONTENT_TYPE,
-                    http::HeaderValue::from_static("application/json"),
-                );
-                response
-            }
-        }
+        response(self.answer).map(Body::new)
     }
 }
 
 impl fmt::Display for WebhookRejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.answer {
-            Some(answer) => match answer.error() {
-                Some(error) => fmt::Display::fmt(error, f),
-                None => f.write_str(answer.outcome().label()),
-            },
-            None => f.write_str(LAYER_MISSING_MESSAGE),
+        match self.answer.error() {
+            Some(error) => fmt::Display::fmt(error, f),
+            None => f.write_str(self.answer.outcome().label()),
         }
     }
 }
@@ -386,7 +388,7 @@ mod tests {
     fn standalone() -> Router {
         Router::new()
             .route("/hook", post(standalone_handler))
-            .with_state(verifier(SECRET))
+            .with_state(Pipeline::new(verifier(SECRET)))
     }
 
     #[tokio::test]
@@ -471,7 +473,7 @@ mod tests {
         }
         let app = Router::new()
             .route("/hook", post(handler))
-            .with_state(verifier(SECRET));
+            .with_state(Pipeline::new(verifier(SECRET)));
 
         let response = app.oneshot(signed(FAILED)).await.unwrap();
 
@@ -494,7 +496,7 @@ mod tests {
         let app = || {
             Router::new()
                 .route("/hook", post(handler))
-                .with_state(verifier(SECRET))
+                .with_state(Pipeline::new(verifier(SECRET)))
         };
 
         let response = app().oneshot(signed(FAILED)).await.unwrap();
@@ -514,8 +516,10 @@ mod tests {
         // The state's verifier has another secret: verifying again would answer 401.
         let app = Router::new()
             .route("/hook", post(standalone_handler))
-            .route_layer(VerifyWebhookLayer::new(verifier(SECRET)).parse_events(true))
-            .with_state(verifier("another secret"));
+            .route_layer(VerifyWebhookLayer::new(
+                Pipeline::new(verifier(SECRET)).parse_events(true),
+            ))
+            .with_state(Pipeline::new(verifier("another secret")));
 
         let response = app.oneshot(signed(FAILED)).await.unwrap();
 
@@ -527,7 +531,9 @@ mod tests {
     async fn route_layer_answers_before_the_handler() {
         let app = Router::new()
             .route("/hook", post(event_handler))
-            .route_layer(VerifyWebhookLayer::new(verifier(SECRET)).only([EventKind::BotCompleted]));
+            .route_layer(VerifyWebhookLayer::new(
+                Pipeline::new(verifier(SECRET)).only([EventKind::BotCompleted]),
+            ));
 
         let forged = Request::post("/hook").body(Body::from(FAILED)).unwrap();
         let response = app.clone().oneshot(forged).await.unwrap();

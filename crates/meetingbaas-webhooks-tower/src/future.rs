@@ -7,7 +7,7 @@ use http::request::Parts;
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::{BodyDataStream, Full};
-use meetingbaas_webhooks_receiver::{Admit, Answer, Completion, Finish, Pipeline, Read};
+use meetingbaas_webhooks_receiver::{Admission, Admit, Answer, Completion, Finish, Pipeline, Read};
 use pin_project_lite::pin_project;
 use serde::de::IgnoredAny;
 use tower_service::Service;
@@ -127,8 +127,8 @@ where
                         unreachable!("the state was `Admitting` a moment ago")
                     };
                     let ticket = match admitted {
-                        Ok(ticket) => ticket,
-                        Err(answer) => return Poll::Ready(Ok(answered(answer))),
+                        Admission::Handle(ticket) => ticket,
+                        Admission::Answered(answer) => return Poll::Ready(Ok(answered(answer))),
                     };
                     let (delivery, event, IgnoredAny, completion) = ticket.into_parts();
                     // The request gets the very buffer the delivery holds: never copied.

@@ -63,13 +63,16 @@
 //! | `Content-Length` over [`Verifier::max_body_bytes`](meetingbaas_webhooks::Verifier::max_body_bytes) | 413, before reading anything |
 //! | a chunked body that passes the limit | 413, as soon as it does: nothing more is read |
 //! | a body stream that fails (the client went away) | 400 `body_unreadable` |
-//! | with [`parse_events`](VerifyWebhookLayer::parse_events): not a webhook envelope | 400 |
-//! | with [`only`](VerifyWebhookLayer::only): a verified event of another kind | 200 `{"status":"ignored"}` |
-//! | with [`dedupe`](VerifyWebhookLayer::dedupe): a copy of a delivery already answered 2xx | 200 `{"status":"duplicate"}` |
+//! | with [`Pipeline::parse_events`]: not a webhook envelope | 400 |
+//! | with [`Pipeline::only`]: a verified event of another kind | 200 `{"status":"ignored"}` |
+//! | with [`Pipeline::dedupe`]: a copy of a delivery already answered 2xx | 200 `{"status":"duplicate"}` |
 //! | with `dedupe`: a copy arriving while the first is still being handled | 409 |
 //! | with `dedupe`: the idempotency store cannot be reached | 503 (logged at warn) |
+//! | with [`Pipeline::inbox`]: a verified delivery, stored | 202 `{"status":"queued","id":...}` |
 //!
-//! Every rejection has `content-type: application/json`, the body
+//! Every option is the pipeline's: the layer takes it whole and forwards nothing, so an option
+//! added to the pipeline reaches the layer with no change. Every rejection has
+//! `content-type: application/json`, the body
 //! `{"error": "<snake_case code>", "message": "<one sentence>"}` ([`Error::to_json`]) and the
 //! [`Error`] itself in the response extensions; the inner service is not called.
 //!
@@ -89,14 +92,15 @@
 //! the layer, or to let only some kinds through:
 //!
 //! ```
-//! use meetingbaas_webhooks_tower::{EventKind, Verifier};
+//! use meetingbaas_webhooks_tower::{EventKind, Pipeline, Verifier};
 //! use meetingbaas_webhooks_tower::VerifyWebhookLayer;
 //!
 //! # fn main() -> Result<(), meetingbaas_webhooks_tower::ConfigError> {
 //! let verifier = Verifier::builder().svix_secret("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").build()?;
-//! let layer = VerifyWebhookLayer::new(verifier)
+//! let pipeline = Pipeline::new(verifier)
 //!     .parse_events(true) // `Event` in the extensions; a non-envelope answered 400 by the layer
 //!     .only([EventKind::BotCompleted, EventKind::BotFailed]); // others: 200 "ignored"
+//! let layer = VerifyWebhookLayer::new(pipeline);
 //! # let _ = layer;
 //! # Ok(())
 //! # }
@@ -109,12 +113,12 @@
 //! (which protects every route added before it), merge it into the app, and take what the
 //! layer left with the `Webhook` extractor (feature `axum`; it needs nothing from the router
 //! state and parses when the layer only verified), or with axum's `Extension` (`Extension<Event>`
-//! only with [`parse_events(true)`](VerifyWebhookLayer::parse_events)). Without a layer,
-//! `StandaloneWebhook` verifies with the `Verifier` from the router state.
+//! only with [`parse_events(true)`](Pipeline::parse_events)). Without a layer,
+//! `StandaloneWebhook` verifies with the `Pipeline` from the router state.
 //!
 //! ```
 //! use axum::{Extension, Router, routing::{get, on}};
-//! use meetingbaas_webhooks_tower::{Event, Verifier, VerifyWebhookLayer};
+//! use meetingbaas_webhooks_tower::{Event, Pipeline, Verifier, VerifyWebhookLayer};
 //!
 //! async fn handle(Extension(event): Extension<Event>) -> String {
 //!     format!("received {}", event.name())
@@ -124,7 +128,7 @@
 //! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
 //! let webhooks = Router::new()
 //!     .route("/webhooks/meetingbaas", on(meetingbaas_webhooks_tower::delivery_methods(), handle))
-//!     .route_layer(VerifyWebhookLayer::new(verifier).parse_events(true));
+//!     .route_layer(VerifyWebhookLayer::new(Pipeline::new(verifier).parse_events(true)));
 //! let app: Router = Router::new()
 //!     .route("/health", get(|| async { "ok" }))
 //!     .merge(webhooks);

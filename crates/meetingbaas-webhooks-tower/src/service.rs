@@ -2,9 +2,7 @@ use std::task::{Context, Poll};
 
 use http::{Request, Response};
 use http_body::Body;
-use meetingbaas_webhooks::{EventKind, Verifier};
 use meetingbaas_webhooks_receiver::Pipeline;
-use meetingbaas_webhooks_receiver::idempotency::Deduplicator;
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
@@ -25,47 +23,18 @@ pub struct VerifyWebhook<S> {
 }
 
 impl<S> VerifyWebhook<S> {
-    /// Wraps `inner`, verifying with `verifier` (verify-only, like [`VerifyWebhookLayer::new`]).
-    pub fn new(inner: S, verifier: Verifier) -> Self {
-        Self::from_pipeline(inner, Pipeline::new(verifier))
+    /// Wraps `inner`, running every request through `pipeline` (a [`Pipeline`], or a
+    /// [`Verifier`](meetingbaas_webhooks::Verifier) for the defaults around it).
+    pub fn new(inner: S, pipeline: impl Into<Pipeline>) -> Self {
+        VerifyWebhook {
+            inner,
+            pipeline: pipeline.into(),
+        }
     }
 
-    /// Wraps `inner` with a configured [`Pipeline`] (body deadline, memory budget, limit...).
-    pub fn from_pipeline(inner: S, pipeline: Pipeline) -> Self {
-        VerifyWebhook { inner, pipeline }
-    }
-
-    /// A [`VerifyWebhookLayer`] verifying with `verifier`.
-    pub fn layer(verifier: Verifier) -> VerifyWebhookLayer {
-        VerifyWebhookLayer::new(verifier)
-    }
-
-    /// See [`VerifyWebhookLayer::parse_events`].
-    pub fn parse_events(mut self, parse: bool) -> Self {
-        self.pipeline = self.pipeline.parse_events(parse);
-        self
-    }
-
-    /// See [`VerifyWebhookLayer::only`].
-    pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
-        self.pipeline = self.pipeline.only(kinds);
-        self
-    }
-
-    /// Deduplicates deliveries in front of the inner service (see
-    /// [`idempotency`](meetingbaas_webhooks_receiver::idempotency)): a copy of a delivery already handled
-    /// with a 2xx answer is answered 200 `{"status":"duplicate"}` without calling the inner
-    /// service; a copy arriving while the first still runs is answered 409; a store that cannot
-    /// be reached, 503. A non-2xx answer, an error, a panic or a dropped request releases the
-    /// claim, so that the sender's retry is processed.
-    pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
-        self.pipeline = self.pipeline.dedupe(deduplicator);
-        self
-    }
-
-    /// The verifier in use.
-    pub fn verifier(&self) -> &Verifier {
-        self.pipeline.verifier()
+    /// A [`VerifyWebhookLayer`] running every request through `pipeline`.
+    pub fn layer(pipeline: impl Into<Pipeline>) -> VerifyWebhookLayer {
+        VerifyWebhookLayer::new(pipeline)
     }
 
     /// The pipeline every request goes through.

@@ -22,7 +22,9 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let verifier = Verifier::builder().signature_secret("s3cret").build()?;
 //! let service = ServiceBuilder::new()
-//!     .layer(VerifyWebhookLayer::new(verifier).parse_events(true))
+//!     .layer(VerifyWebhookLayer::new(
+//!         meetingbaas_webhooks_tower::Pipeline::new(verifier).parse_events(true),
+//!     ))
 //!     .service_fn(handle);
 //!
 //! let signer = Signer::signature("s3cret")?;

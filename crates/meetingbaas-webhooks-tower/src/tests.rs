@@ -16,6 +16,7 @@ use meetingbaas_webhooks::{Event, EventKind, Scheme, Signer, VerifiedDelivery, V
 use meetingbaas_webhooks_receiver::Error;
 use tower::{Service, ServiceBuilder, ServiceExt};
 
+use crate::Pipeline;
 use crate::{VerifiedBody, VerifyWebhook, VerifyWebhookLayer};
 
 const SECRET: &str = "It's a Secret to Everybody";
@@ -322,7 +323,7 @@ async fn verify_only_by_default_passes_unparsable_bodies_without_an_event() {
 #[tokio::test]
 async fn parse_events_puts_the_event_in_the_extensions() {
     let seen = Seen::default();
-    let service = VerifyWebhook::new(seen.service(), verifier()).parse_events(true);
+    let service = VerifyWebhook::new(seen.service(), Pipeline::new(verifier()).parse_events(true));
 
     let response = service.oneshot(signed_full(FAILED)).await.unwrap();
 
@@ -335,7 +336,7 @@ async fn parse_events_puts_the_event_in_the_extensions() {
 #[tokio::test]
 async fn parse_events_answers_invalid_json_400() {
     let seen = Seen::default();
-    let service = VerifyWebhook::new(seen.service(), verifier()).parse_events(true);
+    let service = VerifyWebhook::new(seen.service(), Pipeline::new(verifier()).parse_events(true));
 
     let response = service.oneshot(signed_full("{not json")).await.unwrap();
 
@@ -351,7 +352,7 @@ async fn parse_events_answers_invalid_json_400() {
 async fn parse_events_passes_bad_event_data_with_its_issues() {
     // An authentic delivery is never refused for its shape: what did not fit is on the event.
     let seen = Seen::default();
-    let service = VerifyWebhook::new(seen.service(), verifier()).parse_events(true);
+    let service = VerifyWebhook::new(seen.service(), Pipeline::new(verifier()).parse_events(true));
     let body = r#"{"event":"bot.failed","data":{"bot_id":42}}"#;
 
     let response = service.oneshot(signed_full(body)).await.unwrap();
@@ -366,7 +367,10 @@ async fn parse_events_passes_bad_event_data_with_its_issues() {
 #[tokio::test]
 async fn only_answers_other_kinds_200_ignored() {
     let seen = Seen::default();
-    let service = VerifyWebhook::new(seen.service(), verifier()).only([EventKind::BotCompleted]);
+    let service = VerifyWebhook::new(
+        seen.service(),
+        Pipeline::new(verifier()).only([EventKind::BotCompleted]),
+    );
 
     let response = service.oneshot(signed_full(FAILED)).await.unwrap();
 
@@ -379,7 +383,10 @@ async fn only_answers_other_kinds_200_ignored() {
 #[tokio::test]
 async fn only_lets_chosen_kinds_through_with_the_event() {
     let seen = Seen::default();
-    let service = VerifyWebhook::new(seen.service(), verifier()).only([EventKind::BotFailed]);
+    let service = VerifyWebhook::new(
+        seen.service(),
+        Pipeline::new(verifier()).only([EventKind::BotFailed]),
+    );
 
     let response = service.oneshot(signed_full(FAILED)).await.unwrap();
 
@@ -393,9 +400,12 @@ async fn only_lets_chosen_kinds_through_with_the_event() {
 #[tokio::test]
 async fn only_ignores_other_kinds_even_with_bad_data() {
     let seen = Seen::default();
-    let service = VerifyWebhook::new(seen.service(), verifier())
-        .parse_events(true)
-        .only([EventKind::BotCompleted]);
+    let service = VerifyWebhook::new(
+        seen.service(),
+        Pipeline::new(verifier())
+            .parse_events(true)
+            .only([EventKind::BotCompleted]),
+    );
     let body = r#"{"event":"bot.failed","data":{"bot_id":42}}"#;
 
     let response = service.oneshot(signed_full(body)).await.unwrap();
@@ -407,7 +417,10 @@ async fn only_ignores_other_kinds_even_with_bad_data() {
 #[tokio::test]
 async fn only_passes_a_chosen_kind_with_bad_data() {
     let seen = Seen::default();
-    let service = VerifyWebhook::new(seen.service(), verifier()).only([EventKind::BotFailed]);
+    let service = VerifyWebhook::new(
+        seen.service(),
+        Pipeline::new(verifier()).only([EventKind::BotFailed]),
+    );
     let body = r#"{"event":"bot.failed","data":{"bot_id":42}}"#;
 
     let response = service.oneshot(signed_full(body)).await.unwrap();
@@ -428,7 +441,10 @@ async fn only_passes_a_chosen_kind_with_bad_data() {
 #[tokio::test]
 async fn only_answers_a_body_of_no_kind_400() {
     let seen = Seen::default();
-    let service = VerifyWebhook::new(seen.service(), verifier()).only([EventKind::Unknown]);
+    let service = VerifyWebhook::new(
+        seen.service(),
+        Pipeline::new(verifier()).only([EventKind::Unknown]),
+    );
 
     let response = service
         .oneshot(signed_full(r#"{"data":{}}"#))
@@ -442,7 +458,10 @@ async fn only_answers_a_body_of_no_kind_400() {
 #[tokio::test]
 async fn only_can_let_unknown_events_through() {
     let seen = Seen::default();
-    let service = VerifyWebhook::new(seen.service(), verifier()).only([EventKind::Unknown]);
+    let service = VerifyWebhook::new(
+        seen.service(),
+        Pipeline::new(verifier()).only([EventKind::Unknown]),
+    );
 
     let response = service
         .oneshot(signed_full(r#"{"event":"bot.teleported","data":{}}"#))
@@ -519,7 +538,9 @@ async fn inner_errors_are_passed_through() {
 async fn layer_composes_with_service_builder() {
     let seen = Seen::default();
     let service = ServiceBuilder::new()
-        .layer(VerifyWebhookLayer::new(verifier()).parse_events(true))
+        .layer(VerifyWebhookLayer::new(
+            Pipeline::new(verifier()).parse_events(true),
+        ))
         .service(seen.service());
 
     let response = service.oneshot(signed_full(FAILED)).await.unwrap();
@@ -543,7 +564,7 @@ fn serves_hyper_connections_through_hyper_util() {
 #[test]
 fn layer_and_service_are_clone_send_sync_and_debug() {
     fn assert_traits<T: Clone + Send + Sync + std::fmt::Debug>(_: &T) {}
-    let layer = VerifyWebhookLayer::new(verifier()).only([EventKind::BotCompleted]);
+    let layer = VerifyWebhookLayer::new(Pipeline::new(verifier()).only([EventKind::BotCompleted]));
     assert_traits(&layer);
     assert_traits(&VerifyWebhook::new((), verifier()));
     assert!(format!("{layer:?}").contains("VerifyWebhookLayer"));
@@ -585,7 +606,10 @@ mod dedupe {
     }
 
     fn deduplicated<S>(inner: S) -> VerifyWebhook<S> {
-        VerifyWebhook::new(inner, verifier()).dedupe(Deduplicator::new(MemoryStore::default()))
+        VerifyWebhook::new(
+            inner,
+            Pipeline::new(verifier()).dedupe(Deduplicator::new(MemoryStore::default())),
+        )
     }
 
     #[tokio::test]
@@ -715,8 +739,10 @@ mod dedupe {
     #[tokio::test]
     async fn an_unreachable_store_is_503_and_the_inner_service_is_not_called() {
         let calls = Arc::new(AtomicUsize::new(0));
-        let service = VerifyWebhook::new(scripted(&[], calls.clone()), verifier())
-            .dedupe(Deduplicator::new(UnavailableStore));
+        let service = VerifyWebhook::new(
+            scripted(&[], calls.clone()),
+            Pipeline::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
+        );
 
         let response = service.oneshot(signed_full(FAILED)).await.unwrap();
 
@@ -744,4 +770,28 @@ mod dedupe {
         assert_eq!(real.status(), StatusCode::OK);
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
+}
+
+/// Every option is the pipeline's: set there (here the kind filter and the inbox), it takes
+/// effect in the layer with nothing forwarded.
+#[tokio::test]
+async fn options_set_only_on_the_pipeline_take_effect_in_the_layer() {
+    let seen = Seen::default();
+    let pipeline = Pipeline::new(verifier()).only([EventKind::BotCompleted]);
+    let service = ServiceBuilder::new()
+        .layer(VerifyWebhookLayer::new(pipeline))
+        .service(seen.service());
+    let response = service.oneshot(signed_full(FAILED)).await.unwrap();
+    assert_eq!(body_text(response).await, r#"{"status":"ignored"}"#);
+
+    let inbox = Arc::new(meetingbaas_webhooks_receiver::testing::RecordingInbox::new());
+    let pipeline = Pipeline::new(verifier()).inbox(inbox.clone());
+    let service = ServiceBuilder::new()
+        .layer(VerifyWebhookLayer::new(pipeline))
+        .service(seen.service());
+    let response = service.oneshot(signed_full(FAILED)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(body_text(response).await, r#"{"status":"queued","id":"1"}"#);
+    assert_eq!(inbox.stored().len(), 1);
+    assert_eq!(seen.calls(), 0, "stored, not handled in the request");
 }

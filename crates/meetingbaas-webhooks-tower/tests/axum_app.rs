@@ -10,6 +10,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use http::{Request, StatusCode};
 use http_body_util::BodyExt;
+use meetingbaas_webhooks_tower::Pipeline;
 use meetingbaas_webhooks_tower::testing::{TestDelivery, signed_post};
 use meetingbaas_webhooks_tower::{
     Event, Signer, StandaloneWebhook, Verifier, VerifyWebhookLayer, Webhook,
@@ -150,9 +151,12 @@ async fn webhook_takes_the_event_the_layer_parsed() {
     async fn handler(Webhook { event, .. }: Webhook) -> String {
         event.name().to_owned()
     }
-    let app: Router = Router::new()
-        .route("/hook", post(handler))
-        .route_layer(VerifyWebhookLayer::new(verifier()).parse_events(true));
+    let app: Router =
+        Router::new()
+            .route("/hook", post(handler))
+            .route_layer(VerifyWebhookLayer::new(
+                Pipeline::new(verifier()).parse_events(true),
+            ));
 
     let response = app.oneshot(signed("/hook", FAILED)).await.unwrap();
 
@@ -192,7 +196,7 @@ async fn webhook_without_the_layer_is_a_clearly_worded_500() {
         "{body}"
     );
     assert!(
-        body.contains("route_layer(VerifyWebhookLayer::new(verifier))"),
+        body.contains("route_layer(VerifyWebhookLayer::new(pipeline))"),
         "{body}"
     );
 }
@@ -206,9 +210,12 @@ async fn extension_event_needs_parse_events() {
     let only_verifies: Router = Router::new()
         .route("/hook", post(handler))
         .route_layer(VerifyWebhookLayer::new(verifier()));
-    let parses: Router = Router::new()
-        .route("/hook", post(handler))
-        .route_layer(VerifyWebhookLayer::new(verifier()).parse_events(true));
+    let parses: Router =
+        Router::new()
+            .route("/hook", post(handler))
+            .route_layer(VerifyWebhookLayer::new(
+                Pipeline::new(verifier()).parse_events(true),
+            ));
 
     let response = only_verifies
         .oneshot(signed("/hook", FAILED))
@@ -219,21 +226,21 @@ async fn extension_event_needs_parse_events() {
     assert_eq!(text(response).await, "bot.failed");
 }
 
-/// An app state that gives `StandaloneWebhook` its verifier.
+/// An app state that gives `StandaloneWebhook` its pipeline.
 #[derive(Clone)]
 struct VerifyingState {
-    verifier: Verifier,
+    webhooks: Pipeline,
     greeting: &'static str,
 }
 
-impl FromRef<VerifyingState> for Verifier {
-    fn from_ref(state: &VerifyingState) -> Verifier {
-        state.verifier.clone()
+impl FromRef<VerifyingState> for Pipeline {
+    fn from_ref(state: &VerifyingState) -> Pipeline {
+        state.webhooks.clone()
     }
 }
 
 #[tokio::test]
-async fn standalone_webhook_verifies_with_the_verifier_of_an_app_state() {
+async fn standalone_webhook_verifies_with_the_pipeline_of_an_app_state() {
     async fn handler(
         State(state): State<VerifyingState>,
         StandaloneWebhook(webhook): StandaloneWebhook,
@@ -244,7 +251,7 @@ async fn standalone_webhook_verifies_with_the_verifier_of_an_app_state() {
         .route("/hook", post(handler))
         .route("/health", get(|| async { "ok" }))
         .with_state(VerifyingState {
-            verifier: verifier(),
+            webhooks: Pipeline::new(verifier()),
             greeting: "hi",
         });
 

@@ -1,7 +1,9 @@
 //! The filters: [`verified`], [`event`] and [`json`](crate::json).
 
-use meetingbaas_webhooks::{Event, VerifiedDelivery, Verifier};
-use meetingbaas_webhooks_receiver::{Answer, Pipeline, Ticket};
+use meetingbaas_webhooks::{Event, VerifiedDelivery};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use meetingbaas_webhooks_receiver::{Admission, Answer, Misconfigured, Pipeline};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use warp::http::HeaderMap;
 use warp::{Filter, Rejection};
@@ -33,9 +35,9 @@ use crate::rejection::rejected;
 /// # }
 /// ```
 pub fn verified(
-    verifier: Verifier,
+    pipeline: impl Into<Pipeline>,
 ) -> impl Filter<Extract = (VerifiedDelivery,), Error = Rejection> + Clone {
-    json::<IgnoredAny>(verifier).map(|delivery, IgnoredAny| delivery)
+    json::<IgnoredAny>(pipeline).map(|delivery, IgnoredAny| delivery)
 }
 
 /// Extracts the [`VerifiedDelivery`] and the [`Event`] it carries.
@@ -61,9 +63,9 @@ pub fn verified(
 /// # }
 /// ```
 pub fn event(
-    verifier: Verifier,
+    pipeline: impl Into<Pipeline>,
 ) -> impl Filter<Extract = (VerifiedDelivery, Event), Error = Rejection> + Clone {
-    json::<Event>(verifier)
+    json::<Event>(pipeline)
 }
 
 /// Extracts the [`VerifiedDelivery`] and the body parsed into any `serde` type `T`: your own,
@@ -95,27 +97,47 @@ pub fn event(
 /// # }
 /// ```
 pub fn json<T>(
-    verifier: Verifier,
+    pipeline: impl Into<Pipeline>,
 ) -> impl Filter<Extract = (VerifiedDelivery, T), Error = Rejection> + Clone
 where
     T: DeserializeOwned + Send + 'static,
 {
-    admitted::<T>(Pipeline::new(verifier))
-        .and_then(|admitted: Result<Ticket<T>, Answer>| async move {
-            // Without deduplication there is no claim to finish, and a filter never sees the
-            // reply: the delivery is recorded as accepted.
-            let (delivery, _, payload, completion) = admitted.map_err(rejected)?.into_parts();
+    let pipeline = pipeline.into();
+    let deduplicates = pipeline.deduplicator().is_some();
+    admitted::<T>(pipeline)
+        .and_then(move |admitted: Admission<T>| async move {
+            if deduplicates {
+                // A filter never sees the reply, so nobody would finish the claims.
+                return Err(misconfigured());
+            }
+            // A filter never sees the reply: the delivery is recorded as accepted.
+            let (delivery, _, payload, completion) =
+                admitted.into_result().map_err(rejected)?.into_parts();
             completion.detach();
             Ok::<_, Rejection>((delivery, payload))
         })
         .untuple_one()
 }
 
+/// A deduplicating pipeline in a filter that extracts: 500, logged once at error level.
+fn misconfigured() -> Rejection {
+    static LOGGED: AtomicBool = AtomicBool::new(false);
+    const DEDUPE_IN_FILTER: Misconfigured = Misconfigured::new(
+        "webhook_filter_cannot_deduplicate",
+        "the verified, event and json filters cannot deduplicate: they never see the handler's \
+         reply to complete the claim. Use WebhookConfig::new(pipeline).handle(handler)",
+    );
+    if !LOGGED.swap(true, Ordering::Relaxed) {
+        tracing::error!("meetingbaas-webhooks-warp: {}", DEDUPE_IN_FILTER.message());
+    }
+    rejected(Answer::rejected(DEDUPE_IN_FILTER.into()))
+}
+
 /// Reads the body and admits it with `pipeline`: the ticket for the handler, or the pipeline's
-/// own answer (a refusal, a duplicate, an ignored kind).
+/// own answer (queued, duplicate, ignored, refused).
 pub(crate) fn admitted<T>(
     pipeline: Pipeline,
-) -> impl Filter<Extract = (Result<Ticket<T>, Answer>,), Error = Rejection> + Clone
+) -> impl Filter<Extract = (Admission<T>,), Error = Rejection> + Clone
 where
     T: DeserializeOwned + Send + 'static,
 {
@@ -126,7 +148,7 @@ where
         .and_then(|pipeline: Pipeline, headers: HeaderMap, body| async move {
             let admitted = match pipeline.read(&headers, body).await {
                 Ok(received) => pipeline.admit::<T, _>(&headers, received).await,
-                Err(answer) => Err(answer),
+                Err(answer) => Admission::Answered(answer),
             };
             Ok::<_, Rejection>(admitted)
         })

@@ -64,7 +64,7 @@
 //!
 //! Meeting BaaS delivers at least once and retries any non-2xx answer for hours, on any replica.
 //! A filter cannot see the reply built after it, so deduplication takes the handler:
-//! `WebhookConfig::new(verifier).dedupe(deduplicator).handle(handler)` verifies and parses, claims
+//! `WebhookConfig::new(Pipeline::new(verifier).dedupe(deduplicator)).handle(handler)` verifies and parses, claims
 //! the delivery with the [`Deduplicator`] (a
 //! `MemoryStore` for one process, a `RedisStore` shared by replicas), runs the handler, and
 //! completes the claim when its reply is 2xx or releases it otherwise (a panic or a dropped

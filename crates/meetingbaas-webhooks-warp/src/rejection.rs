@@ -1,45 +1,55 @@
-//! [`WebhookRejection`] and [`recover`]: refusals and the answers they turn into.
+//! [`WebhookRejection`] and [`recover`]: what the pipeline answered without the handler, and
+//! the responses it turns into.
 
-use meetingbaas_webhooks::{ParseError, VerifyError};
-use meetingbaas_webhooks_receiver::Answer;
-use meetingbaas_webhooks_receiver::{Error, IdempotencyError};
+use meetingbaas_webhooks_receiver::{Answer, Error, Outcome};
 use warp::Rejection;
 use warp::http::StatusCode;
 use warp::reply::Response;
 
-/// Why a filter of this crate refused a request: a [`warp::reject::Reject`] wrapping the core
-/// [`Error`].
+/// Why a filter of this crate did not extract a delivery for the handler: a
+/// [`warp::reject::Reject`] wrapping the pipeline's [`Answer`].
 ///
-/// [`recover`] turns it into the contract's answer; [`WebhookRejection::to_response`] does the
-/// same for your own recovery function.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Most are refusals (401, 413, 408, 400, 422, 409, 503); the others are deliveries the
+/// pipeline answered itself (202 `queued` into the inbox, 200 `duplicate`, 200 `ignored`).
+/// [`recover`] sends the answer as it is; [`WebhookRejection::to_response`] does the same for
+/// your own recovery function.
+#[derive(Clone, Debug)]
 pub struct WebhookRejection {
-    error: Error,
+    answer: Answer,
 }
 
 impl WebhookRejection {
-    /// The core error.
-    pub fn error(&self) -> &Error {
-        &self.error
+    /// The error, for a refusal.
+    pub fn error(&self) -> Option<&Error> {
+        self.answer.error()
     }
 
-    /// Takes the core error.
-    pub fn into_error(self) -> Error {
-        self.error
+    /// What became of the request.
+    pub fn outcome(&self) -> &Outcome {
+        self.answer.outcome()
     }
 
-    /// The HTTP status of the answer, as chosen by the core.
+    /// The pipeline's answer.
+    pub fn answer(&self) -> &Answer {
+        &self.answer
+    }
+
+    /// Takes the pipeline's answer.
+    pub fn into_answer(self) -> Answer {
+        self.answer
+    }
+
+    /// The HTTP status of the answer, as the pipeline decided.
     pub fn status(&self) -> StatusCode {
-        // Every status the core chooses is a valid one; 500 only guards the conversion.
-        StatusCode::from_u16(self.error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        // Every status the pipeline chooses is a valid one; 500 only guards the conversion.
+        StatusCode::from_u16(self.answer.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
-    /// The contract's answer: [`status`](Self::status), `content-type: application/json`,
-    /// `Retry-After` on a 503, the core's body `{"error": "<code>", "message": "<one
-    /// sentence>"}`, and in the extensions the
-    /// [`Outcome`](meetingbaas_webhooks_receiver::Outcome) and the [`Error`].
+    /// The answer as a response: its status, headers (`content-type: application/json`,
+    /// `Retry-After` on a 503), body, and in the extensions the [`Outcome`] (and the [`Error`]
+    /// of a refusal).
     pub fn to_response(&self) -> Response {
-        reply(Answer::rejected(self.error.clone()))
+        reply(self.answer.clone())
     }
 }
 
@@ -48,64 +58,42 @@ pub(crate) fn reply(answer: Answer) -> Response {
     answer.into_response().map(Into::into)
 }
 
-/// The pipeline's answer as the filter's result: a refusal is a [`WebhookRejection`] (answered
-/// by [`recover`]), anything else (duplicate, ignored) a reply.
+/// The pipeline's answer as the result of a filter ending in a reply: a refusal is a
+/// [`WebhookRejection`] (answered by [`recover`]), anything else (queued, duplicate, ignored) a
+/// reply.
 pub(crate) fn answered(answer: Answer) -> Result<Response, Rejection> {
     match answer.error() {
-        Some(error) => Err(warp::reject::custom(WebhookRejection::from(error.clone()))),
+        Some(_) => Err(rejected(answer)),
         None => Ok(reply(answer)),
     }
 }
 
-/// The pipeline's refusal as a rejection, for filters that never get anything else.
+/// The pipeline's answer as a rejection, for filters that extract a delivery.
 pub(crate) fn rejected(answer: Answer) -> Rejection {
-    match answered(answer) {
-        Err(rejection) => rejection,
-        Ok(_) => warp::reject::not_found(),
-    }
+    warp::reject::custom(WebhookRejection { answer })
 }
 
 impl warp::reject::Reject for WebhookRejection {}
 
-impl From<Error> for WebhookRejection {
-    fn from(error: Error) -> Self {
-        WebhookRejection { error }
-    }
-}
-
-impl From<VerifyError> for WebhookRejection {
-    fn from(error: VerifyError) -> Self {
-        WebhookRejection {
-            error: error.into(),
-        }
-    }
-}
-
-impl From<ParseError> for WebhookRejection {
-    fn from(error: ParseError) -> Self {
-        WebhookRejection {
-            error: error.into(),
-        }
-    }
-}
-
-impl From<IdempotencyError> for WebhookRejection {
-    fn from(error: IdempotencyError) -> Self {
-        WebhookRejection {
-            error: error.into(),
-        }
+impl From<Answer> for WebhookRejection {
+    fn from(answer: Answer) -> Self {
+        WebhookRejection { answer }
     }
 }
 
 impl std::fmt::Display for WebhookRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&self.error, f)
+        match self.answer.error() {
+            Some(error) => std::fmt::Display::fmt(error, f),
+            None => f.write_str(self.answer.outcome().label()),
+        }
     }
 }
 
 impl std::error::Error for WebhookRejection {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
+        self.error()
+            .map(|error| error as &(dyn std::error::Error + 'static))
     }
 }
 

@@ -2,11 +2,9 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
 
-use meetingbaas_webhooks::{EventKind, VerifiedDelivery, Verifier};
-use meetingbaas_webhooks_receiver::idempotency::Deduplicator;
-use meetingbaas_webhooks_receiver::{Answer, Inbox, Outcome, Pipeline, Ticket};
+use meetingbaas_webhooks::VerifiedDelivery;
+use meetingbaas_webhooks_receiver::{Admission, Outcome, Pipeline};
 use serde::de::DeserializeOwned;
 use tracing::Instrument;
 use warp::reply::Response;
@@ -37,7 +35,7 @@ use crate::rejection::answered;
 /// remembered.
 ///
 /// ```
-/// use meetingbaas_webhooks_warp::{Deduplicator, MemoryStore};
+/// use meetingbaas_webhooks_warp::{Deduplicator, MemoryStore, Pipeline};
 /// use meetingbaas_webhooks_warp::{Event, Signer, Verifier, VerifiedDelivery};
 /// use meetingbaas_webhooks_warp::WebhookConfig;
 /// use warp::Filter;
@@ -53,9 +51,10 @@ use crate::rejection::answered;
 /// let route = meetingbaas_webhooks_warp::delivery_method()
 ///     .and(warp::path!("webhooks" / "meetingbaas"))
 ///     .and(
-///         WebhookConfig::new(verifier)
-///             .dedupe(Deduplicator::new(MemoryStore::default()))
-///             .handle(receive),
+///         WebhookConfig::new(
+///             Pipeline::new(verifier).dedupe(Deduplicator::new(MemoryStore::default())),
+///         )
+///         .handle(receive),
 ///     )
 ///     .recover(meetingbaas_webhooks_warp::recover);
 ///
@@ -85,39 +84,13 @@ pub struct WebhookConfig {
 }
 
 impl WebhookConfig {
-    /// WebhookConfig verified with `verifier` (under its body limit), without deduplication.
-    pub fn new(verifier: Verifier) -> Self {
-        WebhookConfig::from_pipeline(Pipeline::new(verifier))
-    }
-
-    /// WebhookConfig received through `pipeline`: set the body deadline, the memory budget or a lower
-    /// limit there.
-    pub fn from_pipeline(pipeline: Pipeline) -> Self {
-        WebhookConfig { pipeline }
-    }
-
-    /// Runs the handler once per delivery, with `deduplicator` (a `MemoryStore` for one process,
-    /// a `RedisStore` shared by replicas): see the table above.
-    pub fn dedupe(mut self, deduplicator: Deduplicator) -> Self {
-        self.pipeline = self.pipeline.dedupe(deduplicator);
-        self
-    }
-
-    /// Lets only deliveries of these kinds reach the handler; every other verified delivery is
-    /// answered `200 {"status":"ignored"}` (so that the sender does not retry it).
-    pub fn only(mut self, kinds: impl IntoIterator<Item = EventKind>) -> Self {
-        self.pipeline = self.pipeline.only(kinds);
-        self
-    }
-
-    /// Stores every verified delivery in `inbox` and answers at once (202
-    /// `{"status":"queued","id":...}`, 200 `{"status":"duplicate"}` for a copy of a stored one,
-    /// 503 when the inbox cannot store), instead of running the handler in the request: a worker
-    /// (crate `meetingbaas-webhooks-inbox`) runs it later, never cancelled by the sender's
-    /// timeout. See [`Pipeline::inbox`](meetingbaas_webhooks_receiver::Pipeline::inbox).
-    pub fn inbox(mut self, inbox: Arc<dyn Inbox>) -> Self {
-        self.pipeline = self.pipeline.inbox(inbox);
-        self
+    /// The endpoint running every request through `pipeline` (a [`Pipeline`], or a
+    /// [`Verifier`](meetingbaas_webhooks::Verifier) for the defaults around it): every receiving
+    /// option (kind filter, deduplication, inbox, limits) is set there, never here.
+    pub fn new(pipeline: impl Into<Pipeline>) -> Self {
+        WebhookConfig {
+            pipeline: pipeline.into(),
+        }
     }
 
     /// The pipeline every request goes through.
@@ -201,13 +174,14 @@ impl WebhookConfig {
         Fut: Future + Send + 'static,
         Fut::Output: Reply,
     {
-        state.and(admitted::<T>(self.pipeline)).and_then(
-            move |state: S, admitted: Result<Ticket<T>, Answer>| {
+        state
+            .and(admitted::<T>(self.pipeline))
+            .and_then(move |state: S, admitted: Admission<T>| {
                 let handler = handler.clone();
                 async move {
                     let (delivery, _, payload, completion) = match admitted {
-                        Ok(ticket) => ticket.into_parts(),
-                        Err(answer) => return answered(answer),
+                        Admission::Handle(ticket) => ticket.into_parts(),
+                        Admission::Answered(answer) => return answered(answer),
                     };
                     // A panic in the handler, or this future dropped with the request, drops
                     // the completion unfinished: that releases the claim.
@@ -223,8 +197,7 @@ impl WebhookConfig {
                     response.extensions_mut().insert::<Outcome>(outcome);
                     Ok(response)
                 }
-            },
-        )
+            })
     }
 }
 

@@ -10,6 +10,7 @@ use meetingbaas_webhooks::{Bytes, Event, Signer, Value, VerifiedDelivery, Verifi
 use meetingbaas_webhooks_receiver::idempotency::{
     Begin, Deduplicator, MemoryStore, UnavailableStore,
 };
+use meetingbaas_webhooks_warp::Pipeline;
 use meetingbaas_webhooks_warp::testing::{TestDelivery, signed_post};
 use meetingbaas_webhooks_warp::{WebhookConfig, recover};
 use serde::de::IgnoredAny;
@@ -83,7 +84,7 @@ fn error_code(body: &[u8]) -> String {
 async fn the_first_delivery_runs_the_handler_and_a_copy_is_a_duplicate() {
     let calls = Arc::new(AtomicUsize::new(0));
     let route = route(
-        WebhookConfig::new(verifier()).dedupe(memory()),
+        WebhookConfig::new(Pipeline::new(verifier()).dedupe(memory())),
         counting(&calls),
     );
 
@@ -115,7 +116,10 @@ async fn a_failed_reply_releases_the_claim_so_the_retry_runs() {
             warp::reply::with_status("handled", status)
         }
     };
-    let route = route(WebhookConfig::new(verifier()).dedupe(memory()), handler);
+    let route = route(
+        WebhookConfig::new(Pipeline::new(verifier()).dedupe(memory())),
+        handler,
+    );
 
     let statuses = [StatusCode::INTERNAL_SERVER_ERROR, StatusCode::OK];
     for expected in statuses {
@@ -136,7 +140,10 @@ async fn a_panicking_handler_releases_its_claim() {
             "handled"
         }
     };
-    let route = route(WebhookConfig::new(verifier()).dedupe(memory()), handler);
+    let route = route(
+        WebhookConfig::new(Pipeline::new(verifier()).dedupe(memory())),
+        handler,
+    );
 
     // The panic unwinds out of the filter; its future, and the claim in it, are dropped.
     let panicked = AssertUnwindSafe(delivery().reply(&route))
@@ -166,7 +173,10 @@ async fn a_request_dropped_while_the_handler_runs_releases_its_claim() {
             "handled"
         }
     };
-    let route = route(WebhookConfig::new(verifier()).dedupe(memory()), handler);
+    let route = route(
+        WebhookConfig::new(Pipeline::new(verifier()).dedupe(memory())),
+        handler,
+    );
 
     // Polled until the handler waits, then dropped.
     assert!(delivery().reply(&route).now_or_never().is_none());
@@ -182,7 +192,7 @@ async fn a_copy_of_a_delivery_still_running_is_409() {
     let calls = Arc::new(AtomicUsize::new(0));
     let dedupe = memory();
     let route = route(
-        WebhookConfig::new(verifier()).dedupe(dedupe.clone()),
+        WebhookConfig::new(Pipeline::new(verifier()).dedupe(dedupe.clone())),
         counting(&calls),
     );
 
@@ -213,7 +223,7 @@ async fn a_copy_of_a_delivery_still_running_is_409() {
 async fn an_unreachable_store_is_503_and_the_handler_does_not_run() {
     let calls = Arc::new(AtomicUsize::new(0));
     let route = route(
-        WebhookConfig::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
+        WebhookConfig::new(Pipeline::new(verifier()).dedupe(Deduplicator::new(UnavailableStore))),
         counting(&calls),
     );
     let response = delivery().reply(&route).await;
@@ -227,7 +237,7 @@ async fn an_unreachable_store_is_503_and_the_handler_does_not_run() {
 async fn a_refused_delivery_is_not_claimed() {
     let calls = Arc::new(AtomicUsize::new(0));
     let route = route(
-        WebhookConfig::new(verifier()).dedupe(Deduplicator::new(UnavailableStore)),
+        WebhookConfig::new(Pipeline::new(verifier()).dedupe(Deduplicator::new(UnavailableStore))),
         counting(&calls),
     );
     // Refused before the store is asked: 401 and 400, not 503.
@@ -262,7 +272,7 @@ async fn without_dedupe_every_copy_runs_the_handler() {
 async fn the_handler_chooses_the_type_it_parses() {
     // Verify only: any body, kept raw, not even read as JSON.
     let raw = route(
-        WebhookConfig::new(verifier()).dedupe(memory()),
+        WebhookConfig::new(Pipeline::new(verifier()).dedupe(memory())),
         |delivery: VerifiedDelivery, _: IgnoredAny| async move {
             format!("{} bytes", delivery.body().len())
         },
@@ -294,12 +304,57 @@ async fn the_handler_chooses_the_type_it_parses() {
 #[tokio::test]
 async fn duplicates_are_answered_without_recover() {
     let calls = Arc::new(AtomicUsize::new(0));
-    let bare = WebhookConfig::new(verifier())
-        .dedupe(memory())
-        .handle(counting(&calls));
+    let bare =
+        WebhookConfig::new(Pipeline::new(verifier()).dedupe(memory())).handle(counting(&calls));
     let first: Response = delivery().filter(&bare).await.unwrap();
     assert_eq!(first.status(), StatusCode::OK);
     let again: Response = delivery().filter(&bare).await.unwrap();
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// Every option is the pipeline's: set there (here the kind filter and the inbox), it takes
+/// effect in `WebhookConfig::handle` and in the extracting filters with nothing forwarded.
+#[tokio::test]
+async fn options_set_only_on_the_pipeline_take_effect_in_every_filter() {
+    use meetingbaas_webhooks::EventKind;
+    use meetingbaas_webhooks_warp::receiver::testing::RecordingInbox;
+
+    let calls = Arc::new(AtomicUsize::new(0));
+    let pipeline = Pipeline::new(verifier()).only([EventKind::BotFailed]);
+    let response = delivery()
+        .reply(&route(
+            WebhookConfig::new(pipeline.clone()),
+            counting(&calls),
+        ))
+        .await;
+    assert_eq!(response.body(), r#"{"status":"ignored"}"#);
+    let filter = meetingbaas_webhooks_warp::event(pipeline)
+        .map(|_: VerifiedDelivery, event: Event| event.name().to_owned())
+        .recover(recover);
+    let response = delivery().reply(&filter).await;
+    assert_eq!(response.body(), r#"{"status":"ignored"}"#);
+
+    let inbox = Arc::new(RecordingInbox::new());
+    let pipeline = Pipeline::new(verifier()).inbox(inbox.clone());
+    let response = delivery()
+        .reply(&route(
+            WebhookConfig::new(pipeline.clone()),
+            counting(&calls),
+        ))
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(response.body(), r#"{"status":"queued","id":"1"}"#);
+    let filter = meetingbaas_webhooks_warp::event(pipeline)
+        .map(|_: VerifiedDelivery, event: Event| event.name().to_owned())
+        .recover(recover);
+    let response = delivery().reply(&filter).await;
+    assert_eq!(response.status(), StatusCode::OK, "a copy: duplicate");
+    assert_eq!(response.body(), DUPLICATE);
+    assert_eq!(inbox.stored().len(), 2);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "stored, never handled in the request"
+    );
 }

@@ -60,12 +60,10 @@ async fn main() {
 
     // The `Webhook` extractor finds its configuration in the app data, like `web::JsonConfig`.
     // Events not configured are answered `{"status":"ignored"}`.
-    let mut config = WebhookConfig::from_pipeline(
-        endpoint
-            .pipeline()
-            .max_in_flight(server::MAX_IN_FLIGHT)
-            .record_metrics(server::metrics_enabled()),
-    );
+    let mut pipeline = endpoint
+        .pipeline()
+        .max_in_flight(server::MAX_IN_FLIGHT)
+        .record_metrics(server::metrics_enabled());
 
     // Deduplication, from MEETINGBAAS_DEDUPE (unset: none). A Redis URL is connected now, so an
     // unreachable Redis stops the server here rather than at the first delivery.
@@ -73,7 +71,7 @@ async fn main() {
         .await
         .unwrap_or_else(|err| server::fail(err))
     {
-        config = config.dedupe(dedupe);
+        pipeline = pipeline.dedupe(dedupe);
     }
 
     // MEETINGBAAS_INBOX=sqlite://inbox.db or redis://HOST:PORT: each verified delivery is
@@ -82,9 +80,10 @@ async fn main() {
         .await
         .unwrap_or_else(|err| server::fail(err));
     let worker = inbox.as_ref().map(|inbox| {
-        config = config.clone().inbox(inbox.intake());
+        pipeline = pipeline.clone().inbox(inbox.intake());
         server::inbox_handlers(inbox.worker()).build().spawn()
     });
+    let config = WebhookConfig::new(pipeline);
 
     // MEETINGBAAS_FAILURE_LIMIT=N/min: per client address, N deliveries failing verification
     // (401, 408, 413), then one more every minute / N; past that, 429 before the body is read.

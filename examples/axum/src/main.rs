@@ -79,7 +79,7 @@ async fn main() {
     // nothing from the router state behind the layer.
     let webhooks = Router::new()
         .route(config.route(), on(delivery_methods(), receive))
-        .route_layer(VerifyWebhookLayer::from_pipeline(pipeline));
+        .route_layer(VerifyWebhookLayer::new(pipeline));
     let app = Router::new().route("/health", get(health)).merge(webhooks);
 
     // 127.0.0.1:PORT with the deadlines and the connection cap; HTTPS when

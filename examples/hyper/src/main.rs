@@ -78,7 +78,7 @@ async fn main() {
         pipeline = pipeline.inbox(inbox.intake());
     }
     let webhooks = ServiceBuilder::new()
-        .layer(VerifyWebhookLayer::from_pipeline(pipeline))
+        .layer(VerifyWebhookLayer::new(pipeline))
         .service_fn(receive);
 
     // The whole server: one route, 404 for any other path and 405 for any other method (nothing

@@ -52,7 +52,6 @@ async fn main() {
     {
         pipeline = pipeline.dedupe(dedupe);
     }
-    let mut webhooks = WebhookConfig::from_pipeline(pipeline);
 
     // MEETINGBAAS_INBOX=sqlite://inbox.db or redis://HOST:PORT: each verified delivery is
     // stored and answered 202 at once; a worker in this process runs the handlers below.
@@ -71,7 +70,7 @@ async fn main() {
     }
     if let Some(inbox) = &inbox {
         // Stored and answered 202 by the filter; `receive` then never runs.
-        webhooks = webhooks.inbox(inbox.intake());
+        pipeline = pipeline.inbox(inbox.intake());
     }
 
     // `handle` reads the body under the limit, verifies and parses it, (with deduplication)
@@ -80,7 +79,7 @@ async fn main() {
     // POST and PUT (a bot's callback may be sent with either; others are answered 405).
     let route = delivery_method()
         .and(exact_path(config.route()))
-        .and(webhooks.handle(receive))
+        .and(WebhookConfig::new(pipeline).handle(receive))
         .recover(meetingbaas_webhooks_warp::recover);
 
     // Served through hyper-util (like the hyper example) for the deadlines and the connection

@@ -84,6 +84,7 @@ fn main() {
                     let ticket = pipeline
                         .admit::<serde::de::IgnoredAny, _>(&headers, received)
                         .await
+                        .into_result()
                         .unwrap_or_else(|_| fail("refused"));
                     let (_, event, _, completion) = ticket.into_parts();
                     assert!(matches!(event, Some(Event::BotCompleted { .. })));

@@ -70,6 +70,42 @@ impl<T> fmt::Debug for Ticket<T> {
     }
 }
 
+/// What admission decided: run the handler now, or the pipeline answered already.
+///
+/// The pipeline answers itself when a delivery is queued in the inbox (202), a duplicate (200),
+/// of a kind not wanted (200 `ignored`), or refused (4xx/5xx): the [`Answer`]'s
+/// [`Outcome`] says which. Only [`Handle`](Admission::Handle) goes to the handler.
+#[derive(Debug)]
+#[must_use = "a delivery to handle must be handled and its completion finished"]
+// The ticket is the common case and is moved once: boxing it would cost an allocation per
+// delivery to save a few hundred bytes of stack.
+#[allow(clippy::large_enum_variant)]
+pub enum Admission<T> {
+    /// Verified, wanted and (with deduplication) claimed: run the handler, then
+    /// [`Completion::finish`] with its status.
+    Handle(Ticket<T>),
+    /// Already answered by the pipeline: send this answer.
+    Answered(Answer),
+}
+
+impl<T> Admission<T> {
+    /// The ticket, or the pipeline's answer: for adapters that branch with `?` or `match`.
+    pub fn into_result(self) -> Result<Ticket<T>, Answer> {
+        match self {
+            Admission::Handle(ticket) => Ok(ticket),
+            Admission::Answered(answer) => Err(answer),
+        }
+    }
+
+    /// The pipeline's answer, when it gave one.
+    pub fn answer(&self) -> Option<&Answer> {
+        match self {
+            Admission::Handle(_) => None,
+            Admission::Answered(answer) => Some(answer),
+        }
+    }
+}
+
 /// What remains to do once the handler has answered: finish the claim (deduplication), give the
 /// body's memory back to the budget, record the outcome.
 pub struct Completion {
@@ -164,7 +200,7 @@ pub struct Admit<T> {
 }
 
 enum AdmitState<T> {
-    Ready(Result<Ticket<T>, Answer>),
+    Ready(Admission<T>),
     Claiming {
         claim: BeginFuture,
         ticket: Ticket<T>,
@@ -182,7 +218,7 @@ enum AdmitState<T> {
 impl<T> Unpin for Admit<T> {}
 
 impl<T> Future for Admit<T> {
-    type Output = Result<Ticket<T>, Answer>;
+    type Output = Admission<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let AdmitState::Enqueuing { enqueue, .. } = &mut self.state {
@@ -203,7 +239,7 @@ impl<T> Future for Admit<T> {
                     Answer::rejected(Unavailable::Inbox.into())
                 }
             };
-            return Poll::Ready(Err(answered(&mut trace, answer)));
+            return Poll::Ready(Admission::Answered(answered(&mut trace, answer)));
         }
         if let AdmitState::Claiming { claim, .. } = &mut self.state {
             let begun = ready!(claim.as_mut().poll(cx));
@@ -216,12 +252,13 @@ impl<T> Future for Admit<T> {
                 Ok(Begin::Proceed(guard)) => {
                     ticket.completion.claim = Some(guard);
                     ticket.completion.trace.admitted();
-                    return Poll::Ready(Ok(ticket));
+                    return Poll::Ready(Admission::Handle(ticket));
                 }
                 Ok(Begin::Duplicate) => Answer::duplicate(),
                 Err(err) => Answer::rejected(err.into()),
             };
-            return Poll::Ready(Err(answered(&mut ticket.completion.trace, answer)));
+            let answer = answered(&mut ticket.completion.trace, answer);
+            return Poll::Ready(Admission::Answered(answer));
         }
         match std::mem::replace(&mut self.state, AdmitState::Done) {
             AdmitState::Ready(admitted) => Poll::Ready(admitted),
@@ -264,7 +301,7 @@ impl Pipeline {
                 Ok(delivery) => delivery,
                 Err(err) => {
                     let answer = answered(&mut trace, Answer::rejected(err.into()));
-                    return AdmitState::Ready(Err(answer));
+                    return AdmitState::Ready(Admission::Answered(answer));
                 }
             };
             if let Some(inbox) = &self.inner.inbox {
@@ -272,7 +309,9 @@ impl Pipeline {
             }
             let (event, value) = match self.read_as::<T>(&delivery, &mut trace) {
                 Ok(read) => read,
-                Err(answer) => return AdmitState::Ready(Err(answered(&mut trace, answer))),
+                Err(answer) => {
+                    return AdmitState::Ready(Admission::Answered(answered(&mut trace, answer)));
+                }
             };
             let mut ticket = Ticket {
                 delivery,
@@ -293,7 +332,7 @@ impl Pipeline {
                 },
                 None => {
                     ticket.completion.trace.admitted();
-                    AdmitState::Ready(Ok(ticket))
+                    AdmitState::Ready(Admission::Handle(ticket))
                 }
             }
         })();
@@ -347,7 +386,7 @@ fn intake<T>(
         Err(_) => EventLabel::default(),
     };
     if label.kind.is_some_and(|kind| !pipeline.inner.allows(kind)) {
-        return AdmitState::Ready(Err(answered(&mut trace, Answer::ignored())));
+        return AdmitState::Ready(Admission::Answered(answered(&mut trace, Answer::ignored())));
     }
     AdmitState::Enqueuing {
         enqueue: inbox.enqueue(delivery, label),

@@ -1,5 +1,7 @@
 //! What the pipeline answers itself, and the outcome of every delivery.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 
 use crate::error::Error;
@@ -112,6 +114,16 @@ impl Answer {
         self.outcome.status()
     }
 
+    /// The answer's headers, lowercase names with their values: `content-type:
+    /// application/json`, and `retry-after` on every 503. The one place they are decided: every
+    /// adapter copies exactly these into its framework's response.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, Cow<'static, str>)> + use<> {
+        let retry_after = self
+            .retry_after()
+            .map(|seconds| ("retry-after", Cow::Owned(seconds.to_string())));
+        std::iter::once(("content-type", Cow::Borrowed(Answer::CONTENT_TYPE))).chain(retry_after)
+    }
+
     /// The JSON body.
     pub fn body(&self) -> &Bytes {
         &self.body
@@ -149,19 +161,20 @@ impl Answer {
     /// `Retry-After` on a 503, and in the extensions its [`Outcome`] (and the
     /// [`Error`](crate::Error) of a refusal). Map the body into your framework's body type.
     pub fn into_response(self) -> http::Response<Bytes> {
-        use http::header::{CONTENT_TYPE, RETRY_AFTER};
-        use http::{HeaderValue, StatusCode};
+        use http::{HeaderName, HeaderValue, StatusCode};
 
         // Every status the core chooses is a valid one; the fallback only guards a bug there.
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let retry_after = self.retry_after();
+        let headers: Vec<_> = self.headers().collect();
         let mut response = http::Response::new(self.body);
         *response.status_mut() = status;
-        let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(Answer::CONTENT_TYPE));
-        if let Some(seconds) = retry_after {
-            headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+        for (name, value) in headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response
+                    .headers_mut()
+                    .insert(HeaderName::from_static(name), value);
+            }
         }
         if let Some(error) = self.outcome.error() {
             response.extensions_mut().insert(error.clone());

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-pub use admit::{Admit, Completion, Finish, Ticket, parse_into};
+pub use admit::{Admission, Admit, Completion, Finish, Ticket, parse_into};
 pub use answer::{Answer, IGNORED_ANSWER, Outcome};
 pub use budget::{DEFAULT_MEMORY_BUDGET, MemoryBudget};
 pub use inbox::{EnqueueFuture, Enqueued, EventLabel, Inbox, InboxError, queued_body};

@@ -4,9 +4,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use serde::de::IgnoredAny;
-use std::format;
-use std::string::{String, ToString};
-use std::vec::Vec;
 
 use super::*;
 use crate::Error;
@@ -41,7 +38,10 @@ async fn admit<T: serde::de::DeserializeOwned + Send + 'static>(
 ) -> Result<Ticket<T>, Answer> {
     let headers = headers(body);
     let received = pipeline.read(&headers, chunks(&[body])).await?;
-    pipeline.admit::<T, _>(&headers, received).await
+    pipeline
+        .admit::<T, _>(&headers, received)
+        .await
+        .into_result()
 }
 
 #[tokio::test]
@@ -60,6 +60,7 @@ async fn a_verified_delivery_gets_a_ticket_and_a_forged_one_401() {
     let answer = pipeline()
         .admit::<Event, _>(&forged, received)
         .await
+        .into_result()
         .unwrap_err();
     assert_eq!(
         (answer.status(), answer.error().map(Error::code)),
@@ -191,7 +192,10 @@ async fn mixed_run() {
     // Forged.
     let forged = [("x-mb-secret", "wrong")];
     let received = pipeline.read(&forged, chunks(&[FAILED])).await.unwrap();
-    let _ = pipeline.admit::<Event, _>(&forged, received).await;
+    let _ = pipeline
+        .admit::<Event, _>(&forged, received)
+        .await
+        .into_result();
     // Over the limit.
     let _ = pipeline
         .read(&[("content-length", "4096")], chunks(&[]))
@@ -343,36 +347,7 @@ async fn past_the_in_flight_cap_requests_are_shed_with_503() {
     assert!(admit::<IgnoredAny>(&pipeline, FAILED).await.is_ok());
 }
 
-/// An inbox that records what it was given, or fails every time.
-#[derive(Debug, Default)]
-struct RecordingInbox {
-    stored: std::sync::Mutex<Vec<(Bytes, EventLabel)>>,
-    down: bool,
-}
-
-impl Inbox for RecordingInbox {
-    fn enqueue(
-        &self,
-        delivery: &meetingbaas_webhooks::VerifiedDelivery,
-        label: EventLabel,
-    ) -> EnqueueFuture {
-        let result = if self.down {
-            Err(InboxError::new("disk full"))
-        } else {
-            let mut stored = self.stored.lock().unwrap();
-            let duplicate = stored.iter().any(|(body, _)| body == delivery.body());
-            stored.push((delivery.body().clone(), label));
-            if duplicate {
-                Ok(Enqueued::Duplicate)
-            } else {
-                Ok(Enqueued::Stored {
-                    id: std::format!("{}", stored.len()),
-                })
-            }
-        };
-        std::boxed::Box::pin(async move { result })
-    }
-}
+use crate::testing::RecordingInbox;
 
 #[tokio::test]
 async fn with_an_inbox_a_delivery_is_stored_and_answered_202_then_duplicate() {
@@ -384,7 +359,7 @@ async fn with_an_inbox_a_delivery_is_stored_and_answered_202_then_duplicate() {
     assert_eq!(&answer.body()[..], br#"{"status":"queued","id":"1"}"#);
     let again = admit::<Event>(&pipeline, FAILED).await.unwrap_err();
     assert_eq!(again.outcome(), &Outcome::Duplicate);
-    let stored = inbox.stored.lock().unwrap();
+    let stored = inbox.stored();
     assert_eq!(stored[0].1.kind, Some(EventKind::BotFailed));
     assert_eq!(stored[0].1.name.as_deref(), Some("bot.failed"));
 }
@@ -404,17 +379,14 @@ async fn with_an_inbox_a_verified_body_that_is_not_an_event_is_stored_all_the_sa
     assert_eq!(answer.status(), 202);
     let ignored = admit::<Event>(&pipeline, FAILED).await.unwrap_err();
     assert_eq!(ignored.outcome(), &Outcome::Ignored);
-    let stored = inbox.stored.lock().unwrap();
+    let stored = inbox.stored();
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].1, EventLabel::default());
 }
 
 #[tokio::test]
 async fn an_inbox_that_cannot_store_is_503_with_retry_after_and_forged_is_still_401() {
-    let pipeline = pipeline().inbox(Arc::new(RecordingInbox {
-        down: true,
-        ..RecordingInbox::default()
-    }));
+    let pipeline = pipeline().inbox(Arc::new(RecordingInbox::down()));
     let answer = admit::<Event>(&pipeline, FAILED).await.unwrap_err();
     assert_eq!(answer.status(), 503);
     assert_eq!(answer.error().map(Error::code), Some("inbox_unavailable"));
@@ -425,6 +397,7 @@ async fn an_inbox_that_cannot_store_is_503_with_retry_after_and_forged_is_still_
     let answer = pipeline
         .admit::<Event, _>(&forged, received)
         .await
+        .into_result()
         .unwrap_err();
     assert_eq!(answer.status(), 401);
 }

@@ -104,6 +104,13 @@ impl VerifiedDelivery {
         Ok(event)
     }
 
+    /// What the delivery is (its event name, kind and bot id), read without its payload: what
+    /// intake needs to filter and label a delivery. It agrees with
+    /// [`parse_event`](Self::parse_event) on every body, and fails where it does.
+    pub fn envelope(&self) -> Result<crate::event::Envelope, ParseError> {
+        crate::event::Envelope::peek(&self.body, self.scheme == Scheme::Alert)
+    }
+
     /// Parses the body into your own type (or [`Event`], which implements `Deserialize`).
     ///
     /// The answer to a failure follows the contract whatever the type: not JSON,

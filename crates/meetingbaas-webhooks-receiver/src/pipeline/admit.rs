@@ -357,7 +357,7 @@ impl Pipeline {
             let parsed = delivery
                 .parse_event()
                 .map_err(|err| Answer::rejected(err.into()))?;
-            trace.parsed(&parsed);
+            trace.labelled(parsed.name(), parsed.kind(), parsed.bot_id());
             if !config.allows(parsed.kind()) {
                 return Err(Answer::ignored());
             }
@@ -368,9 +368,9 @@ impl Pipeline {
     }
 }
 
-/// With an inbox: read the kind leniently (for the filter), then store. A verified body is
-/// stored whatever its shape (the worker dead-letters what it cannot read); only a kind
-/// filtered out is not.
+/// With an inbox: read the envelope only (name, kind, bot id: for the filter and the label; the
+/// worker parses the whole event), then store. A verified body is stored whatever its shape (the
+/// worker dead-letters what it cannot read); only a kind filtered out is not.
 fn intake<T>(
     pipeline: &Pipeline,
     inbox: &std::sync::Arc<dyn Inbox>,
@@ -378,10 +378,10 @@ fn intake<T>(
     reservation: Reservation,
     mut trace: Trace,
 ) -> AdmitState<T> {
-    let label = match delivery.parse_event() {
-        Ok(event) => {
-            trace.parsed(&event);
-            EventLabel::new(Some(event.kind()), Some(event.name().into()))
+    let label = match delivery.envelope() {
+        Ok(envelope) => {
+            trace.labelled(envelope.name(), envelope.kind(), envelope.bot_id());
+            EventLabel::from(envelope)
         }
         Err(_) => EventLabel::default(),
     };

@@ -24,9 +24,11 @@ use bytes::Bytes;
 
 use meetingbaas_webhooks::EventKind;
 use meetingbaas_webhooks::VerifiedDelivery;
+use meetingbaas_webhooks::event::Envelope;
 
-/// What the pipeline knows of a delivery's event when it stores it: read leniently, so that a
-/// body that is not an event is still stored (both fields `None`).
+/// What the pipeline knows of a delivery's event when it stores it: its envelope only (the
+/// payload is parsed by the worker), so that a body that is not an event is still stored (every
+/// field `None`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EventLabel {
@@ -34,12 +36,35 @@ pub struct EventLabel {
     pub kind: Option<EventKind>,
     /// The event's wire name as sent (`bot.completed`, `complete`, ...), when there is one.
     pub name: Option<String>,
+    /// The bot concerned, when the event names one.
+    pub bot_id: Option<String>,
 }
 
 impl EventLabel {
-    /// A label with `kind` and `name`.
+    /// A label with `kind` and `name`, and no bot id.
     pub fn new(kind: Option<EventKind>, name: Option<String>) -> Self {
-        EventLabel { kind, name }
+        EventLabel {
+            kind,
+            name,
+            bot_id: None,
+        }
+    }
+
+    /// The same label with `bot_id`.
+    pub fn with_bot_id(mut self, bot_id: Option<String>) -> Self {
+        self.bot_id = bot_id;
+        self
+    }
+}
+
+impl From<Envelope> for EventLabel {
+    fn from(envelope: Envelope) -> Self {
+        let (name, kind, bot_id) = envelope.into_parts();
+        EventLabel {
+            kind: Some(kind),
+            name: Some(name),
+            bot_id,
+        }
     }
 }
 

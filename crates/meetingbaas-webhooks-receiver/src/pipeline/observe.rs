@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::answer::Outcome;
-use meetingbaas_webhooks::Event;
+use meetingbaas_webhooks::EventKind;
 use meetingbaas_webhooks::Scheme;
 use meetingbaas_webhooks::VerifiedDelivery;
 
@@ -114,12 +114,13 @@ impl Trace {
         let _ = (took, delivery);
     }
 
-    pub(crate) fn parsed(&mut self, event: &Event) {
-        self.kind = Some(event.kind().as_str());
+    /// What the delivery is: from its envelope or its parsed event.
+    pub(crate) fn labelled(&mut self, name: &str, kind: EventKind, bot_id: Option<&str>) {
+        self.kind = Some(kind.as_str());
         if !self.span.is_disabled() {
-            self.span.record("event", event.name());
-            self.span.record("kind", event.kind().as_str());
-            if let Some(bot_id) = event.bot_id() {
+            self.span.record("event", name);
+            self.span.record("kind", kind.as_str());
+            if let Some(bot_id) = bot_id {
                 self.span.record("bot_id", bot_id);
             }
         }

@@ -362,6 +362,24 @@ async fn with_an_inbox_a_delivery_is_stored_and_answered_202_then_duplicate() {
     let stored = inbox.stored();
     assert_eq!(stored[0].1.kind, Some(EventKind::BotFailed));
     assert_eq!(stored[0].1.name.as_deref(), Some("bot.failed"));
+    assert_eq!(stored[0].1.bot_id.as_deref(), Some("b-1"));
+}
+
+/// Intake reads the envelope only: a payload that does not fit its type (a full parse would
+/// record issues and log a warn line) is stored with its name, kind and bot id all the same.
+#[tokio::test]
+async fn with_an_inbox_intake_reads_only_the_envelope() {
+    let inbox = Arc::new(RecordingInbox::default());
+    let pipeline = pipeline().inbox(inbox.clone());
+    let body =
+        r#"{"data":{"transcript":"not a list","bot_id":"b-2","speakers":7},"event":"complete"}"#;
+    let answer = admit::<IgnoredAny>(&pipeline, body).await.unwrap_err();
+    assert_eq!(answer.status(), 202);
+    let label = &inbox.stored()[0].1;
+    assert_eq!(
+        (label.kind, label.name.as_deref(), label.bot_id.as_deref()),
+        (Some(EventKind::BotCompleted), Some("complete"), Some("b-2"))
+    );
 }
 
 #[tokio::test]

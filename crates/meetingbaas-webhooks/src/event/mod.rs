@@ -40,6 +40,7 @@ mod alert;
 mod bot;
 mod calendar;
 mod codes;
+mod envelope;
 pub(crate) mod lenient;
 mod names;
 mod parse;
@@ -62,6 +63,7 @@ pub use codes::{
     CalendarEventType, CalendarPlatform, ConnectionStatus, FailureCode, InstanceStatus,
     MeetingPlatform, StatusCode,
 };
+pub use envelope::Envelope;
 pub use lenient::{ParseIssue, UnknownFields};
 pub use names::{EventName, Generation};
 

@@ -108,7 +108,7 @@ pub(crate) fn classify_any(body: &[u8], err: &serde_json::Error) -> ParseError {
     }
 }
 
-fn classify(err: &serde_json::Error) -> ParseError {
+pub(super) fn classify(err: &serde_json::Error) -> ParseError {
     let message = err.to_string();
     match err.classify() {
         Category::Data => ParseError::InvalidEnvelope { message },

@@ -1,0 +1,288 @@
+//! [`Envelope`]: what a delivery is (its event name, kind and bot), read without its payload.
+//!
+//! Intake needs only these to filter by kind and to label what it stores; the full [`Event`]
+//! (every field of a transcript, every calendar instance) is parsed once, where a handler reads
+//! it. [`Envelope::peek`] skips the payload but for `bot_id`, and agrees with
+//! [`Event::from_slice`](super::Event::from_slice) on every body: the same name, kind and bot id
+//! when both succeed, an error when the full parse fails (tested on every fixture and on
+//! generated envelopes).
+
+use alloc::string::String;
+use core::fmt;
+
+use serde::Deserializer as _;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+
+use super::lenient::Key;
+use super::{EventKind, EventName, Target};
+use crate::error::ParseError;
+
+/// What a delivery is: its wire name, kind and bot, read from the body without its payload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    name: String,
+    kind: EventKind,
+    bot_id: Option<String>,
+}
+
+impl Envelope {
+    /// Reads the envelope of `body`: fails exactly when [`Event::from_slice`] would (not JSON,
+    /// not an object, no string `event` and not an alert, `event` twice). `alert_scheme`: the
+    /// body was verified by the alert scheme, so an object without `event` is an alert whatever
+    /// its fields.
+    ///
+    /// [`Event::from_slice`]: super::Event::from_slice
+    ///
+    /// ```
+    /// use meetingbaas_webhooks::{EventKind, event::Envelope};
+    ///
+    /// let body = br#"{"event":"complete","data":{"bot_id":"b-1","transcript":[]}}"#;
+    /// let envelope = Envelope::peek(body, false)?;
+    /// assert_eq!((envelope.name(), envelope.kind()), ("complete", EventKind::BotCompleted));
+    /// assert_eq!(envelope.bot_id(), Some("b-1"));
+    /// # Ok::<(), meetingbaas_webhooks::ParseError>(())
+    /// ```
+    pub fn peek(body: &[u8], alert_scheme: bool) -> Result<Envelope, ParseError> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        de.deserialize_map(TopVisitor { alert_scheme })
+            .and_then(|envelope| de.end().map(|()| envelope))
+            .map_err(|err| super::parse::classify(&err))
+    }
+
+    /// The wire name as sent (`bot.completed`, `complete`, `alert`, or an unknown name), as
+    /// [`Event::name`](super::Event::name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The kind, as [`Event::kind`](super::Event::kind).
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// The known wire name; `None` for an alert and an unknown event.
+    pub fn event_name(&self) -> Option<EventName> {
+        EventName::from_wire(&self.name)
+    }
+
+    /// The bot concerned, as [`Event::bot_id`](super::Event::bot_id).
+    pub fn bot_id(&self) -> Option<&str> {
+        self.bot_id.as_deref()
+    }
+
+    /// The name, kind and bot id, taken.
+    pub fn into_parts(self) -> (String, EventKind, Option<String>) {
+        (self.name, self.kind, self.bot_id)
+    }
+}
+
+/// A `bot_id` value as far as the envelope cares.
+#[derive(Clone)]
+enum BotId {
+    String(String),
+    Other,
+}
+
+impl BotId {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            BotId::String(id) => Some(id),
+            BotId::Other => None,
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for BotId {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<BotId, D::Error> {
+        struct BotIdVisitor;
+        impl<'de> Visitor<'de> for BotIdVisitor {
+            type Value = BotId;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<BotId, E> {
+                Ok(BotId::String(value.into()))
+            }
+            fn visit_string<E: de::Error>(self, value: String) -> Result<BotId, E> {
+                Ok(BotId::String(value))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<BotId, E> {
+                Ok(BotId::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<BotId, E> {
+                Ok(BotId::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<BotId, E> {
+                Ok(BotId::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<BotId, E> {
+                Ok(BotId::Other)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<BotId, E> {
+                Ok(BotId::Other)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<BotId, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(BotId::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BotId, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(BotId::Other)
+            }
+        }
+        deserializer.deserialize_any(BotIdVisitor)
+    }
+}
+
+/// What `data` held, as far as the envelope cares.
+enum Data {
+    Null,
+    Object {
+        /// The first string `bot_id` (what a typed payload keeps).
+        first_string: Option<String>,
+        /// The last `bot_id` of any type (what a JSON map keeps, for an unknown event).
+        last: Option<BotId>,
+    },
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Data {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Data, D::Error> {
+        struct DataVisitor;
+        impl<'de> Visitor<'de> for DataVisitor {
+            type Value = Data;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
+                let (mut first_string, mut last) = (None, None);
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    if key.as_str() == "bot_id" {
+                        let value: BotId = map.next_value()?;
+                        if first_string.is_none()
+                            && let BotId::String(id) = &value
+                        {
+                            first_string = Some(id.clone());
+                        }
+                        last = Some(value);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Data::Object { first_string, last })
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Data, E> {
+                Ok(Data::Null)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Data::Other)
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Data, E> {
+                Ok(Data::Other)
+            }
+        }
+        deserializer.deserialize_any(DataVisitor)
+    }
+}
+
+struct TopVisitor {
+    alert_scheme: bool,
+}
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Envelope;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(r#"a webhook envelope: a JSON object with a string "event""#)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+        let mut name: Option<String> = None;
+        let mut data: Option<Data> = None;
+        // The first top-level `bot_id` (a flat body's, or one beside `data`).
+        let mut top_bot_id: Option<BotId> = None;
+        let mut alert_rule_id = false;
+        let mut extra_seen = false;
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            match key.as_str() {
+                "event" => {
+                    if name.is_some() {
+                        return Err(de::Error::duplicate_field("event"));
+                    }
+                    name = Some(map.next_value()?);
+                }
+                "data" if data.is_none() => data = Some(map.next_value()?),
+                "extra" if !extra_seen => {
+                    extra_seen = true;
+                    map.next_value::<IgnoredAny>()?;
+                }
+                "data" | "extra" => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                "bot_id" => {
+                    let value: BotId = map.next_value()?;
+                    top_bot_id.get_or_insert(value);
+                }
+                other => {
+                    alert_rule_id |= other == "alert_rule_id";
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let top = || {
+            top_bot_id
+                .as_ref()
+                .and_then(BotId::as_str)
+                .map(String::from)
+        };
+        let Some(name) = name else {
+            if self.alert_scheme || alert_rule_id {
+                return Ok(Envelope {
+                    name: "alert".into(),
+                    kind: EventKind::Alert,
+                    bot_id: None,
+                });
+            }
+            return Err(de::Error::missing_field("event"));
+        };
+        let (kind, bot_id) = match Target::from_name(&name) {
+            Some(Target::Alert) => (EventKind::Alert, None),
+            Some(Target::Envelope(known)) => {
+                // A typed payload keeps the first string `bot_id` of `data`; the top level
+                // (a flat body, or fields beside `data`) fills it when missing.
+                let in_data = match &data {
+                    Some(Data::Object { first_string, .. }) => first_string.clone(),
+                    _ => None,
+                };
+                (known.kind(), in_data.or_else(top))
+            }
+            None => {
+                // An unknown event keeps `data` as JSON, with the top-level fields merged in
+                // where it has none of that name (or as the data when it has none at all).
+                let bot_id = match &data {
+                    None | Some(Data::Null) => top(),
+                    Some(Data::Object {
+                        last: Some(value), ..
+                    }) => value.as_str().map(String::from),
+                    Some(Data::Object { last: None, .. }) => top(),
+                    Some(Data::Other) => None,
+                };
+                (EventKind::Unknown, bot_id)
+            }
+        };
+        Ok(Envelope { name, kind, bot_id })
+    }
+}

@@ -30,6 +30,7 @@ pub mod inbox_fault_cases;
 pub mod rate_limit_cases;
 pub mod redis_server;
 pub mod server;
+pub mod shutdown_cases;
 pub mod tls;
 pub mod tls_cases;
 
@@ -149,6 +150,10 @@ macro_rules! inbox_suite {
             an_unreachable_redis_inbox_is_503_and_recovers,
         );
         #[test]
+        fn sigterm_with_handlers_running_loses_nothing_sqlite() {
+            $crate::shutdown_cases::sigterm_with_handlers_running_loses_nothing_sqlite($binary);
+        }
+        #[test]
         fn a_full_disk_is_503_and_recovers_sqlite() {
             $crate::inbox_fault_cases::a_full_disk_is_503_and_recovers_sqlite($binary);
         }
@@ -223,6 +228,10 @@ macro_rules! conformance_suite {
             no_secret_configured_exits_non_zero_with_one_line,
         );
         $crate::hostile_suite!($binary);
+        #[test]
+        fn ready_until_sigterm_then_a_drain_and_exit_0() {
+            $crate::shutdown_cases::ready_until_sigterm_then_a_drain_and_exit_0($binary);
+        }
     };
     (@cases $binary:expr; $($case:ident),* $(,)?) => {
         $(

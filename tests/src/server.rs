@@ -17,7 +17,7 @@ use crate::deliveries::{
 
 /// Every variable an example reads: cleared before each start so that the caller's environment
 /// never leaks into a case.
-pub const EXAMPLE_ENV_VARS: [&str; 15] = [
+pub const EXAMPLE_ENV_VARS: [&str; 16] = [
     "MEETINGBAAS_SVIX_SECRET",
     "MEETINGBAAS_WEBHOOK_SECRET",
     "MEETINGBAAS_CALLBACK_SECRET",
@@ -32,6 +32,7 @@ pub const EXAMPLE_ENV_VARS: [&str; 15] = [
     "MEETINGBAAS_TLS_CERT",
     "MEETINGBAAS_TLS_KEY",
     "MEETINGBAAS_FAILURE_LIMIT",
+    "MEETINGBAAS_DRAIN_SECONDS",
     "PORT",
 ];
 
@@ -187,6 +188,25 @@ impl Server {
     /// `/proc/<pid>/status`.
     pub fn pid(&self) -> Option<u32> {
         self.child.id()
+    }
+
+    /// Sends SIGTERM (what Kubernetes and `docker stop` send), for the graceful stop.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("the server is running");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -TERM {pid}: {status}");
+    }
+
+    /// Waits at most `timeout` for the process to exit: its exit code (`None` when a signal
+    /// ended it), or `Err` when it is still running then.
+    pub async fn wait_for_exit(&mut self, timeout: Duration) -> Result<Option<i32>, ()> {
+        match tokio::time::timeout(timeout, self.child.wait()).await {
+            Ok(status) => Ok(status.expect("waiting for the server").code()),
+            Err(_) => Err(()),
+        }
     }
 
     /// Whether the process is still running.

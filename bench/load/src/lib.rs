@@ -55,13 +55,38 @@ pub const ROUTE: &str = "/webhooks/meetingbaas";
 pub const MAX_BODY_BYTES: usize = meetingbaas_webhooks::DEFAULT_MAX_BODY_BYTES;
 
 /// Whether a baseline is served by the examples' hardened loop
-/// (`meetingbaas_example_server::serve`: header and keep-alive deadline, connection cap) with
+/// (`meetingbaas_webhooks_server::serve`: header and keep-alive deadline, connection cap) with
 /// `BASELINE_SERVE=hardened`, instead of its framework's plain server (the default). Comparing
 /// the two variants of one baseline gives the cost of the loop itself; comparing an example
 /// with the hardened variant gives the cost of the crates alone. (actix serves both with its
 /// own `HttpServer`, where the example only sets a request timeout and a connection cap.)
 pub fn hardened_from_env() -> bool {
     std::env::var("BASELINE_SERVE").is_ok_and(|serve| serve == "hardened")
+}
+
+/// Serves `app` with the examples' hardened loop (`meetingbaas_webhooks_server::serve`, its
+/// default limits) on `127.0.0.1:PORT` until SIGTERM, then exits: `BASELINE_SERVE=hardened`.
+pub async fn serve_hardened<S, B>(app: S) -> !
+where
+    S: tower_service::Service<http::Request<hyper::body::Incoming>, Response = http::Response<B>>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use meetingbaas_webhooks_server::{Limits, Shutdown, serve};
+    let shutdown = Shutdown::on_signals(std::time::Duration::ZERO).unwrap_or_else(|err| fail(err));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port_from_env()))
+        .await
+        .unwrap_or_else(|err| fail(err));
+    announce(listener.local_addr().unwrap_or_else(|err| fail(err)));
+    serve(listener, app, &Limits::default(), None, &shutdown).await;
+    std::process::exit(0)
 }
 
 /// Which receiver a baseline binary runs: `BASELINE=naive`, or the careful one (the default).

@@ -24,9 +24,6 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use meetingbaas_webhooks::{
     Event, EventKind, IdempotencyKey, Scheme, VerifiedDelivery, Verifier, is_delivery_method,
 };
@@ -35,9 +32,9 @@ use meetingbaas_webhooks_receiver::Pipeline;
 use meetingbaas_webhooks_receiver::idempotency::{
     Claim, DEFAULT_TTL, IdempotencyStore, MemoryStore,
 };
+use meetingbaas_webhooks_server::{Limits, Shutdown, serve};
 use meetingbaas_webhooks_tower::{ResponseBody, VerifiedBody, VerifyWebhook, VerifyWebhookLayer};
 use serde_json::json;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower_layer::Layer;
@@ -47,21 +44,11 @@ use crate::client::{self, Target};
 use crate::failure::Failure;
 use crate::output;
 
-/// How long a client may take to send its request headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How long a client may take to send its body (and a forward to be answered).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long the downstream of `--forward-to` has to answer (the sender waits 30 s in all).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(25);
-
-/// How long a connection is kept reading (and discarding) after its last answer, for a client
-/// still sending a body the receiver stopped reading (a 413 mid-chunked-body).
-const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How many bytes a lingering connection reads (and discards) at most before it is closed.
-const LINGER_BYTES: usize = 1024 * 1024;
 
 /// How many idempotency keys are remembered (oldest forgotten first).
 const REMEMBERED_KEYS: usize = 10_000;
@@ -126,35 +113,6 @@ type Verifying = VerifyWebhook<Handler>;
 /// What the receiver answers: the layered service's body, or its own (405, 408).
 type AnswerBody = Either<ResponseBody<Full<Bytes>>, Full<Bytes>>;
 
-/// A connection as HTTP reads it: plain TCP, or a TLS session over it.
-trait Connection: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Connection for T {}
-
-/// Closes a connection the way a client still sending can read the answer: the write side is shut
-/// (the client sees the end of the answer), then what the client still sends is read and thrown
-/// away for at most [`LINGER_TIMEOUT`] and [`LINGER_BYTES`] before the socket is closed.
-///
-/// Closing a socket with unread bytes in its receive buffer makes the kernel send a reset instead
-/// of a FIN. A client that was still writing the body the receiver stopped reading at the limit
-/// (a chunked body answered 413 as it passed it) then fails its write with "broken pipe" and
-/// never reads the 413 it was sent; the same happens to any client whose body outlives the answer.
-async fn linger(mut io: Box<dyn Connection>) {
-    if io.shutdown().await.is_err() {
-        return;
-    }
-    let _ = tokio::time::timeout(LINGER_TIMEOUT, async {
-        let mut sink = [0u8; 8 * 1024];
-        let mut discarded = 0usize;
-        while discarded < LINGER_BYTES {
-            match io.read(&mut sink).await {
-                Ok(0) | Err(_) => break,
-                Ok(read) => discarded = discarded.saturating_add(read),
-            }
-        }
-    })
-    .await;
-}
-
 impl Receiver {
     /// A receiver that verifies with `verifier` and reports as `report`.
     pub(crate) fn new(verifier: Verifier, report: Report) -> Self {
@@ -191,47 +149,17 @@ impl Receiver {
         self
     }
 
-    /// Serves connections from `listener` until the task is dropped; over TLS with `tls`
-    /// (a handshake that fails or stalls past [`HANDSHAKE_TIMEOUT`](crate::tls::HANDSHAKE_TIMEOUT)
-    /// closes the connection).
+    /// Serves connections from `listener` (over TLS with `tls`) with the examples' hardened
+    /// loop, until the task is dropped.
     pub(crate) async fn serve(self: Arc<Self>, listener: TcpListener, tls: Option<TlsAcceptor>) {
         let verifying: Verifying = self.layer.layer(Handler(Arc::clone(&self)));
-        loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
-                // Out of file descriptors and the like: wait a little rather than spin.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            };
-            let receiver = Arc::clone(&self);
-            let verifying = verifying.clone();
-            let tls = tls.clone();
-            tokio::spawn(async move {
-                let service = service_fn(move |request| {
-                    Arc::clone(&receiver).handle(verifying.clone(), request)
-                });
-                let http = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
-                    .clone();
-                let io: Box<dyn Connection> = match tls {
-                    None => Box::new(stream),
-                    Some(tls) => {
-                        let handshake = tls.accept(stream);
-                        match tokio::time::timeout(crate::tls::HANDSHAKE_TIMEOUT, handshake).await {
-                            Ok(Ok(session)) => Box::new(session),
-                            _ => return,
-                        }
-                    }
-                };
-                let served = http.serve_connection(TokioIo::new(io), service);
-                if let Ok(parts) = served.without_shutdown().await {
-                    linger(parts.io.into_inner()).await;
-                }
-            });
-        }
+        let receiver = Arc::clone(&self);
+        let service = tower::service_fn(move |request| {
+            Arc::clone(&receiver).handle(verifying.clone(), request)
+        });
+        // Stopped by dropping the task: the listener closes with it.
+        let shutdown = Shutdown::new(Duration::ZERO);
+        serve(listener, service, &Limits::default(), tls, &shutdown).await;
     }
 
     /// Every request: POST or PUT only (a bot's callback may come with either), through the layer under a timeout, then reported.

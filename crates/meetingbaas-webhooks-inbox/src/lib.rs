@@ -244,7 +244,10 @@ impl meetingbaas_webhooks_receiver::Inbox for Inbox {
     }
 }
 
-/// Resolves on SIGTERM or Ctrl-C (SIGINT): give it to [`Worker::run`] for a graceful shutdown.
+/// Resolves on SIGTERM or Ctrl-C (SIGINT): give it to [`Worker::run`] for a worker running on
+/// its own. A worker beside intake in one process must not take the signal alone (intake would
+/// answer 202 with no worker left): stop both with `meetingbaas_webhooks_server::Shutdown`, and
+/// [`WorkerHandle::shutdown`] once the server has drained.
 pub async fn shutdown_signal() {
     #[cfg(unix)]
     {

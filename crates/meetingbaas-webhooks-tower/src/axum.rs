@@ -40,8 +40,8 @@ static STANDALONE_LOGGED: AtomicBool = AtomicBool::new(false);
 /// ([`parse_into`]):
 ///
 /// - [`Event`] (the default): the event the layer parsed with
-///   [`parse_events(true)`](crate::VerifyWebhookLayer::parse_events) or
-///   [`only`](crate::VerifyWebhookLayer::only) (taken out of the extensions, not cloned), or
+///   [`parse_events(true)`](crate::Pipeline::parse_events) or
+///   [`only`](crate::Pipeline::only) (taken out of the extensions, not cloned), or
 ///   parsed here when the layer only verified. Never refused for the shape of its data; 400 for
 ///   a body that is not a webhook envelope;
 /// - [`serde::de::IgnoredAny`]: verify only, nothing parsed (the body need not be JSON); the raw

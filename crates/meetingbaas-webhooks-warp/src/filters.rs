@@ -13,7 +13,7 @@ use crate::rejection::rejected;
 /// Extracts the [`VerifiedDelivery`]: the body read under the verifier's limit and verified,
 /// not parsed.
 ///
-/// A declared `Content-Length` over [`Verifier::max_body_bytes`] is refused before anything is
+/// A declared `Content-Length` over [`Verifier::max_body_bytes`](meetingbaas_webhooks::Verifier::max_body_bytes) is refused before anything is
 /// read, and a chunked body the moment it passes the limit (`413`); a delivery that does not
 /// verify is refused with `401`. Refusals are [`WebhookRejection`](crate::WebhookRejection)s: finish the route with
 /// `.recover(`[`recover`](crate::recover)`)` to answer them. It consumes the body, so nothing

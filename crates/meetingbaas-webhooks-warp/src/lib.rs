@@ -55,7 +55,7 @@
 //!   as `json::<Event>`).
 //! - [`json`]: extracts the delivery and the body parsed into any `serde` type.
 //! - [`WebhookConfig::handle`]: the whole endpoint around your handler, deduplicated with
-//!   [`WebhookConfig::dedupe`]; extracts the handler's reply.
+//!   [`Pipeline::dedupe`]; extracts the handler's reply.
 //!
 //! Each reads the request body, so a route holds at most one of them and no other body filter.
 //! They do not match a method or a path: combine them with `warp::post()` and `warp::path!`.
@@ -85,9 +85,9 @@
 //! | body over the limit, declared by `Content-Length` or found while streaming | 413 |
 //! | verified, but not JSON, or JSON that does not fit the type and is no webhook envelope (an object with a string `event`) | 400 |
 //! | verified envelope that does not fit the type (for [`event`]: a known event with bad `data`) | 422 |
-//! | [`WebhookConfig::dedupe`]: a copy of a delivery handled successfully | 200 `{"status":"duplicate"}` (a reply, not a rejection) |
-//! | [`WebhookConfig::dedupe`]: a copy of a delivery still being handled | 409 |
-//! | [`WebhookConfig::dedupe`]: the idempotency store unreachable (logged at warn by the core) | 503 |
+//! | [`Pipeline::dedupe`]: a copy of a delivery handled successfully | 200 `{"status":"duplicate"}` (a reply, not a rejection) |
+//! | [`Pipeline::dedupe`]: a copy of a delivery still being handled | 409 |
+//! | [`Pipeline::dedupe`]: the idempotency store unreachable (logged at warn by the core) | 503 |
 //!
 //! Without `.recover(recover)` warp answers these rejections with `500`. Other rejections
 //! (a wrong method or path) are passed on untouched.

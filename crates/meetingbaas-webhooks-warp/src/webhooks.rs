@@ -18,10 +18,10 @@ use crate::rejection::answered;
 ///
 /// Filters only see requests, not the replies built after them, so deduplication, which must
 /// know whether the handler succeeded, takes the handler: [`WebhookConfig::handle`] gives the
-/// complete filter. Without [`dedupe`](Self::dedupe) it is the same as
+/// complete filter. Without [`Pipeline::dedupe`](crate::Pipeline::dedupe) it is the same as
 /// [`json`](crate::json)`::<T>(verifier).then(handler)`.
 ///
-/// With [`dedupe`](Self::dedupe) the core's rule applies in front of the handler:
+/// With [`Pipeline::dedupe`](crate::Pipeline::dedupe) the core's rule applies in front of the handler:
 ///
 /// | situation | answer |
 /// |---|---|
@@ -99,7 +99,7 @@ impl WebhookConfig {
     }
 
     /// The filter: reads the body under the limit, verifies it, parses it into `T`, claims it
-    /// (with [`dedupe`](Self::dedupe)), runs `handler` and finishes the delivery with the status
+    /// (with [`Pipeline::dedupe`](crate::Pipeline::dedupe)), runs `handler` and finishes the delivery with the status
     /// of its reply. The reply carries the [`Outcome`] in its extensions (so do the pipeline's
     /// own answers, and [`recover`](crate::recover)'s).
     ///

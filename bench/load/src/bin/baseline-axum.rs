@@ -31,7 +31,7 @@ async fn main() {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(secret);
     if hardened_from_env() {
-        meetingbaas_example_server::serve(app).await
+        meetingbaas_bench_load::serve_hardened(app).await
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port_from_env()))
         .await

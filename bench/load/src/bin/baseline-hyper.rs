@@ -32,7 +32,7 @@ async fn main() {
     let careful = (!naive_from_env()).then(|| Careful::new(&secret));
     let secret = Arc::new(Receiver { secret, careful });
     if hardened_from_env() {
-        meetingbaas_example_server::serve(Hardened(secret)).await
+        meetingbaas_bench_load::serve_hardened(Hardened(secret)).await
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port_from_env()))
         .await

@@ -31,7 +31,7 @@ async fn main() {
             )
         });
     if hardened_from_env() {
-        meetingbaas_example_server::serve(warp::service(route)).await
+        meetingbaas_bench_load::serve_hardened(warp::service(route)).await
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port_from_env()))
         .await

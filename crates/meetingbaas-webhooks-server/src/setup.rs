@@ -1,0 +1,453 @@
+//! [`Setup`]: a whole receiver from the environment, in one call, for a program that shows only
+//! its framework.
+//!
+//! | variable | what it sets |
+//! |---|---|
+//! | `MEETINGBAAS_SVIX_SECRET`, `MEETINGBAAS_WEBHOOK_SECRET`, `MEETINGBAAS_CALLBACK_SECRET`, `MEETINGBAAS_API_KEY`, `MEETINGBAAS_ALERT_SECRET` | the schemes enabled (at least one) |
+//! | `MEETINGBAAS_CONFIG` | the endpoint JSON (route, events, secret, enabled); the variables above override it |
+//! | `MEETINGBAAS_MAX_BODY_BYTES` | the body limit (default 8 MiB) |
+//! | `MEETINGBAAS_DEDUPE` | `memory` or `redis://HOST:PORT`: deduplication |
+//! | `MEETINGBAAS_INBOX` | `sqlite://PATH` or `redis://HOST:PORT`: the durable inbox, and its worker in this process |
+//! | `MEETINGBAAS_METRICS` | `HOST:PORT`: Prometheus metrics on a listener of their own |
+//! | `MEETINGBAAS_TLS_CERT`, `MEETINGBAAS_TLS_KEY` | PEM files: HTTPS |
+//! | `MEETINGBAAS_FAILURE_LIMIT` | `N/s`, `N/min` or `N/h`: the per-client limit of deliveries failing verification |
+//! | `MEETINGBAAS_DRAIN_SECONDS` | the drain period of a stop (default 5) |
+//! | `PORT` | the port on 127.0.0.1 (default 3000; 0 for any) |
+//! | `RUST_LOG`, `RUST_LOG_FORMAT=json` | the log filter (default `info`) and JSON lines |
+//!
+//! Every value is checked at start: a bad one stops the program with one line naming it.
+//!
+//! ```no_run
+//! use axum::{Router, routing::{get, on}};
+//! use meetingbaas_webhooks_server::Setup;
+//! use meetingbaas_webhooks_tower::{VerifyWebhookLayer, delivery_methods};
+//!
+//! # #[tokio::main]
+//! # async fn main() {
+//! let webhooks = Setup::new().from_env().await.unwrap_or_else(|err| err.exit());
+//! let ready = webhooks.readiness();
+//! let app = Router::new()
+//!     .route(webhooks.route(), on(delivery_methods(), || async { "handled" }))
+//!     .route_layer(VerifyWebhookLayer::new(webhooks.pipeline()))
+//!     .route("/ready", get(move || async move { ready.answer().await }));
+//! webhooks.serve(app).await;
+//! # }
+//! ```
+
+use std::error::Error as StdError;
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+use meetingbaas_webhooks_inbox::{Inbox, WorkerBuilder, WorkerHandle};
+use meetingbaas_webhooks_receiver::idempotency::Deduplicator;
+use meetingbaas_webhooks_receiver::{EndpointConfig, Pipeline};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tracing_subscriber::EnvFilter;
+
+use crate::serve::{Limits, serve};
+use crate::shutdown::{DEFAULT_DRAIN, Shutdown};
+
+/// Deliveries processed at once; more are answered 503 with `Retry-After` before their body is
+/// read.
+pub const MAX_IN_FLIGHT: usize = 256;
+
+/// Why a receiver could not be set up: one line naming the variable or file at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SetupError(String);
+
+impl SetupError {
+    fn new(message: impl std::fmt::Display) -> Self {
+        SetupError(message.to_string())
+    }
+
+    /// Prints `error: <the line>` to stderr and exits with status 2: what a program does when
+    /// it cannot start.
+    pub fn exit(self) -> ! {
+        eprintln!("error: {}", self.0);
+        std::process::exit(2)
+    }
+}
+
+type Handlers = Box<dyn FnOnce(WorkerBuilder) -> WorkerBuilder>;
+
+/// How to set a receiver up: what the environment does not say. See the [module docs](self).
+pub struct Setup {
+    quiet: Vec<String>,
+    handlers: Option<Handlers>,
+    logs: bool,
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("quiet", &self.quiet)
+            .field("handlers", &self.handlers.is_some())
+            .field("logs", &self.logs)
+            .finish()
+    }
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup::new()
+    }
+}
+
+impl Setup {
+    /// Logs to stderr, no worker handlers but a fallback that logs each delivery.
+    pub fn new() -> Self {
+        Setup {
+            quiet: Vec::new(),
+            handlers: None,
+            logs: true,
+        }
+    }
+
+    /// Log targets turned off: a framework's own error log of every malformed request
+    /// (`actix_http::h1::dispatcher`, `warp::server`), which anyone on the network could flood.
+    pub fn quiet<I, T>(mut self, targets: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<String>,
+    {
+        self.quiet.extend(targets.into_iter().map(Into::into));
+        self
+    }
+
+    /// The inbox worker's handlers (used when `MEETINGBAAS_INBOX` is set).
+    pub fn worker(
+        mut self,
+        handlers: impl FnOnce(WorkerBuilder) -> WorkerBuilder + 'static,
+    ) -> Self {
+        self.handlers = Some(Box::new(handlers));
+        self
+    }
+
+    /// Whether to install the `tracing` subscriber (default `true`; `false` when the program
+    /// installs its own).
+    pub fn logs(mut self, install: bool) -> Self {
+        self.logs = install;
+        self
+    }
+
+    /// Reads the environment and sets everything up: logs, metrics, the pipeline (secrets,
+    /// endpoint JSON, body limit, dedupe, inbox), the worker (started now), TLS, the port, and
+    /// the signal handlers of the stop (installed now, before anything is served).
+    pub async fn from_env(self) -> Result<Webhooks, SetupError> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if self.logs {
+            init_logs(&self.quiet);
+        }
+        let metrics = match var("MEETINGBAAS_METRICS") {
+            Some(addr) => {
+                let addr: SocketAddr = addr
+                    .trim()
+                    .parse()
+                    .map_err(|_| SetupError::new("MEETINGBAAS_METRICS is not HOST:PORT"))?;
+                metrics_exporter_prometheus::PrometheusBuilder::new()
+                    .with_http_listener(addr)
+                    .install()
+                    .map_err(|err| SetupError::new(format!("MEETINGBAAS_METRICS: {err}")))?;
+                true
+            }
+            None => false,
+        };
+        let drain = match var("MEETINGBAAS_DRAIN_SECONDS") {
+            Some(seconds) => Duration::from_secs_f64(
+                seconds
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && (0.0..=300.0).contains(s))
+                    .ok_or_else(|| {
+                        SetupError::new(
+                            "MEETINGBAAS_DRAIN_SECONDS is not a number of seconds (0 to 300)",
+                        )
+                    })?,
+            ),
+            None => DEFAULT_DRAIN,
+        };
+        let shutdown = Shutdown::on_signals(drain)
+            .map_err(|err| SetupError::new(format!("cannot install the signal handlers: {err}")))?;
+        let port = match var("PORT") {
+            Some(port) => port
+                .trim()
+                .parse()
+                .map_err(|_| SetupError::new("PORT is not a port number"))?,
+            None => 3000,
+        };
+        let tls = tls_from_env()?;
+        let failure_limit = failure_limit_from_env()?;
+
+        let endpoint = EndpointConfig::from_env().map_err(SetupError::new)?;
+        let mut pipeline = endpoint
+            .pipeline()
+            .max_in_flight(MAX_IN_FLIGHT)
+            .record_metrics(metrics);
+        // A Redis URL is connected now, so an unreachable Redis stops the program here rather
+        // than at the first delivery.
+        if let Some(dedupe) = Deduplicator::from_env().await.map_err(SetupError::new)? {
+            pipeline = pipeline.dedupe(dedupe);
+        }
+        let inbox = Inbox::from_env().await.map_err(SetupError::new)?;
+        let worker = inbox.as_ref().map(|inbox| {
+            let builder = inbox.worker().shutdown_grace(shutdown.grace());
+            let builder = match self.handlers {
+                Some(handlers) => handlers(builder),
+                None => builder.fallback(|job: meetingbaas_webhooks_inbox::Job| async move {
+                    tracing::info!(
+                        id = job.id(),
+                        event = job.event().name(),
+                        "delivery handled"
+                    );
+                    Ok(())
+                }),
+            };
+            builder.build().spawn()
+        });
+        if let Some(inbox) = &inbox {
+            pipeline = pipeline.inbox(inbox.intake());
+        }
+        Ok(Webhooks {
+            pipeline,
+            route: endpoint.route().to_owned(),
+            inbox,
+            worker,
+            shutdown,
+            limits: Limits::default(),
+            tls,
+            port,
+            failure_limit,
+        })
+    }
+}
+
+/// A receiver set up from the environment ([`Setup::from_env`]): its pipeline for the adapter,
+/// its route, its readiness, and how it is served and stopped.
+pub struct Webhooks {
+    pipeline: Pipeline,
+    route: String,
+    inbox: Option<Inbox>,
+    worker: Option<WorkerHandle>,
+    shutdown: Shutdown,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
+    port: u16,
+    failure_limit: Option<(NonZeroU32, Duration)>,
+}
+
+impl std::fmt::Debug for Webhooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Webhooks")
+            .field("route", &self.route)
+            .field("inbox", &self.inbox.is_some())
+            .field("tls", &self.tls.is_some())
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Webhooks {
+    /// The pipeline to give the adapter (every option already set).
+    pub fn pipeline(&self) -> Pipeline {
+        self.pipeline.clone()
+    }
+
+    /// The route to serve: `webhook_url`'s path in the endpoint JSON, or
+    /// `/webhooks/meetingbaas`.
+    pub fn route(&self) -> &str {
+        &self.route
+    }
+
+    /// The stop: for a server of a framework's own ([`Shutdown::drained`]).
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// The readiness check, for `GET /ready`.
+    pub fn readiness(&self) -> Readiness {
+        Readiness {
+            shutdown: self.shutdown.clone(),
+            inbox: self.inbox.clone(),
+        }
+    }
+
+    /// The port on 127.0.0.1 (`PORT`, default 3000).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The limits of [`serve`](Self::serve) (for a framework's own server: its header deadline,
+    /// connection cap and TLS handshake deadline).
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The TLS configuration when `MEETINGBAAS_TLS_CERT` and `MEETINGBAAS_TLS_KEY` are set (for a
+    /// framework's own server: actix-web's `bind_rustls_0_23`).
+    pub fn tls_config(&self) -> Option<ServerConfig> {
+        self.tls
+            .as_ref()
+            .map(|acceptor| ServerConfig::clone(acceptor.config()))
+    }
+
+    /// `MEETINGBAAS_FAILURE_LIMIT=N/UNIT`: each client may fail verification `N` times at once,
+    /// then once more every `UNIT / N`; `(N, UNIT / N)`, `None` when unset.
+    pub fn failure_limit(&self) -> Option<(NonZeroU32, Duration)> {
+        self.failure_limit
+    }
+
+    /// Binds `127.0.0.1:PORT` and prints `listening on http(s)://ADDR` (the line tests and
+    /// tools wait for).
+    pub async fn bind(&self) -> Result<TcpListener, SetupError> {
+        let listener = TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .map_err(|err| {
+                SetupError::new(format!("cannot listen on port {}: {err}", self.port))
+            })?;
+        let addr = listener.local_addr().map_err(SetupError::new)?;
+        announce(addr, self.tls.is_some());
+        Ok(listener)
+    }
+
+    /// Serves `app` on `127.0.0.1:PORT` with [`serve()`](crate::serve()) (HTTPS when configured),
+    /// until a stop is drained; then stops the worker and returns: the program exits 0. A port
+    /// that cannot be bound exits with status 2.
+    pub async fn serve<S, B>(self, app: S)
+    where
+        S: tower_service::Service<Request<Incoming>, Response = Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<Box<dyn StdError + Send + Sync>>,
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn StdError + Send + Sync>>,
+    {
+        let listener = self.bind().await.unwrap_or_else(|err| err.exit());
+        serve(
+            listener,
+            app,
+            &self.limits,
+            self.tls.clone(),
+            &self.shutdown,
+        )
+        .await;
+        self.stop().await;
+    }
+
+    /// Once the server has stopped: stops the worker (no more claims; running handlers finish
+    /// within the grace period) and returns. For a framework's own server, after it returned.
+    pub async fn stop(self) {
+        if let Some(worker) = self.worker {
+            worker.shutdown().await;
+        }
+        tracing::info!(target: "meetingbaas_webhooks", "stopped");
+    }
+}
+
+/// Whether the receiver should get traffic: not stopping, and its inbox (if any) answering.
+/// For `GET /ready` (load balancers, Kubernetes' readiness probe); `/health` stays liveness.
+#[derive(Clone, Debug)]
+pub struct Readiness {
+    shutdown: Shutdown,
+    inbox: Option<Inbox>,
+}
+
+impl Readiness {
+    /// Checks now.
+    pub async fn check(&self) -> bool {
+        if !self.shutdown.is_ready() {
+            return false;
+        }
+        match &self.inbox {
+            Some(inbox) => inbox.stats().await.is_ok(),
+            None => true,
+        }
+    }
+
+    /// The answer of `GET /ready`: `(200, "ready")` or `(503, "not ready")`, for any
+    /// framework's `(StatusCode, body)` response.
+    pub async fn answer(&self) -> (http::StatusCode, &'static str) {
+        if self.check().await {
+            (http::StatusCode::OK, "ready")
+        } else {
+            (http::StatusCode::SERVICE_UNAVAILABLE, "not ready")
+        }
+    }
+}
+
+/// Prints `listening on http(s)://ADDR`.
+pub fn announce(addr: SocketAddr, tls: bool) {
+    let scheme = if tls { "https" } else { "http" };
+    println!("listening on {scheme}://{addr}");
+    let _ = std::io::stdout().flush();
+}
+
+/// Logs to stderr (`RUST_LOG`, default `info`; `RUST_LOG_FORMAT=json` for JSON lines), with
+/// `quiet` targets off. Does nothing when a subscriber is installed already.
+fn init_logs(quiet: &[String]) {
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    for target in quiet {
+        if let Ok(directive) = format!("{target}=off").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let logs = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    let _ = if std::env::var("RUST_LOG_FORMAT").is_ok_and(|format| format == "json") {
+        logs.json().try_init()
+    } else {
+        logs.with_ansi(std::io::stderr().is_terminal()).try_init()
+    };
+}
+
+/// HTTPS when `MEETINGBAAS_TLS_CERT` and `MEETINGBAAS_TLS_KEY` are set; both or neither.
+fn tls_from_env() -> Result<Option<TlsAcceptor>, SetupError> {
+    match (
+        std::env::var_os("MEETINGBAAS_TLS_CERT"),
+        std::env::var_os("MEETINGBAAS_TLS_KEY"),
+    ) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => crate::tls::acceptor(&PathBuf::from(cert), &PathBuf::from(key))
+            .map(Some)
+            .map_err(|err| {
+                SetupError::new(err.describe("MEETINGBAAS_TLS_CERT", "MEETINGBAAS_TLS_KEY"))
+            }),
+        _ => Err(SetupError::new(
+            "MEETINGBAAS_TLS_CERT and MEETINGBAAS_TLS_KEY go together: set both, or neither",
+        )),
+    }
+}
+
+/// `MEETINGBAAS_FAILURE_LIMIT=N/UNIT` (`N/s`, `N/min` or `N/h`; a bare `N` is per minute).
+fn failure_limit_from_env() -> Result<Option<(NonZeroU32, Duration)>, SetupError> {
+    let Ok(value) = std::env::var("MEETINGBAAS_FAILURE_LIMIT") else {
+        return Ok(None);
+    };
+    let bad = || SetupError::new("MEETINGBAAS_FAILURE_LIMIT is not N/s, N/min or N/h (N > 0)");
+    let (count, unit) = value.split_once('/').unwrap_or((value.as_str(), "min"));
+    let period = match unit.trim() {
+        "s" => Duration::from_secs(1),
+        "min" => Duration::from_secs(60),
+        "h" => Duration::from_secs(3600),
+        _ => return Err(bad()),
+    };
+    let count: NonZeroU32 = count.trim().parse().map_err(|_| bad())?;
+    let interval = period / count.get();
+    if interval.is_zero() {
+        return Err(SetupError::new("MEETINGBAAS_FAILURE_LIMIT is too large"));
+    }
+    Ok(Some((count, interval)))
+}

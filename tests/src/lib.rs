@@ -181,16 +181,21 @@ macro_rules! inbox_suite {
 #[macro_export]
 macro_rules! inbox_replicas_suite {
     ($binary:expr) => {
-        #[test]
-        fn three_replicas_on_one_redis_lose_none() {
-            $crate::inbox_fault_cases::three_replicas_on_one_redis_lose_none($binary);
-        }
+        /// The full tier: `scripts/test --full` (CI) runs these.
+        mod full_tier {
+            #[test]
+            #[ignore = "full tier: scripts/test --full"]
+            fn three_replicas_on_one_redis_lose_none() {
+                $crate::inbox_fault_cases::three_replicas_on_one_redis_lose_none($binary);
+            }
 
-        #[test]
-        fn a_frozen_replicas_delivery_is_taken_over_and_completed_once() {
-            $crate::inbox_fault_cases::a_frozen_replicas_delivery_is_taken_over_and_completed_once(
-                $binary,
-            );
+            #[test]
+            #[ignore = "full tier: scripts/test --full"]
+            fn a_frozen_replicas_delivery_is_taken_over_and_completed_once() {
+                $crate::inbox_fault_cases::a_frozen_replicas_delivery_is_taken_over_and_completed_once(
+                    $binary,
+                );
+            }
         }
     };
 }

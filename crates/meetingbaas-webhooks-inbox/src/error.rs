@@ -23,11 +23,13 @@ pub enum Error {
 }
 
 impl Error {
+    #[cfg(any(feature = "sqlite", feature = "redis"))]
     pub(crate) fn store(message: impl std::fmt::Display) -> Self {
         Error::Store(message.to_string())
     }
 }
 
+#[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for Error {
     fn from(err: rusqlite::Error) -> Self {
         Error::Store(format!("SQLite: {err}"))

@@ -18,8 +18,14 @@
 //!    [`redrive`](Inbox::redrive), [`forget`](Inbox::forget), [`purge`](Inbox::purge)) and the
 //!    CLI's `meetingbaas-webhooks inbox` look into it and reprocess.
 //!
-//! Stores: [`Inbox::sqlite`] (one file; the default for a service on one machine), [`Inbox::redis`]
-//! (Redis Streams; replicas behind a load balancer), [`Inbox::memory`] (tests only: not durable).
+//! Stores, one feature each so that a service links only the driver it uses: [`Inbox::sqlite`]
+//! (feature `sqlite`, default: one file, for a service on one machine), [`Inbox::redis`]
+//! (feature `redis`: Redis Streams, replicas behind a load balancer), [`Inbox::memory`] (tests
+//! only: not durable). A store implements three small traits, by role ([`IntakeStore`],
+//! [`WorkStore`], [`AdminStore`]: together a [`Store`]), and passes the store suite
+//! (`testing::store_suite!`, feature `testing`). Each keeps a schema version and the oldest
+//! code that can use it (SQLite: `PRAGMA application_id` and `user_version`; Redis: a
+//! `schema` key), migrated forward at start.
 //! [`Inbox::open`] takes a URL: `sqlite://inbox.db` (relative to the working directory),
 //! `sqlite:///var/lib/app/inbox.db` (absolute), `redis://HOST:PORT`, `memory` (`rediss://` is refused at start: this build has no TLS for Redis).
 //!
@@ -77,13 +83,19 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod backend;
 mod error;
 #[cfg(feature = "metrics")]
 pub mod metrics;
 mod record;
+#[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "sqlite")]
 mod sqlite;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+#[cfg(feature = "sqlite")]
+mod wakeup;
 mod worker;
 
 use std::fmt;
@@ -93,7 +105,6 @@ use std::time::Duration;
 use meetingbaas_webhooks::VerifiedDelivery;
 use meetingbaas_webhooks_receiver::{EnqueueFuture, EventLabel};
 
-pub use backend::{Backend, BackendFuture, NewDelivery};
 pub use error::Error;
 pub use meetingbaas_webhooks::{Event, EventKind};
 pub use meetingbaas_webhooks_receiver::Enqueued;
@@ -101,8 +112,11 @@ pub use record::{
     Attempt, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict, kind_from_name,
     now_ms,
 };
+#[cfg(feature = "redis")]
 pub use redis::RedisBackend;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteBackend;
+pub use store::{AdminStore, IntakeStore, NewDelivery, Store, StoreFuture, WorkStore};
 pub use worker::{
     DEFAULT_RETENTION, HandlerError, Job, RetryPolicy, Worker, WorkerBuilder, WorkerHandle,
 };
@@ -114,57 +128,77 @@ pub const INBOX_ENV_VAR: &str = "MEETINGBAAS_INBOX";
 /// An inbox: one store, shared by intake, workers and the admin API. Cheap to clone.
 #[derive(Clone)]
 pub struct Inbox {
-    backend: Arc<dyn Backend>,
+    store: Arc<dyn Store>,
 }
 
 impl fmt::Debug for Inbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Inbox").field(&self.backend).finish()
+        f.debug_tuple("Inbox").field(&self.store).finish()
     }
 }
 
 impl Inbox {
-    /// An inbox on any [`Backend`].
-    pub fn with_backend(backend: impl Backend) -> Self {
+    /// An inbox on any [`Store`].
+    pub fn with_store(store: impl Store) -> Self {
         Inbox {
-            backend: Arc::new(backend),
+            store: Arc::new(store),
         }
     }
 
     /// An inbox in the SQLite file at `path` (created if needed). Fails now when the file cannot
-    /// be written, is not a database, or its directory does not exist.
+    /// be written, is not a database, or its directory does not exist. Feature `sqlite`
+    /// (default).
+    #[cfg(feature = "sqlite")]
     pub fn sqlite(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
-        Ok(Inbox::with_backend(SqliteBackend::open(path)?))
+        Ok(Inbox::with_store(SqliteBackend::open(path)?))
     }
 
     /// An inbox in Redis Streams at `url`, shared by every replica. Fails now when Redis cannot
-    /// be reached.
+    /// be reached. Feature `redis`.
+    #[cfg(feature = "redis")]
     pub async fn redis(url: &str) -> Result<Self, Error> {
-        Ok(Inbox::with_backend(RedisBackend::connect(url).await?))
+        Ok(Inbox::with_store(RedisBackend::connect(url).await?))
     }
 
     /// An inbox in memory. **Not durable**: everything is lost with the process. For tests.
+    /// Feature `sqlite` (it is SQLite's in-memory database).
+    #[cfg(feature = "sqlite")]
     pub fn memory() -> Self {
-        Inbox::with_backend(SqliteBackend::memory())
+        Inbox::with_store(SqliteBackend::memory())
     }
 
     /// Opens the store named by `url`: `sqlite://PATH` (`sqlite://inbox.db` relative to the
     /// working directory, `sqlite:///var/lib/app/inbox.db` absolute), `redis://...` or
-    /// `rediss://...`, or `memory`.
+    /// `rediss://...`, or `memory`. A store whose feature this build lacks is a clear error.
     pub async fn open(url: &str) -> Result<Self, Error> {
         let url = url.trim();
+        let missing = |feature: &str| {
+            Error::InvalidUrl(format!(
+                "this build of meetingbaas-webhooks-inbox has no `{feature}` feature"
+            ))
+        };
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
                 return Err(Error::InvalidUrl("sqlite:// needs a file path".into()));
             }
+            #[cfg(feature = "sqlite")]
             return Inbox::sqlite(path);
+            #[cfg(not(feature = "sqlite"))]
+            return Err(missing("sqlite"));
         }
         if url.starts_with("redis://") || url.starts_with("rediss://") {
+            #[cfg(feature = "redis")]
             return Inbox::redis(url).await;
+            #[cfg(not(feature = "redis"))]
+            return Err(missing("redis"));
         }
         if url == "memory" {
+            #[cfg(feature = "sqlite")]
             return Ok(Inbox::memory());
+            #[cfg(not(feature = "sqlite"))]
+            return Err(missing("sqlite"));
         }
+        let _ = missing;
         Err(Error::InvalidUrl(
             "expected sqlite://PATH, redis://HOST:PORT, rediss://HOST:PORT or memory".into(),
         ))
@@ -188,23 +222,24 @@ impl Inbox {
         WorkerBuilder::new(self)
     }
 
-    pub(crate) fn backend(&self) -> Arc<dyn Backend> {
-        Arc::clone(&self.backend)
+    /// The store, for the worker.
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.store)
     }
 
     /// Counts per state and the age of the oldest delivery not yet handled.
     pub async fn stats(&self) -> Result<Stats, Error> {
-        self.backend.stats().await
+        self.store.stats().await
     }
 
     /// Deliveries matching `query`, newest first.
     pub async fn list(&self, query: ListQuery) -> Result<Vec<Summary>, Error> {
-        self.backend.list(query).await
+        self.store.list(query).await
     }
 
     /// One delivery with its body and every attempt.
     pub async fn show(&self, id: &str) -> Result<StoredDelivery, Error> {
-        self.backend
+        self.store
             .show(id.to_string())
             .await?
             .ok_or_else(|| Error::NotFound(id.to_string()))
@@ -212,7 +247,7 @@ impl Inbox {
 
     /// Runs a delivery again (a dead letter, or a completed one), with a fresh attempt budget.
     pub async fn redrive(&self, id: &str) -> Result<(), Error> {
-        self.backend.redrive(id.to_string()).await
+        self.store.redrive(id.to_string()).await
     }
 
     /// Runs every dead letter (of `kind`, an [`EventKind::as_str`] name, when given) again;
@@ -220,26 +255,26 @@ impl Inbox {
     ///
     /// [`EventKind::as_str`]: meetingbaas_webhooks::EventKind::as_str
     pub async fn redrive_dead(&self, kind: Option<&str>) -> Result<u64, Error> {
-        self.backend.redrive_dead(kind.map(str::to_string)).await
+        self.store.redrive_dead(kind.map(str::to_string)).await
     }
 
     /// Forgets an idempotency key, so that a delivery sent again with it (a deliberate resend,
     /// which keeps the Svix message id) is stored and handled again. The stored delivery stays.
     /// Returns whether the key was known.
     pub async fn forget(&self, key: &str) -> Result<bool, Error> {
-        self.backend.forget(key.to_string()).await
+        self.store.forget(key.to_string()).await
     }
 
     /// Deletes dead letters (or completed deliveries) finished more than `older_than` ago;
     /// returns how many.
     pub async fn purge(&self, state: State, older_than: Duration) -> Result<u64, Error> {
-        self.backend.purge(state, older_than).await
+        self.store.purge(state, older_than).await
     }
 }
 
 impl meetingbaas_webhooks_receiver::Inbox for Inbox {
     fn enqueue(&self, delivery: &VerifiedDelivery, label: EventLabel) -> EnqueueFuture {
-        let future = self.backend.enqueue(NewDelivery::new(delivery, label));
+        let future = self.store.enqueue(NewDelivery::new(delivery, label));
         Box::pin(async move { future.await.map_err(Into::into) })
     }
 }
@@ -270,6 +305,7 @@ pub async fn shutdown_signal() {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "redis"))]
 /// A lease token: unique per process and call.
 pub(crate) fn token() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

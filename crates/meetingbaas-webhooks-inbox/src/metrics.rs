@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::Backend;
 use crate::record::Verdict;
+use crate::store::Store;
 
 /// Gauge: deliveries in the inbox by `state` (`queued`, `running`, `retrying`, `completed`,
 /// `dead`), refreshed every [`STATS_INTERVAL`] while a worker runs.
@@ -33,9 +33,9 @@ pub(crate) fn attempt(verdict: &Verdict, took: Duration) {
 }
 
 /// Sets the gauges from the store's counts, now and every [`STATS_INTERVAL`].
-pub(crate) async fn publish_stats(backend: Arc<dyn Backend>) {
+pub(crate) async fn publish_stats(store: Arc<dyn Store>) {
     loop {
-        match backend.stats().await {
+        match store.stats().await {
             Ok(stats) => {
                 for (state, count) in [
                     ("queued", stats.queued),

@@ -91,6 +91,9 @@ pub struct Summary {
     pub kind: Option<String>,
     /// The event's wire name, when the body is an event.
     pub event: Option<String>,
+    /// The bot concerned, when the event names one (`None` for deliveries stored by the first
+    /// release).
+    pub bot_id: Option<String>,
     /// The scheme that verified it (`svix`, `signature`...).
     pub scheme: String,
     /// The Svix message id, for schemes that have one.
@@ -145,6 +148,7 @@ pub struct Stats {
 }
 
 impl Stats {
+    #[cfg(any(feature = "sqlite", feature = "redis"))]
     pub(crate) fn add(&mut self, state: State, count: u64) {
         match state {
             State::Queued => self.queued += count,

@@ -12,11 +12,13 @@
 //! | `s:<state>` | ids per state (score: stored time; completed and dead: finished time) |
 //! | `delayed` | retrying ids by the time of their next attempt |
 //! | `seq` | the last id |
+//! | `schema` | `version` of the keys and `oldest_code` that can use them (checked at start) |
 //!
 //! Every state change is one Lua script, so it is atomic: an enqueue is one round trip (dedupe
 //! and `XADD` in one script), and so is a claim (due retries promoted, `XAUTOCLAIM`,
-//! `XREADGROUP COUNT n`, every attempt started). Blocking reads (`XREADGROUP BLOCK`) run on a
-//! connection of their own; everything else shares the multiplexed connection made in
+//! `XREADGROUP COUNT n`, every attempt started). An idle worker waits with `XREAD BLOCK` from the
+//! last entry its claim saw (which claims nothing, so a worker stopping while it waits leaves
+//! nothing behind), on a connection of its own; everything else shares the multiplexed connection made in
 //! [`meetingbaas_webhooks_receiver::redis_connection`] (the same one deduplication uses), and enqueues
 //! are spread over it and three more like it (see [`RedisBackend`]). A worker that
 //! dies leaves its entries pending in the group: `XAUTOCLAIM` with the lease as minimum idle
@@ -25,25 +27,30 @@
 //! Cluster would refuse.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
 use meetingbaas_webhooks_receiver::Enqueued;
 use meetingbaas_webhooks_receiver::redis_connection::{RedisConnection, bounded, store_error};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
-use redis::streams::StreamReadReply;
 use redis::{Script, Value};
 use tokio::sync::Mutex;
 
-use crate::backend::{Backend, BackendFuture, NewDelivery};
 use crate::error::Error;
 use crate::record::{
     Attempt, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict, millis, now_ms,
 };
+use crate::store::{AdminStore, IntakeStore, NewDelivery, StoreFuture, WorkStore};
 
 const GROUP: &str = "workers";
+
+/// The schema of the keys this code writes (see [`RedisBackend::check_schema`]).
+const SCHEMA_VERSION: i64 = 2;
+
+/// The oldest schema version whose code can use keys at [`SCHEMA_VERSION`].
+const OLDEST_CODE: i64 = 1;
 
 /// Connections that enqueues are spread over. Redis reads about 16 KiB per connection per turn
 /// of its event loop and (with `appendfsync always`) fsyncs once per turn: on one connection,
@@ -60,7 +67,8 @@ local id = redis.call('INCR', p .. 'seq')
 redis.call('SET', p .. 'key:' .. ARGV[2], id)
 redis.call('HSET', p .. 'd:' .. id, 'key', ARGV[2], 'kind', ARGV[3], 'event', ARGV[4],
   'scheme', ARGV[5], 'message_id', ARGV[6], 'body', ARGV[7], 'received_ms', ARGV[8],
-  'state', 'queued', 'attempts', 0, 'attempt_base', 0, 'next_ms', ARGV[8], 'forgotten', 0)
+  'state', 'queued', 'attempts', 0, 'attempt_base', 0, 'next_ms', ARGV[8], 'forgotten', 0,
+  'bot_id', ARGV[9])
 redis.call('ZADD', p .. 's:queued', ARGV[8], id)
 redis.call('XADD', p .. 'stream', '*', 'id', id)
 return id";
@@ -103,7 +111,9 @@ end
 
 /// One round trip for a claim: moves retries whose time has come back to the work stream, takes
 /// over entries idle longer than the lease (`XAUTOCLAIM`: their worker died), reads new entries
-/// (`XREADGROUP COUNT`, not blocking), and starts an attempt on each.
+/// (`XREADGROUP COUNT`, not blocking), and starts an attempt on each. Returns the stream's last
+/// entry id (an idle worker waits for entries after it), the time the next retry falls due
+/// (`''` for none), and the started attempts.
 /// ARGV: prefix, now, consumer, lease ms, max, token.
 const CLAIM: &str = r"
 local p = ARGV[1]
@@ -138,16 +148,13 @@ if #entries < max then
     'STREAMS', stream, '>')
   if read then take(read[1][2]) end
 end
-return start_all(p, entries, ARGV[6], now)";
-
-/// Starts attempts on entries read by a blocking `XREADGROUP`.
-/// ARGV: prefix, now, token, then entry and delivery id pairs.
-const START: &str = r"
-local entries = {}
-for i = 4, #ARGV, 2 do
-  entries[#entries + 1] = {ARGV[i], ARGV[i + 1]}
+local info = redis.call('XINFO', 'STREAM', stream)
+local last = '0-0'
+for i = 1, #info, 2 do
+  if info[i] == 'last-generated-id' then last = info[i + 1] end
 end
-return start_all(ARGV[1], entries, ARGV[3], ARGV[2])";
+local next_due = redis.call('ZRANGE', p .. 'delayed', 0, 0, 'WITHSCORES')
+return {last, next_due[2] or '', start_all(p, entries, ARGV[6], now)}";
 
 /// Records an attempt's end if the caller's token still holds the delivery.
 const FINISH: &str = r"
@@ -230,7 +237,6 @@ return #ids";
 struct Scripts {
     enqueue: Script,
     claim: Script,
-    start: Script,
     finish: Script,
     extend: Script,
     redrive: Script,
@@ -254,7 +260,10 @@ pub struct RedisBackend {
     /// Enqueues, spread round-robin over these (the shared one first).
     intake: Arc<[ConnectionManager]>,
     next_intake: Arc<AtomicUsize>,
+    /// The connection an idle worker's blocking read runs on (taken out while it blocks).
     blocking: Arc<Mutex<Option<MultiplexedConnection>>>,
+    /// The stream's last entry id and the next retry's time, as the last claim saw them.
+    seen: Arc<std::sync::Mutex<(String, Option<i64>)>>,
     prefix: Arc<str>,
     consumer: Arc<str>,
     scripts: Arc<Scripts>,
@@ -291,12 +300,12 @@ impl RedisBackend {
             next_intake: Arc::default(),
             connection,
             blocking: Arc::new(Mutex::new(None)),
+            seen: Arc::new(std::sync::Mutex::new(("0-0".to_owned(), None))),
             prefix: prefix.into(),
             consumer: format!("consumer-{}", crate::token()).into(),
             scripts: Arc::new(Scripts {
                 enqueue: Script::new(ENQUEUE),
                 claim: Script::new(&format!("{START_FN}{CLAIM}")),
-                start: Script::new(&format!("{START_FN}{START}")),
                 finish: Script::new(FINISH),
                 extend: Script::new(EXTEND),
                 redrive: Script::new(REDRIVE),
@@ -304,8 +313,44 @@ impl RedisBackend {
                 purge: Script::new(PURGE),
             }),
         };
+        backend.check_schema().await?;
         backend.create_group().await?;
         Ok(backend)
+    }
+
+    /// The schema version of the keys, recorded under `<prefix>schema` (`version`, and
+    /// `oldest_code`: the oldest schema version whose code can still use them), checked and
+    /// brought forward at start. Keys of the first release carry no version: they are schema
+    /// 1. Version 2 adds a `bot_id` field to deliveries, which version-1 code never reads.
+    async fn check_schema(&self) -> Result<(), Error> {
+        let mut shared = self.shared.clone();
+        let key = self.key("schema");
+        let recorded: std::collections::HashMap<String, i64> =
+            bounded(redis::cmd("HGETALL").arg(&key).query_async(&mut shared)).await?;
+        let version = recorded.get("version").copied().unwrap_or(1);
+        let oldest_code = recorded.get("oldest_code").copied().unwrap_or(1);
+        if version > SCHEMA_VERSION && oldest_code > SCHEMA_VERSION {
+            return Err(Error::Store(format!(
+                "the inbox keys under {} have schema {version}, written by a newer release that \
+                 only releases knowing schema {oldest_code} or later can use; this one knows \
+                 schema {SCHEMA_VERSION}: upgrade it",
+                self.prefix
+            )));
+        }
+        if version < SCHEMA_VERSION || recorded.is_empty() {
+            // Nothing to rewrite from 1 to 2: new deliveries get the field, old ones lack it.
+            let _: () = bounded(
+                redis::cmd("HSET")
+                    .arg(&key)
+                    .arg("version")
+                    .arg(SCHEMA_VERSION)
+                    .arg("oldest_code")
+                    .arg(OLDEST_CODE)
+                    .query_async(&mut shared),
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     fn key(&self, name: &str) -> String {
@@ -341,7 +386,8 @@ impl RedisBackend {
             .arg(&delivery.scheme)
             .arg(delivery.message_id.as_deref().unwrap_or(""))
             .arg(&delivery.body[..])
-            .arg(now_ms());
+            .arg(now_ms())
+            .arg(delivery.bot_id.as_deref().unwrap_or(""));
         let id: Option<i64> = bounded(invocation.invoke_async(&mut shared)).await?;
         Ok(match id {
             Some(id) => Enqueued::Stored { id: id.to_string() },
@@ -349,12 +395,7 @@ impl RedisBackend {
         })
     }
 
-    async fn claim_async(
-        &self,
-        max: usize,
-        lease: Duration,
-        wait: Duration,
-    ) -> Result<Vec<Claimed>, Error> {
+    async fn claim_async(&self, max: usize, lease: Duration) -> Result<Vec<Claimed>, Error> {
         let mut shared = self.shared.clone();
         let token = crate::token();
         let mut claim = self.scripts.claim.prepare_invoke();
@@ -367,12 +408,16 @@ impl RedisBackend {
             .arg(&token);
         let answer = tokio::time::timeout(
             meetingbaas_webhooks_receiver::redis_connection::OPERATION_TIMEOUT,
-            claim.invoke_async::<Vec<Started>>(&mut shared),
+            claim.invoke_async::<(String, String, Vec<Started>)>(&mut shared),
         )
         .await
         .map_err(|_| Error::store("Redis did not answer in time"))?;
-        let started = match answer {
-            Ok(started) => started,
+        match answer {
+            Ok((last, next_due, started)) => {
+                let next_due = next_due.parse::<f64>().ok().map(|due| due as i64);
+                *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = (last, next_due);
+                Ok(started.into_iter().map(claimed).collect())
+            }
             // Redis lost the group (restarted without persistence): make it again.
             Err(err)
                 if err.code() == Some("NOGROUP")
@@ -381,73 +426,54 @@ impl RedisBackend {
                         .is_some_and(|detail| detail.contains("NOGROUP")) =>
             {
                 self.create_group().await?;
-                return Ok(Vec::new());
+                Ok(Vec::new())
             }
-            Err(err) => return Err(store_error(&err).into()),
-        };
-        if !started.is_empty() || wait.is_zero() {
-            return Ok(started.into_iter().map(claimed).collect());
+            Err(err) => Err(store_error(&err).into()),
         }
+    }
 
-        // Nothing ready: a blocking read, on a connection of its own.
-        let stream = self.key("stream");
-        let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut guard = self.blocking.lock().await;
-        if guard.is_none() {
-            *guard = Some(self.connection.dedicated().await?);
+    /// Waits for an entry after the last one the last claim saw (`XREAD BLOCK`, which claims
+    /// nothing), or the next retry's time, or `timeout`. The blocking connection is taken out
+    /// while it blocks: a wait that is dropped drops it, and Redis ends the read.
+    async fn wait_async(&self, timeout: Duration) -> Result<(), Error> {
+        let (last, next_due) = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let due_in = next_due.map_or(u64::MAX, |due| u64::try_from(due - now_ms()).unwrap_or(0));
+        let block = timeout.min(Duration::from_millis(due_in));
+        let block_ms = u64::try_from(block.as_millis()).unwrap_or(u64::MAX);
+        if block_ms == 0 {
+            return Ok(());
         }
-        let Some(blocking) = guard.as_mut() else {
-            return Err(Error::store("no blocking connection"));
+        let taken = self.blocking.lock().await.take();
+        let mut connection = match taken {
+            Some(connection) => connection,
+            None => self.connection.dedicated().await?,
         };
         let read = tokio::time::timeout(
-            wait + Duration::from_secs(2),
-            redis::cmd("XREADGROUP")
-                .arg("GROUP")
-                .arg(GROUP)
-                .arg(&*self.consumer)
+            block + Duration::from_secs(2),
+            redis::cmd("XREAD")
                 .arg("COUNT")
-                .arg(max.max(1))
+                .arg(1)
                 .arg("BLOCK")
-                .arg(wait_ms)
+                .arg(block_ms)
                 .arg("STREAMS")
-                .arg(&stream)
-                .arg(">")
-                .query_async::<Option<StreamReadReply>>(blocking),
+                .arg(self.key("stream"))
+                .arg(&last)
+                .query_async::<Value>(&mut connection),
         )
         .await;
-        let read = match read {
-            Ok(Ok(read)) => read,
-            Ok(Err(err)) => {
-                *guard = None;
-                if err.code() == Some("NOGROUP") {
-                    drop(guard);
-                    self.create_group().await?;
-                    return Ok(Vec::new());
-                }
-                return Err(store_error(&err).into());
+        match read {
+            Ok(Ok(_)) => {
+                *self.blocking.lock().await = Some(connection);
+                Ok(())
             }
-            Err(_) => {
-                *guard = None;
-                return Err(Error::store("Redis did not answer a blocking read in time"));
-            }
-        };
-        drop(guard);
-        let mut start = self.scripts.start.prepare_invoke();
-        start.arg(&*self.prefix).arg(now_ms()).arg(&token);
-        let mut any = false;
-        for key in read.map(|reply| reply.keys).unwrap_or_default() {
-            for entry in key.ids {
-                // An entry without a delivery id (not ours): the script acknowledges it.
-                let id = entry.get::<String>("id").unwrap_or_default();
-                start.arg(&entry.id).arg(id);
-                any = true;
-            }
+            // The connection is dropped: a new one is made for the next wait.
+            Ok(Err(err)) => Err(store_error(&err).into()),
+            Err(_) => Err(Error::store("Redis did not answer a blocking read in time")),
         }
-        if !any {
-            return Ok(Vec::new());
-        }
-        let started: Vec<Started> = bounded(start.invoke_async(&mut shared)).await?;
-        Ok(started.into_iter().map(claimed).collect())
     }
 
     async fn finish_async(
@@ -524,6 +550,7 @@ impl RedisBackend {
             forgotten: text("forgotten") == "1",
             kind: non_empty(text("kind")),
             event: non_empty(text("event")),
+            bot_id: non_empty(text("bot_id")),
             scheme: text("scheme"),
             message_id: non_empty(text("message_id")),
             received_ms: number("received_ms").unwrap_or(0),
@@ -750,65 +777,82 @@ fn non_empty(text: String) -> Option<String> {
     if text.is_empty() { None } else { Some(text) }
 }
 
-impl Backend for RedisBackend {
-    fn enqueue(&self, delivery: NewDelivery) -> BackendFuture<Enqueued> {
-        let this = self.clone();
-        Box::pin(async move { this.enqueue_async(delivery).await })
+/// `$body` on a clone of the backend, boxed.
+macro_rules! op {
+    ($this:ident, $body:expr) => {{
+        let $this = $this.clone();
+        Box::pin(async move { $body.await })
+    }};
+}
+
+impl IntakeStore for RedisBackend {
+    fn enqueue(&self, delivery: NewDelivery) -> StoreFuture<Enqueued> {
+        let this = self;
+        op!(this, this.enqueue_async(delivery))
+    }
+}
+
+impl WorkStore for RedisBackend {
+    fn claim(&self, max: usize, lease: Duration) -> StoreFuture<Vec<Claimed>> {
+        let this = self;
+        op!(this, this.claim_async(max, lease))
     }
 
-    fn claim(&self, max: usize, lease: Duration, wait: Duration) -> BackendFuture<Vec<Claimed>> {
-        let this = self.clone();
-        Box::pin(async move { this.claim_async(max, lease, wait).await })
+    fn wait(&self, timeout: Duration) -> StoreFuture<()> {
+        let this = self;
+        op!(this, this.wait_async(timeout))
     }
 
-    fn extend(&self, claims: Vec<(String, String)>, _lease: Duration) -> BackendFuture<()> {
-        let this = self.clone();
-        Box::pin(async move { this.extend_async(claims).await })
+    fn extend(&self, claims: Vec<(String, String)>, _lease: Duration) -> StoreFuture<()> {
+        let this = self;
+        op!(this, this.extend_async(claims))
     }
 
-    fn finish(&self, claimed: Claimed, attempt: Attempt, verdict: Verdict) -> BackendFuture<bool> {
-        let this = self.clone();
-        Box::pin(async move { this.finish_async(claimed, attempt, verdict).await })
+    fn finish(&self, claimed: Claimed, attempt: Attempt, verdict: Verdict) -> StoreFuture<bool> {
+        let this = self;
+        op!(this, this.finish_async(claimed, attempt, verdict))
     }
 
-    fn stats(&self) -> BackendFuture<Stats> {
-        let this = self.clone();
-        Box::pin(async move { this.stats_async().await })
-    }
-
-    fn list(&self, query: ListQuery) -> BackendFuture<Vec<Summary>> {
-        let this = self.clone();
-        Box::pin(async move { this.list_async(query).await })
-    }
-
-    fn show(&self, id: String) -> BackendFuture<Option<StoredDelivery>> {
-        let this = self.clone();
-        Box::pin(async move { this.show_async(id).await })
-    }
-
-    fn redrive(&self, id: String) -> BackendFuture<()> {
-        let this = self.clone();
-        Box::pin(async move { this.redrive_async(id).await })
-    }
-
-    fn redrive_dead(&self, kind: Option<String>) -> BackendFuture<u64> {
-        let this = self.clone();
-        Box::pin(async move { this.redrive_dead_async(kind).await })
-    }
-
-    fn forget(&self, key: String) -> BackendFuture<bool> {
-        let this = self.clone();
-        Box::pin(async move { this.forget_async(key).await })
-    }
-
-    fn purge(&self, state: State, older_than: Duration) -> BackendFuture<u64> {
-        let this = self.clone();
-        Box::pin(async move { this.purge_async(state, older_than).await })
-    }
-
-    fn prune(&self, state: State, older_than: Duration, limit: usize) -> BackendFuture<u64> {
-        let this = self.clone();
+    fn prune(&self, state: State, older_than: Duration, limit: usize) -> StoreFuture<u64> {
         let cutoff = now_ms() - millis(older_than);
-        Box::pin(async move { this.prune_async(state, cutoff, limit).await })
+        let this = self;
+        op!(this, this.prune_async(state, cutoff, limit))
+    }
+}
+
+impl AdminStore for RedisBackend {
+    fn stats(&self) -> StoreFuture<Stats> {
+        let this = self;
+        op!(this, this.stats_async())
+    }
+
+    fn list(&self, query: ListQuery) -> StoreFuture<Vec<Summary>> {
+        let this = self;
+        op!(this, this.list_async(query))
+    }
+
+    fn show(&self, id: String) -> StoreFuture<Option<StoredDelivery>> {
+        let this = self;
+        op!(this, this.show_async(id))
+    }
+
+    fn redrive(&self, id: String) -> StoreFuture<()> {
+        let this = self;
+        op!(this, this.redrive_async(id))
+    }
+
+    fn redrive_dead(&self, kind: Option<String>) -> StoreFuture<u64> {
+        let this = self;
+        op!(this, this.redrive_dead_async(kind))
+    }
+
+    fn forget(&self, key: String) -> StoreFuture<bool> {
+        let this = self;
+        op!(this, this.forget_async(key))
+    }
+
+    fn purge(&self, state: State, older_than: Duration) -> StoreFuture<u64> {
+        let this = self;
+        op!(this, this.purge_async(state, older_than))
     }
 }

@@ -7,6 +7,7 @@
 
 mod checkpoint;
 mod keys;
+mod schema;
 mod sync;
 
 use std::path::{Path, PathBuf};
@@ -16,16 +17,17 @@ use std::time::Duration;
 
 use meetingbaas_webhooks_receiver::Enqueued;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 
 use self::checkpoint::Checkpointer;
 use self::keys::Keys;
 use self::sync::Syncer;
-use crate::backend::{Backend, BackendFuture, NewDelivery};
 use crate::error::Error;
 use crate::record::{
     Attempt, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict, millis, now_ms,
 };
+use crate::store::{AdminStore, IntakeStore, NewDelivery, StoreFuture, WorkStore};
+use crate::wakeup::Wakeup;
 
 /// The most operations committed together in one transaction.
 const MAX_BATCH: usize = 512;
@@ -35,47 +37,6 @@ const MAX_CLAIM: usize = 1024;
 
 /// The most deliveries one retention or purge transaction deletes.
 const PRUNE_BATCH: usize = 500;
-
-const SCHEMA: &str = r"
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    key TEXT,
-    forgotten_key TEXT,
-    kind TEXT,
-    event TEXT,
-    scheme TEXT NOT NULL,
-    message_id TEXT,
-    received_ms INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    attempt_base INTEGER NOT NULL DEFAULT 0,
-    next_ms INTEGER,
-    lease_token TEXT,
-    lease_started_ms INTEGER,
-    lease_until_ms INTEGER,
-    finished_ms INTEGER,
-    dead_reason TEXT
-);
-DROP INDEX IF EXISTS deliveries_due;
-CREATE INDEX IF NOT EXISTS deliveries_keys ON deliveries (id, key) WHERE key IS NOT NULL;
-CREATE INDEX IF NOT EXISTS deliveries_ready ON deliveries (next_ms, id)
-    WHERE state IN ('queued', 'retrying');
-CREATE INDEX IF NOT EXISTS deliveries_leased ON deliveries (lease_until_ms)
-    WHERE state = 'running';
-DROP INDEX IF EXISTS deliveries_finished;
-CREATE INDEX IF NOT EXISTS deliveries_done ON deliveries (state, finished_ms)
-    WHERE state IN ('completed', 'dead');
-CREATE TABLE IF NOT EXISTS bodies (id INTEGER PRIMARY KEY, body BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS attempts (
-    delivery_id INTEGER NOT NULL,
-    number INTEGER NOT NULL,
-    started_ms INTEGER NOT NULL,
-    duration_ms INTEGER NOT NULL,
-    error TEXT,
-    PRIMARY KEY (delivery_id, number)
-);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
-";
 
 /// An operation run on the writer thread inside the batch's transaction.
 trait Op: Send {
@@ -137,7 +98,7 @@ pub struct SqliteBackend {
     /// The idempotency keys, used only on the writer thread (`sqlite/keys.rs`).
     keys: Arc<Mutex<Keys>>,
     reader: Option<mpsc::Sender<Box<dyn Op>>>,
-    stored: Arc<Notify>,
+    wakeup: Arc<Wakeup>,
     path: Arc<PathBuf>,
 }
 
@@ -152,7 +113,7 @@ impl SqliteBackend {
         {
             return Err(Error::Store(format!("{} is not writable", path.display())));
         }
-        prepare(&connection, true).map_err(|err| open_error(&path, &err))?;
+        prepare(&connection, true).map_err(|err| opened_error(&path, err))?;
         let reader = open_connection(&path)?;
         reader
             .busy_timeout(Duration::from_secs(5))
@@ -214,7 +175,7 @@ impl SqliteBackend {
             sender,
             keys,
             reader,
-            stored: Arc::new(Notify::new()),
+            wakeup: Arc::default(),
             path: Arc::new(path),
         })
     }
@@ -290,17 +251,26 @@ fn open_error(path: &Path, err: &rusqlite::Error) -> Error {
     Error::Store(format!("cannot open {}: {err}", path.display()))
 }
 
-fn prepare(connection: &Connection, durable: bool) -> rusqlite::Result<()> {
+/// `err` from preparing the file at `path`, naming the file.
+fn opened_error(path: &Path, err: Error) -> Error {
+    match err {
+        Error::Store(message) => Error::Store(format!("cannot open {}: {message}", path.display())),
+        other => other,
+    }
+}
+
+fn prepare(connection: &Connection, durable: bool) -> Result<(), Error> {
     connection.busy_timeout(Duration::from_secs(5))?;
+    // Read before anything is written (even the switch to WAL): another application's file, or
+    // one a newer release made unusable, is refused untouched.
+    let found = schema::inspect(connection)?;
     if durable {
         // WAL with synchronous=FULL while the schema and the first write are committed: the log
         // file is created then, and SQLite syncs it and its directory entry. The writer then
         // switches to NORMAL and syncs the log itself (`sqlite/sync.rs`).
         let mode: String = connection.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(rusqlite::Error::InvalidParameterName(format!(
-                "journal_mode is {mode}, not wal"
-            )));
+            return Err(Error::Store(format!("journal_mode is {mode}, not wal")));
         }
         connection.execute_batch("PRAGMA synchronous=FULL")?;
         // 4 MiB of page cache (writes go to the ends of the tables and indexes, so a small
@@ -310,23 +280,7 @@ fn prepare(connection: &Connection, durable: bool) -> rusqlite::Result<()> {
         // deliveries/s at 1 KiB with 4 MiB (BENCHMARKS.md, "Inbox").
         connection.execute_batch("PRAGMA cache_size=-4096")?;
     }
-    let bodies_inline: i64 = connection.query_row(
-        "SELECT COUNT(*) FROM pragma_table_info('deliveries') WHERE name = 'body'",
-        [],
-        |row| row.get(0),
-    )?;
-    if bodies_inline > 0 {
-        // Development builds before the first release kept each body in its delivery's row.
-        return Err(rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
-            Some(
-                "the file was made by a development build of the inbox (bodies inside \
-                 `deliveries`); start a new file, or drain this one with that build first"
-                    .into(),
-            ),
-        ));
-    }
-    connection.execute_batch(SCHEMA)?;
+    schema::migrate(connection, &found)?;
     // A real write, so that a file that cannot be written fails now rather than at intake.
     connection.execute(
         "INSERT OR REPLACE INTO meta (name, value) VALUES ('opened_ms', ?1)",
@@ -449,7 +403,7 @@ fn run_ops(
 }
 
 const SUMMARY_COLUMNS: &str = "id, key, forgotten_key, kind, event, scheme, message_id, \
-    received_ms, state, attempts, next_ms, finished_ms, dead_reason";
+    received_ms, state, attempts, next_ms, finished_ms, dead_reason, bot_id";
 
 fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
     let key: Option<String> = row.get(1)?;
@@ -469,6 +423,7 @@ fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
         next_ms: row.get(10)?,
         finished_ms: row.get(11)?,
         dead_reason: row.get(12)?,
+        bot_id: row.get(13)?,
     })
 }
 
@@ -488,13 +443,14 @@ fn enqueue(
     let now = now_ms();
     connection
         .prepare_cached(
-            "INSERT INTO deliveries (key, kind, event, scheme, message_id, received_ms, \
-             state, next_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?6)",
+            "INSERT INTO deliveries (key, kind, event, bot_id, scheme, message_id, received_ms, \
+             state, next_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?7)",
         )?
         .execute(params![
             delivery.key,
             delivery.kind,
             delivery.event,
+            delivery.bot_id,
             delivery.scheme,
             delivery.message_id,
             now
@@ -727,7 +683,7 @@ fn show(connection: &Connection, id: &str) -> Result<Option<StoredDelivery>, Err
     );
     let found = connection
         .query_row(&sql, params![id], |row| {
-            Ok((summary(row)?, row.get::<_, Option<Vec<u8>>>(13)?))
+            Ok((summary(row)?, row.get::<_, Option<Vec<u8>>>(14)?))
         })
         .optional()?;
     let Some((summary, body)) = found else {
@@ -862,97 +818,96 @@ fn extend(
     Ok(())
 }
 
-impl Backend for SqliteBackend {
-    fn enqueue(&self, delivery: NewDelivery) -> BackendFuture<Enqueued> {
-        let stored = Arc::clone(&self.stored);
+impl IntakeStore for SqliteBackend {
+    fn enqueue(&self, delivery: NewDelivery) -> StoreFuture<Enqueued> {
+        let wakeup = Arc::clone(&self.wakeup);
         let keys = Arc::clone(&self.keys);
         let call = self.call(move |connection| enqueue(connection, &keys, &delivery));
         Box::pin(async move {
             let enqueued = call.await?;
             if matches!(enqueued, Enqueued::Stored { .. }) {
-                stored.notify_waiters();
+                wakeup.stored();
             }
             Ok(enqueued)
         })
     }
+}
 
-    fn claim(&self, max: usize, lease: Duration, wait: Duration) -> BackendFuture<Vec<Claimed>> {
-        let this = self.clone();
+impl WorkStore for SqliteBackend {
+    fn claim(&self, max: usize, lease: Duration) -> StoreFuture<Vec<Claimed>> {
+        let wakeup = Arc::clone(&self.wakeup);
+        wakeup.claiming();
+        let token = crate::token();
+        let call = self.call(move |connection| claim(connection, max, lease, &token));
         Box::pin(async move {
-            let deadline = tokio::time::Instant::now() + wait;
-            loop {
-                // Listening before looking, so that a delivery stored meanwhile wakes us.
-                let stored = Arc::clone(&this.stored);
-                let notified = stored.notified();
-                tokio::pin!(notified);
-                notified.as_mut().enable();
-                let token = crate::token();
-                let (claimed, next_due) = this
-                    .call(move |connection| claim(connection, max, lease, &token))
-                    .await?;
-                let now = tokio::time::Instant::now();
-                if !claimed.is_empty() || now >= deadline {
-                    return Ok(claimed);
-                }
-                let mut until = deadline;
-                if let Some(due) = next_due {
-                    let in_ms = u64::try_from((due - now_ms()).max(0)).unwrap_or(0);
-                    until = until.min(now + Duration::from_millis(in_ms));
-                }
-                tokio::select! {
-                    () = notified => {}
-                    () = tokio::time::sleep_until(until) => {}
-                }
-            }
+            let (claimed, next_due) = call.await?;
+            wakeup.claimed(next_due);
+            Ok(claimed)
         })
     }
 
-    fn extend(&self, claims: Vec<(String, String)>, lease: Duration) -> BackendFuture<()> {
-        Box::pin(self.call(move |connection| extend(connection, &claims, lease)))
-    }
-
-    fn finish(&self, claimed: Claimed, attempt: Attempt, verdict: Verdict) -> BackendFuture<bool> {
-        Box::pin(self.call(move |connection| finish(connection, &claimed, &attempt, &verdict)))
-    }
-
-    fn stats(&self) -> BackendFuture<Stats> {
-        Box::pin(self.read(stats))
-    }
-
-    fn list(&self, query: ListQuery) -> BackendFuture<Vec<Summary>> {
-        Box::pin(self.read(move |connection| list(connection, &query)))
-    }
-
-    fn show(&self, id: String) -> BackendFuture<Option<StoredDelivery>> {
-        Box::pin(self.read(move |connection| show(connection, &id)))
-    }
-
-    fn redrive(&self, id: String) -> BackendFuture<()> {
-        let stored = Arc::clone(&self.stored);
-        let call = self.call(move |connection| redrive(connection, &id));
+    fn wait(&self, timeout: Duration) -> StoreFuture<()> {
+        let wakeup = Arc::clone(&self.wakeup);
         Box::pin(async move {
-            call.await?;
-            stored.notify_waiters();
+            wakeup.wait(timeout).await;
             Ok(())
         })
     }
 
-    fn redrive_dead(&self, kind: Option<String>) -> BackendFuture<u64> {
-        let stored = Arc::clone(&self.stored);
+    fn extend(&self, claims: Vec<(String, String)>, lease: Duration) -> StoreFuture<()> {
+        Box::pin(self.call(move |connection| extend(connection, &claims, lease)))
+    }
+
+    fn finish(&self, claimed: Claimed, attempt: Attempt, verdict: Verdict) -> StoreFuture<bool> {
+        Box::pin(self.call(move |connection| finish(connection, &claimed, &attempt, &verdict)))
+    }
+
+    fn prune(&self, state: State, older_than: Duration, limit: usize) -> StoreFuture<u64> {
+        let cutoff = now_ms() - millis(older_than);
+        let keys = Arc::clone(&self.keys);
+        Box::pin(self.call(move |connection| prune(connection, &keys, state, cutoff, limit)))
+    }
+}
+
+impl AdminStore for SqliteBackend {
+    fn stats(&self) -> StoreFuture<Stats> {
+        Box::pin(self.read(stats))
+    }
+
+    fn list(&self, query: ListQuery) -> StoreFuture<Vec<Summary>> {
+        Box::pin(self.read(move |connection| list(connection, &query)))
+    }
+
+    fn show(&self, id: String) -> StoreFuture<Option<StoredDelivery>> {
+        Box::pin(self.read(move |connection| show(connection, &id)))
+    }
+
+    fn redrive(&self, id: String) -> StoreFuture<()> {
+        let wakeup = Arc::clone(&self.wakeup);
+        let call = self.call(move |connection| redrive(connection, &id));
+        Box::pin(async move {
+            call.await?;
+            wakeup.stored();
+            Ok(())
+        })
+    }
+
+    fn redrive_dead(&self, kind: Option<String>) -> StoreFuture<u64> {
+        let wakeup = Arc::clone(&self.wakeup);
         let call = self.call(move |connection| redrive_dead(connection, kind.as_deref()));
         Box::pin(async move {
             let count = call.await?;
-            stored.notify_waiters();
+            wakeup.stored();
             Ok(count)
         })
     }
 
-    fn forget(&self, key: String) -> BackendFuture<bool> {
+    fn forget(&self, key: String) -> StoreFuture<bool> {
         let keys = Arc::clone(&self.keys);
         Box::pin(self.call(move |connection| forget(connection, &keys, &key)))
     }
 
-    fn purge(&self, state: State, older_than: Duration) -> BackendFuture<u64> {
+    fn purge(&self, state: State, older_than: Duration) -> StoreFuture<u64> {
         // In bounded transactions, so that a large purge does not hold up intake.
         let this = self.clone();
         let cutoff = now_ms() - millis(older_than);
@@ -972,12 +927,6 @@ impl Backend for SqliteBackend {
             }
         })
     }
-
-    fn prune(&self, state: State, older_than: Duration, limit: usize) -> BackendFuture<u64> {
-        let cutoff = now_ms() - millis(older_than);
-        let keys = Arc::clone(&self.keys);
-        Box::pin(self.call(move |connection| prune(connection, &keys, state, cutoff, limit)))
-    }
 }
 
 #[cfg(test)]
@@ -989,6 +938,7 @@ mod tests {
             key: format!("key-{n}"),
             kind: Some("bot.status_change".into()),
             event: Some("bot.status_change".into()),
+            bot_id: None,
             scheme: "callback".into(),
             message_id: None,
             body: bytes::Bytes::from(vec![b' '; 1024]),

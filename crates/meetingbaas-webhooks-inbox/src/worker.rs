@@ -15,8 +15,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use crate::Inbox;
-use crate::backend::Backend;
 use crate::record::{Attempt, Claimed, State, Verdict, kind_from_name, millis, now_ms};
+use crate::store::Store;
 
 /// How long completed deliveries are kept by default: 7 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
@@ -233,7 +233,7 @@ where
 /// Configures a [`Worker`]: from [`Inbox::worker`].
 #[must_use = "a worker builder does nothing until `build` and `run`"]
 pub struct WorkerBuilder {
-    backend: Arc<dyn Backend>,
+    store: Arc<dyn Store>,
     concurrency: usize,
     timeout: Duration,
     lease: Duration,
@@ -262,7 +262,7 @@ impl fmt::Debug for WorkerBuilder {
 impl WorkerBuilder {
     pub(crate) fn new(inbox: &Inbox) -> Self {
         WorkerBuilder {
-            backend: inbox.backend(),
+            store: inbox.store(),
             concurrency: 4,
             timeout: Duration::from_secs(30),
             lease: Duration::from_secs(15),
@@ -405,21 +405,21 @@ impl Worker {
         let mut tasks = JoinSet::new();
         // Aborted when `run` ends or is dropped: a dropped worker stops renewing its leases.
         let _heartbeat = AbortOnDrop(tokio::spawn(renew_leases(
-            Arc::clone(&config.backend),
+            Arc::clone(&config.store),
             Arc::clone(&running),
             config.lease,
         )));
         // Completed deliveries past the retention, deleted in bounded batches.
         let _retention = config.retention.map(|keep| {
             AbortOnDrop(tokio::spawn(prune_completed(
-                Arc::clone(&config.backend),
+                Arc::clone(&config.store),
                 keep,
             )))
         });
         // The queue's gauges (feature `metrics`), refreshed while the worker runs.
         #[cfg(feature = "metrics")]
         let _gauges = AbortOnDrop(tokio::spawn(crate::metrics::publish_stats(Arc::clone(
-            &config.backend,
+            &config.store,
         ))));
         // A handler slot is freed as soon as its handler returns; the attempt's record is then
         // written under a permit of its own (at most `concurrency` records pending), so that the
@@ -439,13 +439,27 @@ impl Worker {
             while let Ok(permit) = Arc::clone(&slots).try_acquire_owned() {
                 permits.push(permit);
             }
-            // One claim for every free slot. Not raced with `shutdown`: a claim is never
-            // abandoned halfway (it waits at most the poll interval).
-            let claimed = config
-                .backend
-                .claim(permits.len(), config.lease, config.poll)
-                .await;
+            // One claim for every free slot. Not raced with `shutdown`: a claim never waits, and
+            // is never abandoned halfway.
+            let claimed = config.store.claim(permits.len(), config.lease).await;
             let claimed = match claimed {
+                Ok(claimed) if claimed.is_empty() => {
+                    // Idle: wait for work, or stop at once (the wait claims nothing).
+                    drop(permits);
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        waited = config.store.wait(config.poll) => {
+                            if let Err(err) = waited {
+                                tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot wait for deliveries; retrying in a second");
+                                tokio::select! {
+                                    () = &mut shutdown => break,
+                                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                                }
+                            }
+                            continue;
+                        }
+                    }
+                }
                 Ok(claimed) => claimed,
                 Err(err) => {
                     drop(permits);
@@ -615,7 +629,7 @@ impl Worker {
         for wait in [0, 100, 500, 2_000] {
             tokio::time::sleep(Duration::from_millis(wait)).await;
             match config
-                .backend
+                .store
                 .finish(claimed.clone(), attempt.clone(), verdict.clone())
                 .await
             {
@@ -633,7 +647,7 @@ impl Worker {
 }
 
 async fn renew_leases(
-    backend: Arc<dyn Backend>,
+    store: Arc<dyn Store>,
     running: Arc<Mutex<HashMap<String, String>>>,
     lease: Duration,
 ) {
@@ -648,7 +662,7 @@ async fn renew_leases(
         if claims.is_empty() {
             continue;
         }
-        if let Err(err) = backend.extend(claims, lease).await {
+        if let Err(err) = store.extend(claims, lease).await {
             tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot renew leases");
         }
     }
@@ -656,12 +670,12 @@ async fn renew_leases(
 
 /// Deletes completed deliveries older than `keep`, in batches of [`PRUNE_BATCH`], now and then
 /// every quarter of `keep` (between 100 ms and a minute).
-async fn prune_completed(backend: Arc<dyn Backend>, keep: Duration) {
+async fn prune_completed(store: Arc<dyn Store>, keep: Duration) {
     let every = (keep / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
     loop {
         let mut total = 0;
         loop {
-            match backend.prune(State::Completed, keep, PRUNE_BATCH).await {
+            match store.prune(State::Completed, keep, PRUNE_BATCH).await {
                 Ok(deleted) => {
                     total += deleted;
                     if deleted < PRUNE_BATCH as u64 {

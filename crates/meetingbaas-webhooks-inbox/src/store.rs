@@ -1,0 +1,121 @@
+//! The contract every store implements, split by role, the way a queue's producer and consumer
+//! are kept apart: [`IntakeStore`] (storing a delivery once), [`WorkStore`] (the worker's
+//! claims, leases and outcomes) and [`AdminStore`] (looking into it and reprocessing). A
+//! [`Store`] is all three; [`Inbox`](crate::Inbox) holds one.
+//!
+//! Every operation is atomic. A store's own tests are the crate's store suite
+//! ([`testing::store_suite!`](crate::store_suite), feature `testing`): SQLite, Redis and memory
+//! run it, and so must any new store.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use meetingbaas_webhooks::VerifiedDelivery;
+use meetingbaas_webhooks_receiver::{Enqueued, EventLabel};
+
+use crate::error::Error;
+use crate::record::{Attempt, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict};
+
+/// A boxed future of a store operation (boxed so that a store can be chosen at run time).
+pub type StoreFuture<T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send>>;
+
+/// A delivery to store: what the pipeline verified, and what it read of its envelope.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct NewDelivery {
+    /// The idempotency key: a second delivery with it is not stored.
+    pub key: String,
+    /// The event kind name, when the body is an event.
+    pub kind: Option<String>,
+    /// The event's wire name, when the body is an event.
+    pub event: Option<String>,
+    /// The bot concerned, when the event names one.
+    pub bot_id: Option<String>,
+    /// The scheme that verified it.
+    pub scheme: String,
+    /// The Svix message id.
+    pub message_id: Option<String>,
+    /// The verified body.
+    pub body: bytes::Bytes,
+}
+
+impl NewDelivery {
+    /// What to store for `delivery` labelled `label`.
+    pub fn new(delivery: &VerifiedDelivery, label: EventLabel) -> Self {
+        NewDelivery {
+            key: delivery.idempotency_key().as_str().to_string(),
+            kind: label.kind.map(|kind| kind.as_str().to_string()),
+            event: label.name,
+            bot_id: label.bot_id,
+            scheme: delivery.scheme().as_str().to_string(),
+            message_id: delivery.message_id().map(str::to_string),
+            body: delivery.body().clone(),
+        }
+    }
+}
+
+/// Intake: storing a verified delivery, once.
+pub trait IntakeStore: Send + Sync + fmt::Debug + 'static {
+    /// Stores `delivery` unless its key is stored already. Resolves to
+    /// [`Enqueued::Stored`] only once the delivery is durable: the sender is answered 2xx on it.
+    fn enqueue(&self, delivery: NewDelivery) -> StoreFuture<Enqueued>;
+}
+
+/// The worker's side: claims under a lease, renewals, outcomes, retention.
+pub trait WorkStore: Send + Sync + fmt::Debug + 'static {
+    /// Takes up to `max` deliveries that are due now (queued, retrying past their time, or
+    /// running under an expired lease: their worker died) under a lease of `lease`. Never waits
+    /// for one: see [`wait`](Self::wait).
+    fn claim(&self, max: usize, lease: Duration) -> StoreFuture<Vec<Claimed>>;
+
+    /// Resolves when a delivery may have become due (one was stored, a retry's time came), or
+    /// after `timeout`. Claims nothing, so it may be dropped at any point: the worker drops it
+    /// to stop at once when idle.
+    fn wait(&self, timeout: Duration) -> StoreFuture<()>;
+
+    /// Extends the leases of deliveries still being handled by their holders.
+    fn extend(&self, claims: Vec<(String, String)>, lease: Duration) -> StoreFuture<()>;
+
+    /// Records how an attempt ended, if `claimed.token` still holds the lease; returns whether
+    /// it did (`false`: the lease was lost and another worker took the delivery over).
+    fn finish(&self, claimed: Claimed, attempt: Attempt, verdict: Verdict) -> StoreFuture<bool>;
+
+    /// Deletes at most about `limit` deliveries in `state` (completed or dead) finished longer
+    /// than `older_than` ago, oldest first, in one short write; returns how many. The worker's
+    /// retention calls it again while it returns `limit`.
+    fn prune(&self, state: State, older_than: Duration, limit: usize) -> StoreFuture<u64>;
+}
+
+/// Administration: looking into the store and reprocessing (the admin API, the CLI).
+pub trait AdminStore: Send + Sync + fmt::Debug + 'static {
+    /// Counts per state.
+    fn stats(&self) -> StoreFuture<Stats>;
+
+    /// Deliveries matching `query`, newest first.
+    fn list(&self, query: ListQuery) -> StoreFuture<Vec<Summary>>;
+
+    /// One delivery with its body and attempts.
+    fn show(&self, id: String) -> StoreFuture<Option<StoredDelivery>>;
+
+    /// Queues a delivery that is not running again, with a fresh attempt budget.
+    fn redrive(&self, id: String) -> StoreFuture<()>;
+
+    /// Queues every dead letter (of `kind`, when given) again; returns how many.
+    fn redrive_dead(&self, kind: Option<String>) -> StoreFuture<u64>;
+
+    /// Forgets an idempotency key, so that a delivery with it is stored again (a deliberate
+    /// resend); the stored delivery stays. Returns whether the key was known.
+    fn forget(&self, key: String) -> StoreFuture<bool>;
+
+    /// Deletes deliveries in `state` (completed or dead) finished longer than `older_than` ago;
+    /// returns how many.
+    fn purge(&self, state: State, older_than: Duration) -> StoreFuture<u64>;
+}
+
+/// A whole store: intake, work and administration. Implemented for every type that has the
+/// three roles.
+pub trait Store: IntakeStore + WorkStore + AdminStore {}
+
+impl<T: IntakeStore + WorkStore + AdminStore> Store for T {}

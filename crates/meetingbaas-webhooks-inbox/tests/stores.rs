@@ -1,0 +1,29 @@
+//! The store suite (`meetingbaas_webhooks_inbox::testing`) against every store of this crate: a
+//! real SQLite file in a temporary directory, a real `redis-server` started per test, and
+//! memory.
+
+use meetingbaas_webhooks_conformance::redis_server::RedisServer;
+use meetingbaas_webhooks_inbox::testing::TestStore;
+use meetingbaas_webhooks_inbox::{RedisBackend, SqliteBackend};
+
+async fn sqlite() -> TestStore {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = SqliteBackend::open(dir.path().join("inbox.db")).expect("an inbox file");
+    TestStore::new(store, dir)
+}
+
+async fn redis() -> TestStore {
+    let server = RedisServer::start();
+    let store = RedisBackend::connect(&server.url())
+        .await
+        .expect("the test redis-server");
+    TestStore::new(store, server)
+}
+
+async fn memory() -> TestStore {
+    TestStore::new(SqliteBackend::memory(), ())
+}
+
+meetingbaas_webhooks_inbox::store_suite!(sqlite, super::sqlite());
+meetingbaas_webhooks_inbox::store_suite!(redis, super::redis());
+meetingbaas_webhooks_inbox::store_suite!(memory, super::memory());

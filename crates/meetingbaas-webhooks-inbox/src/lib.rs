@@ -106,6 +106,7 @@ use meetingbaas_webhooks::VerifiedDelivery;
 use meetingbaas_webhooks_receiver::{EnqueueFuture, EventLabel};
 
 pub use error::Error;
+pub use meetingbaas_webhooks::event::{self, EventData};
 pub use meetingbaas_webhooks::{Event, EventKind};
 pub use meetingbaas_webhooks_receiver::Enqueued;
 pub use record::{
@@ -118,7 +119,8 @@ pub use redis::RedisBackend;
 pub use sqlite::SqliteBackend;
 pub use store::{AdminStore, IntakeStore, NewDelivery, Store, StoreFuture, WorkStore};
 pub use worker::{
-    DEFAULT_RETENTION, HandlerError, Job, RetryPolicy, Worker, WorkerBuilder, WorkerHandle,
+    Attempted, DEFAULT_RETENTION, HandlerError, Job, RetryPolicy, Worker, WorkerBuilder,
+    WorkerHandle,
 };
 
 /// The environment variable the examples read: `sqlite://PATH`, `redis://HOST:PORT` (or

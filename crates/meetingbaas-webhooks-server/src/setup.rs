@@ -76,7 +76,8 @@ impl SetupError {
     }
 }
 
-type Handlers = Box<dyn FnOnce(WorkerBuilder) -> WorkerBuilder>;
+/// The worker's handlers applied to a builder, then built and started.
+type Handlers = Box<dyn FnOnce(WorkerBuilder) -> WorkerHandle>;
 
 /// How to set a receiver up: what the environment does not say. See the [module docs](self).
 pub struct Setup {
@@ -122,12 +123,14 @@ impl Setup {
         self
     }
 
-    /// The inbox worker's handlers (used when `MEETINGBAAS_INBOX` is set).
-    pub fn worker(
+    /// The inbox worker's handlers, and its state if it has one (used when
+    /// `MEETINGBAAS_INBOX` is set): `handlers` gets the builder with the shutdown's grace
+    /// period set and returns it with its handlers (and [`WorkerBuilder::state`]).
+    pub fn worker<S: Send + Sync + 'static>(
         mut self,
-        handlers: impl FnOnce(WorkerBuilder) -> WorkerBuilder + 'static,
+        handlers: impl FnOnce(WorkerBuilder) -> WorkerBuilder<S> + 'static,
     ) -> Self {
-        self.handlers = Some(Box::new(handlers));
+        self.handlers = Some(Box::new(move |builder| handlers(builder).build().spawn()));
         self
     }
 
@@ -200,18 +203,14 @@ impl Setup {
         let inbox = Inbox::from_env().await.map_err(SetupError::new)?;
         let worker = inbox.as_ref().map(|inbox| {
             let builder = inbox.worker().shutdown_grace(shutdown.grace());
-            let builder = match self.handlers {
+            match self.handlers {
                 Some(handlers) => handlers(builder),
-                None => builder.fallback(|job: meetingbaas_webhooks_inbox::Job| async move {
-                    tracing::info!(
-                        id = job.id(),
-                        event = job.event().name(),
-                        "delivery handled"
-                    );
-                    Ok(())
-                }),
-            };
-            builder.build().spawn()
+                // The worker logs each delivery it handles (info) with its id, kind and bot.
+                None => builder
+                    .fallback(|_job: meetingbaas_webhooks_inbox::Job| async { Ok(()) })
+                    .build()
+                    .spawn(),
+            }
         });
         if let Some(inbox) = &inbox {
             pipeline = pipeline.inbox(inbox.intake());

@@ -6,42 +6,32 @@
 
 use std::time::Duration;
 
-use meetingbaas_webhooks_inbox::{Event, EventKind, HandlerError, Job, WorkerBuilder};
+use meetingbaas_webhooks_inbox::event::{BotCompleted, BotFailed};
+use meetingbaas_webhooks_inbox::{Event, HandlerError, Job, WorkerBuilder};
 use serde::Serialize;
 
 /// The handlers the inbox's worker runs on stored deliveries (`MEETINGBAAS_INBOX`), after the
-/// sender was answered, one per kind and a fallback: they may take their time (30 s per attempt
-/// by default); an `Err` is retried with backoff and then kept as a dead letter
-/// (`meetingbaas-webhooks inbox --store ... list --dead`).
+/// sender was answered, one per payload type and a fallback: they may take their time (30 s
+/// per attempt by default); an `Err` is retried with backoff and then kept as a dead letter
+/// (`meetingbaas-webhooks inbox --store ... list --dead`). The worker logs each attempt.
 pub fn worker(worker: WorkerBuilder) -> WorkerBuilder {
     worker
-        .on(EventKind::BotCompleted, bot_completed)
-        .on(EventKind::BotFailed, bot_failed)
-        .fallback(any_other_event)
+        .handle(bot_completed)
+        .handle(bot_failed)
+        .fallback(|_job: Job| async { Ok(()) })
 }
 
-async fn bot_completed(job: Job) -> Result<(), HandlerError> {
+async fn bot_completed(job: Job<(), BotCompleted>) -> Result<(), HandlerError> {
     // Stands in for slow work (fetching the recording, calling a CRM): nobody is waiting.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    tracing::info!(
-        id = job.id(),
-        bot_id = job.event().bot_id(),
-        "bot completed"
-    );
+    let recording = job.data().video_url().unwrap_or("none");
+    tracing::info!(bot_id = job.bot_id(), recording, "bot completed");
     Ok(())
 }
 
-async fn bot_failed(job: Job) -> Result<(), HandlerError> {
-    tracing::info!(id = job.id(), bot_id = job.event().bot_id(), "bot failed");
-    Ok(())
-}
-
-async fn any_other_event(job: Job) -> Result<(), HandlerError> {
-    tracing::info!(
-        id = job.id(),
-        event = job.event().name(),
-        "delivery handled"
-    );
+async fn bot_failed(job: Job<(), BotFailed>) -> Result<(), HandlerError> {
+    let error = job.data().error_code.as_ref().map(|code| code.as_str());
+    tracing::info!(bot_id = job.bot_id(), error, "bot failed");
     Ok(())
 }
 

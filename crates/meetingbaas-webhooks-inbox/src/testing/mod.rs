@@ -97,6 +97,7 @@ macro_rules! store_suite {
                 worker::a_worker_handles_a_burst_each_once,
                 worker::a_workers_retention_deletes_completed_deliveries_but_keeps_dead_letters,
                 worker::an_idle_workers_shutdown_returns_at_once,
+                worker::run_until_idle_returns_every_attempt_and_leaves_later_retries,
             );
         }
     };

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use super::{TestStore, event, fast, stored, stored_many, wait_for};
-use crate::{EventKind, HandlerError, Job, ListQuery, State};
+use crate::event::BotCompleted;
+use crate::{EventKind, HandlerError, Job, ListQuery, RetryPolicy, State, Verdict};
 
 /// A handler failing twice and then succeeding: three attempts, each recorded with its error.
 pub async fn a_handler_failing_twice_then_succeeding_completes_with_three_attempts(
@@ -269,4 +270,86 @@ pub async fn an_idle_workers_shutdown_returns_at_once(test: TestStore) {
     tokio::time::timeout(Duration::from_secs(30), worker.shutdown())
         .await
         .expect("an idle worker stops without sitting out its wait");
+}
+
+/// `run_until_idle` runs every due attempt (retries due at once included), returns them in the
+/// order they ended, and leaves a retry scheduled later pending.
+pub async fn run_until_idle_returns_every_attempt_and_leaves_later_retries(test: TestStore) {
+    let inbox = test.inbox();
+    let ok = stored(inbox, event("fine")).await;
+    let flaky = stored(inbox, event("flaky")).await;
+    let attempts = inbox
+        .worker()
+        .concurrency(1)
+        .retry(
+            RetryPolicy::new()
+                .max_attempts(3)
+                .initial_delay(Duration::ZERO)
+                .jitter(0.0),
+        )
+        .handle(|job: Job<(), BotCompleted>| async move {
+            match job.data().bot_id.as_deref() {
+                Some("flaky") if job.attempt() < 2 => Err(HandlerError::retry("not yet")),
+                _ => Ok(()),
+            }
+        })
+        .build()
+        .run_until_idle()
+        .await;
+    let mut seen: Vec<_> = attempts
+        .iter()
+        .map(|a| (a.id.clone(), a.attempt, a.verdict.clone(), a.error.clone()))
+        .collect();
+    seen.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let mut expected = vec![
+        (ok.clone(), 1, Verdict::Complete, None),
+        (
+            flaky.clone(),
+            1,
+            Verdict::Retry { at_ms: 0 },
+            Some("not yet".to_owned()),
+        ),
+        (flaky.clone(), 2, Verdict::Complete, None),
+    ];
+    expected.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    // The retry's time is the store's business: compared by variant.
+    for ((id, n, verdict, error), (eid, en, everdict, eerror)) in seen.iter().zip(&expected) {
+        assert_eq!((id, n, error), (eid, en, eerror));
+        assert_eq!(
+            std::mem::discriminant(verdict),
+            std::mem::discriminant(everdict)
+        );
+    }
+    assert_eq!(seen.len(), expected.len(), "{attempts:?}");
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.kind == Some(EventKind::BotCompleted))
+    );
+    let stats = inbox.stats().await.expect("stats");
+    assert_eq!(
+        (stats.completed, stats.queued, stats.retrying),
+        (2, 0, 0),
+        "{stats:?}"
+    );
+
+    // A failure retried an hour later: one attempt, and it stays pending.
+    let later = stored(inbox, event("later")).await;
+    let attempts = inbox
+        .worker()
+        .fallback(|_job: Job| async {
+            Err(HandlerError::retry_after(
+                "rate limited",
+                Duration::from_secs(3600),
+            ))
+        })
+        .build()
+        .run_until_idle()
+        .await;
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0].id, later);
+    assert_eq!(attempts[0].bot_id.as_deref(), Some("later"));
+    assert!(matches!(attempts[0].verdict, Verdict::Retry { .. }));
+    let stats = inbox.stats().await.expect("stats");
+    assert_eq!(stats.retrying, 1, "{stats:?}");
 }

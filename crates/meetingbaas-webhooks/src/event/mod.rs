@@ -40,6 +40,7 @@ mod alert;
 mod bot;
 mod calendar;
 mod codes;
+mod data;
 mod envelope;
 pub(crate) mod lenient;
 mod names;
@@ -63,6 +64,7 @@ pub use codes::{
     CalendarEventType, CalendarPlatform, ConnectionStatus, FailureCode, InstanceStatus,
     MeetingPlatform, StatusCode,
 };
+pub use data::EventData;
 pub use envelope::Envelope;
 pub use lenient::{ParseIssue, UnknownFields};
 pub use names::{EventName, Generation};

@@ -1,0 +1,245 @@
+//! [`WorkerBuilder`]: the worker's settings, its handlers and its application state.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use meetingbaas_webhooks::event::EventData;
+use meetingbaas_webhooks::{Event, EventKind};
+
+use super::handler::{self, Handler};
+use super::{DEFAULT_RETENTION, HandlerError, Job, RetryPolicy, Worker};
+use crate::Inbox;
+use crate::store::Store;
+
+/// Configures a [`Worker`]: from [`Inbox::worker`].
+///
+/// Handlers come in three forms, each returning `Result<(), HandlerError>`:
+///
+/// - [`handle`](Self::handle): one payload type, given typed (`Job<S, BotCompleted>`), for every
+///   kind that carries it;
+/// - [`on`](Self::on): one kind, given the whole [`Event`];
+/// - [`fallback`](Self::fallback): every kind without a handler of its own.
+///
+/// A later registration for a kind replaces an earlier one. Application state is given once,
+/// with [`state`](Self::state), and reaches every handler as [`Job::state`].
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use meetingbaas_webhooks_inbox::event::{BotCompleted, BotFailed};
+/// use meetingbaas_webhooks_inbox::{EventKind, HandlerError, Inbox, Job};
+///
+/// #[derive(Default)]
+/// struct App {
+///     recordings: AtomicUsize,
+/// }
+///
+/// # fn main() {
+/// let inbox = Inbox::memory();
+/// let worker = inbox
+///     .worker()
+///     .state(App::default())
+///     .handle(|job: Job<App, BotCompleted>| async move {
+///         println!("{:?} has a recording: {:?}", job.bot_id(), job.data().video_url());
+///         job.state().recordings.fetch_add(1, Ordering::Relaxed);
+///         Ok(())
+///     })
+///     .handle(|job: Job<App, BotFailed>| async move {
+///         Err(HandlerError::permanent(format!("bot failed: {:?}", job.data().error_code)))
+///     })
+///     .on(EventKind::BotStatusChange, |job: Job<App>| async move {
+///         println!("{}", job.event().name());
+///         Ok(())
+///     })
+///     .fallback(|_job: Job<App>| async { Ok(()) })
+///     .build();
+/// # drop(worker);
+/// # }
+/// ```
+#[must_use = "a worker builder does nothing until `build` and `run`"]
+pub struct WorkerBuilder<S = ()> {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) concurrency: usize,
+    pub(crate) timeout: Duration,
+    pub(crate) lease: Duration,
+    pub(crate) poll: Duration,
+    pub(crate) grace: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) retention: Option<Duration>,
+    pub(crate) handlers: HashMap<EventKind, Handler<S>>,
+    pub(crate) fallback: Option<Handler<S>>,
+    pub(crate) state: Arc<S>,
+}
+
+impl<S> fmt::Debug for WorkerBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut kinds: Vec<_> = self.handlers.keys().map(|kind| kind.as_str()).collect();
+        kinds.sort_unstable();
+        f.debug_struct("WorkerBuilder")
+            .field("concurrency", &self.concurrency)
+            .field("timeout", &self.timeout)
+            .field("lease", &self.lease)
+            .field("retry", &self.retry)
+            .field("retention", &self.retention)
+            .field("kinds", &kinds)
+            .field("fallback", &self.fallback.is_some())
+            .field("state", &std::any::type_name::<S>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerBuilder {
+    pub(crate) fn new(inbox: &Inbox) -> Self {
+        WorkerBuilder {
+            store: inbox.store(),
+            concurrency: 4,
+            timeout: Duration::from_secs(30),
+            lease: Duration::from_secs(15),
+            poll: Duration::from_secs(1),
+            grace: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            retention: Some(DEFAULT_RETENTION),
+            handlers: HashMap::new(),
+            fallback: None,
+            state: Arc::new(()),
+        }
+    }
+
+    /// Gives every handler `state` (a database pool, an HTTP client, your application's
+    /// struct), by reference through [`Job::state`]: given once here, never cloned into each
+    /// closure. Handlers registered before this call keep `()` as their state.
+    pub fn state<T: Send + Sync + 'static>(self, state: T) -> WorkerBuilder<T> {
+        let WorkerBuilder {
+            store,
+            concurrency,
+            timeout,
+            lease,
+            poll,
+            grace,
+            retry,
+            retention,
+            handlers,
+            fallback,
+            state: _,
+        } = self;
+        WorkerBuilder {
+            store,
+            concurrency,
+            timeout,
+            lease,
+            poll,
+            grace,
+            retry,
+            retention,
+            handlers: handlers
+                .into_iter()
+                .map(|(kind, handler)| (kind, handler::stateless(handler)))
+                .collect(),
+            fallback: fallback.map(handler::stateless),
+            state: Arc::new(state),
+        }
+    }
+}
+
+impl<S: Send + Sync + 'static> WorkerBuilder<S> {
+    /// How many deliveries run at once (default 4).
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// How long one attempt may run before it is abandoned and retried (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The lease (default 15 s): a running delivery's lease is renewed every third of it; when a
+    /// worker dies, its deliveries are taken up again once their lease runs out.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(300));
+        self
+    }
+
+    /// The longest wait between two looks for due deliveries when nothing wakes the worker
+    /// (default 1 s; stores in this process wake it at once).
+    pub fn poll_interval(mut self, poll: Duration) -> Self {
+        self.poll = poll.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How long a shutdown waits for running attempts to end (default 10 s); those still running
+    /// then are stopped and retried at the next start.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How long completed deliveries are kept (default [`DEFAULT_RETENTION`], 7 days); `None`
+    /// keeps them until [`Inbox::purge`](crate::Inbox::purge).
+    ///
+    /// While the worker runs, completed deliveries older than this (by the time they completed)
+    /// are deleted in the background, a few hundred per write so that intake is not held up:
+    /// at start, then every quarter of the retention (at least every minute, at most every
+    /// 100 ms). Dead letters are never deleted by retention. A deleted delivery's idempotency
+    /// key goes with it: a copy sent after that is stored again, so keep it well beyond the
+    /// sender's retries (about 3 hours).
+    pub fn retention(mut self, retention: Option<Duration>) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Runs `handler` on the events carrying the payload `D`, given typed as
+    /// [`Job::data`]: `D` is one of the payload types of
+    /// [`meetingbaas_webhooks::event`] ([`BotCompleted`](meetingbaas_webhooks::event::BotCompleted),
+    /// [`Transcription`](meetingbaas_webhooks::event::Transcription) for both transcription
+    /// kinds, ...), chosen by the closure's argument type, `Job<S, D>`. See [`EventData`].
+    pub fn handle<D, F, Fut>(mut self, handler: F) -> Self
+    where
+        D: EventData,
+        F: Fn(Job<S, D>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        let handler = handler::typed(handler);
+        for kind in D::KINDS {
+            self.handlers.insert(*kind, Arc::clone(&handler));
+        }
+        self
+    }
+
+    /// Runs `handler` on deliveries of `kind`, given the whole [`Event`].
+    pub fn on<F, Fut>(mut self, kind: EventKind, handler: F) -> Self
+    where
+        F: Fn(Job<S, Event>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        self.handlers.insert(kind, handler::untyped(handler));
+        self
+    }
+
+    /// Runs `handler` on deliveries of every kind without a handler of its own. Without one,
+    /// such deliveries become dead letters (redrive them once a handler exists).
+    pub fn fallback<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Job<S, Event>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        self.fallback = Some(handler::untyped(handler));
+        self
+    }
+
+    /// The worker.
+    pub fn build(self) -> Worker<S> {
+        Worker {
+            inner: Arc::new(self),
+        }
+    }
+}

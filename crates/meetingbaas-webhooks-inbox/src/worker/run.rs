@@ -1,0 +1,430 @@
+//! The worker's loop: claims for free slots, one task per attempt, the attempt's record, and
+//! the background chores (lease renewal, retention).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use meetingbaas_webhooks::{Event, EventKind};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinSet;
+
+use super::job::JobParts;
+use super::retry::Action;
+use super::{Attempted, HandlerError, Job, PRUNE_BATCH, Worker};
+use crate::record::{Attempt, Claimed, State, Verdict, kind_from_name, millis, now_ms};
+use crate::store::Store;
+
+/// Until when the loop runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Until {
+    /// The shutdown future resolves.
+    Shutdown,
+    /// Nothing is due and nothing runs (or the shutdown future resolves).
+    Idle,
+}
+
+impl<S: Send + Sync + 'static> Worker<S> {
+    /// The loop behind [`Worker::run`] and [`Worker::run_until_idle`]; the attempts' outcomes
+    /// are collected for `Until::Idle` only.
+    pub(super) async fn run_loop(
+        self,
+        shutdown: impl Future<Output = ()>,
+        until: Until,
+    ) -> Vec<Attempted> {
+        let config = &self.inner;
+        let slots = Arc::new(Semaphore::new(config.concurrency));
+        let running: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+        let (cancel, cancelled) = watch::channel(false);
+        let mut tasks: JoinSet<Attempted> = JoinSet::new();
+        let mut outcomes = Vec::new();
+        let mut keep = |joined: Result<Attempted, tokio::task::JoinError>| {
+            if let (Until::Idle, Ok(attempted)) = (until, joined) {
+                outcomes.push(attempted);
+            }
+        };
+        // Aborted when `run` ends or is dropped: a dropped worker stops renewing its leases.
+        let _heartbeat = AbortOnDrop(tokio::spawn(renew_leases(
+            Arc::clone(&config.store),
+            Arc::clone(&running),
+            config.lease,
+        )));
+        // Completed deliveries past the retention, deleted in bounded batches.
+        let _retention = config.retention.map(|keep| {
+            AbortOnDrop(tokio::spawn(prune_completed(
+                Arc::clone(&config.store),
+                keep,
+            )))
+        });
+        // The queue's gauges (feature `metrics`), refreshed while the worker runs.
+        #[cfg(feature = "metrics")]
+        let _gauges = AbortOnDrop(tokio::spawn(crate::metrics::publish_stats(Arc::clone(
+            &config.store,
+        ))));
+        // A handler slot is freed as soon as its handler returns; the attempt's record is then
+        // written under a permit of its own (at most `concurrency` records pending), so that the
+        // next claim and the records of the attempts that just ended share one write.
+        let records = Arc::new(Semaphore::new(config.concurrency));
+        tokio::pin!(shutdown);
+        loop {
+            while let Some(joined) = tasks.try_join_next() {
+                keep(joined);
+            }
+            let first = tokio::select! {
+                () = &mut shutdown => break,
+                permit = Arc::clone(&slots).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+            };
+            let mut permits = vec![first];
+            while let Ok(permit) = Arc::clone(&slots).try_acquire_owned() {
+                permits.push(permit);
+            }
+            // One claim for every free slot. Not raced with `shutdown`: a claim never waits, and
+            // is never abandoned halfway.
+            let claimed = config.store.claim(permits.len(), config.lease).await;
+            let claimed = match claimed {
+                Ok(claimed) if claimed.is_empty() => {
+                    drop(permits);
+                    if until == Until::Idle {
+                        // Nothing due: idle once the running attempts are recorded (a retry
+                        // due at once is then claimed).
+                        match tasks.join_next().await {
+                            Some(joined) => {
+                                keep(joined);
+                                continue;
+                            }
+                            None => break,
+                        }
+                    }
+                    // Idle: wait for work, or stop at once (the wait claims nothing).
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        waited = config.store.wait(config.poll) => {
+                            if let Err(err) = waited {
+                                tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot wait for deliveries; retrying in a second");
+                                tokio::select! {
+                                    () = &mut shutdown => break,
+                                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                                }
+                            }
+                            continue;
+                        }
+                    }
+                }
+                Ok(claimed) => claimed,
+                Err(err) => {
+                    drop(permits);
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot claim deliveries; retrying in a second");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            for claimed in claimed {
+                let Some(permit) = permits.pop() else {
+                    // More than asked for (a store should not): left to its lease, then taken
+                    // up again.
+                    break;
+                };
+                lock(&running).insert(claimed.id.clone(), claimed.token.clone());
+                let worker = self.clone();
+                let running = Arc::clone(&running);
+                let cancelled = cancelled.clone();
+                let records = Arc::clone(&records);
+                tasks.spawn(async move {
+                    let id = claimed.id.clone();
+                    let attempted = worker.attempt(claimed, cancelled, permit, records).await;
+                    lock(&running).remove(&id);
+                    attempted
+                });
+            }
+            drop(permits);
+            if futures_ready(&mut shutdown) {
+                break;
+            }
+        }
+        // Graceful: no more claims; running attempts get the grace period.
+        let drained = tokio::time::timeout(config.grace, async {
+            while let Some(joined) = tasks.join_next().await {
+                keep(joined);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            let _ = cancel.send(true);
+            let _ = tokio::time::timeout(Duration::from_secs(5), async {
+                while let Some(joined) = tasks.join_next().await {
+                    keep(joined);
+                }
+            })
+            .await;
+            tasks.abort_all();
+        }
+        outcomes
+    }
+
+    /// One attempt on `claimed`, recorded. `slot` is released once the handler has returned,
+    /// after a `records` permit is taken for the record.
+    async fn attempt(
+        &self,
+        claimed: Claimed,
+        mut cancelled: watch::Receiver<bool>,
+        slot: OwnedSemaphorePermit,
+        records: Arc<Semaphore>,
+    ) -> Attempted {
+        let config = &self.inner;
+        let started_ms = now_ms();
+        let started = Instant::now();
+        let recorded_kind = claimed.kind.as_deref().and_then(kind_from_name);
+        let mut kind = recorded_kind;
+        let mut bot_id = None;
+        let outcome: Result<(), HandlerError> = 'run: {
+            if claimed.attempt > config.retry.attempts() {
+                break 'run Err(HandlerError::permanent(format!(
+                    "not run: the maximum of {} attempts was reached",
+                    config.retry.attempts()
+                )));
+            }
+            let event = match Event::from_slice(&claimed.body) {
+                Ok(event) => event,
+                Err(err) => {
+                    break 'run Err(HandlerError::permanent(format!("unreadable: {err}")));
+                }
+            };
+            let job = Job::new(JobParts {
+                id: claimed.id.clone(),
+                key: claimed.key.clone(),
+                attempt: claimed.attempt,
+                received_ms: claimed.received_ms,
+                body: claimed.body.clone(),
+                kind: recorded_kind,
+                event,
+            });
+            kind = Some(job.kind());
+            bot_id = job.bot_id().map(str::to_owned);
+            let Some(handler) = config
+                .handlers
+                .get(&job.kind())
+                .or(config.fallback.as_ref())
+            else {
+                break 'run Err(HandlerError::permanent(format!(
+                    "no handler for events of kind {}",
+                    job.kind().as_str()
+                )));
+            };
+            let job = job.with_shared_state(Arc::clone(&config.state));
+            // Its own task: a panic is caught there, and a timeout can stop it.
+            let mut task = AbortOnDrop(tokio::spawn(handler(job)));
+            tokio::select! {
+                joined = tokio::time::timeout(config.timeout, &mut task.0) => match joined {
+                    Ok(Ok(result)) => result,
+                    Ok(Err(err)) if err.is_panic() => Err(HandlerError::retry(format!(
+                        "the handler panicked: {}",
+                        panic_message(err.into_panic())
+                    ))),
+                    Ok(Err(_)) => Err(HandlerError::retry("the handler was cancelled")),
+                    Err(_) => {
+                        task.0.abort();
+                        Err(HandlerError::retry(format!(
+                            "timed out after {:?}",
+                            config.timeout
+                        )))
+                    }
+                },
+                _ = cancelled.wait_for(|stop| *stop) => {
+                    task.0.abort();
+                    Err(HandlerError::retry_after(
+                        "stopped by shutdown before it finished",
+                        Duration::ZERO,
+                    ))
+                }
+            }
+        };
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (verdict, error) = match outcome {
+            Ok(()) => (Verdict::Complete, None),
+            Err(err) => (self.verdict(&claimed, &err), Some(err.message)),
+        };
+        #[cfg(feature = "metrics")]
+        crate::metrics::attempt(&verdict, started.elapsed());
+        log(
+            &claimed,
+            kind,
+            bot_id.as_deref(),
+            &verdict,
+            error.as_deref(),
+            duration_ms,
+        );
+        let attempt = Attempt {
+            number: claimed.attempt_total,
+            started_ms,
+            duration_ms,
+            error: error.clone(),
+        };
+        let attempted = Attempted {
+            id: claimed.id.clone(),
+            key: claimed.key.clone(),
+            kind,
+            bot_id,
+            attempt: claimed.attempt,
+            error,
+            verdict: verdict.clone(),
+        };
+        // The handler is done: its slot goes to the next claim once this record may be written.
+        let _record = records.acquire_owned().await;
+        drop(slot);
+        // The record must land: retry the store a few times. If it never does, the lease runs out
+        // and the delivery is run again (at least once).
+        for wait in [0, 100, 500, 2_000] {
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+            match config
+                .store
+                .finish(claimed.clone(), attempt.clone(), verdict.clone())
+                .await
+            {
+                Ok(true) => break,
+                Ok(false) => {
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, "the attempt outlived its lease; another worker took the delivery over, so this outcome is not recorded");
+                    break;
+                }
+                Err(err) => {
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, error = %err, "cannot record the attempt; retrying");
+                }
+            }
+        }
+        attempted
+    }
+
+    /// What becomes of a delivery whose attempt failed with `err`.
+    fn verdict(&self, claimed: &Claimed, err: &HandlerError) -> Verdict {
+        let retry = &self.inner.retry;
+        match err.action {
+            Action::Permanent => Verdict::Dead {
+                reason: err.message.clone(),
+            },
+            _ if claimed.attempt >= retry.attempts() => Verdict::Dead {
+                reason: format!(
+                    "gave up after {} attempts; last: {}",
+                    claimed.attempt, err.message
+                ),
+            },
+            Action::RetryAfter(delay) => Verdict::Retry {
+                at_ms: now_ms() + millis(delay),
+            },
+            Action::Retry => Verdict::Retry {
+                at_ms: now_ms() + millis(retry.delay(claimed.attempt)),
+            },
+        }
+    }
+}
+
+/// One line per attempt: info when handled, warn when it will be retried, error for a dead
+/// letter; each with the delivery's id, kind, bot and attempt, so that a failure is seen
+/// without looking into the inbox.
+fn log(
+    claimed: &Claimed,
+    kind: Option<EventKind>,
+    bot_id: Option<&str>,
+    verdict: &Verdict,
+    error: Option<&str>,
+    duration_ms: u64,
+) {
+    let kind = kind.map_or("unknown", EventKind::as_str);
+    let (id, attempt) = (claimed.id.as_str(), claimed.attempt);
+    match verdict {
+        Verdict::Complete => {
+            tracing::info!(target: "meetingbaas_webhooks_inbox", id, kind, bot_id, attempt, duration_ms, "delivery handled");
+        }
+        Verdict::Retry { at_ms } => {
+            let retry_in_ms = at_ms.saturating_sub(now_ms()).max(0);
+            tracing::warn!(target: "meetingbaas_webhooks_inbox", id, kind, bot_id, attempt, error, retry_in_ms, "handler failed; will retry");
+        }
+        Verdict::Dead { reason } => {
+            tracing::error!(target: "meetingbaas_webhooks_inbox", id, kind, bot_id, attempt, reason = %reason, "delivery dead-lettered");
+        }
+    }
+}
+
+async fn renew_leases(
+    store: Arc<dyn Store>,
+    running: Arc<Mutex<HashMap<String, String>>>,
+    lease: Duration,
+) {
+    let mut tick = tokio::time::interval(lease / 3);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let claims: Vec<(String, String)> = lock(&running)
+            .iter()
+            .map(|(id, token)| (id.clone(), token.clone()))
+            .collect();
+        if claims.is_empty() {
+            continue;
+        }
+        if let Err(err) = store.extend(claims, lease).await {
+            tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot renew leases");
+        }
+    }
+}
+
+/// Deletes completed deliveries older than `keep`, in batches of [`PRUNE_BATCH`], now and then
+/// every quarter of `keep` (between 100 ms and a minute).
+async fn prune_completed(store: Arc<dyn Store>, keep: Duration) {
+    let every = (keep / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    loop {
+        let mut total = 0;
+        loop {
+            match store.prune(State::Completed, keep, PRUNE_BATCH).await {
+                Ok(deleted) => {
+                    total += deleted;
+                    if deleted < PRUNE_BATCH as u64 {
+                        break;
+                    }
+                    // More to delete: a pause between batches lets intake's writes in first.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(err) => {
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot delete completed deliveries past their retention; trying again later");
+                    break;
+                }
+            }
+        }
+        if total > 0 {
+            tracing::debug!(target: "meetingbaas_webhooks_inbox", deleted = total, "completed deliveries past their retention deleted");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// A task aborted when this is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Whether `future` is ready now (polled once with a no-op waker).
+fn futures_ready<F: Future<Output = ()>>(future: &mut Pin<&mut F>) -> bool {
+    let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+    future.as_mut().poll(&mut context).is_ready()
+}
+
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    match panic.downcast::<String>() {
+        Ok(message) => *message,
+        Err(panic) => panic
+            .downcast_ref::<&str>()
+            .map_or_else(|| "no message".to_string(), |s| (*s).to_string()),
+    }
+}

@@ -1,0 +1,221 @@
+//! The worker's handler forms: typed payloads, application state, a `Job` built for a test, and
+//! the lines an attempt logs.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use meetingbaas_webhooks_inbox::event::{Alert, BotCompleted, CalendarConnection, Transcription};
+use meetingbaas_webhooks_inbox::testing::stored;
+use meetingbaas_webhooks_inbox::{
+    EventKind, HandlerError, Inbox, Job, RetryPolicy, Verdict, WorkerBuilder,
+};
+
+/// What the typed handlers saw: (kind, bot or alert id, a field of the typed payload).
+#[derive(Default)]
+struct Seen(Mutex<Vec<(EventKind, String)>>);
+
+impl Seen {
+    fn push(&self, kind: EventKind, what: String) {
+        self.0.lock().unwrap().push((kind, what));
+    }
+
+    fn sorted(&self) -> Vec<(EventKind, String)> {
+        let mut seen = self.0.lock().unwrap().clone();
+        seen.sort();
+        seen
+    }
+}
+
+fn typed_worker(inbox: &Inbox) -> WorkerBuilder<Seen> {
+    inbox
+        .worker()
+        .state(Seen::default())
+        .handle(|job: Job<Seen, BotCompleted>| async move {
+            let video = job.data().video_url().unwrap_or("-").to_owned();
+            job.state().push(job.kind(), video);
+            Ok(())
+        })
+        .handle(|job: Job<Seen, Transcription>| async move {
+            let bot = job.data().bot_id.clone().unwrap_or_default();
+            job.state().push(job.kind(), bot);
+            Ok(())
+        })
+        .handle(|job: Job<Seen, CalendarConnection>| async move {
+            job.state().push(job.kind(), job.name().to_owned());
+            Ok(())
+        })
+        .handle(|job: Job<Seen, Alert>| async move {
+            job.state()
+                .push(job.kind(), format!("{:?}", job.data().alert_rule_id));
+            Ok(())
+        })
+        .fallback(|job: Job<Seen>| async move {
+            job.state()
+                .push(job.kind(), format!("fallback {}", job.event().name()));
+            Ok(())
+        })
+}
+
+#[tokio::test]
+async fn typed_handlers_receive_their_payload_and_the_state_for_every_kind_that_carries_it() {
+    let inbox = Inbox::memory();
+    for body in [
+        r#"{"event":"bot.completed","data":{"bot_id":"b-1","mp4":"https://rec/1"}}"#,
+        r#"{"event":"transcription.available","data":{"bot_id":"b-2"}}"#,
+        r#"{"event":"transcription.updated","data":{"bot_id":"b-3"}}"#,
+        r#"{"event":"calendar.connection_error","data":{}}"#,
+        r#"{"alert_rule_id":"rule-9","alert_type":"bot_crash"}"#,
+        r#"{"event":"bot.failed","data":{"bot_id":"b-4"}}"#,
+        r#"{"event":"bot.someday","data":{}}"#,
+    ] {
+        stored(&inbox, body).await;
+    }
+    let worker = typed_worker(&inbox).build();
+    let attempts = worker.clone().run_until_idle().await;
+    assert_eq!(attempts.len(), 7, "{attempts:?}");
+    assert!(
+        attempts.iter().all(|a| a.verdict == Verdict::Complete),
+        "{attempts:?}"
+    );
+    // One state, given once, written by every handler through `Job::state`.
+    let expected = [
+        (EventKind::BotCompleted, "https://rec/1"),
+        (EventKind::BotFailed, "fallback bot.failed"),
+        (EventKind::TranscriptionAvailable, "b-2"),
+        (EventKind::TranscriptionUpdated, "b-3"),
+        (
+            EventKind::CalendarConnectionError,
+            "calendar.connection_error",
+        ),
+        (EventKind::Alert, "Some(\"rule-9\")"),
+        (EventKind::Unknown, "fallback bot.someday"),
+    ];
+    let mut expected: Vec<_> = expected
+        .iter()
+        .map(|(kind, what)| (*kind, (*what).to_owned()))
+        .collect();
+    expected.sort();
+    assert_eq!(worker.state().sorted(), expected);
+}
+
+#[tokio::test]
+async fn a_handler_is_tested_with_a_built_job() {
+    async fn recording_ready(job: Job<String, BotCompleted>) -> Result<(), HandlerError> {
+        let bot = job
+            .data()
+            .bot_id
+            .as_deref()
+            .ok_or(HandlerError::permanent("no bot"))?;
+        if job.attempt() < 3 {
+            return Err(HandlerError::retry(format!(
+                "{} is down for {bot}",
+                job.state()
+            )));
+        }
+        Ok(())
+    }
+    let job = Job::from_body(r#"{"event":"bot.completed","data":{"bot_id":"b-1"}}"#)
+        .expect("an envelope");
+    assert_eq!(job.kind(), EventKind::BotCompleted);
+    assert_eq!(job.name(), "bot.completed");
+    assert_eq!(job.bot_id(), Some("b-1"));
+    assert_eq!(job.attempt(), 1);
+    assert!(job.key().starts_with("test:"));
+    let job = job
+        .with_state("the CRM".to_owned())
+        .typed::<BotCompleted>()
+        .expect("a bot.completed carries a BotCompleted");
+    assert_eq!(
+        recording_ready(job.clone()).await,
+        Err(HandlerError::retry("the CRM is down for b-1"))
+    );
+    assert_eq!(recording_ready(job.with_attempt(3)).await, Ok(()));
+
+    // An event of another type is given back, untouched.
+    let job = Job::from_body(r#"{"event":"bot.failed","data":{"bot_id":"b-2"}}"#).unwrap();
+    let job = job
+        .typed::<BotCompleted>()
+        .expect_err("a bot.failed is no BotCompleted");
+    assert_eq!(job.event().bot_id(), Some("b-2"));
+    // A body that is not an envelope is refused as the worker would dead-letter it.
+    assert!(Job::from_body("not json").is_err());
+    // Its Debug shows what it is, not its data.
+    let job = Job::from_body(
+        r#"{"event":"bot.completed","data":{"bot_id":"b-1","mp4":"https://secret-link"}}"#,
+    )
+    .unwrap();
+    let debug = format!("{job:?}");
+    assert!(
+        debug.contains("BotCompleted") && !debug.contains("secret-link"),
+        "{debug}"
+    );
+}
+
+/// Where the subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_failure_is_a_warn_line_and_a_dead_letter_an_error_line() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let inbox = Inbox::memory();
+    let id = stored(
+        &inbox,
+        r#"{"event":"bot.completed","data":{"bot_id":"b-7"}}"#,
+    )
+    .await;
+    let attempts = inbox
+        .worker()
+        .retry(
+            RetryPolicy::new()
+                .max_attempts(2)
+                .initial_delay(Duration::ZERO),
+        )
+        .fallback(|_job: Job| async { Err(HandlerError::retry("the CRM said 502")) })
+        .build()
+        .run_until_idle()
+        .await;
+    assert_eq!(attempts.len(), 2);
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = logs.lines().collect();
+    let warn = lines
+        .iter()
+        .find(|line| line.contains("WARN") && line.contains("will retry"))
+        .unwrap_or_else(|| panic!("no warn line: {logs}"));
+    for part in [
+        &format!("id=\"{id}\"") as &str,
+        "kind=\"bot_completed\"",
+        "bot_id=\"b-7\"",
+        "attempt=1",
+        "the CRM said 502",
+    ] {
+        assert!(warn.contains(part), "{part} missing from {warn}");
+    }
+    let error = lines
+        .iter()
+        .find(|line| line.contains("ERROR") && line.contains("dead-lettered"))
+        .unwrap_or_else(|| panic!("no error line: {logs}"));
+    for part in ["bot_id=\"b-7\"", "attempt=2", "gave up after 2 attempts"] {
+        assert!(error.contains(part), "{part} missing from {error}");
+    }
+}

@@ -177,7 +177,7 @@ lenient_struct! {
         /// The calendar event (`event_id` in v2, `event_uuid` in v1).
         event_id: Option<String> = "event_id" | "event_uuid",
         /// The failure code (`error_code` in v2, `error` in v1).
-        error_code: Option<FailureCode> = "error_code" | "error",
+        error_code: Option<FailureCode> = "error_code" | "error" => error_code_sent,
         /// A description (`error_message` in v2, `message` in v1).
         error_message: Option<String> = "error_message" | "message",
         /// When the webhook was sent (v2).
@@ -191,6 +191,20 @@ impl BotFailed {
     /// The failure code, whichever field carried it.
     pub fn code(&self) -> Option<&FailureCode> {
         self.error_code.as_ref()
+    }
+
+    /// The failure code as the delivery spelled it: `CannotJoinMeeting` from v1,
+    /// `CANNOT_JOIN_MEETING` from v2, where [`code`](Self::code) reads both as
+    /// [`FailureCode::CannotJoinMeeting`]. A code not read from a delivery (set by hand, or
+    /// changed since) is given as [`FailureCode::as_str`] spells it.
+    ///
+    /// The normalized form (`Serialize`) carries `as_str`, not this spelling.
+    pub fn error_code_as_sent(&self) -> Option<&str> {
+        let code = self.error_code.as_ref()?;
+        Some(match &self.error_code_sent {
+            Some(sent) if code.is_spelled(sent) => sent,
+            _ => code.as_str(),
+        })
     }
 
     /// The description, whichever field carried it.

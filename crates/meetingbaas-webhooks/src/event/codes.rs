@@ -197,88 +197,161 @@ open_enum! {
     }
 }
 
-/// Why a bot failed. v1 and v2 spell codes differently (`CannotJoinMeeting`,
-/// `meeting_not_found`, `CANNOT_JOIN_MEETING`): all spellings of one code read as one variant.
-/// Unknown codes are kept as `Other`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FailureCode {
-    /// The bot could not join.
-    CannotJoinMeeting,
-    /// The meeting did not start in time.
-    TimeoutWaitingToStart,
-    /// Nobody let the bot in.
-    BotNotAccepted,
-    /// The bot was removed.
-    BotRemoved,
-    /// The bot was removed before the meeting ended.
-    BotRemovedTooEarly,
-    /// An error inside Meeting BaaS.
-    InternalError,
-    /// The meeting URL is not valid.
-    InvalidMeetingUrl,
-    /// Stopped by an API request.
-    ApiRequest,
-    /// Streaming could not be set up.
-    StreamingSetupFailed,
-    /// The meeting does not exist or has expired.
-    MeetingNotFound,
-    /// Access to the meeting was denied.
-    AccessDenied,
-    /// Authentication with the meeting platform failed.
-    AuthenticationError,
-    /// A network error.
-    NetworkError,
-    /// The account has no tokens left.
-    InsufficientTokens,
-    /// An unclassified error.
-    UnknownError,
-    /// A code this version does not know, kept as sent.
-    Other(String),
+/// Declares [`FailureCode`] from its variants and canonical spellings: the enum, `NAMED`,
+/// `as_str` and the exact-spelling fast path of `from_wire`.
+macro_rules! failure_codes {
+    ( $( $(#[$vmeta:meta])* $variant:ident => $wire:literal, )* ) => {
+        /// Why a bot failed: `error_code` of v2 `bot.failed`, `error` of v1 `failed`.
+        ///
+        /// Every code Meeting BaaS documents has a variant. v1 and v2 spell codes differently
+        /// (`CannotJoinMeeting`, `meeting_not_found`, `CANNOT_JOIN_MEETING`): all spellings of one
+        /// code read as one variant, and [`as_str`](Self::as_str) gives v2's upper snake case.
+        /// The spelling a delivery used stays reachable through
+        /// [`BotFailed::error_code_as_sent`](super::BotFailed::error_code_as_sent). Unknown codes
+        /// are kept as `Other`.
+        #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum FailureCode {
+            $( $(#[$vmeta])* $variant, )*
+            /// A code this version does not know, kept as sent.
+            Other(String),
+        }
+
+        impl FailureCode {
+            /// Every named code (not `Other`): the documented ones, then v1's lower-case
+            /// vocabulary.
+            pub const NAMED: &'static [FailureCode] = &[$( FailureCode::$variant, )*];
+
+            /// The code in v2's upper snake case (`CANNOT_JOIN_MEETING`), or as sent for `Other`.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $( FailureCode::$variant => $wire, )*
+                    FailureCode::Other(code) => code,
+                }
+            }
+
+            /// The named code spelled exactly as `as_str` spells it.
+            fn from_canonical(value: &str) -> Option<Self> {
+                match value {
+                    $( $wire => Some(FailureCode::$variant), )*
+                    _ => None,
+                }
+            }
+        }
+    };
 }
 
-const FAILURE_CODES: [(&str, FailureCode); 15] = [
-    ("CANNOT_JOIN_MEETING", FailureCode::CannotJoinMeeting),
-    (
-        "TIMEOUT_WAITING_TO_START",
-        FailureCode::TimeoutWaitingToStart,
-    ),
-    ("BOT_NOT_ACCEPTED", FailureCode::BotNotAccepted),
-    ("BOT_REMOVED", FailureCode::BotRemoved),
-    ("BOT_REMOVED_TOO_EARLY", FailureCode::BotRemovedTooEarly),
-    ("INTERNAL_ERROR", FailureCode::InternalError),
-    ("INVALID_MEETING_URL", FailureCode::InvalidMeetingUrl),
-    ("API_REQUEST", FailureCode::ApiRequest),
-    ("STREAMING_SETUP_FAILED", FailureCode::StreamingSetupFailed),
-    ("MEETING_NOT_FOUND", FailureCode::MeetingNotFound),
-    ("ACCESS_DENIED", FailureCode::AccessDenied),
-    ("AUTHENTICATION_ERROR", FailureCode::AuthenticationError),
-    ("NETWORK_ERROR", FailureCode::NetworkError),
-    ("INSUFFICIENT_TOKENS", FailureCode::InsufficientTokens),
-    ("UNKNOWN_ERROR", FailureCode::UnknownError),
-];
+failure_codes! {
+    /// Stopped by an API request.
+    ApiRequest => "API_REQUEST",
+    /// A bot already exists.
+    BotAlreadyExists => "BOT_ALREADY_EXISTS",
+    /// The bot crashed.
+    BotCrashed => "BOT_CRASHED",
+    /// Nobody let the bot in.
+    BotNotAccepted => "BOT_NOT_ACCEPTED",
+    /// The bot was removed.
+    BotRemoved => "BOT_REMOVED",
+    /// The bot was removed before the meeting ended.
+    BotRemovedTooEarly => "BOT_REMOVED_TOO_EARLY",
+    /// The bot could not get a JWT token.
+    CannotGetJwtToken => "CANNOT_GET_JWT_TOKEN",
+    /// The bot could not join.
+    CannotJoinMeeting => "CANNOT_JOIN_MEETING",
+    /// The bot could not ask for the right to record.
+    CannotRequestRecordingRight => "CANNOT_REQUEST_RECORDING_RIGHT",
+    /// The daily cap on bots was reached.
+    DailyBotCapReached => "DAILY_BOT_CAP_REACHED",
+    /// The bot left the meeting before recording.
+    ExitingMeetingBeforeRecord => "EXITING_MEETING_BEFORE_RECORD",
+    /// The bot was killed by force.
+    ForceKilled => "FORCE_KILLED",
+    /// A general error.
+    GeneralError => "GENERAL_ERROR",
+    /// The host's client cannot grant the bot permission.
+    HostClientCannotGrantPermission => "HOST_CLIENT_CANNOT_GRANT_PERMISSION",
+    /// The account has no tokens left.
+    InsufficientTokens => "INSUFFICIENT_TOKENS",
+    /// An error inside Meeting BaaS.
+    InternalError => "INTERNAL_ERROR",
+    /// The meeting platform is not valid.
+    InvalidMeetingPlatform => "INVALID_MEETING_PLATFORM",
+    /// The meeting URL is not valid.
+    InvalidMeetingUrl => "INVALID_MEETING_URL",
+    /// A login is required.
+    LoginRequired => "LOGIN_REQUIRED",
+    /// The meeting ended.
+    MeetingEnded => "MEETING_ENDED",
+    /// The meeting ended prematurely.
+    MeetingEndedPrematurely => "MEETING_ENDED_PREMATURELY",
+    /// There were no attendees.
+    NoAttendees => "NO_ATTENDEES",
+    /// There was no speaker.
+    NoSpeaker => "NO_SPEAKER",
+    /// The bot was killed for running out of memory.
+    OomKilled => "OOM_KILLED",
+    /// The right to record was not granted.
+    RecordingRightsNotGranted => "RECORDING_RIGHTS_NOT_GRANTED",
+    /// Recording did not start in time.
+    RecordingStartTimeout => "RECORDING_START_TIMEOUT",
+    /// Recording timed out.
+    RecordingTimeout => "RECORDING_TIMEOUT",
+    /// Authentication with the platform's SDK failed.
+    SdkAuthFailed => "SDK_AUTH_FAILED",
+    /// A Zoom meeting id and password must be set together.
+    SetZoomIdAndPwdTogether => "SET_ZOOM_ID_AND_PWD_TOGETHER",
+    /// The bot was stopped by a `SIGTERM` signal.
+    Sigterm => "SIGTERM",
+    /// Streaming could not be set up.
+    StreamingSetupFailed => "STREAMING_SETUP_FAILED",
+    /// The meeting did not start in time.
+    TimeoutWaitingToStart => "TIMEOUT_WAITING_TO_START",
+    /// An error during transcription.
+    TranscriptionError => "TRANSCRIPTION_ERROR",
+    /// Transcription failed.
+    TranscriptionFailed => "TRANSCRIPTION_FAILED",
+    /// The bot was unable to join an external meeting.
+    UnableJoinExternalMeeting => "UNABLE_JOIN_EXTERNAL_MEETING",
+    /// An unclassified error.
+    UnknownError => "UNKNOWN_ERROR",
+    /// Waiting for an authorized user timed out.
+    WaitingForAuthorizedUserTimeout => "WAITING_FOR_AUTHORIZED_USER_TIMEOUT",
+    /// Waiting for the host timed out.
+    WaitingForHostTimeout => "WAITING_FOR_HOST_TIMEOUT",
+    /// An error with the Zoom access token.
+    ZoomAccessTokenError => "ZOOM_ACCESS_TOKEN_ERROR",
+    /// An error with the Zoom OBF token.
+    ZoomObfTokenError => "ZOOM_OBF_TOKEN_ERROR",
+    /// The meeting does not exist or has expired (v1 `meeting_not_found`).
+    MeetingNotFound => "MEETING_NOT_FOUND",
+    /// Access to the meeting was denied (v1 `access_denied`).
+    AccessDenied => "ACCESS_DENIED",
+    /// Authentication with the meeting platform failed (v1 `authentication_error`).
+    AuthenticationError => "AUTHENTICATION_ERROR",
+    /// A network error (v1 `network_error`).
+    NetworkError => "NETWORK_ERROR",
+}
 
 impl FailureCode {
-    /// The code in v2's upper snake case (`CANNOT_JOIN_MEETING`), or as sent for `Other`.
-    pub fn as_str(&self) -> &str {
-        if let FailureCode::Other(code) = self {
+    /// Reads any spelling: `CannotJoinMeeting`, `cannot_join_meeting`, `CANNOT_JOIN_MEETING`.
+    /// Unknown codes become `Other`, kept as sent.
+    pub fn from_wire(value: &str) -> Self {
+        if let Some(code) = FailureCode::from_canonical(value) {
             return code;
         }
-        FAILURE_CODES
+        FailureCode::NAMED
             .iter()
-            .find(|(_, code)| code == self)
-            .map_or("UNKNOWN_ERROR", |(wire, _)| wire)
+            .find(|code| same_words(code.as_str(), value))
+            .map_or_else(|| FailureCode::Other(value.into()), Clone::clone)
     }
 
-    /// Reads any spelling: `CannotJoinMeeting`, `cannot_join_meeting`, `CANNOT_JOIN_MEETING`.
-    pub fn from_wire(value: &str) -> Self {
-        FAILURE_CODES
-            .iter()
-            .find(|(wire, _)| same_words(wire, value))
-            .map_or_else(
-                || FailureCode::Other(value.into()),
-                |(_, code)| code.clone(),
-            )
+    /// Whether `spelling` reads as this code (`CannotJoinMeeting` for `CannotJoinMeeting`; the
+    /// exact text for `Other`).
+    pub(crate) fn is_spelled(&self, spelling: &str) -> bool {
+        match self {
+            FailureCode::Other(code) => code == spelling,
+            named => same_words(named.as_str(), spelling),
+        }
     }
 }
 
@@ -361,5 +434,26 @@ mod tests {
         );
         assert_eq!(FailureCode::from_wire("NEW_THING").as_str(), "NEW_THING");
         assert_eq!(FailureCode::BotNotAccepted.as_str(), "BOT_NOT_ACCEPTED");
+    }
+
+    #[test]
+    fn named_failure_codes_have_distinct_spellings() {
+        for (index, code) in FailureCode::NAMED.iter().enumerate() {
+            assert_eq!(
+                FailureCode::from_canonical(code.as_str()).as_ref(),
+                Some(code)
+            );
+            assert!(code.is_spelled(code.as_str()));
+            for other in &FailureCode::NAMED[index + 1..] {
+                assert!(
+                    !same_words(code.as_str(), other.as_str()),
+                    "{code} and {other} read alike"
+                );
+            }
+        }
+        assert!(FailureCode::CannotJoinMeeting.is_spelled("CannotJoinMeeting"));
+        assert!(!FailureCode::CannotJoinMeeting.is_spelled("BotRemoved"));
+        assert!(FailureCode::Other("x".into()).is_spelled("x"));
+        assert!(!FailureCode::Other("x".into()).is_spelled("X"));
     }
 }

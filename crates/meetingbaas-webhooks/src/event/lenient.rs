@@ -519,6 +519,42 @@ impl<T: Shape> Slot for Vec<T> {
     }
 }
 
+/// A value read from a string, with that string as sent: for a field whose spelling varies
+/// between senders (a failure code: `CannotJoinMeeting`, `CANNOT_JOIN_MEETING`). Accepts what
+/// `T` accepts from a string, and nothing else.
+pub(crate) struct Sent<T>(pub(crate) T, pub(crate) String);
+
+impl<T: Shape> Shape for Sent<T> {
+    const EXPECTED: &'static str = T::EXPECTED;
+    fn from_str(value: &str) -> Option<Self> {
+        T::from_str(value).map(|typed| Sent(typed, value.into()))
+    }
+}
+
+/// Reads one field of a [`lenient_struct`] into its slot; with `=> sent`, also keeps the string
+/// as sent in the private field `sent` (both are set together, the first value sent wins).
+macro_rules! read_field {
+    ($out:ident, $ctx:ident, $map:ident, $field:ident : $ty:ty = $wire:literal) => {{
+        use $crate::event::lenient::{Field, Seg, Slot};
+        let at = Seg::Key($wire);
+        let value = $map.next_value_seed(Field::<<$ty as Slot>::Item>::new(&mut *$ctx, at))?;
+        Slot::put(&mut $out.$field, value);
+    }};
+    ($out:ident, $ctx:ident, $map:ident, $field:ident : $ty:ty = $wire:literal => $sent:ident) => {{
+        use $crate::event::lenient::{Field, Seg, Sent, Slot};
+        let at = Seg::Key($wire);
+        let value =
+            $map.next_value_seed(Field::<Sent<<$ty as Slot>::Item>>::new(&mut *$ctx, at))?;
+        if let Some(Sent(value, sent)) = value
+            && Slot::is_absent(&$out.$field)
+        {
+            Slot::put(&mut $out.$field, Some(value));
+            $out.$sent = Some(sent);
+        }
+    }};
+}
+pub(crate) use read_field;
+
 /// An object key, borrowed from the body where it has no escapes.
 pub(crate) enum Key<'de> {
     Borrowed(&'de str),
@@ -567,11 +603,18 @@ impl<'de> Deserialize<'de> for Key<'de> {
 /// canonical one, the others aliases read into the same field): the struct (with `unknown`, and
 /// `issues` when marked `[issues]`), its [`Shape`], `Serialize` (canonical names, then the
 /// unknown fields; `extra` is left to the event), `Deserialize` and `fill_missing`.
+///
+/// A field written `field: Option<T> = "wire" => field_sent` (with `T` read from a string) also
+/// keeps the string as sent in a private `field_sent: Option<String>`, for an accessor to offer;
+/// it is not serialized (the normalized form carries the typed value).
 macro_rules! lenient_struct {
     (
         $(#[$meta:meta])*
         pub struct $name:ident $([$issues:ident])? {
-            $( $(#[$fmeta:meta])* $field:ident : $ty:ty = $wire:literal $(| $alias:literal)* , )*
+            $(
+                $(#[$fmeta:meta])*
+                $field:ident : $ty:ty = $wire:literal $(| $alias:literal)* $(=> $sent:ident)? ,
+            )*
         }
         $( from_str = $from_str:path; )?
     ) => {
@@ -579,7 +622,13 @@ macro_rules! lenient_struct {
         #[derive(Clone, Debug, Default, PartialEq)]
         #[non_exhaustive]
         pub struct $name {
-            $( $(#[$fmeta])* pub $field: $ty, )*
+            $(
+                $(#[$fmeta])* pub $field: $ty,
+                $(
+                    #[doc = concat!("`", stringify!($field), "` as spelled in the delivery.")]
+                    $sent: Option<alloc::string::String>,
+                )?
+            )*
             /// Fields this version has no typed field for, kept as sent.
             pub unknown: $crate::event::UnknownFields,
             $(
@@ -602,17 +651,14 @@ macro_rules! lenient_struct {
                 mut map: A,
                 ctx: &mut $crate::event::lenient::Ctx,
             ) -> Result<Result<Self, serde_json::Value>, A::Error> {
-                use $crate::event::lenient::{Field, Key, Seg, Slot};
+                use $crate::event::lenient::Key;
                 let mut out = $name::default();
                 while let Some(key) = map.next_key::<Key<'de>>()? {
                     match key.as_str() {
                         $(
-                            $wire $(| $alias)* => {
-                                let value = map.next_value_seed(
-                                    Field::<<$ty as Slot>::Item>::new(&mut *ctx, Seg::Key($wire)),
-                                )?;
-                                Slot::put(&mut out.$field, value);
-                            }
+                            $wire $(| $alias)* => $crate::event::lenient::read_field!(
+                                out, ctx, map, $field : $ty = $wire $(=> $sent)?
+                            ),
                         )*
                         _ => {
                             let value: serde_json::Value = map.next_value()?;
@@ -664,7 +710,14 @@ macro_rules! lenient_struct {
             #[allow(dead_code)]
             pub(crate) fn fill_missing(&mut self, other: Self) {
                 use $crate::event::lenient::Slot;
-                $( Slot::fill(&mut self.$field, other.$field); )*
+                $(
+                    $(
+                        if Slot::is_absent(&self.$field) {
+                            self.$sent = other.$sent;
+                        }
+                    )?
+                    Slot::fill(&mut self.$field, other.$field);
+                )*
                 for (name, value) in other.unknown.into_map() {
                     self.unknown.keep(name, value);
                 }

@@ -131,7 +131,13 @@ pub fn stored_deliveries_are_answered_202_and_handled_once(binary: &str) {
         let odd = b"[1, 2, 3]".to_vec();
         let response = post(&server, &signed(Scheme::Callback, &odd), Body::Length(odd)).await;
         let odd_id = queued_id(&response);
-        // Forged: refused as before, never stored.
+        // Unsigned and forged: refused as before, never stored.
+        let unsigned = minimal("bot.completed", "unsigned");
+        assert_rejected(
+            &post(&server, &[], Body::Length(unsigned)).await,
+            401,
+            &["missing_credentials"],
+        );
         let forged = minimal("bot.completed", "forged");
         let mut headers = signed(Scheme::Callback, &forged);
         headers[0].1 = "wrong".into();

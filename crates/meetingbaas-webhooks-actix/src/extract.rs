@@ -5,13 +5,15 @@ use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::HeaderMap;
-use actix_web::{FromRequest, HttpRequest};
-use meetingbaas_webhooks::{Bytes, Event, HeaderLookup, Scheme, VerifiedDelivery};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use meetingbaas_webhooks::{Bytes, Event, Scheme, VerifiedDelivery};
+use meetingbaas_webhooks_receiver::{Answer, parse_into};
 use serde::de::DeserializeOwned;
 
 use crate::config::WebhookConfig;
+use crate::headers::ActixHeaders;
 use crate::idempotency;
+use crate::middleware::Verified;
 use crate::rejection::WebhookRejection;
 
 /// Extractor of a verified delivery parsed into `T` ([`Event`] by default).
@@ -117,6 +119,18 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest for Webhook<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, WebhookRejection>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // Behind the `VerifyWebhook` middleware: the delivery is verified already, and the
+        // middleware finishes its claim.
+        if let Some(Verified {
+            delivery,
+            mut event,
+        }) = req.extensions_mut().remove::<Verified>()
+        {
+            let parsed = parse_into::<T>(&delivery, &mut event)
+                .map(|event| Webhook { delivery, event })
+                .map_err(|err| WebhookRejection::from(Answer::rejected(err)));
+            return Box::pin(std::future::ready(parsed));
+        }
         // Everything the future needs is taken now, so that it is `'static`.
         let config = WebhookConfig::from_request(req).cloned();
         let req = req.clone();
@@ -138,14 +152,5 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest for Webhook<T> {
             idempotency::hand_over(&req, completion);
             Ok(Webhook { delivery, event })
         })
-    }
-}
-
-/// actix-web's header map (on `http` 0.2), seen by the core.
-struct ActixHeaders<'a>(&'a HeaderMap);
-
-impl HeaderLookup for ActixHeaders<'_> {
-    fn header_values(&self, name: &'static str) -> impl Iterator<Item = &[u8]> {
-        self.0.get_all(name).map(|value| value.as_bytes())
     }
 }

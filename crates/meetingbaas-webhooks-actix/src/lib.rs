@@ -134,10 +134,13 @@
 
 mod config;
 mod extract;
+mod headers;
 mod idempotency;
+mod intake;
 #[cfg(feature = "rate-limit")]
 pub mod limit;
 mod method;
+mod middleware;
 mod rejection;
 
 #[cfg(feature = "testing")]
@@ -145,10 +148,12 @@ pub mod testing;
 pub use config::WebhookConfig;
 pub use extract::Webhook;
 pub use idempotency::{Idempotency, IdempotencyMiddleware};
+pub use intake::intake;
 #[cfg(feature = "rate-limit")]
 pub use limit::{FailureLimit, FailureLimitMiddleware, Quota};
 pub use meetingbaas_webhooks_receiver::{EndpointConfig, MemoryBudget, Outcome, Pipeline};
 pub use method::delivery_route;
+pub use middleware::{VerifyWebhook, VerifyWebhookMiddleware};
 pub use rejection::WebhookRejection;
 
 // What a handler needs from the core, so that this crate is the only dependency to add.

@@ -127,6 +127,10 @@ pub enum Error {
     /// fault, and never answered 2xx.
     #[error(transparent)]
     Misconfigured(#[from] Misconfigured),
+    /// A method Meeting BaaS does not deliver with (it sends `POST`, and `PUT` for a bot's
+    /// callback configured with it): 405 with `Allow: POST, PUT`.
+    #[error("webhook deliveries come with POST or PUT")]
+    MethodNotAllowed,
 }
 
 impl Error {
@@ -138,6 +142,7 @@ impl Error {
             Error::Idempotency(err) => err.status(),
             Error::Unavailable(err) => err.status(),
             Error::Misconfigured(_) => 500,
+            Error::MethodNotAllowed => 405,
         }
     }
 
@@ -159,6 +164,7 @@ impl Error {
             Error::Idempotency(err) => err.code(),
             Error::Unavailable(err) => err.code(),
             Error::Misconfigured(err) => err.code(),
+            Error::MethodNotAllowed => "method_not_allowed",
         }
     }
 

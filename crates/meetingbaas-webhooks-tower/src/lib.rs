@@ -213,6 +213,7 @@ mod axum;
 mod body;
 mod collect;
 mod future;
+mod intake;
 mod layer;
 #[cfg(feature = "rate-limit")]
 pub mod limit;
@@ -227,6 +228,7 @@ pub mod testing;
 pub use crate::axum::{StandaloneWebhook, Webhook, WebhookRejection};
 pub use crate::body::{ResponseBody, VerifiedBody};
 pub use crate::future::ResponseFuture;
+pub use crate::intake::Intake;
 pub use crate::layer::VerifyWebhookLayer;
 #[cfg(feature = "rate-limit")]
 pub use crate::limit::FailureLimitLayer;

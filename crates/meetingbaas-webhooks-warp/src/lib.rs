@@ -122,6 +122,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod filters;
+mod intake;
 mod method;
 mod rejection;
 mod webhooks;
@@ -129,6 +130,7 @@ mod webhooks;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub use filters::{event, json, verified};
+pub use intake::intake;
 pub use meetingbaas_webhooks_receiver::{EndpointConfig, MemoryBudget, Outcome, Pipeline};
 pub use method::delivery_method;
 

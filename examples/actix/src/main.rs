@@ -14,9 +14,7 @@
 use actix_web::middleware::Condition;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use meetingbaas_example_handlers::{Handled, worker};
-use meetingbaas_webhooks_actix::{
-    FailureLimit, Idempotency, Quota, Webhook, WebhookConfig, delivery_route,
-};
+use meetingbaas_webhooks_actix::{FailureLimit, Quota, VerifyWebhook, Webhook, delivery_route};
 use meetingbaas_webhooks_server::Setup;
 
 #[actix_web::main]
@@ -27,8 +25,8 @@ async fn main() {
         .quiet(["actix_http::h1::dispatcher"])
         .worker(worker);
     let webhooks = setup.from_env().await.unwrap_or_else(|err| err.exit());
-    let (config, route, ready) = (
-        WebhookConfig::new(webhooks.pipeline()),
+    let (verify, route, ready) = (
+        VerifyWebhook::new(webhooks.pipeline()),
         webhooks.route().to_owned(),
         webhooks.readiness(),
     );
@@ -42,14 +40,15 @@ async fn main() {
     let server = HttpServer::new(move || {
         let ready = ready.clone();
         App::new()
-            .app_data(config.clone())
-            // Completes a delivery's claim after a 2xx answer, releases it otherwise (so the
-            // sender's retry runs); does nothing without deduplication.
-            .wrap(Idempotency)
-            // Outside `Idempotency`: a blocked client is answered before anything else runs.
+            // A blocked client is answered before anything else runs.
             .wrap(Condition::new(limit.is_some(), failure_limit.clone()))
-            // POST and PUT (a bot's callback may come with either; others are answered 405).
-            .service(web::resource(&route).route(delivery_route().to(receive)))
+            // `VerifyWebhook` reads, verifies and (with an inbox) stores before any handler
+            // runs; POST and PUT only (a bot's callback may come with either; others: 405).
+            .service(
+                web::resource(&route)
+                    .wrap(verify.clone())
+                    .route(delivery_route().to(receive)),
+            )
             .route("/health", web::get().to(|| async { "ok" }))
             .route(
                 "/ready",
@@ -92,7 +91,7 @@ async fn main() {
     webhooks.stop().await;
 }
 
-/// Only verified, parsed deliveries get here: `Webhook` answers everything else itself.
+/// Only verified, parsed deliveries get here: `VerifyWebhook` answers everything else.
 async fn receive(Webhook { event, .. }: Webhook) -> HttpResponse {
     // Handle the event here, or set MEETINGBAAS_INBOX and let the worker run the handlers.
     HttpResponse::Ok().json(Handled::new(&event))

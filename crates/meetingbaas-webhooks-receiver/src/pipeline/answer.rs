@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
+use meetingbaas_webhooks::DELIVERY_METHODS;
 
 use crate::error::Error;
 use crate::idempotency::DUPLICATE_ANSWER;
@@ -115,13 +116,17 @@ impl Answer {
     }
 
     /// The answer's headers, lowercase names with their values: `content-type:
-    /// application/json`, and `retry-after` on every 503. The one place they are decided: every
-    /// adapter copies exactly these into its framework's response.
+    /// application/json`, `retry-after` on every 503, and `allow: POST, PUT` on a 405. The one
+    /// place they are decided: every adapter copies exactly these into its framework's response.
     pub fn headers(&self) -> impl Iterator<Item = (&'static str, Cow<'static, str>)> + use<> {
         let retry_after = self
             .retry_after()
             .map(|seconds| ("retry-after", Cow::Owned(seconds.to_string())));
-        std::iter::once(("content-type", Cow::Borrowed(Answer::CONTENT_TYPE))).chain(retry_after)
+        let allow = matches!(self.error(), Some(Error::MethodNotAllowed))
+            .then(|| ("allow", Cow::Owned(DELIVERY_METHODS.join(", "))));
+        std::iter::once(("content-type", Cow::Borrowed(Answer::CONTENT_TYPE)))
+            .chain(retry_after)
+            .chain(allow)
     }
 
     /// The JSON body.

@@ -4,6 +4,7 @@ mod admit;
 mod answer;
 mod budget;
 mod inbox;
+mod intake;
 mod observe;
 mod read;
 

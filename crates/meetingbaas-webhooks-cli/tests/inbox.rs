@@ -92,6 +92,25 @@ async fn every_command(url: &str, inbox: &Inbox) {
     ));
     assert_eq!(failed.lines().count(), 1, "{failed}");
     assert!(failed.contains("reason: refused"), "{failed}");
+    // `--kind` takes the wire names `list` prints, in every spelling, as well as kind names...
+    for kind in ["bot.failed", "failed", "meeting.failed"] {
+        let listed = stdout(&inbox_command(url, &["list", "--dead", "--kind", kind]));
+        assert_eq!(listed, failed, "--kind {kind}");
+    }
+    // ...and refuses anything else with the names there are (exit 2), rather than match nothing.
+    for args in [
+        &["list", "--kind", "bot_complete"][..],
+        &["redrive", "--all", "--kind", "bot.complete"][..],
+    ] {
+        let refused = inbox_command(url, args);
+        assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            err.contains("not an event kind")
+                && err.contains("bot_completed, complete, bot.completed"),
+            "{err}"
+        );
+    }
 
     // The body's escape sequences never reach the terminal.
     let shown = inbox_command(url, &["show", &evil]);
@@ -120,6 +139,28 @@ async fn every_command(url: &str, inbox: &Inbox) {
         1
     );
     assert_eq!(inbox.stats().await.unwrap().queued, 2);
+    // Refused again: `show` tells the runs apart (each redrive starts one).
+    inbox
+        .worker()
+        .on(EventKind::BotFailed, |_job: Job| async {
+            Err(HandlerError::permanent("refused again"))
+        })
+        .build()
+        .run_until_idle()
+        .await;
+    let text = stdout(&inbox_command(url, &["show", &refused]));
+    assert!(
+        text.contains("attempts:   2 in 2 runs (run 1: 1, run 2: 1)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("dead:       refused again (in run 2)"),
+        "{text}"
+    );
+    assert!(text.contains("  run 2 #2 "), "{text}");
+    let shown = json(&inbox_command(url, &["show", &refused, "--json"]));
+    assert_eq!(shown["runs"], 2);
+    assert_eq!(shown["attempts"][1]["run"], 2);
 
     let key = inbox.show(&done).await.unwrap().summary.key;
     let forgot = inbox_command(url, &["forget", &key]);

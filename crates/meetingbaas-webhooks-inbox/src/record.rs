@@ -69,6 +69,9 @@ pub fn kind_from_name(name: &str) -> Option<EventKind> {
 pub struct Attempt {
     /// 1 for the first attempt; counts on across redrives.
     pub number: u32,
+    /// The run it belongs to: 1 until the delivery is first redriven, then 2... (attempts
+    /// recorded before schema 3 count as run 1).
+    pub run: u32,
     /// When it started, Unix milliseconds.
     pub started_ms: i64,
     /// How long it ran, in milliseconds.
@@ -102,8 +105,10 @@ pub struct Summary {
     pub received_ms: i64,
     /// Where it is in its life.
     pub state: State,
-    /// Attempts so far.
+    /// Attempts so far, over every run.
     pub attempts: u32,
+    /// Runs so far: 1, plus one per redrive.
+    pub runs: u32,
     /// When the next attempt may start (queued, retrying), Unix milliseconds.
     pub next_ms: Option<i64>,
     /// When it completed or died, Unix milliseconds.
@@ -196,6 +201,8 @@ pub struct Claimed {
     pub attempt: u32,
     /// The number of this attempt over the delivery's whole life (for the attempt record).
     pub attempt_total: u32,
+    /// The run this attempt belongs to (1, plus one per redrive).
+    pub run: u32,
     /// When it was stored, Unix milliseconds.
     pub received_ms: i64,
     /// The lease's token: only its holder may finish the attempt.

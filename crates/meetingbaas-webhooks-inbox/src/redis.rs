@@ -6,10 +6,10 @@
 //! |---|---|
 //! | `stream` | the work stream (field `id`), read by the consumer group `workers` |
 //! | `dead` | the dead-letter stream: `id`, `reason`, `attempts`, `key`, `kind` |
-//! | `d:<id>` | a delivery: body, key, kind, state, attempts, lease token... |
+//! | `d:<id>` | a delivery: body, key, kind, state, attempts, runs, pending since, lease token... |
 //! | `a:<id>` | its attempts (JSON, oldest first) |
 //! | `key:<idempotency key>` | the id stored under a key (a copy is not stored twice) |
-//! | `s:<state>` | ids per state (score: stored time; completed and dead: finished time) |
+//! | `s:<state>` | ids per state (score: when it last became pending, its stored time until a redrive; completed and dead: finished time) |
 //! | `delayed` | retrying ids by the time of their next attempt |
 //! | `seq` | the last id |
 //! | `schema` | `version` of the keys and `oldest_code` that can use them (checked at start) |
@@ -47,7 +47,9 @@ use crate::store::{AdminStore, IntakeStore, NewDelivery, StoreFuture, WorkStore}
 const GROUP: &str = "workers";
 
 /// The schema of the keys this code writes (see [`RedisBackend::check_schema`]).
-const SCHEMA_VERSION: i64 = 2;
+/// 3: a delivery's `runs` and `pending_since_ms` (set by a redrive), each attempt's `run`; older
+/// code ignores them.
+const SCHEMA_VERSION: i64 = 3;
 
 /// The oldest schema version whose code can use keys at [`SCHEMA_VERSION`].
 const OLDEST_CODE: i64 = 1;
@@ -90,19 +92,22 @@ local function start_all(p, entries, token, now)
       redis.call('XDEL', stream, entry)
     else
       local received = redis.call('HGET', d, 'received_ms')
+      local since = redis.call('HGET', d, 'pending_since_ms')
+      if not since or since == '' then since = received end
+      local runs = tonumber(redis.call('HGET', d, 'runs')) or 1
       if state == 'running' then
         local started = tonumber(redis.call('HGET', d, 'lease_started_ms') or now)
         redis.call('RPUSH', p .. 'a:' .. id, cjson.encode({number = tonumber(redis.call('HGET', d, 'attempts')),
-          started_ms = started, duration_ms = tonumber(now) - started,
+          started_ms = started, duration_ms = tonumber(now) - started, run = runs,
           error = 'lease expired: the worker stopped or hung'}))
       end
       redis.call('ZREM', p .. 's:' .. state, id)
-      redis.call('ZADD', p .. 's:running', received, id)
+      redis.call('ZADD', p .. 's:running', since, id)
       local attempts = redis.call('HINCRBY', d, 'attempts', 1)
       local t = token .. '|' .. entry
       redis.call('HSET', d, 'state', 'running', 'token', t, 'lease_started_ms', now, 'next_ms', '')
       local f = redis.call('HMGET', d, 'body', 'key', 'kind', 'attempt_base')
-      out[#out + 1] = {id, t, f[1], f[2] or '', f[3] or '', attempts, tonumber(f[4]) or 0, received}
+      out[#out + 1] = {id, t, f[1], f[2] or '', f[3] or '', attempts, tonumber(f[4]) or 0, received, runs}
     end
   end
   return out
@@ -174,7 +179,9 @@ if verdict == 'completed' then
   redis.call('ZADD', p .. 's:completed', now, id)
 elseif verdict == 'retrying' then
   redis.call('HSET', d, 'state', 'retrying', 'next_ms', ARGV[7])
-  redis.call('ZADD', p .. 's:retrying', redis.call('HGET', d, 'received_ms'), id)
+  local since = redis.call('HGET', d, 'pending_since_ms')
+  if not since or since == '' then since = redis.call('HGET', d, 'received_ms') end
+  redis.call('ZADD', p .. 's:retrying', since, id)
   redis.call('ZADD', p .. 'delayed', ARGV[7], id)
 else
   redis.call('HSET', d, 'state', 'dead', 'finished_ms', now, 'dead_reason', ARGV[7])
@@ -206,9 +213,11 @@ if not state then return 'missing' end
 if state == 'running' then return 'running' end
 redis.call('ZREM', p .. 's:' .. state, id)
 redis.call('ZREM', p .. 'delayed', id)
+local runs = (tonumber(redis.call('HGET', d, 'runs')) or 1) + 1
 redis.call('HSET', d, 'state', 'queued', 'attempt_base', redis.call('HGET', d, 'attempts'),
-  'finished_ms', '', 'dead_reason', '', 'next_ms', ARGV[3])
-redis.call('ZADD', p .. 's:queued', redis.call('HGET', d, 'received_ms'), id)
+  'finished_ms', '', 'dead_reason', '', 'next_ms', ARGV[3], 'runs', runs,
+  'pending_since_ms', ARGV[3])
+redis.call('ZADD', p .. 's:queued', ARGV[3], id)
 redis.call('XADD', p .. 'stream', '*', 'id', id)
 return 'ok'";
 
@@ -556,6 +565,9 @@ impl RedisBackend {
             received_ms: number("received_ms").unwrap_or(0),
             state: State::from_name(&text("state")).unwrap_or(State::Dead),
             attempts: u32::try_from(number("attempts").unwrap_or(0)).unwrap_or(0),
+            runs: number("runs")
+                .and_then(|runs| u32::try_from(runs).ok())
+                .unwrap_or(1),
             next_ms: number("next_ms"),
             finished_ms: number("finished_ms"),
             dead_reason: non_empty(text("dead_reason")),
@@ -669,6 +681,7 @@ impl RedisBackend {
                 started_ms: record.started_ms,
                 duration_ms: record.duration_ms.max(0) as u64,
                 error: record.error,
+                run: record.run,
             })
             .collect();
         Ok(Some(StoredDelivery {
@@ -746,10 +759,10 @@ impl RedisBackend {
 }
 
 /// What the start of an attempt returns: id, token, body, key, kind, attempts, attempt base,
-/// received time.
-type Started = (String, String, Vec<u8>, String, String, u32, u32, i64);
+/// received time, runs.
+type Started = (String, String, Vec<u8>, String, String, u32, u32, i64, u32);
 
-fn claimed((id, token, body, key, kind, attempts, base, received_ms): Started) -> Claimed {
+fn claimed((id, token, body, key, kind, attempts, base, received_ms, run): Started) -> Claimed {
     Claimed {
         id,
         key,
@@ -757,6 +770,7 @@ fn claimed((id, token, body, key, kind, attempts, base, received_ms): Started) -
         body: Bytes::from(body),
         attempt: attempts.saturating_sub(base),
         attempt_total: attempts,
+        run,
         received_ms,
         token,
     }
@@ -771,6 +785,13 @@ struct AttemptRecord {
     duration_ms: i64,
     #[serde(default)]
     error: Option<String>,
+    /// Absent from attempts recorded before schema 3: run 1.
+    #[serde(default = "first_run")]
+    run: u32,
+}
+
+fn first_run() -> u32 {
+    1
 }
 
 fn non_empty(text: String) -> Option<String> {

@@ -403,7 +403,7 @@ fn run_ops(
 }
 
 const SUMMARY_COLUMNS: &str = "id, key, forgotten_key, kind, event, scheme, message_id, \
-    received_ms, state, attempts, next_ms, finished_ms, dead_reason, bot_id";
+    received_ms, state, attempts, next_ms, finished_ms, dead_reason, bot_id, runs";
 
 fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
     let key: Option<String> = row.get(1)?;
@@ -424,6 +424,7 @@ fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
         finished_ms: row.get(11)?,
         dead_reason: row.get(12)?,
         bot_id: row.get(13)?,
+        runs: row.get(14)?,
     })
 }
 
@@ -474,9 +475,10 @@ fn claim(
     // A lease that ran out: its worker died or hung. Record that attempt, then let it be taken.
     connection
         .prepare_cached(
-            "INSERT OR IGNORE INTO attempts (delivery_id, number, started_ms, duration_ms, error) \
+            "INSERT OR IGNORE INTO attempts \
+             (delivery_id, number, started_ms, duration_ms, error, run) \
              SELECT id, attempts, lease_started_ms, ?1 - lease_started_ms, \
-             'lease expired: the worker stopped or hung' FROM deliveries \
+             'lease expired: the worker stopped or hung', runs FROM deliveries \
              WHERE state = 'running' AND lease_until_ms <= ?1",
         )?
         .execute(params![now])?;
@@ -505,6 +507,7 @@ fn claim(
                 body: bytes::Bytes::new(),
                 attempt: attempts.saturating_sub(base),
                 attempt_total: attempts,
+                run: row.get(6)?,
                 received_ms: row.get(3)?,
                 token: token.to_string(),
             };
@@ -561,7 +564,8 @@ fn claim_sql(limit: usize) -> String {
          lease_started_ms = ?1, lease_until_ms = ?3 \
          WHERE id IN (SELECT id FROM deliveries WHERE state IN ('queued', 'retrying') \
          AND next_ms <= ?1 ORDER BY next_ms, id LIMIT {limit}) \
-         RETURNING id, COALESCE(key, forgotten_key), kind, received_ms, attempts, attempt_base"
+         RETURNING id, COALESCE(key, forgotten_key), kind, received_ms, attempts, attempt_base, \
+         runs"
     )
 }
 
@@ -597,15 +601,17 @@ fn finish(
     }
     connection
         .prepare_cached(
-            "INSERT OR REPLACE INTO attempts (delivery_id, number, started_ms, duration_ms, error) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR REPLACE INTO attempts \
+             (delivery_id, number, started_ms, duration_ms, error, run) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
         .execute(params![
             id,
             attempt.number,
             attempt.started_ms,
             i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX),
-            attempt.error
+            attempt.error,
+            attempt.run
         ])?;
     Ok(true)
 }
@@ -617,10 +623,10 @@ fn stats(connection: &Connection) -> Result<Stats, Error> {
     let mut stats = Stats::default();
     let mut oldest: Option<i64> = None;
     let mut pending = connection.prepare_cached(
-        "SELECT state, COUNT(*), MIN(received_ms) FROM deliveries \
+        "SELECT state, COUNT(*), MIN(COALESCE(pending_since_ms, received_ms)) FROM deliveries \
          WHERE state IN ('queued', 'retrying') GROUP BY state \
-         UNION ALL SELECT 'running', COUNT(*), MIN(received_ms) FROM deliveries \
-         WHERE state = 'running'",
+         UNION ALL SELECT 'running', COUNT(*), MIN(COALESCE(pending_since_ms, received_ms)) \
+         FROM deliveries WHERE state = 'running'",
     )?;
     let rows = pending.query_map([], |row| {
         Ok((
@@ -683,15 +689,15 @@ fn show(connection: &Connection, id: &str) -> Result<Option<StoredDelivery>, Err
     );
     let found = connection
         .query_row(&sql, params![id], |row| {
-            Ok((summary(row)?, row.get::<_, Option<Vec<u8>>>(14)?))
+            Ok((summary(row)?, row.get::<_, Option<Vec<u8>>>(15)?))
         })
         .optional()?;
     let Some((summary, body)) = found else {
         return Ok(None);
     };
     let mut statement = connection.prepare_cached(
-        "SELECT number, started_ms, duration_ms, error FROM attempts WHERE delivery_id = ?1 \
-         ORDER BY number",
+        "SELECT number, started_ms, duration_ms, error, COALESCE(run, 1) FROM attempts \
+         WHERE delivery_id = ?1 ORDER BY number",
     )?;
     let attempts = statement
         .query_map(params![id], |row| {
@@ -700,6 +706,7 @@ fn show(connection: &Connection, id: &str) -> Result<Option<StoredDelivery>, Err
                 started_ms: row.get(1)?,
                 duration_ms: u64::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
                 error: row.get(3)?,
+                run: row.get(4)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -726,7 +733,8 @@ fn redrive(connection: &Connection, id: &str) -> Result<(), Error> {
     }
     connection.execute(
         "UPDATE deliveries SET state = 'queued', next_ms = ?2, attempt_base = attempts, \
-         finished_ms = NULL, dead_reason = NULL WHERE id = ?1",
+         finished_ms = NULL, dead_reason = NULL, runs = runs + 1, pending_since_ms = ?2 \
+         WHERE id = ?1",
         params![number, now_ms()],
     )?;
     Ok(())
@@ -735,7 +743,8 @@ fn redrive(connection: &Connection, id: &str) -> Result<(), Error> {
 fn redrive_dead(connection: &Connection, kind: Option<&str>) -> Result<u64, Error> {
     let changed = connection.execute(
         "UPDATE deliveries SET state = 'queued', next_ms = ?2, attempt_base = attempts, \
-         finished_ms = NULL, dead_reason = NULL WHERE state = 'dead' AND (?1 IS NULL OR kind = ?1)",
+         finished_ms = NULL, dead_reason = NULL, runs = runs + 1, pending_since_ms = ?2 \
+         WHERE state = 'dead' AND (?1 IS NULL OR kind = ?1)",
         params![kind, now_ms()],
     )?;
     Ok(changed as u64)

@@ -49,11 +49,11 @@ async fn a_first_release_file_is_migrated_at_start_with_its_deliveries() {
 
     let inbox = Inbox::with_store(SqliteBackend::open(&path).unwrap());
     assert_eq!(pragma(&path, "application_id"), 0x4D42_5748);
-    assert_eq!(pragma(&path, "user_version"), 2);
+    assert_eq!(pragma(&path, "user_version"), 3);
     let old = inbox.show("1").await.unwrap();
     assert_eq!(
-        (old.summary.state, old.summary.bot_id),
-        (State::Queued, None)
+        (old.summary.state, old.summary.bot_id, old.summary.runs),
+        (State::Queued, None, 1)
     );
     // New deliveries carry their bot.
     let id = stored(&inbox, event("b-new")).await;
@@ -101,7 +101,7 @@ async fn redis_keys_carry_their_schema_and_a_newer_releases_are_checked() {
         .query_async(&mut connection)
         .await
         .unwrap();
-    assert_eq!(recorded, (2, 1));
+    assert_eq!(recorded, (3, 1));
 
     // A newer release that says this one can still use its keys...
     let _: () = redis::cmd("HSET")

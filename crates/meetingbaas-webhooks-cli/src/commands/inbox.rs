@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use meetingbaas_webhooks_inbox::{Inbox, ListQuery, State, Stats, StoredDelivery, Summary, now_ms};
+use meetingbaas_webhooks_inbox::{
+    EventKind, Inbox, ListQuery, State, Stats, StoredDelivery, Summary, now_ms,
+};
 use serde_json::json;
 
 use crate::failure::Failure;
@@ -65,6 +67,16 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
     {
         return Err(Failure::runtime(format!("no inbox at {}", printable(path))));
     }
+    // A kind given wrongly is refused before the store is opened.
+    if let Action::List {
+        kind: Some(kind), ..
+    }
+    | Action::Redrive {
+        kind: Some(kind), ..
+    } = &action
+    {
+        stored_kind(kind)?;
+    }
     let inbox = Inbox::open(&store)
         .await
         .map_err(|err| Failure::runtime(printable(&err.to_string())))?;
@@ -78,7 +90,7 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
         Action::List { dead, kind, limit } => {
             let query = ListQuery {
                 state: dead.then_some(State::Dead),
-                kind,
+                kind: kind.as_deref().map(stored_kind).transpose()?,
                 limit,
             };
             let listed = inbox.list(query).await.map_err(failed)?;
@@ -109,7 +121,10 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
                     inbox.redrive(&id).await.map_err(failed)?;
                     1
                 }
-                (None, true) => inbox.redrive_dead(kind.as_deref()).await.map_err(failed)?,
+                (None, true) => {
+                    let kind = kind.as_deref().map(stored_kind).transpose()?;
+                    inbox.redrive_dead(kind.as_deref()).await.map_err(failed)?
+                }
                 _ => return Err(Failure::usage("redrive takes an ID or --all")),
             };
             if json {
@@ -162,6 +177,24 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The kind name the store records for `--kind NAME`: a kind name (`bot_completed`) or any of
+/// its wire names (`bot.completed`, `complete`...), as `list` prints them. Anything else is a
+/// usage error listing the names there are, rather than a filter that matches nothing.
+fn stored_kind(name: &str) -> Result<String, Failure> {
+    if let Some(kind) = EventKind::from_name(name.trim()) {
+        return Ok(kind.as_str().to_owned());
+    }
+    let mut valid = String::new();
+    for kind in EventKind::ALL {
+        let names: Vec<_> = kind.names().collect();
+        let _ = write!(valid, "\n  {}", names.join(", "));
+    }
+    Err(Failure::usage(format!(
+        "--kind {} is not an event kind; one of:{valid}",
+        printable(name)
+    )))
 }
 
 fn print_stats(stats: &Stats, json: bool) {
@@ -220,13 +253,39 @@ fn print_delivery(shown: &StoredDelivery) {
         output::out(format!("message id: {}", printable(id)));
     }
     output::out(format!("received:   {}", age(summary.received_ms)));
+    let runs = summary.runs.max(1);
     if let Some(reason) = &summary.dead_reason {
-        output::out(format!("dead:       {}", printable(reason)));
+        let run = if runs > 1 {
+            format!(" (in run {runs})")
+        } else {
+            String::new()
+        };
+        output::out(format!("dead:       {}{run}", printable(reason)));
     }
-    output::out(format!("attempts:   {}", shown.attempts.len()));
-    for attempt in &shown.attempts {
+    if runs > 1 {
+        // Each redrive starts a run whose attempts count from 1 again: say how many each had.
+        let per_run: Vec<String> = (1..=runs)
+            .map(|run| {
+                let count = shown.attempts.iter().filter(|a| a.run == run).count();
+                format!("run {run}: {count}")
+            })
+            .collect();
         output::out(format!(
-            "  #{} {} for {} ms: {}",
+            "attempts:   {} in {runs} runs ({})",
+            shown.attempts.len(),
+            per_run.join(", ")
+        ));
+    } else {
+        output::out(format!("attempts:   {}", shown.attempts.len()));
+    }
+    for attempt in &shown.attempts {
+        let run = if runs > 1 {
+            format!("run {} ", attempt.run)
+        } else {
+            String::new()
+        };
+        output::out(format!(
+            "  {run}#{} {} for {} ms: {}",
             attempt.number,
             age(attempt.started_ms),
             attempt.duration_ms,

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | 1 | deliveries, bodies in a table of their own, attempts, meta (the first release; its files carry neither pragma) | 1 |
 //! | 2 | `deliveries.bot_id` (the bot of each delivery, read from its envelope) | 1 |
+//! | 3 | `deliveries.runs` and `pending_since_ms` (set by a redrive), `attempts.run` | 1 |
 //!
 //! What is checked before anything is written (not even the switch to WAL): a file whose
 //! `application_id` is another application's, or that holds tables but not an inbox's, is
@@ -20,10 +21,11 @@ use crate::error::Error;
 pub(super) const APPLICATION_ID: i32 = 0x4D42_5748;
 
 /// The schema this code creates and migrates to.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
-/// The oldest schema version whose code can use a file at [`SCHEMA_VERSION`]: version 2 only
-/// adds a column that version-1 code never reads.
+/// The oldest schema version whose code can use a file at [`SCHEMA_VERSION`]: versions 2 and 3
+/// only add columns that older code never reads and that have usable defaults (a delivery
+/// redriven by older code keeps its run count; its pending time falls back to its receipt).
 pub(super) const OLDEST_CODE: i64 = 1;
 
 /// Schema 1, as the first release made it.
@@ -70,11 +72,14 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 
 /// Each migration: the version it leads to, its SQL, and the oldest code that can use the
 /// result.
-const MIGRATIONS: [(i64, &str, i64); 2] = [
+const MIGRATIONS: [(i64, &str, i64); 3] = [
     (1, SCHEMA_1, 1),
+    (2, "ALTER TABLE deliveries ADD COLUMN bot_id TEXT;", 1),
     (
-        2,
-        "ALTER TABLE deliveries ADD COLUMN bot_id TEXT;",
+        3,
+        "ALTER TABLE deliveries ADD COLUMN runs INTEGER NOT NULL DEFAULT 1; \
+         ALTER TABLE deliveries ADD COLUMN pending_since_ms INTEGER; \
+         ALTER TABLE attempts ADD COLUMN run INTEGER;",
         OLDEST_CODE,
     ),
 ];

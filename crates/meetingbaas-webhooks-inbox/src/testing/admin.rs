@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::{TestStore, enqueue, event, fast, stored, wait_for};
-use crate::{Enqueued, HandlerError, Job, ListQuery, State};
+use crate::{Enqueued, HandlerError, Job, ListQuery, State, Verdict};
 
 /// Forgetting a key lets a copy through (a deliberate resend); purge deletes dead letters older
 /// than its age only.
@@ -80,4 +80,44 @@ pub async fn a_permanent_error_dead_letters_at_once_and_redrive_all_requeues(tes
         2
     );
     assert_eq!(inbox.stats().await.expect("stats").queued, 2);
+}
+
+/// A redrive starts a new run: each attempt records its run, the delivery counts its runs, and
+/// the oldest pending age counts from the redrive, not from the receipt (a redriven dead letter
+/// is not a delivery pending for days).
+pub async fn a_redrive_starts_a_new_run_and_pending_age_counts_from_it(test: TestStore) {
+    let inbox = test.inbox();
+    let id = stored(inbox, event("rerun")).await;
+    let refuse = || {
+        inbox
+            .worker()
+            .fallback(|_job: Job| async { Err(HandlerError::permanent("refused")) })
+            .build()
+            .run_until_idle()
+    };
+    let first = refuse().await;
+    assert_eq!(first.len(), 1);
+    assert!(matches!(first[0].verdict, Verdict::Dead { .. }));
+    // Received a while ago (the age is in whole seconds).
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    inbox.redrive(&id).await.expect("redrive");
+    let stats = inbox.stats().await.expect("stats");
+    assert_eq!(stats.queued, 1);
+    let age = stats.oldest_pending_age_secs.expect("one pending");
+    assert!(
+        age < 2,
+        "counted from the receipt, not the redrive: {age} s"
+    );
+
+    let second = refuse().await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(
+        second[0].attempt, 1,
+        "attempts count again from 1 in a new run"
+    );
+    let shown = inbox.show(&id).await.expect("stored");
+    assert_eq!(shown.summary.runs, 2);
+    assert_eq!(shown.summary.attempts, 2);
+    let runs: Vec<(u32, u32)> = shown.attempts.iter().map(|a| (a.number, a.run)).collect();
+    assert_eq!(runs, [(1, 1), (2, 2)]);
 }

@@ -17,6 +17,7 @@ fn ids(claimed: &[Claimed]) -> BTreeSet<String> {
 fn success(claimed: &Claimed) -> Attempt {
     Attempt {
         number: claimed.attempt_total,
+        run: claimed.run,
         started_ms: now_ms(),
         duration_ms: 1,
         error: None,

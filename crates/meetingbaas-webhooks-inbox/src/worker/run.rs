@@ -262,6 +262,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
         );
         let attempt = Attempt {
             number: claimed.attempt_total,
+            run: claimed.run,
             started_ms,
             duration_ms,
             error: error.clone(),

@@ -237,6 +237,39 @@ events! {
     CalendarConnectionError(CalendarConnection) => "calendar_connection_error",
 }
 
+impl EventKind {
+    /// The kind a person or a tool names: a kind name (`bot_completed`, as
+    /// [`as_str`](Self::as_str) writes it) or any wire name of it (`bot.completed`, `complete`,
+    /// `meeting.completed`, `alert`), compared exactly. `None` for anything else.
+    ///
+    /// ```
+    /// use meetingbaas_webhooks::EventKind;
+    ///
+    /// assert_eq!(EventKind::from_name("bot.completed"), Some(EventKind::BotCompleted));
+    /// assert_eq!(EventKind::from_name("bot_completed"), Some(EventKind::BotCompleted));
+    /// assert_eq!(EventKind::from_name("complete"), Some(EventKind::BotCompleted));
+    /// assert_eq!(EventKind::from_name("alert"), Some(EventKind::Alert));
+    /// assert_eq!(EventKind::from_name("bot.complete"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        EventKind::ALL
+            .iter()
+            .copied()
+            .find(|kind| kind.as_str() == name)
+            .or_else(|| EventName::from_wire(name).map(EventName::kind))
+    }
+
+    /// Every name [`from_name`](Self::from_name) takes for this kind: its kind name, then its
+    /// wire names.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        let wire = EventName::ALL
+            .iter()
+            .filter(move |name| name.kind() == self)
+            .map(|name| name.as_str());
+        core::iter::once(self.as_str()).chain(wire)
+    }
+}
+
 /// An event whose name this version does not know: still verified, still delivered.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

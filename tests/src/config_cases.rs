@@ -281,3 +281,69 @@ pub(crate) async fn assert_one_line_failure(
     );
     assert!(!stderr.contains("panicked"), "{what}: {stderr:?}");
 }
+
+/// A secret rotated while the server runs: the endpoint JSON is rewritten and the process gets
+/// SIGHUP. During the overlap the old and the new secret are both accepted; once the old one
+/// is removed it is refused; the process never restarts.
+pub fn a_secret_rotated_with_sighup_takes_effect_without_a_restart(binary: &str) {
+    run(async {
+        let file = ConfigFile::new(r#"{"secret": "old-secret"}"#);
+        let mut server = Server::start(binary, &[file.env()]).await;
+        let pid = server.pid();
+        let status = |secret: &'static str, bot: &'static str| {
+            let target = server.target();
+            async move {
+                let body = minimal("bot.completed", bot);
+                client::post_to(&target, &signed_by(secret, &body), Body::Length(body))
+                    .await
+                    .expect("an answer")
+                    .status
+            }
+        };
+        assert_eq!(status("old-secret", "b-1").await, 200);
+        assert_eq!(status("new-secret", "b-2").await, 401);
+
+        // The overlap: both.
+        std::fs::write(&file.path, r#"{"secret": ["new-secret", "old-secret"]}"#).unwrap();
+        server.hang_up();
+        let mut accepted = false;
+        for attempt in 0..100 {
+            if status("new-secret", if attempt % 2 == 0 { "b-3" } else { "b-4" }).await == 200 {
+                accepted = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(accepted, "the new secret was never accepted after SIGHUP");
+        assert_eq!(
+            status("old-secret", "b-5").await,
+            200,
+            "old, during the overlap"
+        );
+
+        // The old one removed.
+        std::fs::write(&file.path, r#"{"secret": "new-secret"}"#).unwrap();
+        server.hang_up();
+        let mut refused = false;
+        for attempt in 0..100 {
+            if status("old-secret", if attempt % 2 == 0 { "b-6" } else { "b-7" }).await == 401 {
+                refused = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(
+            refused,
+            "the removed secret was still accepted after SIGHUP"
+        );
+        assert_eq!(status("new-secret", "b-8").await, 200);
+
+        // A file broken meanwhile: the ring in force stays.
+        std::fs::write(&file.path, "{not json").unwrap();
+        server.hang_up();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(status("new-secret", "b-9").await, 200);
+        assert!(server.is_running());
+        assert_eq!(server.pid(), pid, "the same process throughout");
+    });
+}

@@ -159,10 +159,28 @@ pub async fn stalled_uploads(
     framing: Framing,
     hold: Duration,
 ) -> AttackReport {
+    stalled_uploads_with(
+        server,
+        connections,
+        framing,
+        hold,
+        secret_of(Scheme::Callback),
+    )
+    .await
+}
+
+/// [`stalled_uploads`] whose uploads present `secret` as their `x-mb-secret`.
+pub async fn stalled_uploads_with(
+    server: &Server,
+    connections: usize,
+    framing: Framing,
+    hold: Duration,
+    secret: &'static str,
+) -> AttackReport {
     let idle = memory(server);
     let start = Instant::now();
     let uploads: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(stalled_upload(server.addr.clone(), framing, hold)))
+        .map(|_| tokio::spawn(stalled_upload(server.addr.clone(), framing, hold, secret)))
         .collect();
 
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -207,15 +225,18 @@ pub async fn stalled_uploads(
 static PIECE: [u8; 64 * 1024] = [b' '; 64 * 1024];
 
 /// One stalled upload: how it ended, and how long it was open.
-async fn stalled_upload(addr: String, framing: Framing, hold: Duration) -> (String, Duration) {
+async fn stalled_upload(
+    addr: String,
+    framing: Framing,
+    hold: Duration,
+    secret: &'static str,
+) -> (String, Duration) {
     let start = Instant::now();
     let stream = match TcpStream::connect(&addr).await {
         Ok(stream) => stream,
         Err(err) => return (format!("connect: {:?}", err.kind()), start.elapsed()),
     };
     let (mut reader, mut writer) = stream.into_split();
-    // Any credentials: the body is read before anything is verified.
-    let secret = secret_of(Scheme::Callback);
     let framing_header = match framing {
         Framing::Length => format!("Content-Length: {ATTACK_BODY_BYTES}"),
         Framing::Chunked => "Transfer-Encoding: chunked".to_string(),
@@ -352,6 +373,43 @@ pub fn stalled_uploads_stay_under_the_memory_budget(binary: &str) {
 /// The same attack with chunked bodies (no declared length: bodies are charged as they grow).
 pub fn stalled_chunked_uploads_stay_under_the_memory_budget(binary: &str) {
     attack(binary, Framing::Chunked);
+}
+
+/// 200 connections each declaring 8 MiB with a **wrong** `x-mb-secret` and stalling: refused
+/// 401 from their headers, before a byte of their bodies is read, so they hold none of the memory
+/// budget, and a verified delivery sent meanwhile is accepted (2xx, never 503).
+pub fn stalled_uploads_with_a_wrong_secret_never_crowd_out_a_verified_delivery(binary: &str) {
+    run(async {
+        let server = Server::start(binary, &attack_env()).await;
+        let hold = DEADLINE + DEADLINE_SLACK;
+        let report = stalled_uploads_with(
+            &server,
+            ATTACK_CONNECTIONS,
+            Framing::Length,
+            hold,
+            "a wrong secret",
+        )
+        .await;
+        eprintln!("wrong-secret attack on {binary}: {}", report.summary());
+        let response = report
+            .delivery
+            .0
+            .as_ref()
+            .unwrap_or_else(|err| panic!("verified delivery during the attack: {err}"));
+        assert_accepted(response, "bot.completed", Some("during-the-attack"));
+        let refused: usize = report
+            .endings
+            .iter()
+            .filter(|(ending, _)| ["401", "closed", "reset"].contains(&ending.as_str()))
+            .map(|(_, count)| count)
+            .sum();
+        assert_eq!(refused, ATTACK_CONNECTIONS, "{}", report.summary());
+        assert!(
+            report.peak < MEMORY_BUDGET + RSS_ALLOWANCE,
+            "peak RSS: {}",
+            report.summary()
+        );
+    });
 }
 
 /// Writes `bytes` and waits for the server to answer or close: how it ended, and when.

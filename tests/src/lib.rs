@@ -46,6 +46,7 @@ macro_rules! endpoint_config_suite {
             the_route_is_the_webhook_url_path,
             the_environment_overrides_the_config_file,
             bad_config_files_exit_non_zero_with_one_line,
+            a_secret_rotated_with_sighup_takes_effect_without_a_restart,
         );
     };
     (@cases $binary:expr; $($case:ident),* $(,)?) => {
@@ -258,6 +259,7 @@ macro_rules! hostile_suite {
         $crate::hostile_suite!(@cases $binary;
             stalled_uploads_stay_under_the_memory_budget,
             stalled_chunked_uploads_stay_under_the_memory_budget,
+            stalled_uploads_with_a_wrong_secret_never_crowd_out_a_verified_delivery,
             stalled_headers_and_bodies_are_closed_by_their_deadlines,
             running_out_of_file_descriptors_does_not_spin,
         );

@@ -200,6 +200,16 @@ impl Server {
         assert!(status.success(), "kill -TERM {pid}: {status}");
     }
 
+    /// Sends SIGHUP: the examples read their secrets again.
+    pub fn hang_up(&self) {
+        let pid = self.child.id().expect("the server is running");
+        let status = std::process::Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -HUP {pid}: {status}");
+    }
+
     /// Waits at most `timeout` for the process to exit: its exit code (`None` when a signal
     /// ended it), or `Err` when it is still running then.
     pub async fn wait_for_exit(&mut self, timeout: Duration) -> Result<Option<i32>, ()> {

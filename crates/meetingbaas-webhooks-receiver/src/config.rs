@@ -16,6 +16,11 @@
 //! | `events` | wire names of PROTOCOL.md §3; each lets all its synonyms through; others are answered 200 `{"status":"ignored"}` (default: every event) | |
 //! | `secret` | the `X-MeetingBaas-Signature` secret | `MEETINGBAAS_WEBHOOK_SECRET` |
 //! | `svix_secret`, `callback_secret`, `api_key`, `alert_secret` | the other schemes' secrets | `MEETINGBAAS_SVIX_SECRET`, `MEETINGBAAS_CALLBACK_SECRET`, `MEETINGBAAS_API_KEY`, `MEETINGBAAS_ALERT_SECRET` |
+//!
+//! Each secret field takes one string or an array of them, all accepted at once: during a
+//! rotation, `["new", "old"]`. A server set up by `meetingbaas-webhooks-server` reads the file
+//! again on `SIGHUP` and replaces its key ring, so a secret kept here (a Kubernetes secret
+//! mounted as this file) rotates without a restart.
 //! | `enabled` | `false`: every delivery is answered 503 with `Retry-After`, before its body is read (the sender keeps it and retries) (default `true`) | |
 //! | `max_body_bytes` | the body limit | `MEETINGBAAS_MAX_BODY_BYTES` |
 //!
@@ -73,18 +78,35 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 struct Document {
     webhook_url: Option<String>,
     events: Option<Vec<String>>,
-    secret: Option<String>,
-    svix_secret: Option<String>,
-    callback_secret: Option<String>,
-    api_key: Option<String>,
-    alert_secret: Option<String>,
+    secret: Option<Secrets>,
+    svix_secret: Option<Secrets>,
+    callback_secret: Option<Secrets>,
+    api_key: Option<Secrets>,
+    alert_secret: Option<Secrets>,
     enabled: Option<bool>,
     max_body_bytes: Option<usize>,
 }
 
+/// One secret, or several accepted at once (a rotation: the new one and the old one).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Secrets {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Secrets {
+    fn all(&self) -> &[String] {
+        match self {
+            Secrets::One(secret) => std::slice::from_ref(secret),
+            Secrets::Many(secrets) => secrets,
+        }
+    }
+}
+
 impl Document {
-    /// The document's field holding `scheme`'s secret, and its name.
-    fn secret_of(&self, scheme: Scheme) -> (&'static str, Option<&str>) {
+    /// The document's field holding `scheme`'s secrets, and its name.
+    fn secret_of(&self, scheme: Scheme) -> (&'static str, Option<&[String]>) {
         let (field, value) = match scheme {
             Scheme::Svix => ("svix_secret", &self.svix_secret),
             Scheme::Signature => ("secret", &self.secret),
@@ -94,7 +116,7 @@ impl Document {
             // A scheme of a later core: no field of this document.
             _ => return ("", None),
         };
-        (field, value.as_deref())
+        (field, value.as_ref().map(Secrets::all))
     }
 }
 
@@ -282,11 +304,13 @@ impl EndpointConfig {
             if let Some(secret) = lookup(name) {
                 builder = builder.secret(scheme, secret);
                 sources.push((scheme, Source::Env(name)));
-            } else if let Some(secret) = value {
-                if secret.is_empty() {
+            } else if let Some(secrets) = value {
+                if secrets.is_empty() || secrets.iter().any(String::is_empty) {
                     return Err(invalid(format!("`{field}` is empty")));
                 }
-                builder = builder.secret(scheme, secret);
+                for secret in secrets {
+                    builder = builder.secret(scheme, secret);
+                }
                 sources.push((scheme, Source::File(field)));
             }
         }

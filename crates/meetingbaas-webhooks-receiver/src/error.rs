@@ -54,6 +54,10 @@ pub enum Unavailable {
     /// body is read, and the sender keeps it for later.
     #[error("this endpoint is disabled; retry later")]
     Disabled,
+    /// The bots' callback secrets could not be looked up
+    /// ([`CallbackSecrets`](crate::CallbackSecrets) failed).
+    #[error("the callback secret could not be checked right now; retry later")]
+    SecretLookup,
 }
 
 impl Unavailable {
@@ -69,6 +73,7 @@ impl Unavailable {
             Unavailable::Inbox => "inbox_unavailable",
             Unavailable::Overloaded => "overloaded",
             Unavailable::Disabled => "endpoint_disabled",
+            Unavailable::SecretLookup => "secret_lookup_unavailable",
         }
     }
 }

@@ -80,6 +80,7 @@ pub mod limit;
 mod pipeline;
 #[cfg(feature = "redis")]
 pub mod redis_connection;
+pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -93,6 +94,7 @@ pub use pipeline::{
     HANDLER_DURATION_SECONDS, IGNORED_ANSWER, Inbox, InboxError, METRIC_PREFIX, MemoryBudget,
     Outcome, Pipeline, Read, Received, Ticket, VERIFY_DURATION_SECONDS, parse_into, queued_body,
 };
+pub use secrets::{CallbackSecretCache, CallbackSecrets, LookupError, LookupFuture};
 
 /// The protocol core, `meetingbaas-webhooks`: schemes, verifier, event model, signing.
 pub use meetingbaas_webhooks as core;

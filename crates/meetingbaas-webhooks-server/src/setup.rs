@@ -17,6 +17,14 @@
 //!
 //! Every value is checked at start: a bad one stops the program with one line naming it.
 //!
+//! **Secrets rotate without a restart**: on `SIGHUP` the secret variables and the endpoint JSON
+//! are read again and the pipeline's key ring is replaced
+//! ([`Pipeline::rotate`](meetingbaas_webhooks_receiver::Pipeline::rotate)); deliveries being
+//! read keep the ring they started with. A reload that fails (a bad value) is an error line and
+//! the ring in force stays. Only the secrets change this way (the route, the kinds and the other
+//! settings are read at start). See [`meetingbaas_webhooks_receiver::secrets`] for how to rotate
+//! a secret without losing a delivery.
+//!
 //! ```no_run
 //! use axum::{Router, routing::{get, on}};
 //! use meetingbaas_webhooks_server::Setup;
@@ -53,6 +61,36 @@ use tracing_subscriber::EnvFilter;
 
 use crate::serve::{Limits, serve};
 use crate::shutdown::{DEFAULT_DRAIN, Shutdown};
+
+/// On each `SIGHUP`, the secrets read again from the environment (and the endpoint JSON) replace
+/// the pipeline's key ring. (No-op off Unix.)
+fn reload_secrets_on_hangup(pipeline: &Pipeline) -> Result<(), SetupError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut hangups = signal(SignalKind::hangup())
+            .map_err(|err| SetupError::new(format!("cannot install the SIGHUP handler: {err}")))?;
+        let pipeline = pipeline.clone();
+        tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match EndpointConfig::from_env() {
+                    Ok(endpoint) => {
+                        let verifier = endpoint.verifier().clone();
+                        let schemes: Vec<_> = verifier.schemes().map(|s| s.as_str()).collect();
+                        pipeline.rotate(verifier);
+                        tracing::info!(schemes = ?schemes, "SIGHUP: secrets reloaded");
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "SIGHUP: secrets not reloaded; the ones in force stay");
+                    }
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = pipeline;
+    Ok(())
+}
 
 /// Deliveries processed at once; more are answered 503 with `Retry-After` before their body is
 /// read.
@@ -215,6 +253,7 @@ impl Setup {
         if let Some(inbox) = &inbox {
             pipeline = pipeline.inbox(inbox.intake());
         }
+        reload_secrets_on_hangup(&pipeline)?;
         Ok(Webhooks {
             pipeline,
             route: endpoint.route().to_owned(),

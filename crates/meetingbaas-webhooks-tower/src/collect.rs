@@ -17,7 +17,7 @@ pub(crate) fn read<B: Body>(
 ) -> Read<BodyDataStream<B>> {
     let declared = declared_length(headers, &body);
     // Trailers carry nothing that is signed: the data stream skips them.
-    pipeline.read_declared(declared, BodyDataStream::new(body))
+    pipeline.read_declared(headers, declared, BodyDataStream::new(body))
 }
 
 /// The length the request announces: its `Content-Length`, or at least the lower bound of the

@@ -90,6 +90,7 @@ pub use event::{Event, EventKind, EventName, Generation};
 pub use headers::{HeaderLookup, header_names};
 pub use idempotency_key::IdempotencyKey;
 pub use scheme::Scheme;
+pub use secret::SecretDigest;
 pub use sign::{SignedHeaders, Signer};
 #[cfg(feature = "std")]
 pub use unique::unique_id;

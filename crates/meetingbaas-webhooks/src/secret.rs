@@ -63,6 +63,42 @@ impl fmt::Debug for TokenDigest {
     }
 }
 
+/// The SHA-256 digest of a shared secret (a bot's callback secret): what a service keeps in
+/// its database instead of the secret, and looks a presented one up by. Looking a digest up
+/// reveals nothing through timing: the presented secret is hashed first, so which digest a
+/// lookup compares against tells nothing about how close a guess is.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SecretDigest([u8; TAG_LEN]);
+
+impl SecretDigest {
+    /// The digest of `secret`.
+    pub fn of(secret: &[u8]) -> Self {
+        SecretDigest(sha256(secret))
+    }
+
+    /// A digest kept earlier ([`as_bytes`](Self::as_bytes)).
+    pub const fn from_bytes(bytes: [u8; TAG_LEN]) -> Self {
+        SecretDigest(bytes)
+    }
+
+    /// The 32 bytes, to store or to look up.
+    pub const fn as_bytes(&self) -> &[u8; TAG_LEN] {
+        &self.0
+    }
+
+    /// Whether `presented` is the secret of this digest, in constant time.
+    pub(crate) fn matches(&self, presented: &[u8]) -> bool {
+        tags_equal(&self.0, &sha256(presented)).into()
+    }
+}
+
+/// Redacted: a digest of a low-entropy secret could be guessed offline.
+impl fmt::Debug for SecretDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretDigest(<redacted>)")
+    }
+}
+
 /// True when any of `tokens` matches `presented`; every token is compared, in constant time.
 pub(crate) fn any_token_matches(tokens: &[TokenDigest], presented: &[u8]) -> bool {
     let digest = sha256(presented);

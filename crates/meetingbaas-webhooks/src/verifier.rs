@@ -16,8 +16,8 @@ use crate::log;
 use crate::mac::{PreparedKey, TAG_LEN};
 use crate::scheme::Scheme;
 use crate::secret::{
-    KeyRing, TokenDigest, any_tag_matches, any_token_matches, decode_base64_tag, decode_hex_tag,
-    signature_key, svix_key,
+    KeyRing, SecretDigest, TokenDigest, any_tag_matches, any_token_matches, decode_base64_tag,
+    decode_hex_tag, signature_key, svix_key,
 };
 
 /// The default body limit of every adapter: 8 MiB.
@@ -70,6 +70,8 @@ struct Inner {
     callback: KeyRing<TokenDigest>,
     api_key: KeyRing<TokenDigest>,
     alert: KeyRing<TokenDigest>,
+    /// Callback secrets are also looked up per request ([`Verifier::verify_with`]).
+    callback_lookup: bool,
     tolerance_secs: u64,
     clock: Option<Box<dyn Clock>>,
     max_body_bytes: usize,
@@ -96,6 +98,7 @@ impl Verifier {
                 callback: KeyRing::new(),
                 api_key: KeyRing::new(),
                 alert: KeyRing::new(),
+                callback_lookup: false,
                 tolerance_secs: DEFAULT_TOLERANCE.as_secs(),
                 clock: default_clock(),
                 max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -133,7 +136,22 @@ impl Verifier {
     where
         H: HeaderLookup + ?Sized,
     {
-        let result = self.check(headers, &body);
+        self.verify_with(headers, body, None)
+    }
+
+    /// [`verify`](Self::verify), also accepting the callback secret whose digest is
+    /// `known_callback`: one looked up for this request (a bot's own callback secret, found by
+    /// the digest [`callback_lookup`](Self::callback_lookup) gave), beside the key ring.
+    pub fn verify_with<H>(
+        &self,
+        headers: &H,
+        body: Bytes,
+        known_callback: Option<&SecretDigest>,
+    ) -> Result<VerifiedDelivery, VerifyError>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        let result = self.check(headers, Some(&body), known_callback);
         match result {
             Ok(meta) => Ok(VerifiedDelivery::new(
                 body,
@@ -148,12 +166,76 @@ impl Verifier {
         }
     }
 
-    fn check<H>(&self, headers: &H, body: &[u8]) -> Result<Verified, VerifyError>
+    /// Decides from the headers alone what they can decide, before a byte of the body is read:
+    /// `Err` with exactly the error [`verify_with`](Self::verify_with) would give whatever the
+    /// body (no credentials for any enabled scheme; a wrong `x-mb-secret`, alert secret or API
+    /// key; a Svix timestamp out of tolerance; a malformed or repeated header), `Ok` when the
+    /// request could still be authentic (a token that matches, or a signature that only the
+    /// body can check).
+    ///
+    /// ```
+    /// use meetingbaas_webhooks::{Verifier, VerifyError};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let verifier = Verifier::builder().callback_secret("s3cret").signature_secret("k").build()?;
+    /// assert!(verifier.precheck(&[("x-mb-secret", "s3cret")], None).is_ok());
+    /// assert!(matches!(
+    ///     verifier.precheck(&[("x-mb-secret", "guess")], None),
+    ///     Err(VerifyError::TokenMismatch { .. })
+    /// ));
+    /// assert_eq!(verifier.precheck(&[("accept", "*/*")], None), Err(VerifyError::MissingCredentials));
+    /// // A signature needs the body: not decided yet.
+    /// assert!(verifier.precheck(&[("x-meetingbaas-signature", "00".repeat(32).as_str())], None).is_ok());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn precheck<H>(
+        &self,
+        headers: &H,
+        known_callback: Option<&SecretDigest>,
+    ) -> Result<(), VerifyError>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        self.check(headers, None, known_callback).map(|_| ())
+    }
+
+    /// The digest of the `x-mb-secret` a request presents, when callback secrets are looked up
+    /// per request ([`VerifierBuilder::callback_lookup`]) and the key ring does not hold it:
+    /// the one to look up (in your table of bots' callback secrets, kept by digest). `None`
+    /// when there is nothing to look up: no lookup configured, no (or a repeated) header, or a
+    /// secret of the ring.
+    pub fn callback_lookup<H>(&self, headers: &H) -> Option<SecretDigest>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        if !self.inner.callback_lookup {
+            return None;
+        }
+        let Single::One(presented) = single(headers, names::MB_SECRET) else {
+            return None;
+        };
+        if presented.is_empty() || any_token_matches(&self.inner.callback, presented) {
+            return None;
+        }
+        Some(SecretDigest::of(presented))
+    }
+
+    /// Checks every enabled scheme; `body` is `None` for the headers-only precheck, where a
+    /// scheme that passes everything but its MAC counts as a success.
+    fn check<H>(
+        &self,
+        headers: &H,
+        body: Option<&[u8]>,
+        known_callback: Option<&SecretDigest>,
+    ) -> Result<Verified, VerifyError>
     where
         H: HeaderLookup + ?Sized,
     {
         let inner = &*self.inner;
-        if body.len() > inner.max_body_bytes {
+        if let Some(body) = body
+            && body.len() > inner.max_body_bytes
+        {
             return Err(VerifyError::PayloadTooLarge {
                 limit: inner.max_body_bytes,
             });
@@ -163,18 +245,27 @@ impl Verifier {
             let attempt = match scheme {
                 Scheme::Svix => inner.check_svix(headers, body),
                 Scheme::Signature => inner.check_signature(headers, body),
-                Scheme::Callback => {
-                    inner.check_token(Scheme::Callback, names::MB_SECRET, &inner.callback, headers)
-                }
+                Scheme::Callback => inner.check_token(
+                    Scheme::Callback,
+                    names::MB_SECRET,
+                    &inner.callback,
+                    known_callback,
+                    headers,
+                ),
                 Scheme::ApiKey => inner.check_token(
                     Scheme::ApiKey,
                     names::MEETING_BAAS_API_KEY,
                     &inner.api_key,
+                    None,
                     headers,
                 ),
-                Scheme::Alert => {
-                    inner.check_token(Scheme::Alert, names::MB_ALERT_SECRET, &inner.alert, headers)
-                }
+                Scheme::Alert => inner.check_token(
+                    Scheme::Alert,
+                    names::MB_ALERT_SECRET,
+                    &inner.alert,
+                    None,
+                    headers,
+                ),
             };
             match attempt {
                 None => {}
@@ -233,13 +324,13 @@ impl Inner {
         match scheme {
             Scheme::Svix => self.svix.len(),
             Scheme::Signature => self.signature.len(),
-            Scheme::Callback => self.callback.len(),
+            Scheme::Callback => self.callback.len() + usize::from(self.callback_lookup),
             Scheme::ApiKey => self.api_key.len(),
             Scheme::Alert => self.alert.len(),
         }
     }
 
-    fn check_svix<H: HeaderLookup + ?Sized>(&self, headers: &H, body: &[u8]) -> Attempt {
+    fn check_svix<H: HeaderLookup + ?Sized>(&self, headers: &H, body: Option<&[u8]>) -> Attempt {
         let mut attempt = None;
         for family in &SVIX_FAMILIES {
             // Each header is looked up once.
@@ -267,7 +358,7 @@ impl Inner {
         id: Single<'_>,
         timestamp: Single<'_>,
         signatures: &PresentedTags,
-        body: &[u8],
+        body: Option<&[u8]>,
     ) -> Result<Verified, VerifyError> {
         let scheme = Scheme::Svix;
         let id = required(id, scheme, family.id)?;
@@ -305,6 +396,10 @@ impl Inner {
                 reason: "no `v1,<base64>` entry of the right length",
             });
         }
+        let Some(body) = body else {
+            // Only the body can tell now.
+            return Ok(Verified::bare(scheme));
+        };
         for key in &self.svix {
             let expected = key.mac(&[id, b".", timestamp_raw, b".", body]);
             if signatures
@@ -326,7 +421,11 @@ impl Inner {
         Err(VerifyError::SignatureMismatch { scheme })
     }
 
-    fn check_signature<H: HeaderLookup + ?Sized>(&self, headers: &H, body: &[u8]) -> Attempt {
+    fn check_signature<H: HeaderLookup + ?Sized>(
+        &self,
+        headers: &H,
+        body: Option<&[u8]>,
+    ) -> Attempt {
         let scheme = Scheme::Signature;
         let header = names::MEETINGBAAS_SIGNATURE;
         let value = match single(headers, header) {
@@ -340,6 +439,10 @@ impl Inner {
                 header,
                 reason: "not 64 hexadecimal digits",
             }));
+        };
+        let Some(body) = body else {
+            // Only the body can tell now.
+            return Some(Ok(Verified::bare(scheme)));
         };
         let matched = self
             .signature
@@ -357,6 +460,7 @@ impl Inner {
         scheme: Scheme,
         header: &'static str,
         ring: &[TokenDigest],
+        known: Option<&SecretDigest>,
         headers: &H,
     ) -> Attempt {
         let value = match single(headers, header) {
@@ -364,7 +468,8 @@ impl Inner {
             Single::Repeated => return Some(Err(VerifyError::RepeatedHeader { scheme, header })),
             Single::One(value) => value,
         };
-        Some(if any_token_matches(ring, value) {
+        let looked_up = known.is_some_and(|known| known.matches(value));
+        Some(if any_token_matches(ring, value) | looked_up {
             Ok(Verified::bare(scheme))
         } else {
             Err(VerifyError::TokenMismatch { scheme })
@@ -498,6 +603,16 @@ impl VerifierBuilder {
     pub fn callback_secret(self, secret: impl AsRef<str>) -> Self {
         let token = TokenDigest::new(Scheme::Callback, secret.as_ref());
         self.record(token, |inner, token| inner.callback.push(token))
+    }
+
+    /// Enables the `x-mb-secret` callback scheme for secrets looked up per request, beside (or
+    /// instead of) the ring: Meeting BaaS takes a callback secret per bot (its
+    /// `callback_config`), so a service with many bots keeps them in its database, by digest,
+    /// and the receiving pipeline asks it ([`Verifier::callback_lookup`],
+    /// [`Verifier::verify_with`]).
+    pub fn callback_lookup(mut self, enabled: bool) -> Self {
+        self.inner.callback_lookup = enabled;
+        self
     }
 
     /// Enables the v1 `x-meeting-baas-api-key` scheme and adds an API key to its ring.

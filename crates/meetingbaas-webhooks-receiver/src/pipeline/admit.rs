@@ -290,11 +290,13 @@ impl Pipeline {
             body,
             reservation,
             mut trace,
+            verifier,
+            known_callback,
         } = received;
         let entered = trace.enter();
         let state = (|| {
             let verifying = trace.timed().then(Instant::now);
-            let verified = self.inner.verifier.verify(headers, body);
+            let verified = verifier.verify_with(headers, body, known_callback.as_ref());
             let took = verifying.map(|verifying| verifying.elapsed());
             trace.verified(verified.as_ref().ok(), took);
             let delivery = match verified {

@@ -21,9 +21,11 @@ pub use observe::{
     BODY_BYTES, DELIVERIES_TOTAL, DUPLICATES_TOTAL, HANDLER_DURATION_SECONDS, METRIC_PREFIX,
     VERIFY_DURATION_SECONDS,
 };
+use read::Gate;
 pub use read::{Read, Received};
 
 use crate::idempotency::Deduplicator;
+use crate::secrets::{CallbackSecretCache, CallbackSecrets, Keys, Lookup};
 use meetingbaas_webhooks::EventKind;
 use meetingbaas_webhooks::HeaderLookup;
 use meetingbaas_webhooks::Verifier;
@@ -42,7 +44,8 @@ pub struct Pipeline {
 
 #[derive(Clone, Debug)]
 struct Config {
-    verifier: Verifier,
+    keys: Keys,
+    lookup: Option<Lookup>,
     limit: Option<usize>,
     body_deadline: Option<Duration>,
     budget: MemoryBudget,
@@ -70,7 +73,8 @@ impl Pipeline {
     pub fn new(verifier: Verifier) -> Self {
         Pipeline {
             inner: Arc::new(Config {
-                verifier,
+                keys: Keys::new(verifier),
+                lookup: None,
                 limit: None,
                 body_deadline: Some(DEFAULT_BODY_DEADLINE),
                 budget: MemoryBudget::default(),
@@ -200,9 +204,36 @@ impl Pipeline {
         Ok(crate::EndpointConfig::from_env()?.pipeline())
     }
 
-    /// The verifier.
-    pub fn verifier(&self) -> &Verifier {
-        &self.inner.verifier
+    /// The key ring now: the verifier deliveries arriving now are verified with (a clone, one
+    /// reference count).
+    pub fn verifier(&self) -> Verifier {
+        self.inner.keys.current()
+    }
+
+    /// Replaces the key ring of this pipeline and of every clone of it, at once, while it runs:
+    /// deliveries arriving from now on are verified with `verifier`; those being read keep the
+    /// ring they started with. See [`secrets`](crate::secrets) for rotating a secret without
+    /// losing a delivery.
+    pub fn rotate(&self, verifier: Verifier) {
+        self.inner.keys.replace(verifier);
+    }
+
+    /// Looks up callback secrets the ring does not hold in `secrets` (a bot's own secret, by
+    /// digest), with the default [`CallbackSecretCache`]; the verifier must have
+    /// [`callback_lookup`](meetingbaas_webhooks::VerifierBuilder::callback_lookup) on. Decided
+    /// from the headers, before the body is read.
+    pub fn callback_secrets(self, secrets: impl CallbackSecrets) -> Self {
+        self.callback_secrets_cached(secrets, CallbackSecretCache::default())
+    }
+
+    /// [`callback_secrets`](Self::callback_secrets) with a cache of your own sizing.
+    pub fn callback_secrets_cached(
+        mut self,
+        secrets: impl CallbackSecrets,
+        cache: CallbackSecretCache,
+    ) -> Self {
+        self.config().lookup = Some(Lookup::new(secrets, cache));
+        self
     }
 
     /// The deduplicator, when deduplication is on.
@@ -217,26 +248,61 @@ impl Pipeline {
 
     /// The body limit in force: the lower of [`limit`](Self::limit) and the verifier's.
     pub fn max_body_bytes(&self) -> usize {
-        let verifier = self.inner.verifier.max_body_bytes();
+        self.limit_under(self.inner.keys.current().max_body_bytes())
+    }
+
+    /// The pipeline's limit under a verifier's `limit`.
+    pub(crate) fn limit_under(&self, verifier: usize) -> usize {
         self.inner
             .limit
             .map_or(verifier, |limit| limit.min(verifier))
     }
 
-    /// Reads a body: `chunks` is the request's body stream, `headers` its headers (for the
-    /// declared `Content-Length`). The future resolves to the whole body or to the [`Answer`]
-    /// refusing it; it refuses a declared length over the limit before polling `chunks` once.
+    /// Reads a body: `chunks` is the request's body stream, `headers` its headers. The future
+    /// resolves to the whole body or to the [`Answer`] refusing it. What the headers decide is
+    /// decided before `chunks` is polled once: a declared `Content-Length` over the limit (413),
+    /// and credentials that cannot be authentic whatever the body (401 with the code the full
+    /// verification would give: no credentials for any enabled scheme, a wrong token, a Svix
+    /// timestamp out of tolerance; see [`Verifier::precheck`]), so that only requests that
+    /// could be authentic are read into the memory budget. A callback secret the ring does not
+    /// hold is looked up first when [`callback_secrets`](Self::callback_secrets) is set.
     pub fn read<H, S>(&self, headers: &H, chunks: S) -> Read<S>
     where
         H: HeaderLookup + ?Sized,
     {
-        self.read_declared(crate::body::content_length(headers), chunks)
+        self.read_declared(headers, crate::body::content_length(headers), chunks)
     }
 
     /// [`read`](Self::read) with the declared length given directly (an adapter that knows more
     /// than the `Content-Length` header, e.g. a body's exact size hint).
-    pub fn read_declared<S>(&self, declared: Option<u64>, chunks: S) -> Read<S> {
-        Read::new(self.clone(), declared, chunks)
+    pub fn read_declared<H, S>(&self, headers: &H, declared: Option<u64>, chunks: S) -> Read<S>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        Read::new(self.clone(), declared, chunks, self.gate(headers))
+    }
+
+    /// What the headers decide, with the ring in force now.
+    fn gate<H: HeaderLookup + ?Sized>(&self, headers: &H) -> Gate {
+        let verifier = self.inner.keys.current();
+        let mut known_callback = None;
+        let mut lookup = None;
+        if let Some(secrets) = &self.inner.lookup
+            && let Some(digest) = verifier.callback_lookup(headers)
+        {
+            match secrets.cached(&digest) {
+                Some(true) => known_callback = Some(digest),
+                Some(false) => {}
+                None => lookup = Some((digest, secrets.ask(digest))),
+            }
+        }
+        let refused = verifier.precheck(headers, known_callback.as_ref()).err();
+        Gate {
+            verifier,
+            refused,
+            known_callback,
+            lookup,
+        }
     }
 
     /// Admits a received body: verifies it, parses it (into `T`, and into an

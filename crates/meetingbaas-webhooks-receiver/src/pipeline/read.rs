@@ -16,7 +16,8 @@ use super::budget::Reservation;
 use super::observe::Trace;
 use crate::body::BodyCollector;
 use crate::error::{Error, Unavailable};
-use meetingbaas_webhooks::VerifyError;
+use crate::secrets::LookupFuture;
+use meetingbaas_webhooks::{SecretDigest, Verifier, VerifyError};
 
 /// A whole request body, read under the pipeline's rules; hand it to
 /// [`Pipeline::admit`](super::Pipeline::admit).
@@ -25,6 +26,20 @@ pub struct Received {
     pub(crate) body: Bytes,
     pub(crate) reservation: Reservation,
     pub(crate) trace: Trace,
+    /// The key ring in force when the request came: a ring replaced meanwhile does not change
+    /// how a delivery already being read is verified.
+    pub(crate) verifier: Verifier,
+    /// A callback secret looked up for this request and found.
+    pub(crate) known_callback: Option<SecretDigest>,
+}
+
+/// What the headers decided before the body is read: the ring to verify with, a refusal (or
+/// one that holds unless a pending lookup finds the callback secret), a lookup to finish first.
+pub(crate) struct Gate {
+    pub(crate) verifier: Verifier,
+    pub(crate) refused: Option<VerifyError>,
+    pub(crate) known_callback: Option<SecretDigest>,
+    pub(crate) lookup: Option<(SecretDigest, LookupFuture)>,
 }
 
 impl Received {
@@ -56,11 +71,16 @@ pin_project! {
         refused: Option<Error>,
         // `None` once handed on with the body.
         trace: Option<Trace>,
+        verifier: Verifier,
+        // The headers' refusal, held until a pending lookup has answered.
+        unless_known: Option<VerifyError>,
+        known_callback: Option<SecretDigest>,
+        lookup: Option<(SecretDigest, LookupFuture)>,
     }
 }
 
 impl<S> Read<S> {
-    pub(crate) fn new(pipeline: Pipeline, declared: Option<u64>, stream: S) -> Self {
+    pub(crate) fn new(pipeline: Pipeline, declared: Option<u64>, stream: S, gate: Gate) -> Self {
         let trace = Trace::start(pipeline.inner.log_accepted, pipeline.inner.metrics);
         let mut reservation = pipeline.inner.budget.reservation();
         let disabled = !pipeline.inner.enabled;
@@ -70,12 +90,26 @@ impl<S> Read<S> {
                 .in_flight
                 .as_ref()
                 .is_some_and(|limit| !limit.take_slot(&mut reservation));
-        let (collector, refused) = match BodyCollector::new(pipeline.max_body_bytes(), declared) {
+        let Gate {
+            verifier,
+            refused: headers_refused,
+            known_callback,
+            lookup,
+        } = gate;
+        let max_body = pipeline.limit_under(verifier.max_body_bytes());
+        // Decided by the headers now, unless a callback secret is still being looked up.
+        let (decided, unless_known) = match lookup {
+            Some(_) => (None, headers_refused),
+            None => (headers_refused, None),
+        };
+        let (collector, refused) = match BodyCollector::new(max_body, declared) {
             // Switched off: refused before anything else, whatever the request.
             _ if disabled => (None, Some(Error::from(Unavailable::Disabled))),
             // Shed before anything is read or buffered.
             _ if overloaded => (None, Some(Error::from(Unavailable::Overloaded))),
             Err(err) => (None, Some(Error::from(err))),
+            // No credentials that could be authentic: refused before the budget is touched.
+            Ok(_) if decided.is_some() => (None, decided.map(Error::from)),
             // What the sender declares is held from the start, so that many requests declaring
             // large bodies and then stalling cannot together pass the budget.
             Ok(collector) => match declared.and_then(|len| usize::try_from(len).ok()) {
@@ -102,6 +136,10 @@ impl<S> Read<S> {
             declared,
             refused,
             trace: Some(trace),
+            verifier,
+            unless_known,
+            known_callback,
+            lookup,
         }
     }
 }
@@ -117,6 +155,26 @@ where
         let mut this = self.project();
         if let Some(err) = this.refused.take() {
             return Poll::Ready(Err(refuse(this.trace, err)));
+        }
+        if let Some((digest, lookup)) = this.lookup.as_mut() {
+            let answered = ready!(lookup.as_mut().poll(cx));
+            let digest = *digest;
+            *this.lookup = None;
+            let refused = match answered {
+                Ok(true) => {
+                    *this.known_callback = Some(digest);
+                    None
+                }
+                Ok(false) => this.unless_known.take().map(Error::from),
+                Err(err) => {
+                    tracing::warn!(target: "meetingbaas_webhooks", error = %err, "callback secret lookup failed; answering 503 so the sender retries");
+                    Some(Error::from(Unavailable::SecretLookup))
+                }
+            };
+            if let Some(err) = refused {
+                *this.collector = None;
+                return Poll::Ready(Err(refuse(this.trace, err)));
+            }
         }
         let Some(collector) = this.collector.as_mut() else {
             // Polled again after it finished: nothing more can be read.
@@ -194,6 +252,8 @@ where
                         body,
                         reservation,
                         trace,
+                        verifier: this.verifier.clone(),
+                        known_callback: *this.known_callback,
                     }));
                 }
                 Poll::Pending => {

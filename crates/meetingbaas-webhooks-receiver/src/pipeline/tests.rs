@@ -32,6 +32,11 @@ fn chunks(parts: &[&'static str]) -> impl futures_core::Stream<Item = Result<Byt
     )
 }
 
+/// A body stream that must never be polled: the request is decided at its headers.
+fn unpolled() -> impl futures_core::Stream<Item = Result<Bytes, Infallible>> {
+    stream::poll_fn(|_| panic!("the body was read, although the headers decided"))
+}
+
 async fn admit<T: serde::de::DeserializeOwned + Send + 'static>(
     pipeline: &Pipeline,
     body: &'static str,
@@ -56,12 +61,8 @@ async fn a_verified_delivery_gets_a_ticket_and_a_forged_one_401() {
     );
 
     let forged = [("x-mb-secret", "wrong")];
-    let received = pipeline().read(&forged, chunks(&[FAILED])).await.unwrap();
-    let answer = pipeline()
-        .admit::<Event, _>(&forged, received)
-        .await
-        .into_result()
-        .unwrap_err();
+    // Refused at the headers: the body is never polled.
+    let answer = pipeline().read(&forged, unpolled()).await.unwrap_err();
     assert_eq!(
         (answer.status(), answer.error().map(Error::code)),
         (401, Some("invalid_token"))
@@ -123,7 +124,7 @@ async fn bodies_over_the_memory_budget_are_503_with_retry_after() {
     let budget = MemoryBudget::new(64);
     let pipeline = pipeline().memory_budget(budget.clone());
     // Declared over what is left: refused before reading.
-    let declared = [("content-length", "65")];
+    let declared = [("content-length", "65"), ("x-mb-secret", SECRET)];
     let answer = pipeline.read(&declared, chunks(&[])).await.unwrap_err();
     assert_eq!(
         (answer.status(), answer.retry_after()),
@@ -134,7 +135,7 @@ async fn bodies_over_the_memory_budget_are_503_with_retry_after() {
     let ticket = admit::<IgnoredAny>(&pipeline, FAILED).await.unwrap();
     assert_eq!(budget.in_use(), FAILED.len());
     let second = pipeline
-        .read(&[("x", "y")], chunks(&[FAILED]))
+        .read(&[("x-mb-secret", SECRET)], chunks(&[FAILED]))
         .await
         .unwrap_err();
     assert_eq!(
@@ -148,14 +149,14 @@ async fn bodies_over_the_memory_budget_are_503_with_retry_after() {
 #[tokio::test]
 async fn over_the_limit_is_413_declared_or_streamed() {
     let pipeline = pipeline().limit(8);
-    let declared = [("content-length", "9")];
+    let declared = [("content-length", "9"), ("x-mb-secret", SECRET)];
     let answer = pipeline
         .read(&declared, chunks(&["123456789"]))
         .await
         .unwrap_err();
     assert_eq!(answer.status(), 413);
     let answer = pipeline
-        .read(&[("x", "y")], chunks(&["12345", "6789"]))
+        .read(&[("x-mb-secret", SECRET)], chunks(&["12345", "6789"]))
         .await
         .unwrap_err();
     assert_eq!(answer.status(), 413);
@@ -191,11 +192,7 @@ async fn mixed_run() {
     }
     // Forged.
     let forged = [("x-mb-secret", "wrong")];
-    let received = pipeline.read(&forged, chunks(&[FAILED])).await.unwrap();
-    let _ = pipeline
-        .admit::<Event, _>(&forged, received)
-        .await
-        .into_result();
+    let _ = pipeline.read(&forged, unpolled()).await;
     // Over the limit.
     let _ = pipeline
         .read(&[("content-length", "4096")], chunks(&[]))
@@ -411,12 +408,8 @@ async fn an_inbox_that_cannot_store_is_503_with_retry_after_and_forged_is_still_
     assert!(answer.retry_after().is_some());
 
     let forged = [("x-mb-secret", "wrong")];
-    let received = pipeline.read(&forged, chunks(&[FAILED])).await.unwrap();
-    let answer = pipeline
-        .admit::<Event, _>(&forged, received)
-        .await
-        .into_result()
-        .unwrap_err();
+    // Refused at the headers: the body is never polled.
+    let answer = pipeline.read(&forged, unpolled()).await.unwrap_err();
     assert_eq!(answer.status(), 401);
 }
 
@@ -456,7 +449,7 @@ async fn joining_a_segmented_body_is_charged_to_the_budget() {
     let tight = MemoryBudget::new(2 * SEGMENT_BYTES + frame.len());
     let answer = pipeline()
         .memory_budget(tight.clone())
-        .read(&[("x", "y")], chunks(&frames))
+        .read(&[("x-mb-secret", SECRET)], chunks(&frames))
         .await
         .unwrap_err();
     assert_eq!(answer.status(), 503);
@@ -469,11 +462,185 @@ async fn joining_a_segmented_body_is_charged_to_the_budget() {
     let roomy = MemoryBudget::new(2 * SEGMENT_BYTES + len);
     let received = pipeline()
         .memory_budget(roomy.clone())
-        .read(&[("x", "y")], chunks(&frames))
+        .read(&[("x-mb-secret", SECRET)], chunks(&frames))
         .await
         .unwrap();
     assert_eq!(received.body().len(), len);
     assert_eq!(roomy.in_use(), len, "only the joined body stays charged");
     drop(received);
     assert_eq!(roomy.in_use(), 0);
+}
+
+/// What the headers decide is decided before a byte is read, with the code the full
+/// verification gives; what needs the body is read.
+#[tokio::test]
+async fn the_headers_decide_what_they_can_before_the_body_is_read() {
+    let verifier = Verifier::builder()
+        .callback_secret(SECRET)
+        .svix_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+        .signature_secret("signature")
+        .build()
+        .unwrap();
+    let pipeline = Pipeline::new(verifier);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let stale = (now - 3600).to_string();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("accept", "*/*")], "missing_credentials"),
+        (&[("x-mb-secret", "guess")], "invalid_token"),
+        (
+            &[
+                ("svix-id", "msg_1"),
+                ("svix-timestamp", stale.as_str()),
+                ("svix-signature", "v1,AAAA"),
+            ],
+            "timestamp_out_of_tolerance",
+        ),
+        (
+            &[("x-meetingbaas-signature", "not hex")],
+            "malformed_header",
+        ),
+    ];
+    for (headers, code) in cases {
+        let answer = pipeline.read(&headers, unpolled()).await.unwrap_err();
+        assert_eq!(
+            (answer.status(), answer.error().map(Error::code)),
+            (401, Some(code)),
+            "{headers:?}"
+        );
+    }
+    // A signature (or a fresh Svix signature) needs the body: read, then refused as before.
+    let unsigned = "00".repeat(32);
+    let headers = [("x-meetingbaas-signature", unsigned.as_str())];
+    let received = pipeline.read(&headers, chunks(&[FAILED])).await.unwrap();
+    let answer = pipeline
+        .admit::<Event, _>(&headers, received)
+        .await
+        .into_result()
+        .unwrap_err();
+    assert_eq!(answer.error().map(Error::code), Some("invalid_signature"));
+}
+
+/// A ring replaced while running: old and new accepted during the overlap, the removed one
+/// refused after; a delivery being read keeps the ring it started with.
+#[tokio::test]
+async fn a_rotated_ring_takes_effect_at_once_for_every_clone() {
+    fn ring(secrets: &[&str]) -> Verifier {
+        secrets
+            .iter()
+            .fold(Verifier::builder(), |builder, secret| {
+                builder.callback_secret(secret)
+            })
+            .build()
+            .unwrap()
+    }
+    async fn status(pipeline: &Pipeline, secret: &str) -> u16 {
+        let headers = [("x-mb-secret", secret)];
+        match pipeline.read(&headers, chunks(&[FAILED])).await {
+            Err(answer) => answer.status(),
+            Ok(received) => match pipeline.admit::<IgnoredAny, _>(&headers, received).await {
+                Admission::Handle(_) => 200,
+                Admission::Answered(answer) => answer.status(),
+            },
+        }
+    }
+    let pipeline = Pipeline::new(ring(&["old"]));
+    let clone = pipeline.clone().limit(1 << 20);
+    assert_eq!(status(&clone, "old").await, 200);
+    assert_eq!(status(&clone, "new").await, 401);
+
+    // Started under the old ring, finished after the switch: verified with the old ring.
+    let headers = [("x-mb-secret", "old")];
+    let reading = pipeline.read(&headers, chunks(&[FAILED]));
+    pipeline.rotate(ring(&["new", "old"]));
+    let received = reading.await.unwrap();
+    pipeline.rotate(ring(&["new"]));
+    assert!(matches!(
+        pipeline.admit::<IgnoredAny, _>(&headers, received).await,
+        Admission::Handle(_)
+    ));
+
+    pipeline.rotate(ring(&["new", "old"]));
+    for secret in ["old", "new"] {
+        assert_eq!(
+            status(&clone, secret).await,
+            200,
+            "{secret} during the overlap"
+        );
+    }
+    pipeline.rotate(ring(&["new"]));
+    assert_eq!(status(&clone, "new").await, 200);
+    assert_eq!(status(&clone, "old").await, 401, "removed");
+}
+
+/// Bots' own callback secrets, looked up by digest before the body is read, cached; a lookup
+/// that fails is 503 (the sender retries).
+#[tokio::test]
+async fn callback_secrets_are_looked_up_by_digest_before_the_body() {
+    use crate::secrets::{CallbackSecrets, LookupError, LookupFuture};
+    use meetingbaas_webhooks::SecretDigest;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Bots {
+        asked: Arc<AtomicUsize>,
+    }
+    impl CallbackSecrets for Bots {
+        fn contains(&self, digest: SecretDigest) -> LookupFuture {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            let answer = if digest == SecretDigest::of(b"db down") {
+                Err(LookupError::new("connection refused"))
+            } else {
+                Ok(digest == SecretDigest::of(b"bot-7 secret"))
+            };
+            Box::pin(async move { answer })
+        }
+    }
+    let asked = Arc::new(AtomicUsize::new(0));
+    let verifier = Verifier::builder()
+        .callback_secret("shared")
+        .callback_lookup(true)
+        .build()
+        .unwrap();
+    let pipeline = Pipeline::new(verifier).callback_secrets(Bots {
+        asked: Arc::clone(&asked),
+    });
+    for _ in 0..3 {
+        let headers = [("x-mb-secret", "bot-7 secret")];
+        let received = pipeline.read(&headers, chunks(&[FAILED])).await.unwrap();
+        let admitted = pipeline.admit::<Event, _>(&headers, received).await;
+        let ticket = admitted.into_result().expect("a bot's own secret");
+        assert_eq!(
+            ticket.delivery().scheme(),
+            meetingbaas_webhooks::Scheme::Callback
+        );
+    }
+    assert_eq!(
+        asked.load(Ordering::SeqCst),
+        1,
+        "cached after the first lookup"
+    );
+    // The ring's own secret is never looked up.
+    let headers = [("x-mb-secret", "shared")];
+    assert!(pipeline.read(&headers, chunks(&[FAILED])).await.is_ok());
+    assert_eq!(asked.load(Ordering::SeqCst), 1);
+    // Unknown: 401 before the body; unreachable: 503 with Retry-After.
+    let answer = pipeline
+        .read(&[("x-mb-secret", "guess")], unpolled())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (answer.status(), answer.error().map(Error::code)),
+        (401, Some("invalid_token"))
+    );
+    let answer = pipeline
+        .read(&[("x-mb-secret", "db down")], unpolled())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (answer.status(), answer.error().map(Error::code)),
+        (503, Some("secret_lookup_unavailable"))
+    );
+    assert!(answer.retry_after().is_some());
 }

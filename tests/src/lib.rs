@@ -19,6 +19,35 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+/// The Rust examples of `docs/`, compiled (and the quick ones run) as doc tests, one item per page.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/README.md")]
+struct DocsIndexDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/receiving.md")]
+struct DocsReceivingDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/inbox.md")]
+struct DocsInboxDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/operations.md")]
+struct DocsOperationsDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/security.md")]
+struct DocsSecurityDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/cli.md")]
+struct DocsCliDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/development.md")]
+struct DocsDevelopmentDoctests;
+
 pub mod cases;
 pub mod client;
 pub mod config_cases;

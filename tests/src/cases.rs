@@ -1,6 +1,6 @@
 //! The contract cases, each a function of the example binary under test.
 //!
-//! The contract (shared/DESIGN.md): 401 for missing or wrong credentials, 413 for a body over the
+//! The contract (docs/receiving.md): 401 for missing or wrong credentials, 413 for a body over the
 //! limit (declared or found while streaming), 400 for a verified body that is not an envelope,
 //! 200 for every verified envelope whatever its data (parsing `Event` is total), 200 with
 //! `{"status":"success","event":<wire name>,"kind":<kind>,"bot_id":<string or null>}` otherwise
@@ -129,7 +129,7 @@ pub fn every_fixture_is_accepted_under_every_scheme(binary: &str) {
     });
 }
 
-/// Every wire name of PROTOCOL.md §3, and a name nobody knows, reach the handler.
+/// Every wire name of docs/protocol.md §3, and a name nobody knows, reach the handler.
 pub fn every_wire_name_and_an_unknown_one_reach_the_handler(binary: &str) {
     run(async {
         let server = Server::start_default(binary).await;

@@ -1,6 +1,6 @@
 //! The cross-adapter conformance suite.
 //!
-//! Every adapter's example server must answer every case of the contract in `shared/DESIGN.md`
+//! Every adapter's example server must answer every case of the contract of docs/receiving.md
 //! identically. The cases are written once, here; each example package plugs in with one line in
 //! its `tests/conformance.rs`:
 //!

@@ -91,7 +91,7 @@
 //! | no credentials for any enabled scheme, or wrong, malformed or stale ones | 401 |
 //! | body over the limit, declared by `Content-Length` or found while streaming | 413 |
 //! | verified, but not JSON, or JSON that does not fit the type and is no webhook envelope (an object with a string `event`) | 400 |
-//! | verified envelope that does not fit the type (for [`Event`]: a known event with bad `data`) | 422 |
+//! | verified envelope that does not fit your own type `T` (an [`Event`] never refuses an envelope for its data: what did not fit is on `Event::issues`) | 422 |
 //! | with deduplication: a copy of a delivery handled successfully | 200 `{"status":"duplicate"}` |
 //! | with deduplication: a copy of a delivery still being handled | 409 |
 //! | with deduplication: the idempotency store unreachable | 503 |

@@ -81,7 +81,7 @@ Examples:
   meetingbaas-webhooks listen --port 4000 --forward-to http://127.0.0.1:3000/webhooks/meetingbaas
   meetingbaas-webhooks listen --config endpoint.json --tls-cert cert.pem --tls-key key.pem
 
-Accepts POST on any path (with --config: on `webhook_url`'s path only). The first line on stdout
+Accepts POST and PUT on any path (with --config: on `webhook_url`'s path only). The first line on stdout
 is `listening on http://127.0.0.1:PORT` (`https://` with --tls-cert and --tls-key).
 Answers 200 to a verified delivery, and the core's status and JSON error otherwise. With
 --forward-to, a verified delivery is sent on (headers and body unchanged) and its answer is
@@ -130,7 +130,7 @@ Examples:
 
 The bot must be completed or failed (409 otherwise). A v2 resend may carry the same svix-id as
 the first delivery: a receiver that deduplicates will answer it as a duplicate unless the key is
-forgotten first (see the README, \"Reprocess a delivery\")."))]
+forgotten first (see docs/inbox.md, \"Reprocess a delivery\")."))]
     Resend(ResendArgs),
     /// Ask Meeting BaaS to call a bot's v2 callback again, optionally somewhere else.
     #[command(after_help = api_help("\
@@ -172,7 +172,7 @@ Examples:
   meetingbaas-webhooks inbox --store redis://127.0.0.1:6379 list --dead --kind bot_completed
   meetingbaas-webhooks inbox --store sqlite://inbox.db show 42
   meetingbaas-webhooks inbox --store sqlite://inbox.db redrive --all --kind bot_completed
-  meetingbaas-webhooks inbox --store sqlite://inbox.db forget id:msg_2abc
+  meetingbaas-webhooks inbox --store sqlite://inbox.db forget svix:id:msg_2abc
   meetingbaas-webhooks inbox --store sqlite://inbox.db purge --dead --older-than 7d
 
 --store defaults to MEETINGBAAS_INBOX. `forget KEY` lets a deliberate resend (same Svix id or
@@ -336,7 +336,8 @@ enum InboxAction {
     },
     /// Forget an idempotency key, so that a delivery sent again with it is stored again.
     Forget {
-        /// The key, as `show` prints it (`id:msg_...` or `sha256:...`).
+        /// The key, as `show` prints it (`svix:id:msg_...`, or `callback:sha256:...` for the schemes
+        /// without a message id).
         key: String,
     },
     /// Delete dead letters (or completed deliveries) for good.
@@ -397,7 +398,7 @@ struct ListenArgs {
     /// Print one JSON object per delivery instead of a readable line.
     #[arg(long)]
     json: bool,
-    /// Send every verified delivery on to this http:// URL and relay its answer.
+    /// Send every verified delivery on to this http:// or https:// URL and relay its answer.
     #[arg(long, value_name = "URL")]
     forward_to: Option<String>,
     /// The endpoint JSON of the product description: `webhook_url`'s path is the only path

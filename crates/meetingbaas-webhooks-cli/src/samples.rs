@@ -1,4 +1,4 @@
-//! The sample payloads, one per wire name of PROTOCOL.md §3, and the alert: they live in the
+//! The sample payloads, one per wire name of docs/protocol.md §3, and the alert: they live in the
 //! receiver's `testing` module (`crates/meetingbaas-webhooks-receiver/samples/`), shared with the adapters'
 //! test helpers; this module names them for the commands.
 

@@ -8,14 +8,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{Listener, command};
 
-/// PROTOCOL.md §1, Svix vector.
+/// docs/protocol.md §1, Svix vector.
 const SVIX_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 const SVIX_ID: &str = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
 const SVIX_TIMESTAMP: &str = "1649367553";
 const SVIX_BODY: &str = r#"{"email":"test@example.com","username":"test_user"}"#;
 const SVIX_SIGNATURE: &str = "v1,tZ1I4/hDygAJgO5TYxiSd6Sd0kDW6hPenDe+bTa3Kkw=";
 
-/// PROTOCOL.md §1, signature vector (GitHub's).
+/// docs/protocol.md §1, signature vector (GitHub's).
 const SIGNATURE_SECRET: &str = "It's a Secret to Everybody";
 const SIGNATURE_BODY: &str = "Hello, World!";
 const SIGNATURE_HEX: &str = "757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";

@@ -122,7 +122,13 @@ async fn every_command(url: &str, inbox: &Inbox) {
     );
     assert!(text.contains("\\u{1b}[2J"), "{text}");
     assert!(text.contains("unreadable"), "{text}");
+    // One key each: `attempt_count` (a number) and `attempts` (the list).
+    let raw = stdout(&inbox_command(url, &["show", &done, "--json"]));
+    assert_eq!(raw.matches("\"attempts\":").count(), 1, "{raw}");
+    assert_eq!(raw.matches("\"attempt_count\":").count(), 1, "{raw}");
     let shown = json(&inbox_command(url, &["show", &done, "--json"]));
+    assert_eq!(shown["attempt_count"], 1);
+    assert_eq!(shown["body_base64"], false);
     assert_eq!(shown["state"], "completed");
     assert_eq!(shown["attempts"].as_array().unwrap().len(), 1);
     assert!(shown["body"].as_str().unwrap().contains("b-1"));
@@ -176,6 +182,17 @@ async fn every_command(url: &str, inbox: &Inbox) {
     );
     let usage = inbox_command(url, &["purge", "--dead", "--older-than", "soon"]);
     assert_eq!(usage.status.code(), Some(2));
+
+    // A body that is not UTF-8: base64 in JSON (with the flag) and in text, byte for byte.
+    let binary = store(inbox, b"\xff\xfe\x00binary").await;
+    let shown = json(&inbox_command(url, &["show", &binary, "--json"]));
+    assert_eq!(shown["body_base64"], true);
+    assert_eq!(shown["body"], "//4AYmluYXJ5");
+    let text = stdout(&inbox_command(url, &["show", &binary]));
+    assert!(
+        text.contains("not UTF-8; base64") && text.contains("//4AYmluYXJ5"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,4 +220,65 @@ fn a_missing_store_is_an_error_not_a_new_file() {
     assert!(!path.exists());
     let output = common::command(&["inbox", "stats"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
+}
+
+/// `stats`, `list` and `show` on a read-only mount of a healthy inbox file: they open it
+/// read-only (`mode=ro`) and exit 0; a command that writes says the store is read-only. Needs
+/// root to mount (as on CI); skipped with a message otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_commands_work_on_a_read_only_mount() {
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "tmpfs"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    if !mounted.status.success() {
+        println!(
+            "skipped: cannot mount tmpfs (needs root): {}",
+            String::from_utf8_lossy(&mounted.stderr).trim()
+        );
+        return;
+    }
+    let unmount = Unmount(dir.path().to_path_buf());
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let ids = {
+        let inbox = Inbox::open(&url).await.unwrap();
+        let ids = populate(&inbox).await;
+        drop(inbox);
+        ids
+    };
+    // Let the store's threads close the file, then make the mount read-only.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let remounted = std::process::Command::new("mount")
+        .args(["-o", "remount,ro"])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(remounted.success(), "remount read-only");
+
+    let stats = json(&inbox_command(&url, &["stats", "--json"]));
+    assert_eq!(
+        (stats["completed"].clone(), stats["dead"].clone()),
+        (1.into(), 2.into())
+    );
+    let listed = json(&inbox_command(&url, &["list", "--json"]));
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    let shown = inbox_command(&url, &["show", &ids[0]]);
+    assert!(shown.status.success(), "{shown:?}");
+    let redrive = inbox_command(&url, &["redrive", &ids[1]]);
+    assert_eq!(redrive.status.code(), Some(1), "{redrive:?}");
+    drop(unmount);
+}
+
+/// Unmounts on drop (a failed assertion still cleans up).
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
 }

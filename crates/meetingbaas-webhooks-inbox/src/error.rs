@@ -20,6 +20,9 @@ pub enum Error {
     /// The delivery is being handled right now and cannot be changed.
     #[error("delivery {0:?} is running; wait for its attempt to end")]
     Running(String),
+    /// A write asked of a store opened for reading only ([`Inbox::open_read_only`](crate::Inbox::open_read_only)).
+    #[error("the inbox was opened read-only")]
+    ReadOnly,
 }
 
 impl Error {

@@ -38,7 +38,8 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let inbox = Inbox::memory();
-//! // Any adapter: `VerifyWebhookLayer::inbox`, actix `WebhookConfig::inbox`, warp `WebhookConfig::inbox`.
+//! // Any adapter takes this pipeline: tower `Intake` or `VerifyWebhookLayer`, actix `intake` or
+//! // `VerifyWebhook`, warp `intake` or `WebhookConfig`.
 //! let pipeline = Pipeline::new(Verifier::builder().signature_secret("s3cret").build()?)
 //!     .inbox(inbox.intake());
 //!
@@ -116,15 +117,15 @@ pub use record::{
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteBackend;
+pub use sqlite::{SqliteBackend, SqliteReader};
 pub use store::{AdminStore, IntakeStore, NewDelivery, Store, StoreFuture, WorkStore};
 pub use worker::{
     Attempted, DEFAULT_RETENTION, HandlerError, Job, RetryPolicy, Worker, WorkerBuilder,
     WorkerHandle,
 };
 
-/// The environment variable the examples read: `sqlite://PATH`, `redis://HOST:PORT` (or
-/// `rediss://`), or `memory`.
+/// The environment variable the examples read: `sqlite://PATH`, `redis://HOST:PORT`, or
+/// `memory` (`rediss://` is refused: this build has no TLS for Redis).
 pub const INBOX_ENV_VAR: &str = "MEETINGBAAS_INBOX";
 
 /// An inbox: one store, shared by intake, workers and the admin API. Cheap to clone.
@@ -170,8 +171,9 @@ impl Inbox {
     }
 
     /// Opens the store named by `url`: `sqlite://PATH` (`sqlite://inbox.db` relative to the
-    /// working directory, `sqlite:///var/lib/app/inbox.db` absolute), `redis://...` or
-    /// `rediss://...`, or `memory`. A store whose feature this build lacks is a clear error.
+    /// working directory, `sqlite:///var/lib/app/inbox.db` absolute), `redis://HOST:PORT`, or
+    /// `memory`. A store whose feature this build lacks is a clear error, and so is `rediss://`
+    /// (this build has no TLS for Redis: reach it on a private network or through a tunnel).
     pub async fn open(url: &str) -> Result<Self, Error> {
         let url = url.trim();
         let missing = |feature: &str| {
@@ -202,8 +204,23 @@ impl Inbox {
         }
         let _ = missing;
         Err(Error::InvalidUrl(
-            "expected sqlite://PATH, redis://HOST:PORT, rediss://HOST:PORT or memory".into(),
+            "expected sqlite://PATH, redis://HOST:PORT or memory".into(),
         ))
+    }
+
+    /// Opens the store named by `url` for reading only (`stats`, `list`, `show`; every write is
+    /// [`Error::ReadOnly`]): a SQLite file is opened with `mode=ro`, so nothing is written to
+    /// it (not even a migration), which works on a full disk and a read-only mount. Other stores
+    /// open as [`open`](Self::open) does.
+    pub async fn open_read_only(url: &str) -> Result<Self, Error> {
+        #[cfg(feature = "sqlite")]
+        if let Some(path) = url.trim().strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(Error::InvalidUrl("sqlite:// needs a file path".into()));
+            }
+            return Ok(Inbox::with_store(SqliteReader::open(path)?));
+        }
+        Inbox::open(url).await
     }
 
     /// The inbox named by `MEETINGBAAS_INBOX`, or `None` when it is unset or empty.

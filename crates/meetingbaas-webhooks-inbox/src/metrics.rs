@@ -10,7 +10,8 @@ use crate::store::Store;
 /// Gauge: deliveries in the inbox by `state` (`queued`, `running`, `retrying`, `completed`,
 /// `dead`), refreshed every [`STATS_INTERVAL`] while a worker runs.
 pub const INBOX_DELIVERIES: &str = "meetingbaas_webhooks_inbox_deliveries";
-/// Gauge: seconds since the oldest queued, running or retrying delivery was stored (0: none).
+/// Gauge: seconds since the oldest queued, running or retrying delivery last became pending
+/// (stored, or redriven since; 0: none).
 pub const INBOX_OLDEST_PENDING_AGE_SECONDS: &str =
     "meetingbaas_webhooks_inbox_oldest_pending_age_seconds";
 /// Counter: attempts by `result` (`completed`, `retry`, `dead`).

@@ -85,7 +85,8 @@ pub struct Attempt {
 pub struct Summary {
     /// The inbox's id.
     pub id: String,
-    /// The idempotency key (`id:<svix id>` or `sha256:<hex>`).
+    /// The idempotency key (`svix:id:<message id>`, or `<scheme>:sha256:<hex>` for the schemes
+    /// without a message id).
     pub key: String,
     /// Whether the key was forgotten ([`Inbox::forget`](crate::Inbox::forget)): a copy sent now
     /// is stored again.
@@ -105,7 +106,8 @@ pub struct Summary {
     pub received_ms: i64,
     /// Where it is in its life.
     pub state: State,
-    /// Attempts so far, over every run.
+    /// Attempts so far, over every run (`attempt_count` in JSON).
+    #[serde(rename = "attempt_count")]
     pub attempts: u32,
     /// Runs so far: 1, plus one per redrive.
     pub runs: u32,
@@ -119,20 +121,48 @@ pub struct Summary {
 
 /// A stored delivery with its body and every attempt (never a secret: the signature headers are
 /// not stored).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// As JSON: the [`Summary`]'s fields, `body` (the text when the body is UTF-8, else its standard
+/// base64 with `body_base64: true`: byte for byte either way), and `attempts`, the list.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredDelivery {
     /// Everything a listing shows.
-    #[serde(flatten)]
     pub summary: Summary,
     /// The verified body, byte for byte.
-    #[serde(serialize_with = "body_as_text")]
     pub body: Bytes,
     /// Every attempt, oldest first.
     pub attempts: Vec<Attempt>,
 }
 
-fn body_as_text<S: serde::Serializer>(body: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&String::from_utf8_lossy(body))
+impl Serialize for StoredDelivery {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            #[serde(flatten)]
+            summary: &'a Summary,
+            body: std::borrow::Cow<'a, str>,
+            body_base64: bool,
+            attempts: &'a [Attempt],
+        }
+        let (body, body_base64) = match std::str::from_utf8(&self.body) {
+            Ok(text) => (std::borrow::Cow::Borrowed(text), false),
+            Err(_) => (
+                std::borrow::Cow::Owned(
+                    base64::engine::general_purpose::STANDARD.encode(&self.body),
+                ),
+                true,
+            ),
+        };
+        Shown {
+            summary: &self.summary,
+            body,
+            body_base64,
+            attempts: &self.attempts,
+        }
+        .serialize(serializer)
+    }
 }
 
 /// Counts per state, and the age of the oldest delivery not yet handled.
@@ -148,7 +178,8 @@ pub struct Stats {
     pub completed: u64,
     /// Dead letters.
     pub dead: u64,
-    /// Seconds since the oldest queued, running or retrying delivery was stored.
+    /// Seconds since the oldest queued, running or retrying delivery last became pending: when it
+    /// was stored, or redriven since.
     pub oldest_pending_age_secs: Option<u64>,
 }
 

@@ -291,7 +291,8 @@ impl RedisBackend {
     /// The key prefix used unless another is set.
     pub const DEFAULT_PREFIX: &'static str = "meetingbaas-webhooks:inbox:";
 
-    /// Connects to `url` (`redis://` or `rediss://`) and creates the consumer group if needed.
+    /// Connects to `url` (`redis://HOST:PORT`; `rediss://` is refused: this build has no TLS for
+    /// Redis) and creates the consumer group if needed.
     pub async fn connect(url: &str) -> Result<Self, Error> {
         let connection = RedisConnection::connect(url).await?;
         RedisBackend::with_connection(connection, Self::DEFAULT_PREFIX).await

@@ -7,8 +7,11 @@
 
 mod checkpoint;
 mod keys;
+mod read_only;
 mod schema;
 mod sync;
+
+pub use self::read_only::SqliteReader;
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -513,19 +516,14 @@ fn claim(
             };
             Ok((id, delivery))
         })?;
-        let mut ids = Vec::new();
         for row in rows {
-            let (id, delivery) = row?;
-            ids.push(id);
+            let (_, delivery) = row?;
             claimed.push(delivery);
         }
-        let mut body = connection.prepare_cached("SELECT body FROM bodies WHERE id = ?1")?;
-        for (delivery, id) in claimed[before..].iter_mut().zip(ids) {
-            let stored: Option<Vec<u8>> =
-                body.query_row(params![id], |row| row.get(0)).optional()?;
-            delivery.body = bytes::Bytes::from(stored.unwrap_or_default());
-        }
-        if claimed.len() - before < limit {
+        // The bodies are read afterwards, outside this write transaction (`read_bodies`): a
+        // damaged page read here would doom the whole batch, intake's deliveries included.
+        let taken = claimed.len() - before;
+        if taken < limit {
             // Fewer were due than asked for: a further claim would find none.
             break;
         }
@@ -544,6 +542,61 @@ fn claim(
         (a, b) => a.or(b),
     };
     Ok((claimed, next_due))
+}
+
+/// The bodies of `claimed`, read on their own (on the reader connection): each one that
+/// cannot be read (a damaged page of the file) is taken out of `claimed` and returned with why.
+fn read_bodies(
+    connection: &Connection,
+    claimed: &mut Vec<Claimed>,
+) -> Result<Vec<(i64, String)>, Error> {
+    let mut body = connection.prepare_cached("SELECT body FROM bodies WHERE id = ?1")?;
+    let mut unreadable = Vec::new();
+    claimed.retain_mut(|delivery| {
+        let Ok(id) = delivery.id.parse::<i64>() else {
+            return true;
+        };
+        match body.query_row(params![id], |row| row.get(0)).optional() {
+            Ok(stored) => {
+                let stored: Option<Vec<u8>> = stored;
+                delivery.body = bytes::Bytes::from(stored.unwrap_or_default());
+                true
+            }
+            Err(err) => {
+                unreadable.push((id, err.to_string()));
+                false
+            }
+        }
+    });
+    Ok(unreadable)
+}
+
+/// Dead-letters the claimed deliveries whose stored row cannot be read (a damaged page of the
+/// file), each with its attempt and the reason `unreadable_row`, so that the rest of the queue
+/// keeps moving; logged at error level (the file needs looking at).
+fn dead_letter_unreadable(
+    connection: &Connection,
+    unreadable: &[(i64, String)],
+    now: i64,
+) -> Result<(), Error> {
+    for (id, err) in unreadable {
+        let reason = format!("unreadable_row: {err}");
+        tracing::error!(target: "meetingbaas_webhooks_inbox", id, error = %err, "a stored delivery cannot be read (the inbox file is damaged): dead-lettered as unreadable_row; the queue goes on");
+        connection
+            .prepare_cached(
+                "INSERT OR IGNORE INTO attempts \
+                 (delivery_id, number, started_ms, duration_ms, error, run) \
+                 SELECT id, attempts, ?2, 0, ?3, runs FROM deliveries WHERE id = ?1",
+            )?
+            .execute(params![id, now, reason])?;
+        connection
+            .prepare_cached(
+                "UPDATE deliveries SET state = 'dead', finished_ms = ?2, dead_reason = ?3, \
+                 lease_token = NULL, lease_until_ms = NULL WHERE id = ?1",
+            )?
+            .execute(params![id, now, reason])?;
+    }
+    Ok(())
 }
 
 /// The limits one claim of `max` deliveries runs its statement with: the powers of two that sum
@@ -848,9 +901,26 @@ impl WorkStore for SqliteBackend {
         wakeup.claiming();
         let token = crate::token();
         let call = self.call(move |connection| claim(connection, max, lease, &token));
+        let this = self.clone();
         Box::pin(async move {
-            let (claimed, next_due) = call.await?;
+            let (mut claimed, next_due) = call.await?;
             wakeup.claimed(next_due);
+            if claimed.is_empty() {
+                return Ok(claimed);
+            }
+            // One damaged page must not stop the queue: a delivery whose body cannot be read is
+            // dead-lettered on its own (`unreadable_row`) and the others go on.
+            let (claimed, unreadable) = this
+                .read(move |connection| {
+                    let unreadable = read_bodies(connection, &mut claimed)?;
+                    Ok((claimed, unreadable))
+                })
+                .await?;
+            if !unreadable.is_empty() {
+                let now = now_ms();
+                this.call(move |connection| dead_letter_unreadable(connection, &unreadable, now))
+                    .await?;
+            }
             Ok(claimed)
         })
     }

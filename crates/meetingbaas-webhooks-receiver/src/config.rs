@@ -13,16 +13,16 @@
 //! | field | meaning | overridden by |
 //! |---|---|---|
 //! | `webhook_url` | its path (or an absolute path alone) is the route a server serves (default `/webhooks/meetingbaas`) | |
-//! | `events` | wire names of PROTOCOL.md §3; each lets all its synonyms through; others are answered 200 `{"status":"ignored"}` (default: every event) | |
+//! | `events` | wire names of docs/protocol.md §3; each lets all its synonyms through; others are answered 200 `{"status":"ignored"}` (default: every event) | |
 //! | `secret` | the `X-MeetingBaas-Signature` secret | `MEETINGBAAS_WEBHOOK_SECRET` |
 //! | `svix_secret`, `callback_secret`, `api_key`, `alert_secret` | the other schemes' secrets | `MEETINGBAAS_SVIX_SECRET`, `MEETINGBAAS_CALLBACK_SECRET`, `MEETINGBAAS_API_KEY`, `MEETINGBAAS_ALERT_SECRET` |
+//! | `enabled` | `false`: every delivery is answered 503 with `Retry-After`, before its body is read (the sender keeps it and retries) (default `true`) | |
+//! | `max_body_bytes` | the body limit | `MEETINGBAAS_MAX_BODY_BYTES` |
 //!
 //! Each secret field takes one string or an array of them, all accepted at once: during a
 //! rotation, `["new", "old"]`. A server set up by `meetingbaas-webhooks-server` reads the file
-//! again on `SIGHUP` and replaces its key ring, so a secret kept here (a Kubernetes secret
-//! mounted as this file) rotates without a restart.
-//! | `enabled` | `false`: every delivery is answered 503 with `Retry-After`, before its body is read (the sender keeps it and retries) (default `true`) | |
-//! | `max_body_bytes` | the body limit | `MEETINGBAAS_MAX_BODY_BYTES` |
+//! again on `SIGHUP` and replaces its key ring (the secrets and `max_body_bytes`), so a secret
+//! kept here (a Kubernetes secret mounted as this file) rotates without a restart.
 //!
 //! Every problem is found when the configuration is read, never at request time: a file that
 //! cannot be read, is not JSON, has a field of the wrong type or a field not in the table, an

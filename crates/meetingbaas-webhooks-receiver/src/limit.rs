@@ -1,5 +1,5 @@
 //! Limiting, per client, the deliveries that fail verification, without ever throttling
-//! verified ones (feature `rate-limit`): the state and the rule every adapter's failure limiter
+//! verified ones (the adapters' feature `rate-limit`): the state and the rule every adapter's failure limiter
 //! uses (tower's `FailureLimitLayer`, actix's `FailureLimit`); the adapters only tell clients
 //! apart and answer.
 //!

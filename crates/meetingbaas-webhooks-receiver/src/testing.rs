@@ -105,7 +105,7 @@ const SAMPLES: &[(&str, &str)] = &[
         "event.deleted",
         include_str!("../samples/event.deleted.json"),
     ),
-    // v1 and v2 names without a fixture: every field PROTOCOL.md §4 lists.
+    // v1 and v2 names without a fixture: every field docs/protocol.md §4 lists.
     (
         "bot.chat_message",
         include_str!("../samples/bot.chat_message.json"),

@@ -12,18 +12,22 @@
 //! | `MEETINGBAAS_TLS_CERT`, `MEETINGBAAS_TLS_KEY` | PEM files: HTTPS |
 //! | `MEETINGBAAS_FAILURE_LIMIT` | `N/s`, `N/min` or `N/h`: the per-client limit of deliveries failing verification |
 //! | `MEETINGBAAS_DRAIN_SECONDS` | the drain period of a stop (default 5) |
-//! | `PORT` | the port on 127.0.0.1 (default 3000; 0 for any) |
+//! | `PORT` | the port (default 3000; 0 for any) |
+//! | `HOST` | the address to listen on (default `127.0.0.1`: loopback only; `0.0.0.0` in a container) |
 //! | `RUST_LOG`, `RUST_LOG_FORMAT=json` | the log filter (default `info`) and JSON lines |
 //!
 //! Every value is checked at start: a bad one stops the program with one line naming it.
 //!
-//! **Secrets rotate without a restart**: on `SIGHUP` the secret variables and the endpoint JSON
-//! are read again and the pipeline's key ring is replaced
+//! **Secrets rotate without a restart**: on `SIGHUP` the endpoint JSON (`MEETINGBAAS_CONFIG`) is
+//! read again and the pipeline's key ring is replaced
 //! ([`Pipeline::rotate`](meetingbaas_webhooks_receiver::Pipeline::rotate)); deliveries being
-//! read keep the ring they started with. A reload that fails (a bad value) is an error line and
-//! the ring in force stays. Only the secrets change this way (the route, the kinds and the other
-//! settings are read at start). See [`meetingbaas_webhooks_receiver::secrets`] for how to rotate
-//! a secret without losing a delivery.
+//! read keep the ring they started with. A reload that fails (a bad file) is an error line and
+//! the ring in force stays. The ring is the secrets and the body limit; the route, the kinds and
+//! the other settings are read at start only. A process's environment cannot change while it
+//! runs, so a secret given as an environment variable (which overrides the file) is rotated by a
+//! restart; keep secrets to rotate in the file (each field takes `["new", "old"]`). See
+//! [`meetingbaas_webhooks_receiver::secrets`] for how to rotate a secret without losing a
+//! delivery.
 //!
 //! ```no_run
 //! use axum::{Router, routing::{get, on}};
@@ -122,6 +126,7 @@ pub struct Setup {
     quiet: Vec<String>,
     handlers: Option<Handlers>,
     logs: bool,
+    inbox_required: bool,
 }
 
 impl std::fmt::Debug for Setup {
@@ -130,6 +135,7 @@ impl std::fmt::Debug for Setup {
             .field("quiet", &self.quiet)
             .field("handlers", &self.handlers.is_some())
             .field("logs", &self.logs)
+            .field("inbox_required", &self.inbox_required)
             .finish()
     }
 }
@@ -147,6 +153,7 @@ impl Setup {
             quiet: Vec::new(),
             handlers: None,
             logs: true,
+            inbox_required: false,
         }
     }
 
@@ -169,6 +176,14 @@ impl Setup {
         handlers: impl FnOnce(WorkerBuilder) -> WorkerBuilder<S> + 'static,
     ) -> Self {
         self.handlers = Some(Box::new(move |builder| handlers(builder).build().spawn()));
+        self
+    }
+
+    /// For a program that only stores deliveries (an intake route: `Intake`, `intake`): without
+    /// `MEETINGBAAS_INBOX`, [`from_env`](Self::from_env) fails with one line saying so, rather
+    /// than serve a route that answers every delivery 500.
+    pub fn require_inbox(mut self) -> Self {
+        self.inbox_required = true;
         self
     }
 
@@ -225,6 +240,12 @@ impl Setup {
                 .map_err(|_| SetupError::new("PORT is not a port number"))?,
             None => 3000,
         };
+        let host = match var("HOST") {
+            Some(host) => host.trim().parse().map_err(|_| {
+                SetupError::new("HOST is not an IP address (127.0.0.1, 0.0.0.0, ::)")
+            })?,
+            None => std::net::IpAddr::from([127, 0, 0, 1]),
+        };
         let tls = tls_from_env()?;
         let failure_limit = failure_limit_from_env()?;
 
@@ -239,6 +260,12 @@ impl Setup {
             pipeline = pipeline.dedupe(dedupe);
         }
         let inbox = Inbox::from_env().await.map_err(SetupError::new)?;
+        if inbox.is_none() && self.inbox_required {
+            return Err(SetupError::new(
+                "MEETINGBAAS_INBOX is not set: this program stores every delivery in an inbox \
+                 (sqlite://PATH, redis://HOST:PORT)",
+            ));
+        }
         let worker = inbox.as_ref().map(|inbox| {
             let builder = inbox.worker().shutdown_grace(shutdown.grace());
             match self.handlers {
@@ -263,6 +290,7 @@ impl Setup {
             limits: Limits::default(),
             tls,
             port,
+            host,
             failure_limit,
         })
     }
@@ -279,6 +307,7 @@ pub struct Webhooks {
     limits: Limits,
     tls: Option<TlsAcceptor>,
     port: u16,
+    host: std::net::IpAddr,
     failure_limit: Option<(NonZeroU32, Duration)>,
 }
 
@@ -297,6 +326,11 @@ impl Webhooks {
     /// The pipeline to give the adapter (every option already set).
     pub fn pipeline(&self) -> Pipeline {
         self.pipeline.clone()
+    }
+
+    /// The inbox of `MEETINGBAAS_INBOX`, when it is set (its worker is already running).
+    pub fn inbox(&self) -> Option<&Inbox> {
+        self.inbox.as_ref()
     }
 
     /// The route to serve: `webhook_url`'s path in the endpoint JSON, or
@@ -318,9 +352,14 @@ impl Webhooks {
         }
     }
 
-    /// The port on 127.0.0.1 (`PORT`, default 3000).
+    /// The port (`PORT`, default 3000).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The address to listen on (`HOST`, default `127.0.0.1`).
+    pub fn host(&self) -> std::net::IpAddr {
+        self.host
     }
 
     /// The limits of [`serve`](Self::serve) (for a framework's own server: its header deadline,
@@ -343,10 +382,10 @@ impl Webhooks {
         self.failure_limit
     }
 
-    /// Binds `127.0.0.1:PORT` and prints `listening on http(s)://ADDR` (the line tests and
+    /// Binds `HOST:PORT` and prints `listening on http(s)://ADDR` (the line tests and
     /// tools wait for).
     pub async fn bind(&self) -> Result<TcpListener, SetupError> {
-        let listener = TcpListener::bind(("127.0.0.1", self.port))
+        let listener = TcpListener::bind((self.host, self.port))
             .await
             .map_err(|err| {
                 SetupError::new(format!("cannot listen on port {}: {err}", self.port))
@@ -356,7 +395,7 @@ impl Webhooks {
         Ok(listener)
     }
 
-    /// Serves `app` on `127.0.0.1:PORT` with [`serve()`](crate::serve()) (HTTPS when configured),
+    /// Serves `app` on `HOST:PORT` with [`serve()`](crate::serve()) (HTTPS when configured),
     /// until a stop is drained; then stops the worker and returns: the program exits 0. A port
     /// that cannot be bound exits with status 2.
     pub async fn serve<S, B>(self, app: S)

@@ -194,7 +194,7 @@
 //! # Features
 //!
 //! - `axum`: `Webhook<T>` (behind the layer) and `StandaloneWebhook<T>` (verifying with the
-//!   router state's `Verifier`), axum 0.8 extractors for the verified delivery and its typed
+//!   router state's `Pipeline`), axum 0.8 extractors for the verified delivery and its typed
 //!   event, with `WebhookRejection`.
 //! - `testing`: the `testing` module, signed test requests and sample events for your own
 //!   tests.

@@ -84,7 +84,7 @@
 //! | no credentials for any enabled scheme, or wrong, malformed or stale ones | 401 |
 //! | body over the limit, declared by `Content-Length` or found while streaming | 413 |
 //! | verified, but not JSON, or JSON that does not fit the type and is no webhook envelope (an object with a string `event`) | 400 |
-//! | verified envelope that does not fit the type (for [`event`]: a known event with bad `data`) | 422 |
+//! | verified envelope that does not fit your own type `T` (the [`event`] filter never refuses an envelope for its data) | 422 |
 //! | [`Pipeline::dedupe`]: a copy of a delivery handled successfully | 200 `{"status":"duplicate"}` (a reply, not a rejection) |
 //! | [`Pipeline::dedupe`]: a copy of a delivery still being handled | 409 |
 //! | [`Pipeline::dedupe`]: the idempotency store unreachable (logged at warn by the core) | 503 |

@@ -22,7 +22,7 @@ use crate::secret::to_hex;
 ///
 /// # Re-delivery
 ///
-/// A deliberate re-delivery is not always a fresh message (PROTOCOL.md §5):
+/// A deliberate re-delivery is not always a fresh message (docs/protocol.md §5):
 /// - a **Resend** of one message from the Meeting BaaS dashboard is a Svix resend, which keeps the
 ///   same `svix-id` (Standard Webhooks: the id stays the same when a message is resent), so it
 ///   has the same key as the original and is answered as a duplicate;

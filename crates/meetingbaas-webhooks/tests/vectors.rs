@@ -1,4 +1,4 @@
-//! The public test vectors of PROTOCOL.md §1, verified with a fixed clock.
+//! The public test vectors of docs/protocol.md §1, verified with a fixed clock.
 
 use meetingbaas_webhooks::{Bytes, FixedClock, Scheme, Signer, Verifier, VerifyError};
 

@@ -71,8 +71,8 @@ async fn main() {
     .max_connections(limits.max_connections / 2)
     .tls_handshake_timeout(limits.tls_handshake_timeout);
     let server = match webhooks.tls_config() {
-        Some(tls) => server.bind_rustls_0_23(("127.0.0.1", webhooks.port()), tls),
-        None => server.bind(("127.0.0.1", webhooks.port())),
+        Some(tls) => server.bind_rustls_0_23((webhooks.host(), webhooks.port()), tls),
+        None => server.bind((webhooks.host(), webhooks.port())),
     }
     .unwrap_or_else(|err| fail(err));
     let addr = server

@@ -13,12 +13,11 @@ use std::sync::Arc;
 
 use http_body_util::{Either, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use meetingbaas_example_handlers::{Handled, worker};
 use meetingbaas_webhooks_server::Setup;
-use meetingbaas_webhooks_tower::core::{DELIVERY_METHODS, is_delivery_method};
-use meetingbaas_webhooks_tower::{Event, VerifiedBody, VerifyWebhookLayer};
+use meetingbaas_webhooks_tower::{Event, Pipeline, VerifiedBody, VerifyWebhookLayer};
 use tower::{ServiceBuilder, ServiceExt};
 
 #[tokio::main]
@@ -34,29 +33,33 @@ async fn main() {
     let verified = ServiceBuilder::new().layer(layer).service_fn(receive);
     let (route, ready): (Arc<str>, _) = (webhooks.route().into(), webhooks.readiness());
     let app = tower::service_fn(move |req: Request<Incoming>| {
-        let (verified, route, ready) = (verified.clone(), Arc::clone(&route), ready.clone());
+        // Decided before the request's future is made, so that a delivery's future carries
+        // nothing of the other routes.
+        let path = req.uri().path();
+        let ready = (path == "/ready").then(|| ready.clone());
+        let (health, ours) = (path == "/health", path == &*route);
+        let verified = verified.clone();
         async move {
-            let path = req.uri().path();
-            if path == "/ready" {
-                let (status, body) = ready.answer().await;
+            if health {
+                return Ok(Response::new(Either::Right(Full::new(Bytes::from_static(
+                    b"ok",
+                )))));
+            }
+            if let Some(ready) = ready {
+                let (status, body) = Box::pin(ready.answer()).await;
                 return Ok(json(status, body.into()).map(Either::Right));
             }
-            if path != &*route {
+            if !ours {
                 return Ok(
                     json(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.into())
                         .map(Either::Right),
                 );
             }
             // POST and PUT (a bot's callback may come with either); any other method 405.
-            if !is_delivery_method(req.method().as_str()) {
-                let mut answer = json(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    r#"{"error":"method_not_allowed"}"#.into(),
-                );
-                if let Ok(allow) = HeaderValue::from_str(&DELIVERY_METHODS.join(", ")) {
-                    answer.headers_mut().insert(ALLOW, allow);
-                }
-                return Ok(answer.map(Either::Right));
+            if let Some(answer) = Pipeline::refuse_method(req.method().as_str()) {
+                return Ok(answer
+                    .into_response()
+                    .map(|body| Either::Right(Full::new(body))));
             }
             Ok::<_, Infallible>(verified.oneshot(req).await?.map(Either::Left))
         }

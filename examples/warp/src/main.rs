@@ -34,7 +34,10 @@ async fn main() {
         .and(exact_path(webhooks.route()))
         .and(WebhookConfig::new(webhooks.pipeline()).handle(receive))
         .recover(recover);
-    webhooks.serve(warp::service(ready.or(route))).await;
+    let health = warp::path!("health").and(warp::get()).map(|| "ok");
+    webhooks
+        .serve(warp::service(health.or(ready).or(route)))
+        .await;
 }
 
 /// Matches requests whose path is exactly `route` (the configured one).

@@ -77,9 +77,18 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
     {
         stored_kind(kind)?;
     }
-    let inbox = Inbox::open(&store)
-        .await
-        .map_err(|err| Failure::runtime(printable(&err.to_string())))?;
+    // Reading never writes: `stats`, `list` and `show` open a SQLite file read-only, so they
+    // work on a full disk or a read-only mount, beside a running service.
+    let reads_only = matches!(
+        action,
+        Action::Stats | Action::List { .. } | Action::Show { .. }
+    );
+    let opened = if reads_only {
+        Inbox::open_read_only(&store).await
+    } else {
+        Inbox::open(&store).await
+    };
+    let inbox = opened.map_err(|err| Failure::runtime(printable(&err.to_string())))?;
     let failed =
         |err: meetingbaas_webhooks_inbox::Error| Failure::runtime(printable(&err.to_string()));
     match action {
@@ -186,14 +195,15 @@ fn stored_kind(name: &str) -> Result<String, Failure> {
     if let Some(kind) = EventKind::from_name(name.trim()) {
         return Ok(kind.as_str().to_owned());
     }
-    let mut valid = String::new();
-    for kind in EventKind::ALL {
-        let names: Vec<_> = kind.names().collect();
-        let _ = write!(valid, "\n  {}", names.join(", "));
-    }
+    // One line (errors are printed on one): kinds apart with `;`, each kind's names with `,`.
+    let valid: Vec<String> = EventKind::ALL
+        .iter()
+        .map(|kind| kind.names().collect::<Vec<_>>().join(", "))
+        .collect();
     Err(Failure::usage(format!(
-        "--kind {} is not an event kind; one of:{valid}",
-        printable(name)
+        "--kind {} is not an event kind; one of: {}",
+        printable(name),
+        valid.join("; ")
     )))
 }
 
@@ -295,8 +305,21 @@ fn print_delivery(shown: &StoredDelivery) {
                 .map_or_else(|| "ok".to_string(), printable)
         ));
     }
-    output::out(format!("body ({} bytes):", shown.body.len()));
-    output::out(printable(&String::from_utf8_lossy(&shown.body)));
+    match std::str::from_utf8(&shown.body) {
+        Ok(text) => {
+            output::out(format!("body ({} bytes):", shown.body.len()));
+            output::out(printable(text));
+        }
+        Err(_) => {
+            // Not text: shown byte for byte as base64 rather than with replacement characters.
+            use base64::Engine as _;
+            output::out(format!(
+                "body ({} bytes, not UTF-8; base64):",
+                shown.body.len()
+            ));
+            output::out(base64::engine::general_purpose::STANDARD.encode(&shown.body));
+        }
+    }
 }
 
 /// How long ago `ms` (Unix milliseconds) was, roughly.

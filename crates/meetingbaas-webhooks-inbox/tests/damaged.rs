@@ -1,0 +1,91 @@
+//! A damaged inbox file: one page of stored bodies overwritten. The deliveries on it are
+//! dead-lettered on their own (`unreadable_row`) and the rest of the queue keeps moving.
+
+use std::io::{Seek, SeekFrom, Write};
+use std::time::Duration;
+
+use meetingbaas_webhooks_inbox::testing::stored;
+use meetingbaas_webhooks_inbox::{Inbox, Job, ListQuery, SqliteBackend, State, Verdict};
+
+const DELIVERIES: usize = 400;
+
+fn body(n: usize) -> String {
+    // About 900 bytes each: four or so to a 4 KiB page.
+    format!(
+        r#"{{"event":"bot.completed","data":{{"bot_id":"b-{n}","pad":"body-{n:04}-{}"}}}}"#,
+        "x".repeat(850)
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_page_dead_letters_its_deliveries_and_the_queue_keeps_moving() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    {
+        let inbox = Inbox::with_store(SqliteBackend::open(&path).unwrap());
+        for n in 0..DELIVERIES {
+            stored(&inbox, body(n)).await;
+        }
+    }
+    // The store's threads close the file (and fold the log into it).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Overwrite the page holding one delivery's body.
+    let bytes = std::fs::read(&path).unwrap();
+    let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
+        1 => 65_536,
+        size => usize::from(size),
+    };
+    // Only in the body (the bot id is kept in the deliveries' own table too).
+    let marker = b"body-0200-";
+    let at = bytes
+        .windows(marker.len())
+        .position(|window| window == marker)
+        .expect("the body is in the file, not only in its log");
+    let page = at / page_size;
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.seek(SeekFrom::Start((page * page_size) as u64))
+        .unwrap();
+    file.write_all(&vec![0xA5; page_size]).unwrap();
+    drop(file);
+
+    let _logs =
+        tracing::subscriber::set_default(tracing_subscriber::fmt().with_test_writer().finish());
+    let inbox =
+        Inbox::with_store(SqliteBackend::open(&path).expect("opens: the damage is in a body"));
+    let run = inbox
+        .worker()
+        .concurrency(8)
+        .fallback(|_job: Job| async { Ok(()) })
+        .build()
+        .run_until_idle();
+    // Bounded: a queue the damage stops would retry its claim for ever.
+    let attempts = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("the queue kept moving past the damaged page");
+    let stats = inbox.stats().await.unwrap();
+    assert_eq!(stats.completed + stats.dead, DELIVERIES as u64, "{stats:?}");
+    assert_eq!(
+        (stats.queued, stats.retrying, stats.running),
+        (0, 0, 0),
+        "{stats:?}"
+    );
+    assert!(stats.dead >= 1, "the damaged page's deliveries: {stats:?}");
+    assert!(stats.dead < 20, "only those on the page: {stats:?}");
+    let dead = inbox
+        .list(ListQuery {
+            state: Some(State::Dead),
+            ..ListQuery::default()
+        })
+        .await
+        .unwrap();
+    for summary in &dead {
+        let reason = summary.dead_reason.as_deref().unwrap_or_default();
+        assert!(reason.starts_with("unreadable_row"), "{reason}");
+    }
+    let completed = attempts
+        .iter()
+        .filter(|a| a.verdict == Verdict::Complete)
+        .count();
+    assert_eq!(completed as u64, stats.completed);
+}

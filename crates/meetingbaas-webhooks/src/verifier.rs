@@ -169,9 +169,9 @@ impl Verifier {
     /// Decides from the headers alone what they can decide, before a byte of the body is read:
     /// `Err` with exactly the error [`verify_with`](Self::verify_with) would give whatever the
     /// body (no credentials for any enabled scheme; a wrong `x-mb-secret`, alert secret or API
-    /// key; a Svix timestamp out of tolerance; a malformed or repeated header), `Ok` when the
-    /// request could still be authentic (a token that matches, or a signature that only the
-    /// body can check).
+    /// key; a Svix timestamp out of tolerance; a missing, repeated or malformed Svix id or
+    /// timestamp), `Ok` when the request could still be authentic (a token that matches, or a
+    /// signature that only the body can check: its format is checked with the body).
     ///
     /// ```
     /// use meetingbaas_webhooks::{Verifier, VerifyError};
@@ -336,7 +336,12 @@ impl Inner {
             // Each header is looked up once.
             let id = single(headers, family.id);
             let timestamp = single(headers, family.timestamp);
-            let signatures = PresentedTags::collect(headers, family.signature);
+            // The precheck only needs to know the signatures were sent: decoding them is for
+            // the check with the body.
+            let signatures = match body {
+                Some(_) => PresentedTags::collect(headers, family.signature),
+                None => PresentedTags::presence(headers, family.signature),
+            };
             if matches!((&id, &timestamp), (Single::Absent, Single::Absent))
                 && !signatures.header_present
             {
@@ -389,6 +394,10 @@ impl Inner {
                 header: family.signature,
             });
         }
+        let Some(body) = body else {
+            // Only the body can tell now (a malformed signature included: refused with it).
+            return Ok(Verified::bare(scheme));
+        };
         if signatures.tags().is_empty() {
             return Err(VerifyError::MalformedHeader {
                 scheme,
@@ -396,10 +405,6 @@ impl Inner {
                 reason: "no `v1,<base64>` entry of the right length",
             });
         }
-        let Some(body) = body else {
-            // Only the body can tell now.
-            return Ok(Verified::bare(scheme));
-        };
         for key in &self.svix {
             let expected = key.mac(&[id, b".", timestamp_raw, b".", body]);
             if signatures
@@ -433,16 +438,16 @@ impl Inner {
             Single::Repeated => return Some(Err(VerifyError::RepeatedHeader { scheme, header })),
             Single::One(value) => value,
         };
+        let Some(body) = body else {
+            // Only the body can tell now (a malformed signature included: refused with it).
+            return Some(Ok(Verified::bare(scheme)));
+        };
         let Some(presented) = decode_hex_tag(trim_ascii(value)) else {
             return Some(Err(VerifyError::MalformedHeader {
                 scheme,
                 header,
                 reason: "not 64 hexadecimal digits",
             }));
-        };
-        let Some(body) = body else {
-            // Only the body can tell now.
-            return Some(Ok(Verified::bare(scheme)));
         };
         let matched = self
             .signature
@@ -517,6 +522,15 @@ impl PresentedTags {
             }
         }
         presented
+    }
+
+    /// Whether the header was sent, without decoding it (for the headers-only precheck).
+    fn presence<H: HeaderLookup + ?Sized>(headers: &H, name: &'static str) -> Self {
+        PresentedTags {
+            tags: [[0; TAG_LEN]; MAX_SIGNATURE_ENTRIES],
+            len: 0,
+            header_present: headers.header_values(name).next().is_some(),
+        }
     }
 
     fn tags(&self) -> &[[u8; TAG_LEN]] {

@@ -287,3 +287,153 @@ pub fn an_unreachable_redis_inbox_is_503_and_recovers(binary: &str) {
         );
     });
 }
+
+/// The examples' fault switch (`MEETINGBAAS_EXAMPLE_FAULTS`, a testing aid): the handler fails,
+/// fails for good, panics or hangs for the bots it names, and the worker retries, dead-letters,
+/// catches the panic and keeps going; SIGTERM with a handler hung still exits 0, and the hung
+/// delivery is kept for a later run. A malformed list stops the example at start.
+pub fn the_fault_switch_makes_chosen_bots_fail_panic_or_hang(binary: &str) {
+    run(async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = sqlite_url(&dir);
+        let mut env = env_with_inbox(&url);
+        env.push((
+            "MEETINGBAAS_EXAMPLE_FAULTS",
+            "fail:f-fail,permanent:f-permanent,panic:f-panic,hang:f-hang".to_string(),
+        ));
+        let mut server = Server::start(binary, &env).await;
+        let mut ids = std::collections::BTreeMap::new();
+        for bot in ["f-ok", "f-fail", "f-permanent", "f-panic", "f-hang"] {
+            let body = minimal("bot.failed", bot);
+            let response = post(
+                &server,
+                &signed(Scheme::Callback, &body),
+                Body::Length(body),
+            )
+            .await;
+            ids.insert(bot, queued_id(&response));
+        }
+        let inbox = Inbox::open(&url).await.expect("the example's inbox");
+        wait_for(&inbox, "each fault to show", |s| {
+            s.completed == 1 && s.dead == 1 && s.retrying == 2 && s.running == 1
+        })
+        .await;
+        let state = |shown: &meetingbaas_webhooks_inbox::StoredDelivery| {
+            let last = shown.attempts.last().and_then(|a| a.error.clone());
+            (shown.summary.state, last.unwrap_or_default())
+        };
+        let shown = |bot: &'static str| {
+            let inbox = &inbox;
+            let id = ids[bot].clone();
+            async move { inbox.show(&id).await.expect("a stored delivery") }
+        };
+        assert_eq!(state(&shown("f-ok").await).0, State::Completed);
+        let (s, error) = state(&shown("f-fail").await);
+        assert!(
+            s == State::Retrying && error.contains("fail"),
+            "{s:?} {error}"
+        );
+        let (s, error) = state(&shown("f-permanent").await);
+        assert!(
+            s == State::Dead && error.contains("permanent"),
+            "{s:?} {error}"
+        );
+        let (s, error) = state(&shown("f-panic").await);
+        assert!(
+            s == State::Retrying && error.contains("panicked"),
+            "{s:?} {error}"
+        );
+        assert_eq!(shown("f-hang").await.summary.state, State::Running);
+
+        // A hung handler does not hold the stop: the worker's grace ends it, the process exits
+        // 0, and the delivery is still stored (its lease runs out; a later run retries it).
+        server.terminate();
+        let exit = server.wait_for_exit(Duration::from_secs(60)).await;
+        assert_eq!(exit, Ok(Some(0)), "the stop with a hung handler");
+        let hung = shown("f-hang").await;
+        assert_ne!(hung.summary.state, State::Completed);
+
+        let mut env = env_with_inbox(&url);
+        env.push(("MEETINGBAAS_EXAMPLE_FAULTS", "explode:f-ok".to_string()));
+        let (code, stderr) = run_to_exit(binary, &env).await;
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("unknown fault"), "{stderr}");
+    });
+}
+
+/// Redis restarted empty (no persistence) under a running example: the deliveries sent right
+/// after the restart are all answered 2xx (a broken pooled connection is tried once more on a
+/// fresh one, not answered 503) and handled, and the loss of what was queued before is loud:
+/// `meetingbaas_webhooks_inbox_store_data_lost_total` counts it.
+pub fn a_redis_restart_is_retried_and_a_lost_queue_is_loud(binary: &str) {
+    run(async {
+        let mut redis = RedisServer::start();
+        let metrics_addr = {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+            probe.local_addr().expect("its address").to_string()
+        };
+        let mut env = env_with_inbox(&redis.url());
+        env.push(("MEETINGBAAS_METRICS", metrics_addr.clone()));
+        // Keeps the first deliveries queued for retries, so that the restart loses them.
+        env.push(("MEETINGBAAS_EXAMPLE_FAULTS", "fail:doomed".to_string()));
+        let server = Server::start(binary, &env).await;
+        // Eight deliveries: every pooled intake connection has carried one.
+        for n in 0..8 {
+            let body = minimal("bot.failed", "doomed");
+            let body = [&body[..body.len() - 1], format!(",\"n\":{n}}}").as_bytes()].concat();
+            let response = post(
+                &server,
+                &signed(Scheme::Callback, &body),
+                Body::Length(body),
+            )
+            .await;
+            queued_id(&response);
+        }
+        let inbox = Inbox::open(&redis.url())
+            .await
+            .expect("the example's inbox");
+        wait_for(&inbox, "the doomed deliveries retrying", |s| {
+            s.retrying == 8
+        })
+        .await;
+        drop(inbox);
+
+        redis.restart();
+        let sent = deliveries("after-restart", 20);
+        for (headers, body) in &sent {
+            let response = post(&server, headers, Body::Length(body.clone())).await;
+            queued_id(&response);
+        }
+
+        // Counted before anything else opens the inbox (an open makes the group again).
+        let get =
+            format!("GET /metrics HTTP/1.1\r\nhost: {metrics_addr}\r\nconnection: close\r\n\r\n");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let answer = client::raw(&metrics_addr, get.as_bytes())
+                .await
+                .unwrap_or_default();
+            let text = String::from_utf8_lossy(&answer);
+            let lost: f64 = text
+                .lines()
+                .filter(|line| line.starts_with("meetingbaas_webhooks_inbox_store_data_lost_total"))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum();
+            if lost >= 1.0 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the lost queue was never counted:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let inbox = Inbox::open(&redis.url())
+            .await
+            .expect("the example's inbox");
+        wait_for(&inbox, "the deliveries after the restart handled", |s| {
+            s.completed == 20
+        })
+        .await;
+    });
+}

@@ -178,6 +178,8 @@ macro_rules! inbox_suite {
             kill_9_and_a_redis_restart_lose_none_redis,
             an_inbox_that_cannot_be_opened_exits_non_zero,
             an_unreachable_redis_inbox_is_503_and_recovers,
+            the_fault_switch_makes_chosen_bots_fail_panic_or_hang,
+            a_redis_restart_is_retried_and_a_lost_queue_is_loud,
         );
         #[test]
         fn sigterm_with_handlers_running_loses_nothing_sqlite() {

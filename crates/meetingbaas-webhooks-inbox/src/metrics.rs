@@ -19,6 +19,11 @@ pub const INBOX_ATTEMPTS_TOTAL: &str = "meetingbaas_webhooks_inbox_attempts_tota
 /// Histogram: seconds an attempt took, by `result`.
 pub const INBOX_ATTEMPT_DURATION_SECONDS: &str =
     "meetingbaas_webhooks_inbox_attempt_duration_seconds";
+/// Counter: times the store was found to have lost data it held, by `what` (`consumer_group`:
+/// the Redis stream's consumer group vanished; `delivery`: a delivery being handled vanished).
+/// Anything above 0 means deliveries answered 2xx may have been lost: Redis restarted without
+/// persistence, or its keys were deleted.
+pub const INBOX_STORE_DATA_LOST_TOTAL: &str = "meetingbaas_webhooks_inbox_store_data_lost_total";
 /// How often a running worker refreshes the gauges.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -31,6 +36,12 @@ pub(crate) fn attempt(verdict: &Verdict, took: Duration) {
     };
     metrics::counter!(INBOX_ATTEMPTS_TOTAL, "result" => result).increment(1);
     metrics::histogram!(INBOX_ATTEMPT_DURATION_SECONDS, "result" => result).record(took);
+}
+
+/// Counts one loss of stored data (see [`INBOX_STORE_DATA_LOST_TOTAL`]).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn data_lost(what: &'static str) {
+    metrics::counter!(INBOX_STORE_DATA_LOST_TOTAL, "what" => what).increment(1);
 }
 
 /// Sets the gauges from the store's counts, now and every [`STATS_INTERVAL`].

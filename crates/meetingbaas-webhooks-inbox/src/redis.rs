@@ -33,7 +33,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use meetingbaas_webhooks_receiver::Enqueued;
-use meetingbaas_webhooks_receiver::redis_connection::{RedisConnection, bounded, store_error};
+use meetingbaas_webhooks_receiver::redis_connection::{
+    RedisConnection, bounded, invoke_retrying, store_error,
+};
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use redis::{Script, Value};
 use tokio::sync::Mutex;
@@ -166,6 +168,7 @@ const FINISH: &str = r"
 local p = ARGV[1]
 local id = ARGV[2]
 local d = p .. 'd:' .. id
+if redis.call('EXISTS', d) == 0 then return -1 end
 if redis.call('HGET', d, 'state') ~= 'running' or redis.call('HGET', d, 'token') ~= ARGV[3] then
   return 0
 end
@@ -386,7 +389,7 @@ impl RedisBackend {
 
     async fn enqueue_async(&self, delivery: NewDelivery) -> Result<Enqueued, Error> {
         let turn = self.next_intake.fetch_add(1, Ordering::Relaxed);
-        let mut shared = self.intake[turn % self.intake.len()].clone();
+        let shared = &self.intake[turn % self.intake.len()];
         let mut invocation = self.scripts.enqueue.prepare_invoke();
         invocation
             .arg(&*self.prefix)
@@ -398,7 +401,9 @@ impl RedisBackend {
             .arg(&delivery.body[..])
             .arg(now_ms())
             .arg(delivery.bot_id.as_deref().unwrap_or(""));
-        let id: Option<i64> = bounded(invocation.invoke_async(&mut shared)).await?;
+        // Tried once more on a broken connection (a Redis restart): an enqueue that landed
+        // before the break is found by its key, and answered as a copy of a stored delivery.
+        let id: Option<i64> = invoke_retrying(shared, &invocation).await?;
         Ok(match id {
             Some(id) => Enqueued::Stored { id: id.to_string() },
             None => Enqueued::Duplicate,
@@ -428,13 +433,21 @@ impl RedisBackend {
                 *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = (last, next_due);
                 Ok(started.into_iter().map(claimed).collect())
             }
-            // Redis lost the group (restarted without persistence): make it again.
+            // Redis lost the group (restarted without persistence, or the keys were deleted):
+            // said loudly, then made again so that new deliveries move.
             Err(err)
                 if err.code() == Some("NOGROUP")
                     || err
                         .detail()
                         .is_some_and(|detail| detail.contains("NOGROUP")) =>
             {
+                data_lost(
+                    "consumer_group",
+                    "the inbox's Redis stream or its consumer group has vanished: Redis lost its \
+                     data (restarted without persistence, or the keys were deleted), and \
+                     deliveries queued before may have been lost; making the group again",
+                    None,
+                );
                 self.create_group().await?;
                 Ok(Vec::new())
             }
@@ -515,6 +528,15 @@ impl RedisBackend {
             .arg(detail)
             .arg(record);
         let done: i64 = bounded(finish.invoke_async(&mut shared)).await?;
+        if done == -1 {
+            data_lost(
+                "delivery",
+                "a delivery being handled is no longer in Redis: Redis lost its data (restarted \
+                 without persistence, or the keys were deleted), and deliveries queued before \
+                 may have been lost",
+                Some(&claimed.id),
+            );
+        }
         Ok(done == 1)
     }
 
@@ -762,6 +784,19 @@ impl RedisBackend {
 /// What the start of an attempt returns: id, token, body, key, kind, attempts, attempt base,
 /// received time, runs.
 type Started = (String, String, Vec<u8>, String, String, u32, u32, i64, u32);
+
+/// Says loudly that Redis lost data the inbox held: an error line and
+/// `meetingbaas_webhooks_inbox_store_data_lost_total{what}`.
+fn data_lost(what: &'static str, message: &str, id: Option<&str>) {
+    match id {
+        Some(id) => {
+            tracing::error!(target: "meetingbaas_webhooks_inbox", id, lost = what, "{message}")
+        }
+        None => tracing::error!(target: "meetingbaas_webhooks_inbox", lost = what, "{message}"),
+    }
+    #[cfg(feature = "metrics")]
+    crate::metrics::data_lost(what);
+}
 
 fn claimed((id, token, body, key, kind, attempts, base, received_ms, run): Started) -> Claimed {
     Claimed {

@@ -104,6 +104,52 @@ pub async fn bounded<T>(
     }
 }
 
+/// Runs `command` on `connection` like [`bounded`], and once more when the first try failed
+/// because the connection broke (the server restarted, or a proxy dropped the socket): the
+/// shared connection starts reconnecting on that failure, and the second try waits for the new
+/// socket. So a Redis restart costs the requests in flight a short wait rather than a 503
+/// each. Only for commands that are safe to run twice (each caller's says why).
+pub async fn query_retrying<T: redis::FromRedisValue>(
+    connection: &ConnectionManager,
+    command: &redis::Cmd,
+) -> Result<T, StoreError> {
+    let mut first = connection.clone();
+    match tokio::time::timeout(OPERATION_TIMEOUT, command.query_async(&mut first)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) if broken(&err) => {
+            let mut second = connection.clone();
+            bounded(command.query_async(&mut second)).await
+        }
+        Ok(Err(err)) => Err(store_error(&err)),
+        Err(_) => Err(StoreError::new("Redis did not answer in time")),
+    }
+}
+
+/// [`query_retrying`] for a script.
+pub async fn invoke_retrying<T: redis::FromRedisValue>(
+    connection: &ConnectionManager,
+    script: &redis::ScriptInvocation<'_>,
+) -> Result<T, StoreError> {
+    let mut first = connection.clone();
+    match tokio::time::timeout(OPERATION_TIMEOUT, script.invoke_async(&mut first)).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) if broken(&err) => {
+            let mut second = connection.clone();
+            bounded(script.invoke_async(&mut second)).await
+        }
+        Ok(Err(err)) => Err(store_error(&err)),
+        Err(_) => Err(StoreError::new("Redis did not answer in time")),
+    }
+}
+
+/// Whether `err` says the connection itself broke (not a refused connection, a timeout or an
+/// error answered by Redis): worth one more try on a fresh one.
+fn broken(err: &redis::RedisError) -> bool {
+    (err.is_connection_dropped() || err.is_io_error())
+        && !err.is_timeout()
+        && !err.is_connection_refusal()
+}
+
 /// A Redis error as a [`StoreError`]: its kind and description; the URL (which may hold a
 /// password) is never included.
 pub fn store_error(err: &redis::RedisError) -> StoreError {

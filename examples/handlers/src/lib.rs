@@ -4,6 +4,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod faults;
+
 use std::time::Duration;
 
 use meetingbaas_webhooks_inbox::event::{BotCompleted, BotFailed};
@@ -14,14 +16,23 @@ use serde::Serialize;
 /// sender was answered, one per payload type and a fallback: they may take their time (30 s
 /// per attempt by default); an `Err` is retried with backoff and then kept as a dead letter
 /// (`meetingbaas-webhooks inbox --store ... list --dead`). The worker logs each attempt.
+///
+/// For trying retries, dead letters and timeouts from outside, `MEETINGBAAS_EXAMPLE_FAULTS`
+/// makes them fail, panic or hang for chosen bot ids ([`faults`]); a malformed list stops the
+/// example here, at start.
 pub fn worker(worker: WorkerBuilder) -> WorkerBuilder {
+    if let Err(err) = faults::check() {
+        eprintln!("error: {err}");
+        std::process::exit(2);
+    }
     worker
         .handle(bot_completed)
         .handle(bot_failed)
-        .fallback(|_job: Job| async { Ok(()) })
+        .fallback(|job: Job| async move { faults::inject(job.bot_id()).await })
 }
 
 async fn bot_completed(job: Job<(), BotCompleted>) -> Result<(), HandlerError> {
+    faults::inject(job.bot_id()).await?;
     // Stands in for slow work (fetching the recording, calling a CRM): nobody is waiting.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let recording = job.data().video_url().unwrap_or("none");
@@ -30,6 +41,7 @@ async fn bot_completed(job: Job<(), BotCompleted>) -> Result<(), HandlerError> {
 }
 
 async fn bot_failed(job: Job<(), BotFailed>) -> Result<(), HandlerError> {
+    faults::inject(job.bot_id()).await?;
     let error = job.data().error_code.as_ref().map(|code| code.as_str());
     tracing::info!(bot_id = job.bot_id(), error, "bot failed");
     Ok(())

@@ -290,7 +290,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
             {
                 Ok(true) => break,
                 Ok(false) => {
-                    tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, "the attempt outlived its lease; another worker took the delivery over, so this outcome is not recorded");
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, "the attempt's outcome is not recorded: it ran longer than its lease and another worker took the delivery over (raise the lease or the handler's speed), or the store no longer holds the delivery");
                     break;
                 }
                 Err(err) => {

@@ -6,11 +6,11 @@ use std::boxed::Box;
 use std::format;
 use std::string::{String, ToString};
 
+use redis::Script;
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
 
 use super::store::{Claim, IdempotencyStore, StoreError, StoreFuture};
-use crate::redis_connection::{RedisConnection, bounded};
+use crate::redis_connection::{RedisConnection, bounded, query_retrying};
 
 /// The value of a completed key. Claims hold `claim:<token>`, so the two never collide.
 const DONE: &str = "done";
@@ -84,26 +84,26 @@ impl RedisStore {
         let key = self.key(key);
         let owner = format!("claim:{token}");
         let lease_ms = millis(lease);
-        let mut connection = self.connection.clone();
         // SET NX, and when the key exists, GET what holds it. A key expiring between the two is
-        // claimed again on the next turn.
+        // claimed again on the next turn. Both are tried once more on a broken connection (a
+        // Redis restart): a SET that landed before the break is found holding our own token.
+        let set = redis::cmd("SET")
+            .arg(&key)
+            .arg(&owner)
+            .arg("NX")
+            .arg("PX")
+            .arg(lease_ms)
+            .clone();
+        let get = redis::cmd("GET").arg(&key).clone();
         for _ in 0..3 {
-            let set: Option<String> = bounded(
-                redis::cmd("SET")
-                    .arg(&key)
-                    .arg(&owner)
-                    .arg("NX")
-                    .arg("PX")
-                    .arg(lease_ms)
-                    .query_async(&mut connection),
-            )
-            .await?;
+            let set: Option<String> = query_retrying(&self.connection, &set).await?;
             if set.is_some() {
                 return Ok(Claim::Acquired);
             }
-            let holder: Option<String> = bounded(connection.get(&key)).await?;
+            let holder: Option<String> = query_retrying(&self.connection, &get).await?;
             match holder.as_deref() {
                 Some(DONE) => return Ok(Claim::Completed),
+                Some(holder) if holder == owner => return Ok(Claim::Acquired),
                 Some(_) => return Ok(Claim::InProgress),
                 None => continue,
             }

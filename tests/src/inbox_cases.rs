@@ -437,3 +437,81 @@ pub fn a_redis_restart_is_retried_and_a_lost_queue_is_loud(binary: &str) {
         .await;
     });
 }
+
+/// An inbox file with one page of pending bodies overwritten, 3 000 deliveries pending: the
+/// example starts, `GET /ready` never answers 200 (its integrity check found the damage), and
+/// the queue keeps moving: every delivery is handled or dead-lettered (`unreadable_row`, only
+/// those on the page), and a new one is still stored and handled.
+pub fn a_damaged_file_is_never_ready_and_its_queue_keeps_moving(binary: &str) {
+    const PENDING: usize = 3_000;
+    run(async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let url = sqlite_url(&dir);
+        let path = dir.path().join("inbox.db");
+        {
+            let inbox = Inbox::open(&url).await.expect("a new inbox");
+            let mut sends = tokio::task::JoinSet::new();
+            for chunk in 0..PENDING / 100 {
+                let inbox = inbox.clone();
+                sends.spawn(async move {
+                    for n in chunk * 100..(chunk + 1) * 100 {
+                        // About 900 bytes; the marker is only in the body.
+                        let body = format!(
+                            r#"{{"event":"bot.failed","data":{{"bot_id":"d-{n}","pad":"body-{n:04}-{}"}}}}"#,
+                            "x".repeat(850)
+                        );
+                        meetingbaas_webhooks_inbox::testing::stored(&inbox, body).await;
+                    }
+                });
+            }
+            while let Some(sent) = sends.join_next().await {
+                sent.expect("a store task");
+            }
+        }
+        // The store's threads close the file and fold its log in.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let mut bytes = std::fs::read(&path).expect("the inbox file");
+        let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
+            1 => 65_536,
+            size => usize::from(size),
+        };
+        let marker = b"body-1500-";
+        let at = bytes
+            .windows(marker.len())
+            .position(|window| window == marker)
+            .expect("the body is in the file");
+        let page = at / page_size;
+        bytes[page * page_size..(page + 1) * page_size].fill(0xA5);
+        std::fs::write(&path, &bytes).expect("the damaged file");
+
+        let server = Server::start(binary, &env_with_inbox(&url)).await;
+        // Never ready: sampled for 5 s (the check of a 3 MB file takes milliseconds).
+        for _ in 0..50 {
+            let ready = crate::shutdown_cases::ready(&server).await;
+            assert_eq!(ready.status, 503, "ready with a damaged file");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let body = minimal("bot.failed", "after-damage");
+        let id = queued_id(
+            &post(
+                &server,
+                &signed(Scheme::Callback, &body),
+                Body::Length(body),
+            )
+            .await,
+        );
+        let inbox = Inbox::open_read_only(&url)
+            .await
+            .expect("the inbox, read-only");
+        let stats = wait_for(&inbox, "the queue to move past the damaged page", |s| {
+            s.completed + s.dead == PENDING as u64 + 1
+        })
+        .await;
+        assert!(
+            stats.dead >= 1 && stats.dead < 20,
+            "only the page's: {stats:?}"
+        );
+        let after = inbox.show(&id).await.expect("the new delivery");
+        assert_eq!(after.summary.state, State::Completed);
+    });
+}

@@ -24,6 +24,24 @@ pub(crate) async fn ready(server: &Server) -> Response {
         .unwrap_or_else(|err| panic!("no answer to GET /ready: {err}"))
 }
 
+/// Waits for `GET /ready` to answer 200, as a readiness probe does: with a SQLite inbox, not
+/// before the background integrity check of the file has passed (milliseconds on a small file).
+pub(crate) async fn wait_ready(server: &Server) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let response = ready(server).await;
+        if response.status == 200 {
+            return;
+        }
+        assert_eq!(response.status, 503, "{}", response.text());
+        assert!(
+            Instant::now() < deadline,
+            "never ready with a healthy store"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A healthy example answers `GET /ready` 200; on SIGTERM it fails at once but deliveries are
 /// still answered during the drain period; then the process exits 0, within 15 s.
 pub fn ready_until_sigterm_then_a_drain_and_exit_0(binary: &str) {
@@ -77,11 +95,7 @@ pub fn sigterm_with_handlers_running_loses_nothing_sqlite(binary: &str) {
         let mut env = env_with_inbox(&url);
         env.push(("MEETINGBAAS_DRAIN_SECONDS", "3".into()));
         let mut server = Server::start(binary, &env).await;
-        assert_eq!(
-            ready(&server).await.status,
-            200,
-            "ready with a healthy store"
-        );
+        wait_ready(&server).await;
         let inbox = Inbox::open(&url).await.expect("the example's inbox");
         let mut ids = BTreeSet::new();
         // `bot.completed` takes 200 ms in the examples' handler: several are running at once.

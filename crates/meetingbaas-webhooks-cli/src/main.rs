@@ -10,7 +10,7 @@
 //! - `resend`, `retry-callback`, `retry-webhook`, `webhook-url`, `endpoints`: Meeting BaaS's own
 //!   API, to have a delivery sent again and to read or set where deliveries go.
 //! - `parse [FILE|-]`: the typed event a handler would receive, as JSON.
-//! - `inbox --store URL stats|list|show|redrive|forget|purge`: look into a durable inbox and
+//! - `inbox --store URL stats|list|show|redrive|forget|purge|backup`: look into a durable inbox and
 //!   reprocess from it.
 //!
 //! Exit status: 0 success, 1 failure (for `verify`: not verified), 2 usage error; the API
@@ -165,15 +165,17 @@ Example:
 
 Prints every endpoint URL in the answer, one per line (--json: the whole answer)."))]
     Endpoints(EndpointsArgs),
-    /// Look into a durable inbox and reprocess from it: stats, list, show, redrive, forget, purge.
+    /// Look into a durable inbox and reprocess from it: stats, list, show, redrive, forget, purge,
+    /// backup.
     #[command(after_help = "\
 Examples:
   meetingbaas-webhooks inbox --store sqlite://inbox.db stats
-  meetingbaas-webhooks inbox --store redis://127.0.0.1:6379 list --dead --kind bot_completed
+  meetingbaas-webhooks inbox --store redis://127.0.0.1:6379 list --dead --kind bot.completed
   meetingbaas-webhooks inbox --store sqlite://inbox.db show 42
-  meetingbaas-webhooks inbox --store sqlite://inbox.db redrive --all --kind bot_completed
+  meetingbaas-webhooks inbox --store sqlite://inbox.db redrive --all --kind bot.completed
   meetingbaas-webhooks inbox --store sqlite://inbox.db forget svix:id:msg_2abc
   meetingbaas-webhooks inbox --store sqlite://inbox.db purge --dead --older-than 7d
+  meetingbaas-webhooks inbox --store sqlite://inbox.db backup --to inbox-2026-12-07.db
 
 --store defaults to MEETINGBAAS_INBOX. `forget KEY` lets a deliberate resend (same Svix id or
 body) be stored and handled again. --json prints one JSON value. Anything printed from a stored
@@ -310,7 +312,7 @@ enum InboxAction {
         /// Only dead letters.
         #[arg(long)]
         dead: bool,
-        /// Only this kind (bot_completed, bot_failed, ...).
+        /// Only this kind (bot.completed, bot.failed, ... or a kind name: bot_completed).
         #[arg(long, value_name = "KIND")]
         kind: Option<String>,
         /// At most this many.
@@ -355,6 +357,14 @@ enum InboxAction {
         /// Only those that ended longer ago than this (30s, 15m, 12h, 7d).
         #[arg(long, value_name = "DURATION")]
         older_than: Option<String>,
+    },
+    /// Copy a SQLite inbox to a new file while the service runs (SQLite's online backup API).
+    /// To restore: stop the service, replace its file with the copy, and remove the `-wal` and
+    /// `-shm` files beside it.
+    Backup {
+        /// The new file (must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: std::path::PathBuf,
     },
 }
 
@@ -592,6 +602,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     completed,
                     older_than,
                 },
+                InboxAction::Backup { to } => Action::Backup { to },
             };
             commands::inbox::run(commands::inbox::Options {
                 store: args.store,

@@ -282,3 +282,81 @@ impl Drop for Unmount {
             .status();
     }
 }
+
+/// `backup --to FILE` while deliveries keep arriving: exit 0, and the copy is an inbox holding
+/// every delivery stored before the backup began (a consistent snapshot: each one readable),
+/// that a service can open; an existing FILE is never overwritten; a Redis store is a usage
+/// error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_copies_a_live_inbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("inbox.db").display());
+    let inbox = Inbox::open(&url).await.unwrap();
+    let mut before = Vec::new();
+    for n in 0..200 {
+        let body = format!(r#"{{"event":"bot.completed","data":{{"bot_id":"before-{n}"}}}}"#);
+        before.push(store(&inbox, body.as_bytes()).await);
+    }
+    // A writer that keeps going during the backup.
+    let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let inbox = inbox.clone();
+        let writing = writing.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            while writing.load(std::sync::atomic::Ordering::Relaxed) {
+                let body =
+                    format!(r#"{{"event":"bot.completed","data":{{"bot_id":"during-{n}"}}}}"#);
+                store(&inbox, body.as_bytes()).await;
+                n += 1;
+            }
+            n
+        })
+    };
+    let to = dir.path().join("backup.db");
+    let to_arg = to.display().to_string();
+    let output = tokio::task::spawn_blocking({
+        let url = url.clone();
+        let to_arg = to_arg.clone();
+        move || inbox_command(&url, &["backup", "--to", &to_arg, "--json"])
+    })
+    .await
+    .unwrap();
+    writing.store(false, std::sync::atomic::Ordering::Relaxed);
+    let during = writer.await.unwrap();
+    let report = json(&output);
+    assert!(report["pages"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        !dir.path().join("backup.db-wal").exists(),
+        "the copy is one file"
+    );
+
+    // The copy is an inbox: every delivery stored before the backup, each readable.
+    let copy_url = format!("sqlite://{to_arg}");
+    let copy = Inbox::open_read_only(&copy_url).await.unwrap();
+    let stats = copy.stats().await.unwrap();
+    assert!(
+        stats.queued >= 200 && stats.queued <= 200 + during as u64,
+        "{stats:?} ({during} written during the backup)"
+    );
+    for id in &before {
+        let shown = copy.show(id).await.unwrap();
+        assert!(shown.body.starts_with(b"{\"event\":\"bot.completed\""));
+    }
+    drop(copy);
+    // A service can open it (the restore).
+    let restored = Inbox::open(&copy_url).await.unwrap();
+    assert_eq!(restored.stats().await.unwrap().queued, stats.queued);
+    drop(restored);
+
+    // Never over an existing file.
+    let size = std::fs::metadata(&to).unwrap().len();
+    let again = inbox_command(&url, &["backup", "--to", &to_arg]);
+    assert_eq!(again.status.code(), Some(1), "{again:?}");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    assert_eq!(std::fs::metadata(&to).unwrap().len(), size);
+    // Redis: a usage error naming the way.
+    let redis = inbox_command("redis://127.0.0.1:1", &["backup", "--to", "x.db"]);
+    assert_eq!(redis.status.code(), Some(2), "{redis:?}");
+    assert!(String::from_utf8_lossy(&redis.stderr).contains("sqlite://"));
+}

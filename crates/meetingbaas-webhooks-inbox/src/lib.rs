@@ -117,7 +117,7 @@ pub use record::{
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteBackend, SqliteReader};
+pub use sqlite::{BackupReport, SqliteBackend, SqliteReader};
 pub use store::{AdminStore, IntakeStore, NewDelivery, Store, StoreFuture, WorkStore};
 pub use worker::{
     Attempted, DEFAULT_RETENTION, HandlerError, Job, RetryPolicy, Worker, WorkerBuilder,
@@ -244,6 +244,14 @@ impl Inbox {
     /// The store, for the worker.
     pub(crate) fn store(&self) -> Arc<dyn Store> {
         Arc::clone(&self.store)
+    }
+
+    /// `Ok` when the store can take deliveries and be worked from now: what a readiness probe
+    /// (`GET /ready`) asks. With SQLite, not before the background integrity check of the file
+    /// has passed, never after it found damage, and not while claims fail
+    /// ([`AdminStore::ready`]).
+    pub async fn ready(&self) -> Result<(), Error> {
+        self.store.ready().await
     }
 
     /// Counts per state and the age of the oldest delivery not yet handled.

@@ -24,6 +24,9 @@ pub const INBOX_ATTEMPT_DURATION_SECONDS: &str =
 /// Anything above 0 means deliveries answered 2xx may have been lost: Redis restarted without
 /// persistence, or its keys were deleted.
 pub const INBOX_STORE_DATA_LOST_TOTAL: &str = "meetingbaas_webhooks_inbox_store_data_lost_total";
+/// Gauge: 1 when the background integrity check of the SQLite inbox file found damage, 0 when
+/// it passed (absent until it has run).
+pub const INBOX_STORE_DAMAGED: &str = "meetingbaas_webhooks_inbox_store_damaged";
 /// How often a running worker refreshes the gauges.
 pub const STATS_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -42,6 +45,12 @@ pub(crate) fn attempt(verdict: &Verdict, took: Duration) {
 #[cfg_attr(not(feature = "redis"), allow(dead_code))]
 pub(crate) fn data_lost(what: &'static str) {
     metrics::counter!(INBOX_STORE_DATA_LOST_TOTAL, "what" => what).increment(1);
+}
+
+/// Sets [`INBOX_STORE_DAMAGED`].
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn store_damaged(damaged: bool) {
+    metrics::gauge!(INBOX_STORE_DAMAGED).set(if damaged { 1.0 } else { 0.0 });
 }
 
 /// Sets the gauges from the store's counts, now and every [`STATS_INTERVAL`].

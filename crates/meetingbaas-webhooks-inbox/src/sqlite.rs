@@ -5,12 +5,15 @@
 //! own, so that they do not delay intake; checkpoints on another ([`checkpoint`]), so that they
 //! do not either.
 
+mod backup;
 mod checkpoint;
+mod health;
 mod keys;
 mod read_only;
 mod schema;
 mod sync;
 
+pub use self::backup::BackupReport;
 pub use self::read_only::SqliteReader;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +26,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use tokio::sync::oneshot;
 
 use self::checkpoint::Checkpointer;
+use self::health::Health;
 use self::keys::Keys;
 use self::sync::Syncer;
 use crate::error::Error;
@@ -103,6 +107,8 @@ pub struct SqliteBackend {
     reader: Option<mpsc::Sender<Box<dyn Op>>>,
     wakeup: Arc<Wakeup>,
     path: Arc<PathBuf>,
+    /// The background integrity check and the last claim (`sqlite/health.rs`); none in memory.
+    health: Option<Arc<Health>>,
 }
 
 impl SqliteBackend {
@@ -135,7 +141,9 @@ impl SqliteBackend {
             checkpointer: Some(checkpointer),
             syncer: Some(Syncer::start(&path)?),
         };
-        SqliteBackend::start(connection, Some(reader), durability, path)
+        let mut backend = SqliteBackend::start(connection, Some(reader), durability, path)?;
+        backend.health = Some(Health::start(&backend.path));
+        Ok(backend)
     }
 
     /// An in-memory database: **not durable** (gone with the process), for tests.
@@ -180,6 +188,7 @@ impl SqliteBackend {
             reader,
             wakeup: Arc::default(),
             path: Arc::new(path),
+            health: None,
         })
     }
 
@@ -903,7 +912,11 @@ impl WorkStore for SqliteBackend {
         let call = self.call(move |connection| claim(connection, max, lease, &token));
         let this = self.clone();
         Box::pin(async move {
-            let (mut claimed, next_due) = call.await?;
+            let claim = call.await;
+            if let Some(health) = &this.health {
+                health.claimed(claim.is_ok());
+            }
+            let (mut claimed, next_due) = claim?;
             wakeup.claimed(next_due);
             if claimed.is_empty() {
                 return Ok(claimed);
@@ -951,6 +964,16 @@ impl WorkStore for SqliteBackend {
 impl AdminStore for SqliteBackend {
     fn stats(&self) -> StoreFuture<Stats> {
         Box::pin(self.read(stats))
+    }
+
+    fn ready(&self) -> StoreFuture<()> {
+        if let Some(health) = &self.health
+            && let Err(err) = health.ready(&self.path)
+        {
+            return Box::pin(async move { Err(err) });
+        }
+        let stats = self.stats();
+        Box::pin(async move { stats.await.map(drop) })
     }
 
     fn list(&self, query: ListQuery) -> StoreFuture<Vec<Summary>> {

@@ -112,6 +112,15 @@ pub trait AdminStore: Send + Sync + fmt::Debug + 'static {
     /// Deletes deliveries in `state` (completed or dead) finished longer than `older_than` ago;
     /// returns how many.
     fn purge(&self, state: State, older_than: Duration) -> StoreFuture<u64>;
+
+    /// Whether the store can take deliveries and be worked from now (for a readiness probe).
+    /// By default: whether [`stats`](Self::stats) answers. The SQLite store also fails it until
+    /// its background integrity check has passed, for good when the check found damage, and
+    /// while claims fail.
+    fn ready(&self) -> StoreFuture<()> {
+        let stats = self.stats();
+        Box::pin(async move { stats.await.map(drop) })
+    }
 }
 
 /// A whole store: intake, work and administration. Implemented for every type that has the

@@ -9,6 +9,39 @@ use meetingbaas_webhooks_inbox::{Inbox, Job, ListQuery, SqliteBackend, State, Ve
 
 const DELIVERIES: usize = 400;
 
+/// `Inbox::ready` once the background integrity check has run (it fails with "still running"
+/// until then).
+async fn ready_after_the_check(inbox: &Inbox) -> Result<(), meetingbaas_webhooks_inbox::Error> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match inbox.ready().await {
+            Err(err) if err.to_string().contains("still running") => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the check never ended"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A healthy file is ready once its check has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_healthy_file_is_ready_after_its_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    let inbox = Inbox::with_store(SqliteBackend::open(&path).unwrap());
+    for n in 0..50 {
+        stored(&inbox, body(n)).await;
+    }
+    drop(inbox);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let inbox = Inbox::with_store(SqliteBackend::open(&path).unwrap());
+    ready_after_the_check(&inbox).await.expect("a healthy file");
+}
+
 fn body(n: usize) -> String {
     // About 900 bytes each: four or so to a 4 KiB page.
     format!(
@@ -53,6 +86,9 @@ async fn a_damaged_page_dead_letters_its_deliveries_and_the_queue_keeps_moving()
         tracing::subscriber::set_default(tracing_subscriber::fmt().with_test_writer().finish());
     let inbox =
         Inbox::with_store(SqliteBackend::open(&path).expect("opens: the damage is in a body"));
+    // The integrity check after start finds the damage: never ready.
+    let found = ready_after_the_check(&inbox).await.unwrap_err().to_string();
+    assert!(found.contains("is damaged"), "{found}");
     let run = inbox
         .worker()
         .concurrency(8)
@@ -65,6 +101,8 @@ async fn a_damaged_page_dead_letters_its_deliveries_and_the_queue_keeps_moving()
         .expect("the queue kept moving past the damaged page");
     let stats = inbox.stats().await.unwrap();
     assert_eq!(stats.completed + stats.dead, DELIVERIES as u64, "{stats:?}");
+    // Still not ready once the damaged deliveries are dead letters: the file stays damaged.
+    assert!(inbox.ready().await.is_err());
     assert_eq!(
         (stats.queued, stats.retrying, stats.running),
         (0, 0, 0),

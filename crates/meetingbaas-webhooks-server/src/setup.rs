@@ -433,7 +433,9 @@ impl Webhooks {
     }
 }
 
-/// Whether the receiver should get traffic: not stopping, and its inbox (if any) answering.
+/// Whether the receiver should get traffic: not stopping, and its inbox (if any) ready
+/// ([`Inbox::ready`]: it answers, its worker can claim, and a SQLite file has passed its
+/// background integrity check).
 /// For `GET /ready` (load balancers, Kubernetes' readiness probe); `/health` stays liveness.
 #[derive(Clone, Debug)]
 pub struct Readiness {
@@ -448,7 +450,7 @@ impl Readiness {
             return false;
         }
         match &self.inbox {
-            Some(inbox) => inbox.stats().await.is_ok(),
+            Some(inbox) => inbox.ready().await.is_ok(),
             None => true,
         }
     }

@@ -47,6 +47,9 @@ pub(crate) enum Action {
         completed: bool,
         older_than: Option<String>,
     },
+    Backup {
+        to: std::path::PathBuf,
+    },
 }
 
 pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
@@ -66,6 +69,9 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
         && !std::path::Path::new(path).exists()
     {
         return Err(Failure::runtime(format!("no inbox at {}", printable(path))));
+    }
+    if let Action::Backup { to } = action {
+        return backup(&store, to, json).await;
     }
     // A kind given wrongly is refused before the store is opened.
     if let Action::List {
@@ -158,6 +164,7 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
                 return Ok(ExitCode::from(1));
             }
         }
+        Action::Backup { to } => return backup(&store, to, json).await,
         Action::Purge {
             dead,
             completed,
@@ -184,6 +191,34 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
                 output::out(format!("purged: {purged}"));
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `backup --to FILE`: a SQLite inbox copied through the online backup API, beside a running
+/// service, read-only on the inbox itself.
+async fn backup(store: &str, to: std::path::PathBuf, json: bool) -> Result<ExitCode, Failure> {
+    let Some(path) = store.trim().strip_prefix("sqlite://") else {
+        return Err(Failure::usage(
+            "backup is for sqlite:// inboxes; back a Redis inbox up with Redis itself (its \
+             append-only file, or BGSAVE and a copy of the dump)",
+        ));
+    };
+    let path = path.to_owned();
+    let report = tokio::task::spawn_blocking(move || {
+        meetingbaas_webhooks_inbox::SqliteReader::open(&path)?.backup_to(&to)
+    })
+    .await
+    .map_err(|err| Failure::runtime(err.to_string()))?
+    .map_err(|err| Failure::runtime(printable(&err.to_string())))?;
+    let shown = printable(&report.path.display().to_string());
+    if json {
+        output::out(json!({ "backup": shown, "pages": report.pages, "bytes": report.bytes }));
+    } else {
+        output::out(format!(
+            "backed up to {shown}: {} pages, {} bytes, quick_check ok",
+            report.pages, report.bytes
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -71,6 +71,18 @@ impl SqliteReader {
         })
     }
 
+    /// Runs `use_it` on the connection, on this thread.
+    pub(super) fn with_connection<T>(
+        &self,
+        use_it: impl FnOnce(&Connection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        use_it(&connection)
+    }
+
     /// Runs `read` on the connection, on a blocking thread.
     fn read<T, F>(&self, read: F) -> StoreFuture<T>
     where

@@ -1,0 +1,184 @@
+//! Whether the inbox file can be trusted and worked from: a full integrity check
+//! (`PRAGMA quick_check`) run in the background after start, so that start stays fast on a
+//! large file, and whether the last claim failed. [`AdminStore::ready`](crate::AdminStore::ready)
+//! fails until the check has passed, for good when it found damage, and while claims fail.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::Error;
+
+/// The most lines of a failed check kept (and logged).
+const MAX_FINDINGS: usize = 5;
+
+/// The state of one inbox file.
+pub(super) struct Health {
+    integrity: Mutex<Integrity>,
+    claims_failing: AtomicBool,
+}
+
+enum Integrity {
+    Checking,
+    Passed,
+    Damaged(String),
+}
+
+impl fmt::Debug for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let integrity = match &*self
+            .integrity
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            Integrity::Checking => "checking",
+            Integrity::Passed => "passed",
+            Integrity::Damaged(_) => "damaged",
+        };
+        f.debug_struct("Health")
+            .field("integrity", &integrity)
+            .field(
+                "claims_failing",
+                &self.claims_failing.load(Ordering::Relaxed),
+            )
+            .finish()
+    }
+}
+
+impl Health {
+    /// Starts the integrity check of `path` on a thread of its own (a read-only connection:
+    /// in WAL mode it holds no writer up).
+    pub(super) fn start(path: &Path) -> Arc<Health> {
+        let health = Arc::new(Health {
+            integrity: Mutex::new(Integrity::Checking),
+            claims_failing: AtomicBool::new(false),
+        });
+        let checked = Arc::clone(&health);
+        let path = path.to_path_buf();
+        let spawned = std::thread::Builder::new()
+            .name("inbox-sqlite-check".into())
+            .spawn(move || checked.check(&path));
+        if let Err(err) = spawned {
+            health.set(Integrity::Damaged(format!(
+                "cannot start the integrity check: {err}"
+            )));
+        }
+        health
+    }
+
+    fn check(&self, path: &Path) {
+        let started = std::time::Instant::now();
+        let outcome = match quick_check(path) {
+            // A page so damaged that the check itself stops is a finding, not a failure to run.
+            Err(err) if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+                Ok(vec![err.to_string()])
+            }
+            outcome => outcome,
+        };
+        match outcome {
+            Ok(findings) if findings.is_empty() => {
+                tracing::info!(
+                    target: "meetingbaas_webhooks_inbox",
+                    path = %path.display(),
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "integrity check passed"
+                );
+                self.set(Integrity::Passed);
+            }
+            Ok(findings) => {
+                let findings = findings.join("; ");
+                tracing::error!(
+                    target: "meetingbaas_webhooks_inbox",
+                    path = %path.display(),
+                    findings = %findings.escape_debug(),
+                    "the inbox file is damaged (PRAGMA quick_check): deliveries on damaged pages \
+                     are dead-lettered as unreadable_row; stop the service, restore a backup or \
+                     recover the file (`sqlite3 FILE .recover`)"
+                );
+                self.set(Integrity::Damaged(findings));
+            }
+            Err(err) => {
+                tracing::error!(
+                    target: "meetingbaas_webhooks_inbox",
+                    path = %path.display(),
+                    error = %err,
+                    "the integrity check of the inbox file could not run"
+                );
+                self.set(Integrity::Damaged(format!(
+                    "the check could not run: {err}"
+                )));
+            }
+        }
+    }
+
+    fn set(&self, integrity: Integrity) {
+        #[cfg(feature = "metrics")]
+        match &integrity {
+            Integrity::Damaged(_) => crate::metrics::store_damaged(true),
+            Integrity::Passed => crate::metrics::store_damaged(false),
+            Integrity::Checking => {}
+        }
+        *self
+            .integrity
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = integrity;
+    }
+
+    /// Records whether the last claim failed.
+    pub(super) fn claimed(&self, ok: bool) {
+        self.claims_failing.store(!ok, Ordering::Relaxed);
+    }
+
+    /// `Ok` once the check has passed and while claims succeed.
+    pub(super) fn ready(&self, path: &Path) -> Result<(), Error> {
+        match &*self
+            .integrity
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            Integrity::Checking => {
+                return Err(Error::Store(format!(
+                    "the integrity check of {} is still running",
+                    path.display()
+                )));
+            }
+            Integrity::Damaged(findings) => {
+                return Err(Error::Store(format!(
+                    "{} is damaged: {}",
+                    path.display(),
+                    findings.escape_debug()
+                )));
+            }
+            Integrity::Passed => {}
+        }
+        if self.claims_failing.load(Ordering::Relaxed) {
+            return Err(Error::Store(format!(
+                "the worker cannot claim from {}",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `PRAGMA quick_check` on a read-only connection: the lines it found (none: healthy).
+fn quick_check(path: &Path) -> Result<Vec<String>, rusqlite::Error> {
+    let connection = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.busy_timeout(std::time::Duration::from_secs(30))?;
+    let mut statement = connection.prepare(&format!("PRAGMA quick_check({MAX_FINDINGS})"))?;
+    let lines = statement.query_map([], |row| row.get::<_, String>(0))?;
+    let mut findings = Vec::new();
+    for line in lines {
+        let line = line?;
+        if line != "ok" {
+            findings.push(line);
+        }
+    }
+    Ok(findings)
+}

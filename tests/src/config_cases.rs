@@ -257,6 +257,19 @@ pub fn bad_config_files_exit_non_zero_with_one_line(binary: &str) {
             missing,
         )
         .await;
+        // A bad value of another variable: one line naming the variable.
+        let mut env = crate::server::default_env();
+        env.push((
+            "MEETINGBAAS_TRUSTED_PROXIES",
+            "10.0.0.1, a-load-balancer".into(),
+        ));
+        assert_one_line_failure(
+            binary,
+            &env,
+            "trusted proxies",
+            "MEETINGBAAS_TRUSTED_PROXIES",
+        )
+        .await;
     });
 }
 

@@ -177,10 +177,43 @@ pub async fn stalled_uploads_with(
     hold: Duration,
     secret: &'static str,
 ) -> AttackReport {
+    let credentials = format!("x-mb-secret: {secret}\r\n");
+    stalled_uploads_from(
+        server,
+        connections,
+        framing,
+        hold,
+        (credentials, None),
+        Scheme::Callback,
+    )
+    .await
+}
+
+/// [`stalled_uploads`] whose uploads send the header lines `attacker.0` from the local
+/// address `attacker.1` (any loopback address: 127.0.0.2 is another peer than 127.0.0.1); the
+/// verified delivery is signed with `scheme`, from 127.0.0.1.
+pub async fn stalled_uploads_from(
+    server: &Server,
+    connections: usize,
+    framing: Framing,
+    hold: Duration,
+    attacker: (String, Option<std::net::IpAddr>),
+    scheme: Scheme,
+) -> AttackReport {
     let idle = memory(server);
     let start = Instant::now();
+    let (credentials, from) = attacker;
+    let credentials: std::sync::Arc<str> = credentials.into();
     let uploads: Vec<_> = (0..connections)
-        .map(|_| tokio::spawn(stalled_upload(server.addr.clone(), framing, hold, secret)))
+        .map(|_| {
+            tokio::spawn(stalled_upload(
+                server.addr.clone(),
+                framing,
+                hold,
+                credentials.clone(),
+                from,
+            ))
+        })
         .collect();
 
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -188,11 +221,7 @@ pub async fn stalled_uploads_with(
     let sent = Instant::now();
     let delivery = tokio::time::timeout(
         DELIVERY_TIMEOUT,
-        client::post(
-            &server.addr,
-            &signed(Scheme::Callback, &body),
-            Body::Length(body),
-        ),
+        client::post(&server.addr, &signed(scheme, &body), Body::Length(body)),
     )
     .await
     .map_err(|_| format!("no answer within {DELIVERY_TIMEOUT:?}"))
@@ -229,10 +258,15 @@ async fn stalled_upload(
     addr: String,
     framing: Framing,
     hold: Duration,
-    secret: &'static str,
+    credentials: std::sync::Arc<str>,
+    from: Option<std::net::IpAddr>,
 ) -> (String, Duration) {
     let start = Instant::now();
-    let stream = match TcpStream::connect(&addr).await {
+    let connected = match from {
+        None => TcpStream::connect(&addr).await,
+        Some(from) => connect_from(from, &addr).await,
+    };
+    let stream = match connected {
         Ok(stream) => stream,
         Err(err) => return (format!("connect: {:?}", err.kind()), start.elapsed()),
     };
@@ -242,8 +276,8 @@ async fn stalled_upload(
         Framing::Chunked => "Transfer-Encoding: chunked".to_string(),
     };
     let head = format!(
-        "POST {} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nx-mb-secret: \
-         {secret}\r\n{framing_header}\r\n\r\n",
+        "POST {} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         {credentials}{framing_header}\r\n\r\n",
         client::ROUTE
     );
     let writing = tokio::spawn(async move {
@@ -280,6 +314,19 @@ async fn stalled_upload(
     let open = start.elapsed();
     writing.abort();
     (ending.unwrap_or_else(|_| "held".to_string()), open)
+}
+
+/// A connection to `addr` from the local address `from` (bound first, any port).
+async fn connect_from(from: std::net::IpAddr, addr: &str) -> io::Result<TcpStream> {
+    let target: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "not an IP address and port"))?;
+    let socket = match from {
+        std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.bind(std::net::SocketAddr::new(from, 0))?;
+    socket.connect(target).await
 }
 
 /// Reads until the server answers (its status code, `"503 without Retry-After"` if so) or
@@ -401,6 +448,58 @@ pub fn stalled_uploads_with_a_wrong_secret_never_crowd_out_a_verified_delivery(b
             .endings
             .iter()
             .filter(|(ending, _)| ["401", "closed", "reset"].contains(&ending.as_str()))
+            .map(|(_, count)| count)
+            .sum();
+        assert_eq!(refused, ATTACK_CONNECTIONS, "{}", report.summary());
+        assert!(
+            report.peak < MEMORY_BUDGET + RSS_ALLOWANCE,
+            "peak RSS: {}",
+            report.summary()
+        );
+    });
+}
+
+/// 200 connections **from 127.0.0.2**, each declaring 8 MiB with Svix-shaped headers (an id,
+/// a fresh timestamp, a well-formed signature only the body can refute) and stalling: they may
+/// be read, so they hold memory, but only 127.0.0.2's share of the budget; a Svix-signed
+/// delivery sent meanwhile from 127.0.0.1 is accepted (2xx, never 503).
+pub fn stalled_svix_shaped_uploads_from_one_client_never_crowd_out_another(binary: &str) {
+    run(async {
+        let server = Server::start(binary, &attack_env()).await;
+        let hold = DEADLINE + DEADLINE_SLACK;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs();
+        let credentials = format!(
+            "svix-id: msg_stranger\r\nsvix-timestamp: {now}\r\nsvix-signature: v1,{}\r\n",
+            "A".repeat(43) + "="
+        );
+        let stranger: std::net::IpAddr = "127.0.0.2".parse().expect("an address");
+        let report = stalled_uploads_from(
+            &server,
+            ATTACK_CONNECTIONS,
+            Framing::Length,
+            hold,
+            (credentials, Some(stranger)),
+            Scheme::Svix,
+        )
+        .await;
+        eprintln!(
+            "svix-shaped attack from 127.0.0.2 on {binary}: {}",
+            report.summary()
+        );
+        let response = report
+            .delivery
+            .0
+            .as_ref()
+            .unwrap_or_else(|err| panic!("verified delivery during the attack: {err}"));
+        assert_accepted(response, "bot.completed", Some("during-the-attack"));
+        // Past its share, the stranger is answered 503 with Retry-After (or, read, 408).
+        let refused: usize = report
+            .endings
+            .iter()
+            .filter(|(ending, _)| ["503", "408", "closed", "reset"].contains(&ending.as_str()))
             .map(|(_, count)| count)
             .sum();
         assert_eq!(refused, ATTACK_CONNECTIONS, "{}", report.summary());

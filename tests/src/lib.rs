@@ -292,6 +292,7 @@ macro_rules! hostile_suite {
             stalled_uploads_stay_under_the_memory_budget,
             stalled_chunked_uploads_stay_under_the_memory_budget,
             stalled_uploads_with_a_wrong_secret_never_crowd_out_a_verified_delivery,
+            stalled_svix_shaped_uploads_from_one_client_never_crowd_out_another,
             stalled_headers_and_bodies_are_closed_by_their_deadlines,
             running_out_of_file_descriptors_does_not_spin,
         );

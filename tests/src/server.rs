@@ -17,7 +17,7 @@ use crate::deliveries::{
 
 /// Every variable an example reads: cleared before each start so that the caller's environment
 /// never leaks into a case.
-pub const EXAMPLE_ENV_VARS: [&str; 16] = [
+pub const EXAMPLE_ENV_VARS: [&str; 18] = [
     "MEETINGBAAS_SVIX_SECRET",
     "MEETINGBAAS_WEBHOOK_SECRET",
     "MEETINGBAAS_CALLBACK_SECRET",
@@ -33,6 +33,8 @@ pub const EXAMPLE_ENV_VARS: [&str; 16] = [
     "MEETINGBAAS_TLS_KEY",
     "MEETINGBAAS_FAILURE_LIMIT",
     "MEETINGBAAS_DRAIN_SECONDS",
+    "MEETINGBAAS_TRUSTED_PROXIES",
+    "MEETINGBAAS_EXAMPLE_FAULTS",
     "PORT",
 ];
 

@@ -143,7 +143,8 @@ impl<T: DeserializeOwned + Send + 'static> FromRequest for Webhook<T> {
                 return Err(WebhookRejection::middleware_missing());
             }
             let headers = ActixHeaders(req.headers());
-            let received = pipeline.read(&headers, payload).await?;
+            let peer = req.peer_addr().map(|addr| addr.ip());
+            let received = pipeline.read_from(peer, &headers, payload).await?;
             let ticket = pipeline
                 .admit::<T, _>(&headers, received)
                 .await

@@ -47,7 +47,12 @@ pub fn intake(path: &str, pipeline: impl Into<Pipeline>) -> Resource {
         async move {
             let answer = match Pipeline::refuse_method(req.method().as_str()) {
                 Some(answer) => answer,
-                None => pipeline.intake(&ActixHeaders(req.headers()), payload).await,
+                None => {
+                    let headers = ActixHeaders(req.headers());
+                    let peer = req.peer_addr().map(|addr| addr.ip());
+                    let read = pipeline.read_from(peer, &headers, payload);
+                    pipeline.intake_from(&headers, read).await
+                }
             };
             response(answer.into())
         }

@@ -148,9 +148,10 @@ where
                 return Ok(answered(req, answer));
             }
             let payload = req.take_payload();
+            let peer = req.peer_addr().map(|addr| addr.ip());
             let admitted = {
                 let headers = ActixHeaders(req.headers());
-                match pipeline.read(&headers, payload).await {
+                match pipeline.read_from(peer, &headers, payload).await {
                     Ok(received) => pipeline.admit::<IgnoredAny, _>(&headers, received).await,
                     Err(answer) => Admission::Answered(answer),
                 }

@@ -72,6 +72,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod body;
+pub mod client;
 mod config;
 pub mod env;
 mod error;
@@ -85,6 +86,7 @@ pub mod secrets;
 pub mod testing;
 
 pub use body::{BodyCollector, SEGMENT_BYTES, content_length};
+pub use client::ClientAddr;
 pub use config::{CONFIG_ENV_VAR, DEFAULT_ROUTE, EndpointConfig, EndpointConfigError};
 pub use env::{MAX_BODY_ENV_VAR, SECRET_ENV_VARS};
 pub use error::{Error, IdempotencyError, Misconfigured, RETRY_AFTER_SECS, Unavailable};

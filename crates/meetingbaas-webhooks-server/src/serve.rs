@@ -33,6 +33,7 @@
 
 use std::error::Error as StdError;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +42,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use meetingbaas_webhooks_receiver::ClientAddr;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -110,9 +112,9 @@ pub async fn serve<S, B>(
     let drained = shutdown.drained();
     tokio::pin!(drained);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut drained => break,
-            stream = accept(&listener) => stream,
+            accepted = accept(&listener) => accepted,
         };
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
             // A TLS client could not read a plain-text answer: it is only closed.
@@ -121,7 +123,10 @@ pub async fn serve<S, B>(
             }
             continue;
         };
-        let service = Hyper(Arc::clone(&app));
+        let service = Hyper {
+            app: Arc::clone(&app),
+            peer: ClientAddr(peer),
+        };
         let (tls, limits, shutdown) = (tls.clone(), limits.clone(), shutdown.clone());
         tokio::spawn(async move {
             let _permit = permit;
@@ -188,8 +193,13 @@ async fn serve_connection<S, B>(
 }
 
 /// A tower service as hyper calls it: cloned per request (a service driven to readiness is the
-/// one called), its future boxed so that the connection can be polled without pinning.
-struct Hyper<S>(Arc<S>);
+/// one called), its future boxed so that the connection can be polled without pinning. Each
+/// request carries the connection's address as a [`ClientAddr`] extension (the adapters give
+/// it to the pipeline, for the client's share of the memory budget).
+struct Hyper<S> {
+    app: Arc<S>,
+    peer: ClientAddr,
+}
 
 type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
@@ -206,8 +216,9 @@ where
     type Error = S::Error;
     type Future = BoxFuture<Response<B>, S::Error>;
 
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let mut service = S::clone(&self.0);
+    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
+        request.extensions_mut().insert(self.peer);
+        let mut service = S::clone(&self.app);
         Box::pin(async move {
             std::future::poll_fn(|cx| service.poll_ready(cx)).await?;
             service.call(request).await
@@ -241,11 +252,11 @@ async fn linger(mut io: Box<dyn Connection>, limits: &Limits) {
 
 /// The next connection. Accepting fails when the process is out of file descriptors (EMFILE):
 /// then wait, and warn at most once a minute, instead of spinning on the error.
-async fn accept(listener: &TcpListener) -> TcpStream {
+async fn accept(listener: &TcpListener) -> (TcpStream, SocketAddr) {
     let mut last_warning: Option<tokio::time::Instant> = None;
     loop {
         match listener.accept().await {
-            Ok((stream, _)) => return stream,
+            Ok(accepted) => return accepted,
             Err(err) => {
                 if last_warning.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
                     tracing::warn!(target: "meetingbaas_webhooks", %err, "accept failed; backing off");

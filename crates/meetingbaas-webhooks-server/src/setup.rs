@@ -12,6 +12,7 @@
 //! | `MEETINGBAAS_TLS_CERT`, `MEETINGBAAS_TLS_KEY` | PEM files: HTTPS |
 //! | `MEETINGBAAS_FAILURE_LIMIT` | `N/s`, `N/min` or `N/h`: the per-client limit of deliveries failing verification |
 //! | `MEETINGBAAS_DRAIN_SECONDS` | the drain period of a stop (default 5) |
+//! | `MEETINGBAAS_TRUSTED_PROXIES` | comma-separated IP addresses of the load balancers in front, whose `X-Forwarded-For` names the client (for the client's share of the memory budget, [`Pipeline::trusted_proxies`](meetingbaas_webhooks_receiver::Pipeline::trusted_proxies)) |
 //! | `PORT` | the port (default 3000; 0 for any) |
 //! | `HOST` | the address to listen on (default `127.0.0.1`: loopback only; `0.0.0.0` in a container) |
 //! | `RUST_LOG`, `RUST_LOG_FORMAT=json` | the log filter (default `info`) and JSON lines |
@@ -248,11 +249,24 @@ impl Setup {
         };
         let tls = tls_from_env()?;
         let failure_limit = failure_limit_from_env()?;
+        let proxies = match var("MEETINGBAAS_TRUSTED_PROXIES") {
+            Some(list) => list
+                .split(',')
+                .map(|entry| entry.trim().parse::<std::net::IpAddr>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| {
+                    SetupError::new(
+                        "MEETINGBAAS_TRUSTED_PROXIES is not a comma-separated list of IP addresses",
+                    )
+                })?,
+            None => Vec::new(),
+        };
 
         let endpoint = EndpointConfig::from_env().map_err(SetupError::new)?;
         let mut pipeline = endpoint
             .pipeline()
             .max_in_flight(MAX_IN_FLIGHT)
+            .trusted_proxies(proxies)
             .record_metrics(metrics);
         // A Redis URL is connected now, so an unreachable Redis stops the program here rather
         // than at the first delivery.

@@ -218,7 +218,7 @@ where
                 &STANDALONE_LOGGED,
             ));
         }
-        let received = crate::collect::read(&pipeline, &parts.headers, body).await?;
+        let received = crate::collect::read(&pipeline, &parts, body).await?;
         let ticket = pipeline
             .admit::<T, _>(&parts.headers, received)
             .await
@@ -439,7 +439,12 @@ mod tests {
         for _ in 0..5 {
             sender.send_data(Bytes::from(vec![b' '; 16])).await.unwrap();
         }
-        let request = Request::post("/hook").body(Body::new(body)).unwrap();
+        // A signature only the body can refute: the body is read (headers without credentials
+        // would be refused 401 before it).
+        let request = Request::post("/hook")
+            .header("x-meetingbaas-signature", "00".repeat(32))
+            .body(Body::new(body))
+            .unwrap();
 
         let response = standalone().oneshot(request).await.unwrap();
 

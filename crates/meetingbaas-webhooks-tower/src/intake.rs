@@ -84,7 +84,7 @@ where
             let answer = match Pipeline::refuse_method(parts.method.as_str()) {
                 Some(answer) => answer,
                 None => {
-                    let read = crate::collect::read(&pipeline, &parts.headers, body);
+                    let read = crate::collect::read(&pipeline, &parts, body);
                     pipeline.intake_from(&parts.headers, read).await
                 }
             };

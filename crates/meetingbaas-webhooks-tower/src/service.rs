@@ -75,7 +75,7 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let (parts, body) = req.into_parts();
         // A declared length over the limit is answered before a single byte is read.
-        let read = crate::collect::read(&self.pipeline, &parts.headers, body);
+        let read = crate::collect::read(&self.pipeline, &parts, body);
         // The body must be awaited before the inner service is called: keep the service that
         // was driven to readiness for this request, leave a clone behind.
         let clone = self.inner.clone();

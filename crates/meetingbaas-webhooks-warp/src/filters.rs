@@ -133,6 +133,23 @@ fn misconfigured() -> Rejection {
     rejected(Answer::rejected(DEDUPE_IN_FILTER.into()))
 }
 
+/// The address of the connection: the [`ClientAddr`](meetingbaas_webhooks_receiver::ClientAddr)
+/// extension (inserted by `meetingbaas-webhooks-server`), or warp's own remote address.
+pub(crate) fn peer()
+-> impl Filter<Extract = (Option<std::net::IpAddr>,), Error = std::convert::Infallible> + Clone {
+    warp::ext::optional::<meetingbaas_webhooks_receiver::ClientAddr>()
+        .and(warp::addr::remote())
+        .map(
+            |client: Option<meetingbaas_webhooks_receiver::ClientAddr>,
+             remote: Option<std::net::SocketAddr>| {
+                client
+                    .map(|client| client.0)
+                    .or(remote)
+                    .map(|addr| addr.ip())
+            },
+        )
+}
+
 /// Reads the body and admits it with `pipeline`: the ticket for the handler, or the pipeline's
 /// own answer (queued, duplicate, ignored, refused).
 pub(crate) fn admitted<T>(
@@ -143,13 +160,16 @@ where
 {
     warp::any()
         .map(move || pipeline.clone())
+        .and(peer())
         .and(warp::header::headers_cloned())
         .and(warp::body::stream())
-        .and_then(|pipeline: Pipeline, headers: HeaderMap, body| async move {
-            let admitted = match pipeline.read(&headers, body).await {
-                Ok(received) => pipeline.admit::<T, _>(&headers, received).await,
-                Err(answer) => Admission::Answered(answer),
-            };
-            Ok::<_, Rejection>(admitted)
-        })
+        .and_then(
+            |pipeline: Pipeline, peer, headers: HeaderMap, body| async move {
+                let admitted = match pipeline.read_from(peer, &headers, body).await {
+                    Ok(received) => pipeline.admit::<T, _>(&headers, received).await,
+                    Err(answer) => Admission::Answered(answer),
+                };
+                Ok::<_, Rejection>(admitted)
+            },
+        )
 }

@@ -44,14 +44,18 @@ pub fn intake(
 ) -> impl Filter<Extract = (Response,), Error = Rejection> + Clone {
     let pipeline = pipeline.into();
     warp::method()
+        .and(crate::filters::peer())
         .and(warp::header::headers_cloned())
         .and(warp::body::stream())
-        .then(move |method: Method, headers: HeaderMap, body| {
+        .then(move |method: Method, peer, headers: HeaderMap, body| {
             let pipeline = pipeline.clone();
             async move {
                 let answer = match Pipeline::refuse_method(method.as_str()) {
                     Some(answer) => answer,
-                    None => pipeline.intake(&headers, body).await,
+                    None => {
+                        let read = pipeline.read_from(peer, &headers, body);
+                        pipeline.intake_from(&headers, read).await
+                    }
                 };
                 reply(answer)
             }

@@ -94,7 +94,9 @@ pub use secret::SecretDigest;
 pub use sign::{SignedHeaders, Signer};
 #[cfg(feature = "std")]
 pub use unique::unique_id;
-pub use verifier::{DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Verifier, VerifierBuilder};
+pub use verifier::{
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_TOLERANCE, Precheck, Verifier, VerifierBuilder,
+};
 
 /// Re-exported so that users can build bodies without naming `bytes` themselves.
 pub use bytes::Bytes;

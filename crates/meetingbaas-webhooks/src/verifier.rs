@@ -170,22 +170,29 @@ impl Verifier {
     /// `Err` with exactly the error [`verify_with`](Self::verify_with) would give whatever the
     /// body (no credentials for any enabled scheme; a wrong `x-mb-secret`, alert secret or API
     /// key; a Svix timestamp out of tolerance; a missing, repeated or malformed Svix id or
-    /// timestamp), `Ok` when the request could still be authentic (a token that matches, or a
-    /// signature that only the body can check: its format is checked with the body).
+    /// timestamp), `Ok` when the request could still be authentic: [`Precheck::Authentic`] for
+    /// a token that matches, [`Precheck::NeedsBody`] for a signature that only the body can
+    /// check (its format is checked with the body).
     ///
     /// ```
-    /// use meetingbaas_webhooks::{Verifier, VerifyError};
+    /// use meetingbaas_webhooks::{Precheck, Scheme, Verifier, VerifyError};
     ///
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let verifier = Verifier::builder().callback_secret("s3cret").signature_secret("k").build()?;
-    /// assert!(verifier.precheck(&[("x-mb-secret", "s3cret")], None).is_ok());
+    /// assert_eq!(
+    ///     verifier.precheck(&[("x-mb-secret", "s3cret")], None),
+    ///     Ok(Precheck::Authentic(Scheme::Callback))
+    /// );
     /// assert!(matches!(
     ///     verifier.precheck(&[("x-mb-secret", "guess")], None),
     ///     Err(VerifyError::TokenMismatch { .. })
     /// ));
     /// assert_eq!(verifier.precheck(&[("accept", "*/*")], None), Err(VerifyError::MissingCredentials));
     /// // A signature needs the body: not decided yet.
-    /// assert!(verifier.precheck(&[("x-meetingbaas-signature", "00".repeat(32).as_str())], None).is_ok());
+    /// assert_eq!(
+    ///     verifier.precheck(&[("x-meetingbaas-signature", "00".repeat(32).as_str())], None),
+    ///     Ok(Precheck::NeedsBody(Scheme::Signature))
+    /// );
     /// # Ok(())
     /// # }
     /// ```
@@ -193,11 +200,17 @@ impl Verifier {
         &self,
         headers: &H,
         known_callback: Option<&SecretDigest>,
-    ) -> Result<(), VerifyError>
+    ) -> Result<Precheck, VerifyError>
     where
         H: HeaderLookup + ?Sized,
     {
-        self.check(headers, None, known_callback).map(|_| ())
+        self.check(headers, None, known_callback)
+            .map(|verified| match verified.scheme {
+                Scheme::Svix | Scheme::Signature => Precheck::NeedsBody(verified.scheme),
+                Scheme::Callback | Scheme::ApiKey | Scheme::Alert => {
+                    Precheck::Authentic(verified.scheme)
+                }
+            })
     }
 
     /// The digest of the `x-mb-secret` a request presents, when callback secrets are looked up
@@ -277,6 +290,18 @@ impl Verifier {
         }
         Err(first_failure.unwrap_or(VerifyError::MissingCredentials))
     }
+}
+
+/// What [`Verifier::precheck`] decided of headers that could be authentic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Precheck {
+    /// A token scheme's secret matched (`x-mb-secret`, the alert secret, the API key): the
+    /// request is authentic whatever its body.
+    Authentic(Scheme),
+    /// A signature scheme (Svix, `X-MeetingBaas-Signature`) whose signature only the body can
+    /// check: anyone can send such headers.
+    NeedsBody(Scheme),
 }
 
 /// What a successful scheme check learned.

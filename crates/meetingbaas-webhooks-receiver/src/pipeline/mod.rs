@@ -57,6 +57,8 @@ struct Config {
     in_flight: Option<MemoryBudget>,
     inbox: Option<Arc<dyn Inbox>>,
     enabled: bool,
+    /// Proxies whose `X-Forwarded-For` names the client ([`Pipeline::trusted_proxies`]).
+    proxies: Arc<[std::net::IpAddr]>,
 }
 
 impl Config {
@@ -86,6 +88,7 @@ impl Pipeline {
                 in_flight: None,
                 inbox: None,
                 enabled: true,
+                proxies: Arc::from([]),
             }),
         }
     }
@@ -266,20 +269,56 @@ impl Pipeline {
     /// timestamp out of tolerance; see [`Verifier::precheck`]), so that only requests that
     /// could be authentic are read into the memory budget. A callback secret the ring does not
     /// hold is looked up first when [`callback_secrets`](Self::callback_secrets) is set.
+    ///
+    /// Without the client's address, a request is held to the whole budget only: adapters call
+    /// [`read_from`](Self::read_from).
     pub fn read<H, S>(&self, headers: &H, chunks: S) -> Read<S>
     where
         H: HeaderLookup + ?Sized,
     {
-        self.read_declared(headers, crate::body::content_length(headers), chunks)
+        self.read_declared(headers, crate::body::content_length(headers), None, chunks)
     }
 
-    /// [`read`](Self::read) with the declared length given directly (an adapter that knows more
-    /// than the `Content-Length` header, e.g. a body's exact size hint).
-    pub fn read_declared<H, S>(&self, headers: &H, declared: Option<u64>, chunks: S) -> Read<S>
+    /// [`read`](Self::read) of a request from `peer` (the address of the connection): a
+    /// request whose credentials only its body can check (Svix or signature headers, which
+    /// anyone can send) also holds at most its client's share of the memory budget
+    /// ([`MemoryBudget::with_client_share`]), so that one client stalling large uploads stalls
+    /// only itself. The client is `peer`, or behind [trusted proxies](Self::trusted_proxies)
+    /// the address they forwarded.
+    pub fn read_from<H, S>(&self, peer: Option<std::net::IpAddr>, headers: &H, chunks: S) -> Read<S>
     where
         H: HeaderLookup + ?Sized,
     {
-        Read::new(self.clone(), declared, chunks, self.gate(headers))
+        self.read_declared(headers, crate::body::content_length(headers), peer, chunks)
+    }
+
+    /// [`read_from`](Self::read_from) with the declared length given directly (an adapter that
+    /// knows more than the `Content-Length` header, e.g. a body's exact size hint).
+    pub fn read_declared<H, S>(
+        &self,
+        headers: &H,
+        declared: Option<u64>,
+        peer: Option<std::net::IpAddr>,
+        chunks: S,
+    ) -> Read<S>
+    where
+        H: HeaderLookup + ?Sized,
+    {
+        let gate = self.gate(headers);
+        // Only a request anyone could send is held to a client's share.
+        let client = peer
+            .filter(|_| gate.needs_body)
+            .map(|peer| crate::client::resolve(peer, headers, &self.inner.proxies));
+        Read::new(self.clone(), declared, chunks, gate, client)
+    }
+
+    /// Names the reverse proxies (load balancers) in front of the receiver whose
+    /// `X-Forwarded-For` tells the client's address, for the client's share of the memory
+    /// budget ([`read_from`](Self::read_from)). Without it the header is never read: anyone
+    /// can write it.
+    pub fn trusted_proxies(mut self, proxies: impl IntoIterator<Item = std::net::IpAddr>) -> Self {
+        self.config().proxies = proxies.into_iter().collect();
+        self
     }
 
     /// What the headers decide, with the ring in force now.
@@ -296,10 +335,15 @@ impl Pipeline {
                 None => lookup = Some((digest, secrets.ask(digest))),
             }
         }
-        let refused = verifier.precheck(headers, known_callback.as_ref()).err();
+        let (refused, needs_body) = match verifier.precheck(headers, known_callback.as_ref()) {
+            Ok(meetingbaas_webhooks::Precheck::Authentic(_)) => (None, false),
+            Ok(_) => (None, true),
+            Err(err) => (Some(err), false),
+        };
         Gate {
             verifier,
             refused,
+            needs_body,
             known_callback,
             lookup,
         }

@@ -38,6 +38,8 @@ pub struct Received {
 pub(crate) struct Gate {
     pub(crate) verifier: Verifier,
     pub(crate) refused: Option<VerifyError>,
+    /// The headers could be authentic, but only the body can tell (a signature scheme).
+    pub(crate) needs_body: bool,
     pub(crate) known_callback: Option<SecretDigest>,
     pub(crate) lookup: Option<(SecretDigest, LookupFuture)>,
 }
@@ -80,9 +82,15 @@ pin_project! {
 }
 
 impl<S> Read<S> {
-    pub(crate) fn new(pipeline: Pipeline, declared: Option<u64>, stream: S, gate: Gate) -> Self {
+    pub(crate) fn new(
+        pipeline: Pipeline,
+        declared: Option<u64>,
+        stream: S,
+        gate: Gate,
+        client: Option<std::net::IpAddr>,
+    ) -> Self {
         let trace = Trace::start(pipeline.inner.log_accepted, pipeline.inner.metrics);
-        let mut reservation = pipeline.inner.budget.reservation();
+        let mut reservation = pipeline.inner.budget.reservation(client);
         let disabled = !pipeline.inner.enabled;
         let overloaded = !disabled
             && pipeline
@@ -93,6 +101,7 @@ impl<S> Read<S> {
         let Gate {
             verifier,
             refused: headers_refused,
+            needs_body: _,
             known_callback,
             lookup,
         } = gate;

@@ -4,11 +4,11 @@
 
 #![forbid(unsafe_code)]
 
-pub mod faults;
-
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use meetingbaas_webhooks_inbox::event::{BotCompleted, BotFailed};
+use meetingbaas_webhooks_inbox::testing::faults::Faults;
 use meetingbaas_webhooks_inbox::{Event, HandlerError, Job, WorkerBuilder};
 use serde::Serialize;
 
@@ -17,22 +17,38 @@ use serde::Serialize;
 /// per attempt by default); an `Err` is retried with backoff and then kept as a dead letter
 /// (`meetingbaas-webhooks inbox --store ... list --dead`). The worker logs each attempt.
 ///
-/// For trying retries, dead letters and timeouts from outside, `MEETINGBAAS_EXAMPLE_FAULTS`
-/// makes them fail, panic or hang for chosen bot ids ([`faults`]); a malformed list stops the
-/// example here, at start.
+/// A testing aid: `MEETINGBAAS_EXAMPLE_FAULTS=fail:BOT,permanent:BOT,panic:BOT,hang:BOT` makes
+/// them fail, panic or hang for those bot ids, to try retries, dead letters and timeouts from
+/// outside (`meetingbaas_webhooks_inbox::testing::faults`); a malformed list stops the example
+/// here, at start.
 pub fn worker(worker: WorkerBuilder) -> WorkerBuilder {
-    if let Err(err) = faults::check() {
-        eprintln!("error: {err}");
-        std::process::exit(2);
+    match Faults::from_env("MEETINGBAAS_EXAMPLE_FAULTS") {
+        Ok(faults) if faults.is_empty() => {}
+        Ok(faults) => {
+            tracing::warn!(
+                "MEETINGBAAS_EXAMPLE_FAULTS: the handlers fail on purpose for {faults:?}"
+            );
+            let _ = FAULTS.set(faults);
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::exit(2);
+        }
     }
     worker
         .handle(bot_completed)
         .handle(bot_failed)
-        .fallback(|job: Job| async move { faults::inject(job.bot_id()).await })
+        .fallback(|job: Job| async move { faults().inject(job.bot_id()).await })
+}
+
+static FAULTS: OnceLock<Faults> = OnceLock::new();
+
+fn faults() -> &'static Faults {
+    FAULTS.get_or_init(Faults::default)
 }
 
 async fn bot_completed(job: Job<(), BotCompleted>) -> Result<(), HandlerError> {
-    faults::inject(job.bot_id()).await?;
+    faults().inject(job.bot_id()).await?;
     // Stands in for slow work (fetching the recording, calling a CRM): nobody is waiting.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let recording = job.data().video_url().unwrap_or("none");
@@ -41,7 +57,7 @@ async fn bot_completed(job: Job<(), BotCompleted>) -> Result<(), HandlerError> {
 }
 
 async fn bot_failed(job: Job<(), BotFailed>) -> Result<(), HandlerError> {
-    faults::inject(job.bot_id()).await?;
+    faults().inject(job.bot_id()).await?;
     let error = job.data().error_code.as_ref().map(|code| code.as_str());
     tracing::info!(bot_id = job.bot_id(), error, "bot failed");
     Ok(())

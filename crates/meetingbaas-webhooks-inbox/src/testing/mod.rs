@@ -18,6 +18,7 @@
 //! broken store fails instead of hanging.
 
 pub mod admin;
+pub mod faults;
 pub mod intake;
 pub mod work;
 pub mod worker;

@@ -1,25 +1,24 @@
-//! A testing aid: make the example handlers fail, panic or hang for chosen bot ids, so that the
-//! worker's retries, dead letters, timeout and shutdown can be tried from outside.
+//! A testing aid: handlers that fail, panic or hang for chosen bot ids, so that a worker's
+//! retries, dead letters, timeout and shutdown can be tried from outside a program. The
+//! examples read it from `MEETINGBAAS_EXAMPLE_FAULTS`.
 //!
-//! `MEETINGBAAS_EXAMPLE_FAULTS` is a comma-separated list of `FAULT:BOT_ID`, where `FAULT` is
+//! A list is comma-separated `FAULT:BOT_ID`, where `FAULT` is
 //! - `fail`: the attempt returns a retryable error (retried with backoff, then a dead letter),
 //! - `permanent`: the attempt returns a permanent error (a dead letter at once),
 //! - `panic`: the handler panics (the worker catches it and retries, like `fail`),
 //! - `hang`: the handler never returns (the worker's per-attempt timeout ends it).
 //!
-//! ```text
-//! MEETINGBAAS_EXAMPLE_FAULTS=fail:bot-a,permanent:bot-b,panic:bot-c,hang:bot-d
+//! ```
+//! use meetingbaas_webhooks_inbox::testing::faults::{Fault, Faults};
+//!
+//! let faults = Faults::parse("fail:bot-a,hang:bot-d").unwrap();
+//! assert_eq!(faults.get(Some("bot-a")), Some(Fault::Fail));
+//! assert_eq!(faults.get(Some("bot-b")), None);
 //! ```
 //!
-//! Unset, it costs one lookup in an empty list per attempt. A malformed list stops the example
-//! at start with a one-line message. It is for trying the examples, never for production.
+//! It is for trying programs out, never for production.
 
-use std::sync::OnceLock;
-
-use meetingbaas_webhooks_inbox::HandlerError;
-
-/// The environment variable read once, at the first attempt (or by [`check`]).
-pub const FAULTS_VAR: &str = "MEETINGBAAS_EXAMPLE_FAULTS";
+use crate::HandlerError;
 
 /// What a handler does for a bot named in the list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,7 +38,8 @@ pub enum Fault {
 pub struct Faults(Vec<(Fault, String)>);
 
 impl Faults {
-    /// Parses `fail:bot-a,hang:bot-b`; an empty string is no fault.
+    /// Parses `fail:bot-a,hang:bot-b`; an empty string is no fault. The error says what is
+    /// wrong, with the input escaped.
     pub fn parse(spec: &str) -> Result<Self, String> {
         let mut faults = Vec::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
@@ -66,6 +66,21 @@ impl Faults {
         Ok(Faults(faults))
     }
 
+    /// The list in the environment variable `var` (none when it is unset); an error names the
+    /// variable.
+    pub fn from_env(var: &str) -> Result<Self, String> {
+        match std::env::var(var) {
+            Ok(spec) => Faults::parse(&spec).map_err(|err| format!("{var}: {err}")),
+            Err(std::env::VarError::NotPresent) => Ok(Faults::default()),
+            Err(std::env::VarError::NotUnicode(_)) => Err(format!("{var}: not UTF-8")),
+        }
+    }
+
+    /// Whether the list names no bot.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The fault for `bot_id`, if the list names it.
     pub fn get(&self, bot_id: Option<&str>) -> Option<Fault> {
         let bot_id = bot_id?;
@@ -74,45 +89,17 @@ impl Faults {
             .find(|(_, bot)| bot == bot_id)
             .map(|(fault, _)| *fault)
     }
-}
 
-fn configured() -> &'static Result<Faults, String> {
-    static FAULTS: OnceLock<Result<Faults, String>> = OnceLock::new();
-    FAULTS.get_or_init(|| match std::env::var(FAULTS_VAR) {
-        Ok(spec) => Faults::parse(&spec),
-        Err(std::env::VarError::NotPresent) => Ok(Faults::default()),
-        Err(std::env::VarError::NotUnicode(_)) => Err("not UTF-8".to_string()),
-    })
-}
-
-/// Reads and checks `MEETINGBAAS_EXAMPLE_FAULTS` now: the examples call it at start, so a
-/// malformed list is a one-line error instead of a surprise at the first delivery.
-pub fn check() -> Result<(), String> {
-    match configured() {
-        Ok(faults) if !faults.0.is_empty() => {
-            tracing::warn!(
-                faults = faults.0.len(),
-                "{FAULTS_VAR} is set: the example's handlers fail on purpose for the bots it names"
-            );
-            Ok(())
+    /// Runs the fault named for `bot_id`, if any: returns the error to give, panics, or never
+    /// returns. Call it first in a handler: `faults.inject(job.bot_id()).await?`.
+    pub async fn inject(&self, bot_id: Option<&str>) -> Result<(), HandlerError> {
+        match self.get(bot_id) {
+            None => Ok(()),
+            Some(Fault::Fail) => Err(HandlerError::retry("injected fault: fail")),
+            Some(Fault::Permanent) => Err(HandlerError::permanent("injected fault: permanent")),
+            Some(Fault::Panic) => panic!("injected fault: panic"),
+            Some(Fault::Hang) => std::future::pending().await,
         }
-        Ok(_) => Ok(()),
-        Err(err) => Err(format!("{FAULTS_VAR}: {err}")),
-    }
-}
-
-/// Runs the fault configured for `bot_id`, if any: returns the error to give, panics, or never
-/// returns.
-pub async fn inject(bot_id: Option<&str>) -> Result<(), HandlerError> {
-    let Ok(faults) = configured() else {
-        return Ok(());
-    };
-    match faults.get(bot_id) {
-        None => Ok(()),
-        Some(Fault::Fail) => Err(HandlerError::retry(format!("{FAULTS_VAR}: fail"))),
-        Some(Fault::Permanent) => Err(HandlerError::permanent(format!("{FAULTS_VAR}: permanent"))),
-        Some(Fault::Panic) => panic!("{FAULTS_VAR}: panic"),
-        Some(Fault::Hang) => std::future::pending().await,
     }
 }
 

@@ -34,6 +34,10 @@ use crate::rejection::WebhookRejection;
 /// otherwise, as the [`Idempotency`](crate::Idempotency) middleware does for the extractor
 /// (which is then not needed).
 ///
+/// Every route of the wrapped scope is a webhook route: a `GET` (a health check, say) under it
+/// is answered 405 and unsigned requests 401. Wrap only the webhook's resource or a scope that
+/// holds nothing else, and serve `/health` and `/ready` outside it.
+///
 /// ```
 /// use actix_web::{App, HttpResponse, test, web};
 /// use meetingbaas_webhooks_actix::{Signer, Verifier, VerifyWebhook, Webhook};

@@ -219,3 +219,25 @@ async fn a_failure_is_a_warn_line_and_a_dead_letter_an_error_line() {
         assert!(error.contains(part), "{part} missing from {error}");
     }
 }
+
+/// `run_until_idle` on a store that cannot be claimed from (a read-only file) ends after ten
+/// failed claims instead of running for ever.
+#[tokio::test]
+async fn run_until_idle_ends_when_the_store_cannot_be_claimed_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    drop(meetingbaas_webhooks_inbox::SqliteBackend::open(&path).unwrap());
+    let reader = meetingbaas_webhooks_inbox::SqliteReader::open(&path).unwrap();
+    let inbox = Inbox::with_store(reader);
+    let ended = tokio::time::timeout(
+        Duration::from_secs(60),
+        inbox
+            .worker()
+            .fallback(|_job: Job| async { Ok(()) })
+            .build()
+            .run_until_idle(),
+    )
+    .await
+    .expect("it ends");
+    assert!(ended.is_empty());
+}

@@ -123,7 +123,9 @@ impl<S: Send + Sync + 'static> Worker<S> {
     ///
     /// A failed attempt's retry is run too when it is due at once; one scheduled later is left
     /// pending (in a test, give the worker `RetryPolicy::new().initial_delay(Duration::ZERO)`
-    /// to run every attempt up to the dead letter).
+    /// to run every attempt up to the dead letter). A store that cannot be claimed from ten
+    /// times in a row (about ten seconds) ends it with an error line, so that a test fails on
+    /// its assertions instead of hanging.
     ///
     /// ```
     /// use std::time::Duration;

@@ -515,3 +515,94 @@ pub fn a_damaged_file_is_never_ready_and_its_queue_keeps_moving(binary: &str) {
         assert_eq!(after.summary.state, State::Completed);
     });
 }
+
+/// A log that does not belong beside the inbox file: another inbox's `-wal` (both left by a
+/// `kill -9`), and a backup restored over the file with its live `-wal` left beside it. SQLite
+/// keeps nothing that ties a log to its file, so neither can be told at open; what they do to
+/// the file must then show: the example refuses to start, or starts and is never ready while
+/// the damage lasts, and what it answers 2xx is stored and handled.
+pub fn a_log_that_does_not_belong_is_never_a_silent_ready(binary: &str) {
+    run(async {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        // Two inboxes, each left with a log by `kill -9` with deliveries pending.
+        let env = default_env();
+        let mut files = Vec::new();
+        for name in ["a", "b"] {
+            let path = dir.path().join(format!("{name}.db"));
+            let mut env = env.clone();
+            env.push(("MEETINGBAAS_INBOX", format!("sqlite://{}", path.display())));
+            let mut server = Server::start(binary, &env).await;
+            let sent = deliveries(&format!("log-{name}"), 300);
+            send_all(&server, &sent).await;
+            server.kill().await;
+            files.push(path);
+        }
+        let log = |path: &std::path::Path| {
+            let mut log = path.as_os_str().to_owned();
+            log.push("-wal");
+            std::path::PathBuf::from(log)
+        };
+        // A backup of a (the online backup API), then a goes on: 300 more, then `kill -9`.
+        let backup = dir.path().join("a-backup.db");
+        meetingbaas_webhooks_inbox::SqliteReader::open(&files[0])
+            .and_then(|reader| reader.backup_to(&backup))
+            .expect("a backup of a");
+        {
+            let mut env = env.clone();
+            env.push((
+                "MEETINGBAAS_INBOX",
+                format!("sqlite://{}", files[0].display()),
+            ));
+            let mut server = Server::start(binary, &env).await;
+            send_all(&server, &deliveries("log-a-later", 300)).await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            send_all(&server, &deliveries("log-a-last", 100)).await;
+            server.kill().await;
+        }
+
+        // b's log beside a; a's live log beside an older copy of a.
+        let foreign = dir.path().join("foreign.db");
+        std::fs::copy(&files[0], &foreign).expect("a's file");
+        std::fs::copy(log(&files[1]), log(&foreign)).expect("b's log");
+        let restored = dir.path().join("restored.db");
+        std::fs::copy(&backup, &restored).expect("the backup");
+        std::fs::copy(log(&files[0]), log(&restored)).expect("a's live log");
+
+        for (what, path) in [
+            ("foreign log", &foreign),
+            ("restored beside a live log", &restored),
+        ] {
+            let url = format!("sqlite://{}", path.display());
+            let (code, stderr) = {
+                let mut env = default_env();
+                env.push(("MEETINGBAAS_INBOX", url.clone()));
+                let started =
+                    tokio::time::timeout(Duration::from_secs(10), Server::try_start(binary, &env))
+                        .await;
+                match started {
+                    Ok(Ok(server)) => {
+                        let ready =
+                            crate::shutdown_cases::ready_within(&server, Duration::from_secs(5))
+                                .await;
+                        eprintln!("{what}: started; ready within 5 s: {ready}");
+                        if ready {
+                            // Ready: the file must be whole, and the queue move.
+                            let inbox = Inbox::open_read_only(&url).await.expect("readable");
+                            wait_for(&inbox, "the queue to move", |s| {
+                                s.queued == 0 && s.running == 0
+                            })
+                            .await;
+                        }
+                        (None, String::new())
+                    }
+                    Ok(Err((code, stderr))) => (code, stderr),
+                    Err(_) => panic!("{what}: neither started nor exited within 10 s"),
+                }
+            };
+            if code.is_some() {
+                eprintln!("{what}: refused to start: {code:?} {stderr}");
+                assert_ne!(code, Some(0), "{what}");
+            }
+        }
+    });
+}

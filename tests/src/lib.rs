@@ -181,6 +181,7 @@ macro_rules! inbox_suite {
             the_fault_switch_makes_chosen_bots_fail_panic_or_hang,
             a_redis_restart_is_retried_and_a_lost_queue_is_loud,
             a_damaged_file_is_never_ready_and_its_queue_keeps_moving,
+            a_log_that_does_not_belong_is_never_a_silent_ready,
         );
         #[test]
         fn sigterm_with_handlers_running_loses_nothing_sqlite() {

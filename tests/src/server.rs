@@ -121,6 +121,41 @@ impl Server {
         Server::announced(child, binary, https).await
     }
 
+    /// [`Server::start`] for a program that may refuse to start: `Err` with its exit status
+    /// when it exits before printing its address.
+    pub async fn try_start(
+        binary: &str,
+        env: &[(&str, String)],
+    ) -> Result<Server, (Option<i32>, String)> {
+        let mut child = command(binary, env)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|err| panic!("cannot start {binary}: {err}"));
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        match tokio::time::timeout(START_TIMEOUT, lines.next_line()).await {
+            Ok(Ok(Some(line))) => {
+                let addr = line
+                    .strip_prefix("listening on http://")
+                    .unwrap_or_else(|| panic!("{binary} printed {line:?}"))
+                    .trim()
+                    .to_string();
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                Ok(Server {
+                    child,
+                    addr,
+                    tls: None,
+                })
+            }
+            Ok(_) => {
+                let status = child.wait().await.ok().and_then(|status| status.code());
+                Err((status, String::new()))
+            }
+            Err(_) => panic!("{binary} printed no address within {START_TIMEOUT:?}"),
+        }
+    }
+
     /// Starts `binary` with [`default_env`] under `prlimit --nofile=N:N` (at most `nofile` open
     /// file descriptors), its stderr piped to the caller: for the cases that exhaust the
     /// server's descriptors.

@@ -42,6 +42,18 @@ pub(crate) async fn wait_ready(server: &Server) {
     }
 }
 
+/// Whether `GET /ready` answers 200 within `wait`.
+pub(crate) async fn ready_within(server: &Server, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while Instant::now() < deadline {
+        if ready(server).await.status == 200 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
 /// A healthy example answers `GET /ready` 200; on SIGTERM it fails at once but deliveries are
 /// still answered during the drain period; then the process exits 0, within 15 s.
 pub fn ready_until_sigterm_then_a_drain_and_exit_0(binary: &str) {

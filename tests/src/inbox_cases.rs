@@ -518,9 +518,11 @@ pub fn a_damaged_file_is_never_ready_and_its_queue_keeps_moving(binary: &str) {
 
 /// A log that does not belong beside the inbox file: another inbox's `-wal` (both left by a
 /// `kill -9`), and a backup restored over the file with its live `-wal` left beside it. SQLite
-/// keeps nothing that ties a log to its file, so neither can be told at open; what they do to
-/// the file must then show: the example refuses to start, or starts and is never ready while
-/// the damage lasts, and what it answers 2xx is stored and handled.
+/// keeps nothing that ties a log to its file, so neither can be told at open. The example
+/// refuses to start; or starts and is never ready, and then nothing of the log is copied into
+/// the file (not even when it stops); or is ready and its queue moves. (Measured: the restored
+/// backup refuses to start; the foreign log fails the integrity check in some runs and is
+/// structurally whole in others: see docs/inbox.md, "Backup and restore".)
 pub fn a_log_that_does_not_belong_is_never_a_silent_ready(binary: &str) {
     run(async {
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -580,7 +582,7 @@ pub fn a_log_that_does_not_belong_is_never_a_silent_ready(binary: &str) {
                     tokio::time::timeout(Duration::from_secs(10), Server::try_start(binary, &env))
                         .await;
                 match started {
-                    Ok(Ok(server)) => {
+                    Ok(Ok(mut server)) => {
                         let ready =
                             crate::shutdown_cases::ready_within(&server, Duration::from_secs(5))
                                 .await;
@@ -592,6 +594,15 @@ pub fn a_log_that_does_not_belong_is_never_a_silent_ready(binary: &str) {
                                 s.queued == 0 && s.running == 0
                             })
                             .await;
+                        } else {
+                            // Not ready, then stopped: nothing of the log was copied into the
+                            // file meanwhile, nor when it closed.
+                            let before = std::fs::read(path).expect("the file");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                            server.terminate();
+                            let _ = server.wait_for_exit(Duration::from_secs(30)).await;
+                            let after = std::fs::read(path).expect("the file");
+                            assert!(before == after, "{what}: the log was folded into the file");
                         }
                         (None, String::new())
                     }

@@ -131,7 +131,10 @@ impl SqliteBackend {
         connection
             .execute_batch("PRAGMA wal_autocheckpoint=0")
             .map_err(|err| open_error(&path, &err))?;
-        let checkpointer = Checkpointer::start(&path)?;
+        // Nothing is copied from the log into the file before the file's integrity check has
+        // passed (`sqlite/health.rs`): a log that does not belong is never folded in.
+        let health = Health::new();
+        let checkpointer = Checkpointer::start(&path, Arc::clone(&health))?;
         // Commits are made durable by the sync thread, not inside COMMIT (`sqlite/sync.rs`):
         // the writer runs the next batch while the disk syncs the last one.
         connection
@@ -140,9 +143,11 @@ impl SqliteBackend {
         let durability = Durability {
             checkpointer: Some(checkpointer),
             syncer: Some(Syncer::start(&path)?),
+            health: Some(Arc::clone(&health)),
         };
         let mut backend = SqliteBackend::start(connection, Some(reader), durability, path)?;
-        backend.health = Some(Health::start(&backend.path));
+        health.spawn_check(&backend.path);
+        backend.health = Some(health);
         Ok(backend)
     }
 
@@ -154,6 +159,7 @@ impl SqliteBackend {
         let durability = Durability {
             checkpointer: None,
             syncer: None,
+            health: None,
         };
         SqliteBackend::start(connection, None, durability, PathBuf::from(":memory:"))
             .expect("spawning the SQLite writer thread")
@@ -181,6 +187,15 @@ impl SqliteBackend {
         let (sender, receiver) = mpsc::channel::<Box<dyn Op>>();
         spawn("inbox-sqlite-writer", move || {
             write_loop(&connection, &receiver, &writer_keys, &durability);
+            // Closed: the log folded into the file (no connection does it on close), once the
+            // file has passed its integrity check.
+            if durability
+                .health
+                .as_ref()
+                .is_some_and(|health| health.passed())
+            {
+                let _ = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+            }
         })?;
         Ok(SqliteBackend {
             sender,
@@ -250,13 +265,22 @@ fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<(), Error> {
 }
 
 fn open_connection(path: &Path) -> Result<Connection, Error> {
-    Connection::open_with_flags(
+    let connection = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|err| open_error(path, &err))
+    .map_err(|err| open_error(path, &err))?;
+    // No checkpoint when the last connection closes: the writer folds the log in itself, and
+    // only into a file that has passed its integrity check.
+    connection
+        .set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(|err| open_error(path, &err))?;
+    Ok(connection)
 }
 
 fn open_error(path: &Path, err: &rusqlite::Error) -> Error {
@@ -307,6 +331,8 @@ struct Durability {
     checkpointer: Option<Checkpointer>,
     /// Answers committed batches once the log is on disk.
     syncer: Option<Syncer>,
+    /// Whether the file has passed its integrity check (the log is folded in only then).
+    health: Option<Arc<Health>>,
 }
 
 fn write_loop(

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
+use super::health::Health;
 use crate::error::Error;
 
 /// WAL frames (pages) past which the writer is asked to restart the log: 16 MiB with 4 KiB pages.
@@ -36,6 +37,8 @@ const GATHER: Duration = Duration::from_millis(50);
 pub(super) struct Checkpointer {
     kick: mpsc::SyncSender<()>,
     shared: Arc<Shared>,
+    /// Nothing is copied into the file before its integrity check has passed.
+    health: Arc<Health>,
 }
 
 #[derive(Debug, Default)]
@@ -48,7 +51,7 @@ struct Shared {
 
 impl Checkpointer {
     /// Opens a connection of its own to `path` and starts the thread.
-    pub(super) fn start(path: &Path) -> Result<Self, Error> {
+    pub(super) fn start(path: &Path, health: Arc<Health>) -> Result<Self, Error> {
         let connection = super::open_connection(path)?;
         connection
             .busy_timeout(Duration::from_secs(5))
@@ -56,17 +59,22 @@ impl Checkpointer {
         let (kick, kicks) = mpsc::sync_channel(1);
         let shared = Arc::new(Shared::default());
         let theirs = Arc::clone(&shared);
+        let checked = Arc::clone(&health);
         super::spawn("inbox-sqlite-checkpoint", move || {
-            run(&connection, &kicks, &theirs);
+            run(&connection, &kicks, &theirs, &checked);
         })?;
-        Ok(Checkpointer { kick, shared })
+        Ok(Checkpointer {
+            kick,
+            shared,
+            health,
+        })
     }
 
     /// Called by the writer after each commit, on its connection: signals the checkpoint thread
     /// (never blocks), and restarts the log if that thread asked for it.
     pub(super) fn committed(&self, writer: &Connection) {
         let _ = self.kick.try_send(());
-        if self.shared.restart.swap(false, Ordering::AcqRel) {
+        if self.health.passed() && self.shared.restart.swap(false, Ordering::AcqRel) {
             let _running = lock(&self.shared.running);
             if let Err(err) = checkpoint(writer, "RESTART") {
                 warn(&err);
@@ -75,11 +83,16 @@ impl Checkpointer {
     }
 }
 
-fn run(connection: &Connection, kicks: &mpsc::Receiver<()>, shared: &Shared) {
+fn run(connection: &Connection, kicks: &mpsc::Receiver<()>, shared: &Shared, health: &Health) {
     while kicks.recv().is_ok() {
         std::thread::sleep(GATHER);
         // Commits signalled meanwhile are covered by this checkpoint.
         while kicks.try_recv().is_ok() {}
+        if !health.passed() {
+            // Kept in the log until the file is known whole (the next commit after that
+            // checkpoints it all).
+            continue;
+        }
         let log = {
             let _running = lock(&shared.running);
             checkpoint(connection, "PASSIVE")

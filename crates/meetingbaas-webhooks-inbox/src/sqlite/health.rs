@@ -49,24 +49,38 @@ impl fmt::Debug for Health {
 }
 
 impl Health {
-    /// Starts the integrity check of `path` on a thread of its own (a read-only connection:
-    /// in WAL mode it holds no writer up).
-    pub(super) fn start(path: &Path) -> Arc<Health> {
-        let health = Arc::new(Health {
+    /// A file not checked yet.
+    pub(super) fn new() -> Arc<Health> {
+        Arc::new(Health {
             integrity: Mutex::new(Integrity::Checking),
             claims_failing: AtomicBool::new(false),
-        });
-        let checked = Arc::clone(&health);
+        })
+    }
+
+    /// Starts the integrity check of `path` on a thread of its own (a read-only connection:
+    /// in WAL mode it holds no writer up).
+    pub(super) fn spawn_check(self: &Arc<Self>, path: &Path) {
+        let checked = Arc::clone(self);
         let path = path.to_path_buf();
         let spawned = std::thread::Builder::new()
             .name("inbox-sqlite-check".into())
             .spawn(move || checked.check(&path));
         if let Err(err) = spawned {
-            health.set(Integrity::Damaged(format!(
+            self.set(Integrity::Damaged(format!(
                 "cannot start the integrity check: {err}"
             )));
         }
-        health
+    }
+
+    /// Whether the check has passed: only then is the log copied into the file.
+    pub(super) fn passed(&self) -> bool {
+        matches!(
+            *self
+                .integrity
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            Integrity::Passed
+        )
     }
 
     fn check(&self, path: &Path) {
@@ -169,6 +183,10 @@ fn quick_check(path: &Path) -> Result<Vec<String>, rusqlite::Error> {
     let connection = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    connection.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
     )?;
     connection.busy_timeout(std::time::Duration::from_secs(30))?;
     let mut statement = connection.prepare(&format!("PRAGMA quick_check({MAX_FINDINGS})"))?;

@@ -19,6 +19,9 @@ pub const INBOX_ATTEMPTS_TOTAL: &str = "meetingbaas_webhooks_inbox_attempts_tota
 /// Histogram: seconds an attempt took, by `result`.
 pub const INBOX_ATTEMPT_DURATION_SECONDS: &str =
     "meetingbaas_webhooks_inbox_attempt_duration_seconds";
+/// Histogram: seconds from a delivery's receipt to the start of its first attempt (how far
+/// the worker is behind intake; retries and redriven runs are not counted).
+pub const INBOX_PICKUP_DELAY_SECONDS: &str = "meetingbaas_webhooks_inbox_pickup_delay_seconds";
 /// Counter: times the store was found to have lost data it held, by `what` (`consumer_group`:
 /// the Redis stream's consumer group vanished; `delivery`: a delivery being handled vanished).
 /// Anything above 0 means deliveries answered 2xx may have been lost: Redis restarted without
@@ -39,6 +42,16 @@ pub(crate) fn attempt(verdict: &Verdict, took: Duration) {
     };
     metrics::counter!(INBOX_ATTEMPTS_TOTAL, "result" => result).increment(1);
     metrics::histogram!(INBOX_ATTEMPT_DURATION_SECONDS, "result" => result).record(took);
+}
+
+/// Records a first attempt's pickup delay (see [`INBOX_PICKUP_DELAY_SECONDS`]).
+pub(crate) fn picked_up(claimed: &crate::record::Claimed) {
+    if claimed.attempt_total == 1 {
+        let waited_ms = crate::record::now_ms()
+            .saturating_sub(claimed.received_ms)
+            .max(0);
+        metrics::histogram!(INBOX_PICKUP_DELAY_SECONDS).record(waited_ms as f64 / 1000.0);
+    }
 }
 
 /// Counts one loss of stored data (see [`INBOX_STORE_DATA_LOST_TOTAL`]).

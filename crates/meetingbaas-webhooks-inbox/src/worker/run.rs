@@ -147,6 +147,8 @@ impl<S: Send + Sync + 'static> Worker<S> {
                     // up again.
                     break;
                 };
+                #[cfg(feature = "metrics")]
+                crate::metrics::picked_up(&claimed);
                 lock(&running).insert(claimed.id.clone(), claimed.token.clone());
                 let worker = self.clone();
                 let running = Arc::clone(&running);

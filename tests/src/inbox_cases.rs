@@ -590,12 +590,28 @@ pub fn a_log_that_does_not_belong_is_never_a_silent_ready(binary: &str) {
                                 .await;
                         eprintln!("{what}: started; ready within 5 s: {ready}");
                         if ready {
-                            // Ready: the file must be whole, and the queue move.
+                            // Ready: the queue moves, or readiness turns 503 once an operation
+                            // finds the file damaged.
                             let inbox = Inbox::open_read_only(&url).await.expect("readable");
-                            wait_for(&inbox, "the queue to move", |s| {
-                                s.queued == 0 && s.running == 0
-                            })
-                            .await;
+                            let deadline = tokio::time::Instant::now() + DRAIN_TIMEOUT;
+                            loop {
+                                let stats = inbox.stats().await;
+                                if let Ok(stats) = &stats
+                                    && stats.queued == 0
+                                    && stats.running == 0
+                                {
+                                    break;
+                                }
+                                if crate::shutdown_cases::ready(&server).await.status == 503 {
+                                    eprintln!("{what}: readiness turned 503: {stats:?}");
+                                    break;
+                                }
+                                assert!(
+                                    tokio::time::Instant::now() < deadline,
+                                    "{what}: ready, and its queue does not move: {stats:?}"
+                                );
+                                tokio::time::sleep(Duration::from_millis(200)).await;
+                            }
                         } else {
                             // Not ready, then stopped: nothing of the log was copied into the
                             // file meanwhile, nor when it closed.

@@ -23,6 +23,11 @@ pub enum Error {
     /// A write asked of a store opened for reading only ([`Inbox::open_read_only`](crate::Inbox::open_read_only)).
     #[error("the inbox was opened read-only")]
     ReadOnly,
+    /// The store's file is damaged: SQLite found it malformed during an operation. Intake
+    /// answers 503 on it, the worker retries, and the store is no longer
+    /// [ready](crate::Inbox::ready) until it is repaired or restored.
+    #[error("inbox store damaged: {0}")]
+    Damaged(String),
 }
 
 impl Error {
@@ -35,6 +40,9 @@ impl Error {
 #[cfg(feature = "sqlite")]
 impl From<rusqlite::Error> for Error {
     fn from(err: rusqlite::Error) -> Self {
+        if err.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseCorrupt) {
+            return Error::Damaged(format!("SQLite: {err}"));
+        }
         Error::Store(format!("SQLite: {err}"))
     }
 }

@@ -920,8 +920,13 @@ impl IntakeStore for SqliteBackend {
         let wakeup = Arc::clone(&self.wakeup);
         let keys = Arc::clone(&self.keys);
         let call = self.call(move |connection| enqueue(connection, &keys, &delivery));
+        let (health, path) = (self.health.clone(), Arc::clone(&self.path));
         Box::pin(async move {
-            let enqueued = call.await?;
+            let enqueued = call.await;
+            if let Some(health) = &health {
+                health.observe(&path, &enqueued);
+            }
+            let enqueued = enqueued?;
             if matches!(enqueued, Enqueued::Stored { .. }) {
                 wakeup.stored();
             }
@@ -941,6 +946,7 @@ impl WorkStore for SqliteBackend {
             let claim = call.await;
             if let Some(health) = &this.health {
                 health.claimed(claim.is_ok());
+                health.observe(&this.path, &claim);
             }
             let (mut claimed, next_due) = claim?;
             wakeup.claimed(next_due);
@@ -977,7 +983,15 @@ impl WorkStore for SqliteBackend {
     }
 
     fn finish(&self, claimed: Claimed, attempt: Attempt, verdict: Verdict) -> StoreFuture<bool> {
-        Box::pin(self.call(move |connection| finish(connection, &claimed, &attempt, &verdict)))
+        let call = self.call(move |connection| finish(connection, &claimed, &attempt, &verdict));
+        let (health, path) = (self.health.clone(), Arc::clone(&self.path));
+        Box::pin(async move {
+            let finished = call.await;
+            if let Some(health) = &health {
+                health.observe(&path, &finished);
+            }
+            finished
+        })
     }
 
     fn prune(&self, state: State, older_than: Duration, limit: usize) -> StoreFuture<u64> {

@@ -146,6 +146,31 @@ impl Health {
         self.claims_failing.store(!ok, Ordering::Relaxed);
     }
 
+    /// Takes note of an operation's error: SQLite finding the file malformed marks it damaged
+    /// for good (an error line, the gauge, no more checkpoints), whatever the check said.
+    pub(super) fn observe<T>(&self, path: &Path, result: &Result<T, Error>) {
+        let Err(Error::Damaged(found)) = result else {
+            return;
+        };
+        let mut integrity = self
+            .integrity
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if matches!(*integrity, Integrity::Damaged(_)) {
+            return;
+        }
+        tracing::error!(
+            target: "meetingbaas_webhooks_inbox",
+            path = %path.display(),
+            error = %found.escape_debug(),
+            "the inbox file is damaged (an operation found it malformed): stop the service, \
+             restore a backup or recover the file (`sqlite3 FILE .recover`)"
+        );
+        #[cfg(feature = "metrics")]
+        crate::metrics::store_damaged(true);
+        *integrity = Integrity::Damaged(found.clone());
+    }
+
     /// `Ok` once the check has passed and while claims succeed.
     pub(super) fn ready(&self, path: &Path) -> Result<(), Error> {
         match &*self

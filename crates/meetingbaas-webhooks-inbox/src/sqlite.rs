@@ -917,6 +917,12 @@ fn extend(
 
 impl IntakeStore for SqliteBackend {
     fn enqueue(&self, delivery: NewDelivery) -> StoreFuture<Enqueued> {
+        // Never a 2xx into a queue that cannot move: the sender is answered 503 and retries.
+        if let Some(health) = &self.health
+            && let Err(err) = health.accepting(&self.path)
+        {
+            return Box::pin(async move { Err(err) });
+        }
         let wakeup = Arc::clone(&self.wakeup);
         let keys = Arc::clone(&self.keys);
         let call = self.call(move |connection| enqueue(connection, &keys, &delivery));
@@ -1085,6 +1091,32 @@ mod tests {
             message_id: None,
             body: bytes::Bytes::from(vec![b' '; 1024]),
         }
+    }
+
+    /// A file known damaged whose claims fail refuses new deliveries (the queue cannot
+    /// move); damaged with claims succeeding, or claims failing on a healthy file, it takes them.
+    #[tokio::test]
+    async fn a_damaged_file_whose_queue_cannot_move_refuses_deliveries() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = SqliteBackend::open(dir.path().join("inbox.db")).unwrap();
+        let health = backend.health.clone().unwrap();
+        health.claimed(false);
+        assert!(
+            backend.enqueue(new_delivery(1)).await.is_ok(),
+            "claims failing, not damaged"
+        );
+        health.observe::<()>(
+            &backend.path,
+            &Err(Error::Damaged("database disk image is malformed".into())),
+        );
+        let refused = backend.enqueue(new_delivery(2)).await.unwrap_err();
+        assert!(refused.to_string().contains("cannot move"), "{refused}");
+        assert!(backend.ready().await.is_err());
+        health.claimed(true);
+        assert!(
+            backend.enqueue(new_delivery(3)).await.is_ok(),
+            "damaged, claims succeed"
+        );
     }
 
     #[test]

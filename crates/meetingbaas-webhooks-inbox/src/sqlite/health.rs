@@ -171,6 +171,28 @@ impl Health {
         *integrity = Integrity::Damaged(found.clone());
     }
 
+    /// `Err` when the file is known damaged **and** the worker cannot claim from it: the queue
+    /// cannot move, so a new delivery is refused (503: its sender retries later) rather than
+    /// stored where nothing will handle it. A damaged file whose claims still succeed (a page
+    /// of bodies lost: those are dead-lettered) keeps taking deliveries.
+    pub(super) fn accepting(&self, path: &Path) -> Result<(), Error> {
+        let damaged = matches!(
+            *self
+                .integrity
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+            Integrity::Damaged(_)
+        );
+        if damaged && self.claims_failing.load(Ordering::Relaxed) {
+            return Err(Error::Store(format!(
+                "{} is damaged and its queue cannot move: new deliveries are refused until it \
+                 is repaired or restored",
+                path.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// `Ok` once the check has passed and while claims succeed.
     pub(super) fn ready(&self, path: &Path) -> Result<(), Error> {
         match &*self

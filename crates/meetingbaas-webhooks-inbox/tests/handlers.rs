@@ -241,3 +241,155 @@ async fn run_until_idle_ends_when_the_store_cannot_be_claimed_from() {
     .expect("it ends");
     assert!(ended.is_empty());
 }
+
+/// A store that hands the same delivery back at every claim and never records an outcome (as
+/// a damaged file whose rows and indexes disagree did): the worker pauses a second after each
+/// outcome it could not record, instead of spinning.
+#[tokio::test]
+async fn an_outcome_that_cannot_be_recorded_does_not_spin_the_worker() {
+    use meetingbaas_webhooks_inbox::{
+        AdminStore, Attempt, Claimed, Enqueued, IntakeStore, ListQuery, NewDelivery, State, Stats,
+        StoreFuture, StoredDelivery, Summary, WorkStore,
+    };
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[derive(Debug, Default)]
+    struct Forgetful {
+        claims: AtomicUsize,
+    }
+    fn ready<T: Send + 'static>(value: T) -> StoreFuture<T> {
+        Box::pin(async move { Ok(value) })
+    }
+    impl IntakeStore for Forgetful {
+        fn enqueue(&self, _delivery: NewDelivery) -> StoreFuture<Enqueued> {
+            ready(Enqueued::Duplicate)
+        }
+    }
+    impl WorkStore for Forgetful {
+        fn claim(&self, _max: usize, _lease: Duration) -> StoreFuture<Vec<Claimed>> {
+            self.claims.fetch_add(1, Ordering::Relaxed);
+            ready(vec![Claimed {
+                id: "1".into(),
+                key: "callback:sha256:00".into(),
+                kind: Some("bot_completed".into()),
+                body: br#"{"event":"bot.completed","data":{"bot_id":"b-1"}}"#
+                    .to_vec()
+                    .into(),
+                attempt: 1,
+                attempt_total: 1,
+                run: 1,
+                received_ms: 0,
+                token: "t".into(),
+            }])
+        }
+        fn wait(&self, timeout: Duration) -> StoreFuture<()> {
+            Box::pin(async move {
+                tokio::time::sleep(timeout).await;
+                Ok(())
+            })
+        }
+        fn extend(&self, _claims: Vec<(String, String)>, _lease: Duration) -> StoreFuture<()> {
+            ready(())
+        }
+        fn finish(
+            &self,
+            _claimed: Claimed,
+            _attempt: Attempt,
+            _verdict: Verdict,
+        ) -> StoreFuture<bool> {
+            ready(false)
+        }
+        fn prune(&self, _state: State, _older_than: Duration, _limit: usize) -> StoreFuture<u64> {
+            ready(0)
+        }
+    }
+    impl AdminStore for Forgetful {
+        fn stats(&self) -> StoreFuture<Stats> {
+            ready(Stats::default())
+        }
+        fn list(&self, _query: ListQuery) -> StoreFuture<Vec<Summary>> {
+            ready(Vec::new())
+        }
+        fn show(&self, _id: String) -> StoreFuture<Option<StoredDelivery>> {
+            ready(None)
+        }
+        fn redrive(&self, _id: String) -> StoreFuture<()> {
+            ready(())
+        }
+        fn redrive_dead(&self, _kind: Option<String>) -> StoreFuture<u64> {
+            ready(0)
+        }
+        fn forget(&self, _key: String) -> StoreFuture<bool> {
+            ready(false)
+        }
+        fn purge(&self, _state: State, _older_than: Duration) -> StoreFuture<u64> {
+            ready(0)
+        }
+    }
+
+    let store = std::sync::Arc::new(Forgetful::default());
+    let inbox = Inbox::with_store(ForgetfulHandle(store.clone()));
+    let worker = inbox
+        .worker()
+        .fallback(|_job: Job| async { Ok(()) })
+        .build()
+        .spawn();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    worker.shutdown().await;
+    let claims = store.claims.load(Ordering::Relaxed);
+    assert!(claims <= 20, "{claims} claims in 2.5 s: the worker spins");
+
+    /// The store behind an `Arc`, so that the test keeps a handle on its counter.
+    #[derive(Debug)]
+    struct ForgetfulHandle(std::sync::Arc<Forgetful>);
+    impl IntakeStore for ForgetfulHandle {
+        fn enqueue(&self, delivery: NewDelivery) -> StoreFuture<Enqueued> {
+            self.0.enqueue(delivery)
+        }
+    }
+    impl WorkStore for ForgetfulHandle {
+        fn claim(&self, max: usize, lease: Duration) -> StoreFuture<Vec<Claimed>> {
+            self.0.claim(max, lease)
+        }
+        fn wait(&self, timeout: Duration) -> StoreFuture<()> {
+            self.0.wait(timeout)
+        }
+        fn extend(&self, claims: Vec<(String, String)>, lease: Duration) -> StoreFuture<()> {
+            self.0.extend(claims, lease)
+        }
+        fn finish(
+            &self,
+            claimed: Claimed,
+            attempt: Attempt,
+            verdict: Verdict,
+        ) -> StoreFuture<bool> {
+            self.0.finish(claimed, attempt, verdict)
+        }
+        fn prune(&self, state: State, older_than: Duration, limit: usize) -> StoreFuture<u64> {
+            self.0.prune(state, older_than, limit)
+        }
+    }
+    impl AdminStore for ForgetfulHandle {
+        fn stats(&self) -> StoreFuture<Stats> {
+            self.0.stats()
+        }
+        fn list(&self, query: ListQuery) -> StoreFuture<Vec<Summary>> {
+            self.0.list(query)
+        }
+        fn show(&self, id: String) -> StoreFuture<Option<StoredDelivery>> {
+            self.0.show(id)
+        }
+        fn redrive(&self, id: String) -> StoreFuture<()> {
+            self.0.redrive(id)
+        }
+        fn redrive_dead(&self, kind: Option<String>) -> StoreFuture<u64> {
+            self.0.redrive_dead(kind)
+        }
+        fn forget(&self, key: String) -> StoreFuture<bool> {
+            self.0.forget(key)
+        }
+        fn purge(&self, state: State, older_than: Duration) -> StoreFuture<u64> {
+            self.0.purge(state, older_than)
+        }
+    }
+}

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -28,6 +29,9 @@ pub(super) enum Until {
 
 /// Claims failing in a row that end [`Worker::run_until_idle`].
 const IDLE_CLAIM_FAILURES: u32 = 10;
+
+/// How long the next claim waits after an attempt's outcome could not be recorded.
+const UNRECORDED_PAUSE: Duration = Duration::from_secs(1);
 
 impl<S: Send + Sync + 'static> Worker<S> {
     /// The loop behind [`Worker::run`] and [`Worker::run_until_idle`]; the attempts' outcomes
@@ -72,6 +76,10 @@ impl<S: Send + Sync + 'static> Worker<S> {
         let records = Arc::new(Semaphore::new(config.concurrency));
         tokio::pin!(shutdown);
         let mut claim_failures = 0u32;
+        // Set when an attempt's outcome could not be recorded: the next claim waits a second,
+        // so that a store that hands the same delivery back at once (a damaged file whose rows
+        // and indexes disagree) cannot spin the worker and flood the log.
+        let unrecorded = Arc::new(AtomicBool::new(false));
         loop {
             while let Some(joined) = tasks.try_join_next() {
                 keep(joined);
@@ -89,6 +97,12 @@ impl<S: Send + Sync + 'static> Worker<S> {
             }
             // One claim for every free slot. Not raced with `shutdown`: a claim never waits, and
             // is never abandoned halfway.
+            if unrecorded.swap(false, Ordering::AcqRel) {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    () = tokio::time::sleep(UNRECORDED_PAUSE) => {}
+                }
+            }
             let claimed = config.store.claim(permits.len(), config.lease).await;
             if claimed.is_ok() {
                 claim_failures = 0;
@@ -154,9 +168,12 @@ impl<S: Send + Sync + 'static> Worker<S> {
                 let running = Arc::clone(&running);
                 let cancelled = cancelled.clone();
                 let records = Arc::clone(&records);
+                let unrecorded = Arc::clone(&unrecorded);
                 tasks.spawn(async move {
                     let id = claimed.id.clone();
-                    let attempted = worker.attempt(claimed, cancelled, permit, records).await;
+                    let attempted = worker
+                        .attempt(claimed, cancelled, permit, records, &unrecorded)
+                        .await;
                     lock(&running).remove(&id);
                     attempted
                 });
@@ -194,6 +211,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
         mut cancelled: watch::Receiver<bool>,
         slot: OwnedSemaphorePermit,
         records: Arc<Semaphore>,
+        unrecorded: &AtomicBool,
     ) -> Attempted {
         let config = &self.inner;
         let started_ms = now_ms();
@@ -308,6 +326,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
             {
                 Ok(true) => break,
                 Ok(false) => {
+                    unrecorded.store(true, Ordering::Release);
                     tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, "the attempt's outcome is not recorded: it ran longer than its lease and another worker took the delivery over (raise the lease or the handler's speed), or the store no longer holds the delivery");
                     break;
                 }

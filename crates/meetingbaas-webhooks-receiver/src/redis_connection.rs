@@ -113,16 +113,10 @@ pub async fn query_retrying<T: redis::FromRedisValue>(
     connection: &ConnectionManager,
     command: &redis::Cmd,
 ) -> Result<T, StoreError> {
-    let mut first = connection.clone();
-    match tokio::time::timeout(OPERATION_TIMEOUT, command.query_async(&mut first)).await {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) if broken(&err) => {
-            let mut second = connection.clone();
-            bounded(command.query_async(&mut second)).await
-        }
-        Ok(Err(err)) => Err(store_error(&err)),
-        Err(_) => Err(StoreError::new("Redis did not answer in time")),
-    }
+    once_more(connection, |mut connection| async move {
+        command.query_async(&mut connection).await
+    })
+    .await
 }
 
 /// [`query_retrying`] for a script.
@@ -130,13 +124,22 @@ pub async fn invoke_retrying<T: redis::FromRedisValue>(
     connection: &ConnectionManager,
     script: &redis::ScriptInvocation<'_>,
 ) -> Result<T, StoreError> {
-    let mut first = connection.clone();
-    match tokio::time::timeout(OPERATION_TIMEOUT, script.invoke_async(&mut first)).await {
+    once_more(connection, |mut connection| async move {
+        script.invoke_async(&mut connection).await
+    })
+    .await
+}
+
+/// Runs `operation` on a clone of `connection`, and once more on another when the first try
+/// found the connection broken.
+async fn once_more<T, F, Fut>(connection: &ConnectionManager, operation: F) -> Result<T, StoreError>
+where
+    F: Fn(ConnectionManager) -> Fut,
+    Fut: core::future::Future<Output = redis::RedisResult<T>>,
+{
+    match tokio::time::timeout(OPERATION_TIMEOUT, operation(connection.clone())).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(err)) if broken(&err) => {
-            let mut second = connection.clone();
-            bounded(script.invoke_async(&mut second)).await
-        }
+        Ok(Err(err)) if broken(&err) => bounded(operation(connection.clone())).await,
         Ok(Err(err)) => Err(store_error(&err)),
         Err(_) => Err(StoreError::new("Redis did not answer in time")),
     }

@@ -23,3 +23,12 @@ function request()
     ["x-mb-secret"] = secret,
   }, body)
 end
+
+-- DELAY_MS: each connection waits this long between requests (a paced load, for
+-- bench/inbox-drain.sh's sustained phase); unset, requests follow each other at once.
+local pace = tonumber(os.getenv("DELAY_MS") or "")
+if pace and pace > 0 then
+  function delay()
+    return pace
+  end
+end

@@ -487,7 +487,16 @@ pub fn a_damaged_file_is_never_ready_and_its_queue_keeps_moving(binary: &str) {
         std::fs::write(&path, &bytes).expect("the damaged file");
 
         let server = Server::start(binary, &env_with_inbox(&url)).await;
-        // Never ready: sampled for 5 s (the check of a 3 MB file takes milliseconds).
+        // Ready while the check runs (milliseconds for a 3 MB file), then never again: sampled
+        // for 5 s once it has turned 503.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while crate::shutdown_cases::ready(&server).await.status != 503 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the check did not find the damage"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         for _ in 0..50 {
             let ready = crate::shutdown_cases::ready(&server).await;
             assert_eq!(ready.status, 503, "ready with a damaged file");
@@ -521,8 +530,9 @@ pub fn a_damaged_file_is_never_ready_and_its_queue_keeps_moving(binary: &str) {
 /// A log that does not belong beside the inbox file: another inbox's `-wal` (both left by a
 /// `kill -9`), and a backup restored over the file with its live `-wal` left beside it. SQLite
 /// keeps nothing that ties a log to its file, so neither can be told at open. The example
-/// refuses to start; or starts and is never ready, and then nothing of the log is copied into
-/// the file (not even when it stops); or is ready and its queue moves. (Measured: the restored
+/// refuses to start; or starts, is not ready once its integrity check found damage, and then
+/// nothing of the log is copied into the file (not even when it stops); or stays ready and its
+/// queue moves. (Measured: the restored
 /// backup refuses to start; the foreign log fails the integrity check in some runs and is
 /// structurally whole in others: see docs/inbox.md, "Backup and restore".)
 pub fn a_log_that_does_not_belong_is_never_a_silent_ready(binary: &str) {
@@ -585,11 +595,17 @@ pub fn a_log_that_does_not_belong_is_never_a_silent_ready(binary: &str) {
                         .await;
                 match started {
                     Ok(Ok(mut server)) => {
-                        let ready =
-                            crate::shutdown_cases::ready_within(&server, Duration::from_secs(5))
-                                .await;
-                        eprintln!("{what}: started; ready within 5 s: {ready}");
-                        if ready {
+                        // Ready while the integrity check runs; 503 once it found damage.
+                        let mut damaged = false;
+                        for _ in 0..30 {
+                            if crate::shutdown_cases::ready(&server).await.status == 503 {
+                                damaged = true;
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                        eprintln!("{what}: started; not ready within 3 s: {damaged}");
+                        if !damaged {
                             // Ready: the queue moves, or readiness turns 503 once an operation
                             // finds the file damaged.
                             let inbox = Inbox::open_read_only(&url).await.expect("readable");

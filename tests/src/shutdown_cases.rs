@@ -24,8 +24,7 @@ pub(crate) async fn ready(server: &Server) -> Response {
         .unwrap_or_else(|err| panic!("no answer to GET /ready: {err}"))
 }
 
-/// Waits for `GET /ready` to answer 200, as a readiness probe does: with a SQLite inbox, not
-/// before the background integrity check of the file has passed (milliseconds on a small file).
+/// Waits for `GET /ready` to answer 200, as a readiness probe does.
 pub(crate) async fn wait_ready(server: &Server) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
@@ -40,18 +39,6 @@ pub(crate) async fn wait_ready(server: &Server) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Whether `GET /ready` answers 200 within `wait`.
-pub(crate) async fn ready_within(server: &Server, wait: Duration) -> bool {
-    let deadline = Instant::now() + wait;
-    while Instant::now() < deadline {
-        if ready(server).await.status == 200 {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
 }
 
 /// A healthy example answers `GET /ready` 200; on SIGTERM it fails at once but deliveries are

@@ -247,9 +247,9 @@ impl Inbox {
     }
 
     /// `Ok` when the store can take deliveries and be worked from now: what a readiness probe
-    /// (`GET /ready`) asks. With SQLite, not before the background integrity check of the file
-    /// has passed, never after it found damage, and not while claims fail
-    /// ([`AdminStore::ready`]).
+    /// (`GET /ready`) asks. With SQLite, never after the background integrity check of the
+    /// file (or any operation) found damage, and not while claims fail ([`AdminStore::ready`]);
+    /// the check itself does not hold readiness back (it takes minutes on a large file).
     pub async fn ready(&self) -> Result<(), Error> {
         self.store.ready().await
     }

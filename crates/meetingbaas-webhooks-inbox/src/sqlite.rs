@@ -1,12 +1,14 @@
 //! The embedded store: one SQLite file (WAL), every write on one thread, concurrent writes
 //! committed together (group commit); the log synced on a thread of its own before any commit
-//! is answered ([`sync`]), so that the writer does not wait for the disk; idempotency keys in
-//! memory ([`keys`]), not in a unique index; reads for the admin API on a connection of their
+//! is answered ([`sync`]), so that the writer does not wait for the disk; idempotency keys found
+//! through an index of their 64-bit digests ([`keys`]); reads for the admin API on a connection of their
 //! own, so that they do not delay intake; checkpoints on another ([`checkpoint`]), so that they
 //! do not either.
 
 mod backup;
 mod checkpoint;
+#[cfg(feature = "testing")]
+pub(crate) mod fill;
 mod health;
 mod keys;
 mod read_only;
@@ -17,8 +19,8 @@ pub use self::backup::BackupReport;
 pub use self::read_only::SqliteReader;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use meetingbaas_webhooks_receiver::Enqueued;
@@ -27,7 +29,6 @@ use tokio::sync::oneshot;
 
 use self::checkpoint::Checkpointer;
 use self::health::Health;
-use self::keys::Keys;
 use self::sync::Syncer;
 use crate::error::Error;
 use crate::record::{
@@ -51,12 +52,16 @@ trait Op: Send {
     fn run(&mut self, connection: &Connection) -> bool;
     /// Answers the caller once the batch is committed (or failed to).
     fn reply(self: Box<Self>, committed: Result<(), Error>);
+    /// Whether the answer waits until the commit is on disk (`sqlite/sync.rs`).
+    fn waits_for_sync(&self) -> bool;
 }
 
 struct Call<T, F> {
     op: Option<F>,
     result: Option<Result<T, Error>>,
     reply: oneshot::Sender<Result<T, Error>>,
+    /// See [`Op::waits_for_sync`].
+    synced: bool,
 }
 
 impl<T, F> Op for Call<T, F>
@@ -83,6 +88,10 @@ where
         };
         let _ = self.reply.send(result);
     }
+
+    fn waits_for_sync(&self) -> bool {
+        self.synced
+    }
 }
 
 /// Deliveries in one SQLite file: durable (WAL; a commit is on disk, `fdatasync`ed, before it
@@ -93,8 +102,8 @@ where
 /// claims and recorded attempts share those commits. The admin API's reads (`stats`, `list`,
 /// `show`) run on a second connection (WAL readers do not wait for the writer). Opening checks
 /// that the file can be written (a read-only file, a missing directory, a corrupt database are
-/// errors at start, not at the first delivery), and reads every stored idempotency key into
-/// memory (a map of 128-bit digests to ids: tens of bytes per stored delivery).
+/// errors at start, not at the first delivery). Its memory does not grow with what it keeps:
+/// idempotency keys are found through an index in the file ([`keys`]).
 ///
 /// One service process per file: a second one writing the same file stays correct (its rows are
 /// read in at each transaction) but is not what this is built for. The CLI (`stats`, `list`,
@@ -102,8 +111,6 @@ where
 #[derive(Clone, Debug)]
 pub struct SqliteBackend {
     sender: mpsc::Sender<Box<dyn Op>>,
-    /// The idempotency keys, used only on the writer thread (`sqlite/keys.rs`).
-    keys: Arc<Mutex<Keys>>,
     reader: Option<mpsc::Sender<Box<dyn Op>>>,
     wakeup: Arc<Wakeup>,
     path: Arc<PathBuf>,
@@ -181,12 +188,9 @@ impl SqliteBackend {
         };
         // The writer's statements (enqueue, claim, finish, savepoints...) stay prepared.
         connection.set_prepared_statement_cache_capacity(64);
-        let keys = Keys::load(&connection).map_err(|err| open_error(&path, &err))?;
-        let keys = Arc::new(Mutex::new(keys));
-        let writer_keys = Arc::clone(&keys);
         let (sender, receiver) = mpsc::channel::<Box<dyn Op>>();
         spawn("inbox-sqlite-writer", move || {
-            write_loop(&connection, &receiver, &writer_keys, &durability);
+            write_loop(&connection, &receiver, &durability);
             // Closed: the log folded into the file (no connection does it on close), once the
             // file has passed its integrity check.
             if durability
@@ -199,7 +203,6 @@ impl SqliteBackend {
         })?;
         Ok(SqliteBackend {
             sender,
-            keys,
             reader,
             wakeup: Arc::default(),
             path: Arc::new(path),
@@ -212,13 +215,35 @@ impl SqliteBackend {
         &self.path
     }
 
-    /// Runs `op` on the writer thread, in the next batch's transaction.
+    /// Whether the background integrity check of the file (`PRAGMA quick_check`, started by
+    /// [`open`](Self::open)) has run and passed: until then nothing in the log is copied into
+    /// the file. Always `true` for an in-memory database.
+    pub fn integrity_checked(&self) -> bool {
+        self.health.as_ref().is_none_or(|health| health.passed())
+    }
+
+    /// Runs `op` on the writer thread, in the next batch's transaction; answers once that
+    /// commit is on disk.
     fn call<T, F>(&self, op: F) -> impl Future<Output = Result<T, Error>> + Send + 'static
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
-        send(&self.sender, op)
+        send(&self.sender, op, true)
+    }
+
+    /// Runs `op` like [`call`](Self::call), but answers as soon as its transaction has
+    /// committed, before the disk has the commit: for the worker's claims, lease renewals and
+    /// attempt records, whose loss in a crash only runs a delivery once more (its lease runs
+    /// out and it is claimed again), never loses one. Their answers wait for no `fdatasync`,
+    /// which bounded the worker to a few claims and records per sync (BENCHMARKS.md, "The
+    /// inbox at ten million deliveries").
+    fn call_unsynced<T, F>(&self, op: F) -> impl Future<Output = Result<T, Error>> + Send + 'static
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
+    {
+        send(&self.sender, op, false)
     }
 
     /// Runs `op`, which only reads, on the reader connection (the writer's for memory).
@@ -227,13 +252,14 @@ impl SqliteBackend {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
-        send(self.reader.as_ref().unwrap_or(&self.sender), op)
+        send(self.reader.as_ref().unwrap_or(&self.sender), op, false)
     }
 }
 
 fn send<T, F>(
     sender: &mpsc::Sender<Box<dyn Op>>,
     op: F,
+    synced: bool,
 ) -> impl Future<Output = Result<T, Error>> + Send + 'static
 where
     T: Send + 'static,
@@ -245,6 +271,7 @@ where
             op: Some(op),
             result: None,
             reply,
+            synced,
         }))
         .map_err(|_| Error::store("the SQLite writer thread has stopped"));
     async move {
@@ -317,6 +344,8 @@ fn prepare(connection: &Connection, durable: bool) -> Result<(), Error> {
         connection.execute_batch("PRAGMA cache_size=-4096")?;
     }
     schema::migrate(connection, &found)?;
+    // Rows stored before schema 4, or since by older code, get their key digest.
+    keys::hash_missing(connection)?;
     // A real write, so that a file that cannot be written fails now rather than at intake.
     connection.execute(
         "INSERT OR REPLACE INTO meta (name, value) VALUES ('opened_ms', ?1)",
@@ -338,7 +367,6 @@ struct Durability {
 fn write_loop(
     connection: &Connection,
     receiver: &mpsc::Receiver<Box<dyn Op>>,
-    keys: &Mutex<Keys>,
     durability: &Durability,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -352,15 +380,21 @@ fn write_loop(
         }
         let committed = match &durability.syncer {
             Some(syncer) if syncer.failed() => Err(sync::refused()),
-            _ => run_batch(connection, keys, &mut batch),
+            _ => run_batch(connection, &mut batch),
         };
         if let (Ok(()), Some(checkpointer)) = (&committed, &durability.checkpointer) {
             checkpointer.committed(connection);
         }
         match (committed, &durability.syncer) {
             (Ok(()), Some(syncer)) => {
-                let committed = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
-                syncer.answer_when_synced(committed);
+                let (synced, unsynced): (Vec<_>, Vec<_>) =
+                    batch.drain(..).partition(|op| op.waits_for_sync());
+                for op in unsynced {
+                    op.reply(Ok(()));
+                }
+                if !synced.is_empty() {
+                    syncer.answer_when_synced(synced);
+                }
             }
             (committed, _) => {
                 for op in batch.drain(..) {
@@ -389,43 +423,27 @@ fn exec(connection: &Connection, sql: &str) -> rusqlite::Result<()> {
     connection.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-fn run_batch(
-    connection: &Connection,
-    keys: &Mutex<Keys>,
-    batch: &mut [Box<dyn Op>],
-) -> Result<(), Error> {
+fn run_batch(connection: &Connection, batch: &mut [Box<dyn Op>]) -> Result<(), Error> {
     exec(connection, "BEGIN IMMEDIATE")?;
-    // Holding the write lock: what other connections committed is read in before any op runs.
-    let begun = keys::lock(keys).begin(connection);
-    let run = begun
+    // Holding the write lock: rows older code committed get their key digest before any
+    // lookup.
+    let run = keys::hash_missing(connection)
         .map_err(Error::from)
-        .and_then(|()| run_ops(connection, keys, batch))
+        .and_then(|_| run_ops(connection, batch))
         .and_then(|()| exec(connection, "COMMIT").map_err(Error::from));
-    match run {
-        Ok(()) => keys::lock(keys).commit(),
-        Err(_) => {
-            if !connection.is_autocommit() {
-                let _ = connection.execute_batch("ROLLBACK");
-            }
-            keys::lock(keys).rollback();
-        }
+    if run.is_err() && !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
     }
     run
 }
 
 /// Runs each operation of a batch in a savepoint of its own: a failed one is undone alone.
-fn run_ops(
-    connection: &Connection,
-    keys: &Mutex<Keys>,
-    batch: &mut [Box<dyn Op>],
-) -> Result<(), Error> {
+fn run_ops(connection: &Connection, batch: &mut [Box<dyn Op>]) -> Result<(), Error> {
     for op in batch.iter_mut() {
         exec(connection, "SAVEPOINT op")?;
-        let savepoint = keys::lock(keys).savepoint();
         if op.run(connection) {
             exec(connection, "RELEASE op")?;
         } else {
-            keys::lock(keys).rollback_to(savepoint);
             exec(connection, "ROLLBACK TO op")?;
             exec(connection, "RELEASE op")?;
         }
@@ -470,20 +488,15 @@ fn parse_id(id: &str) -> Result<i64, Error> {
     id.parse().map_err(|_| Error::NotFound(id.to_string()))
 }
 
-fn enqueue(
-    connection: &Connection,
-    keys: &Mutex<Keys>,
-    delivery: &NewDelivery,
-) -> Result<Enqueued, Error> {
-    let mut keys = keys::lock(keys);
-    if keys.find(connection, &delivery.key)?.is_some() {
+fn enqueue(connection: &Connection, delivery: &NewDelivery) -> Result<Enqueued, Error> {
+    if keys::find(connection, &delivery.key)?.is_some() {
         return Ok(Enqueued::Duplicate);
     }
     let now = now_ms();
     connection
         .prepare_cached(
-            "INSERT INTO deliveries (key, kind, event, bot_id, scheme, message_id, received_ms, \
-             state, next_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?7)",
+            "INSERT INTO deliveries (key, key_hash, kind, event, bot_id, scheme, message_id, \
+             received_ms, state, next_ms) VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?7)",
         )?
         .execute(params![
             delivery.key,
@@ -492,13 +505,13 @@ fn enqueue(
             delivery.bot_id,
             delivery.scheme,
             delivery.message_id,
-            now
+            now,
+            keys::digest(&delivery.key)
         ])?;
     let id = connection.last_insert_rowid();
     connection
         .prepare_cached("INSERT INTO bodies (id, body) VALUES (?1, ?2)")?
         .execute(params![id, &delivery.body[..]])?;
-    keys.insert(&delivery.key, id);
     Ok(Enqueued::Stored { id: id.to_string() })
 }
 
@@ -838,28 +851,21 @@ fn redrive_dead(connection: &Connection, kind: Option<&str>) -> Result<u64, Erro
     Ok(changed as u64)
 }
 
-fn forget(connection: &Connection, keys: &Mutex<Keys>, key: &str) -> Result<bool, Error> {
-    let mut keys = keys::lock(keys);
-    let Some(id) = keys.find(connection, key)? else {
+fn forget(connection: &Connection, key: &str) -> Result<bool, Error> {
+    let Some(id) = keys::find(connection, key)? else {
         return Ok(false);
     };
     let changed = connection.execute(
-        "UPDATE deliveries SET forgotten_key = key, key = NULL WHERE id = ?1 AND key = ?2",
+        "UPDATE deliveries SET forgotten_key = key, key = NULL, key_hash = NULL \
+         WHERE id = ?1 AND key = ?2",
         params![id, key],
     )?;
-    keys.remove(key, id);
     Ok(changed > 0)
 }
 
 /// Deletes at most `limit` deliveries in `state` (completed or dead) finished at or before
 /// `cutoff` (Unix milliseconds), oldest first, with their attempts; returns how many.
-fn prune(
-    connection: &Connection,
-    keys: &Mutex<Keys>,
-    state: State,
-    cutoff: i64,
-    limit: usize,
-) -> Result<u64, Error> {
+fn prune(connection: &Connection, state: State, cutoff: i64, limit: usize) -> Result<u64, Error> {
     if !matches!(state, State::Completed | State::Dead) {
         return Ok(0);
     }
@@ -880,21 +886,14 @@ fn prune(
              ORDER BY finished_ms, id LIMIT ?3)",
         )?
         .execute(params![state.as_str(), cutoff, limit])?;
-    let mut statement = connection.prepare_cached(
-        "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
-         WHERE state IN ('completed', 'dead') AND state = ?1 AND finished_ms <= ?2 \
-         ORDER BY finished_ms, id LIMIT ?3) RETURNING id, key",
-    )?;
-    let mut rows = statement.query(params![state.as_str(), cutoff, limit])?;
-    let mut keys = keys::lock(keys);
-    let mut deleted = 0;
-    while let Some(row) = rows.next()? {
-        deleted += 1;
-        if let Some(key) = row.get::<_, Option<String>>(1)? {
-            keys.remove(&key, row.get(0)?);
-        }
-    }
-    Ok(deleted)
+    let deleted = connection
+        .prepare_cached(
+            "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
+             WHERE state IN ('completed', 'dead') AND state = ?1 AND finished_ms <= ?2 \
+             ORDER BY finished_ms, id LIMIT ?3)",
+        )?
+        .execute(params![state.as_str(), cutoff, limit])?;
+    Ok(deleted as u64)
 }
 
 fn extend(
@@ -924,8 +923,7 @@ impl IntakeStore for SqliteBackend {
             return Box::pin(async move { Err(err) });
         }
         let wakeup = Arc::clone(&self.wakeup);
-        let keys = Arc::clone(&self.keys);
-        let call = self.call(move |connection| enqueue(connection, &keys, &delivery));
+        let call = self.call(move |connection| enqueue(connection, &delivery));
         let (health, path) = (self.health.clone(), Arc::clone(&self.path));
         Box::pin(async move {
             let enqueued = call.await;
@@ -946,7 +944,7 @@ impl WorkStore for SqliteBackend {
         let wakeup = Arc::clone(&self.wakeup);
         wakeup.claiming();
         let token = crate::token();
-        let call = self.call(move |connection| claim(connection, max, lease, &token));
+        let call = self.call_unsynced(move |connection| claim(connection, max, lease, &token));
         let this = self.clone();
         Box::pin(async move {
             let claim = call.await;
@@ -969,8 +967,10 @@ impl WorkStore for SqliteBackend {
                 .await?;
             if !unreadable.is_empty() {
                 let now = now_ms();
-                this.call(move |connection| dead_letter_unreadable(connection, &unreadable, now))
-                    .await?;
+                this.call_unsynced(move |connection| {
+                    dead_letter_unreadable(connection, &unreadable, now)
+                })
+                .await?;
             }
             Ok(claimed)
         })
@@ -985,11 +985,12 @@ impl WorkStore for SqliteBackend {
     }
 
     fn extend(&self, claims: Vec<(String, String)>, lease: Duration) -> StoreFuture<()> {
-        Box::pin(self.call(move |connection| extend(connection, &claims, lease)))
+        Box::pin(self.call_unsynced(move |connection| extend(connection, &claims, lease)))
     }
 
     fn finish(&self, claimed: Claimed, attempt: Attempt, verdict: Verdict) -> StoreFuture<bool> {
-        let call = self.call(move |connection| finish(connection, &claimed, &attempt, &verdict));
+        let call =
+            self.call_unsynced(move |connection| finish(connection, &claimed, &attempt, &verdict));
         let (health, path) = (self.health.clone(), Arc::clone(&self.path));
         Box::pin(async move {
             let finished = call.await;
@@ -1002,8 +1003,7 @@ impl WorkStore for SqliteBackend {
 
     fn prune(&self, state: State, older_than: Duration, limit: usize) -> StoreFuture<u64> {
         let cutoff = now_ms() - millis(older_than);
-        let keys = Arc::clone(&self.keys);
-        Box::pin(self.call(move |connection| prune(connection, &keys, state, cutoff, limit)))
+        Box::pin(self.call(move |connection| prune(connection, state, cutoff, limit)))
     }
 }
 
@@ -1051,8 +1051,7 @@ impl AdminStore for SqliteBackend {
     }
 
     fn forget(&self, key: String) -> StoreFuture<bool> {
-        let keys = Arc::clone(&self.keys);
-        Box::pin(self.call(move |connection| forget(connection, &keys, &key)))
+        Box::pin(self.call(move |connection| forget(connection, &key)))
     }
 
     fn purge(&self, state: State, older_than: Duration) -> StoreFuture<u64> {
@@ -1063,10 +1062,7 @@ impl AdminStore for SqliteBackend {
             let mut total = 0;
             loop {
                 let deleted = this
-                    .call({
-                        let keys = Arc::clone(&this.keys);
-                        move |connection| prune(connection, &keys, state, cutoff, PRUNE_BATCH)
-                    })
+                    .call(move |connection| prune(connection, state, cutoff, PRUNE_BATCH))
                     .await?;
                 total += deleted;
                 if deleted < PRUNE_BATCH as u64 {
@@ -1145,9 +1141,8 @@ mod tests {
         // A bound LIMIT made SQLite parse and plan the claim again at every execution.
         let connection = Connection::open_in_memory().unwrap();
         prepare(&connection, false).unwrap();
-        let keys = Mutex::new(Keys::load(&connection).unwrap());
         for n in 0..20 {
-            enqueue(&connection, &keys, &new_delivery(n)).unwrap();
+            enqueue(&connection, &new_delivery(n)).unwrap();
         }
         for _ in 0..5 {
             let (claimed, _) = claim(&connection, 3, Duration::from_secs(10), "token").unwrap();
@@ -1272,32 +1267,36 @@ mod tests {
         assert_eq!(again, Enqueued::Duplicate);
     }
 
+    fn indexed_keys(connection: &Connection) -> i64 {
+        connection
+            .query_row(
+                "SELECT COUNT(*) FROM deliveries INDEXED BY deliveries_key_hash \
+                 WHERE key_hash IS NOT NULL",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap()
+    }
+
     #[test]
-    fn forgotten_and_pruned_keys_leave_memory() {
+    fn forgotten_and_pruned_keys_leave_the_index() {
         let connection = Connection::open_in_memory().unwrap();
         prepare(&connection, false).unwrap();
-        let keys = Mutex::new(Keys::load(&connection).unwrap());
         for n in 0..5 {
-            enqueue(&connection, &keys, &new_delivery(n)).unwrap();
+            enqueue(&connection, &new_delivery(n)).unwrap();
         }
-        keys::lock(&keys).commit();
-        assert_eq!(keys::lock(&keys).len(), 5);
-        assert!(forget(&connection, &keys, "key-0").unwrap());
-        assert!(!forget(&connection, &keys, "key-0").unwrap());
-        keys::lock(&keys).commit();
-        assert_eq!(keys::lock(&keys).len(), 4);
+        assert_eq!(indexed_keys(&connection), 5);
+        assert!(forget(&connection, "key-0").unwrap());
+        assert!(!forget(&connection, "key-0").unwrap());
+        assert_eq!(indexed_keys(&connection), 4);
         connection
             .execute(
                 "UPDATE deliveries SET state = 'completed', finished_ms = 0 WHERE key IN ('key-1', 'key-2')",
                 [],
             )
             .unwrap();
-        assert_eq!(
-            prune(&connection, &keys, State::Completed, 1, 10).unwrap(),
-            2
-        );
-        keys::lock(&keys).commit();
-        assert_eq!(keys::lock(&keys).len(), 2);
+        assert_eq!(prune(&connection, State::Completed, 1, 10).unwrap(), 2);
+        assert_eq!(indexed_keys(&connection), 2);
         let bodies: i64 = connection
             .query_row("SELECT COUNT(*) FROM bodies", [], |row| row.get(0))
             .unwrap();
@@ -1309,22 +1308,76 @@ mod tests {
 
     #[test]
     fn a_forget_rolled_back_keeps_its_key() {
-        // Were the entry taken out at once, the rolled-back row would keep a key the map no
-        // longer has, and a duplicate of it would be stored twice.
         let connection = Connection::open_in_memory().unwrap();
         prepare(&connection, false).unwrap();
-        let keys = Mutex::new(Keys::load(&connection).unwrap());
-        enqueue(&connection, &keys, &new_delivery(0)).unwrap();
-        keys::lock(&keys).commit();
+        enqueue(&connection, &new_delivery(0)).unwrap();
         connection.execute_batch("BEGIN IMMEDIATE").unwrap();
-        keys::lock(&keys).begin(&connection).unwrap();
-        assert!(forget(&connection, &keys, "key-0").unwrap());
+        assert!(forget(&connection, "key-0").unwrap());
         connection.execute_batch("ROLLBACK").unwrap();
-        keys::lock(&keys).rollback();
         assert_eq!(
-            enqueue(&connection, &keys, &new_delivery(0)).unwrap(),
+            enqueue(&connection, &new_delivery(0)).unwrap(),
             Enqueued::Duplicate
         );
+    }
+
+    #[test]
+    fn a_key_lookup_is_one_probe_of_the_digest_index() {
+        let connection = Connection::open_in_memory().unwrap();
+        prepare(&connection, false).unwrap();
+        let plan = |sql: &str| -> String {
+            let mut statement = connection
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let rows: Vec<String> = statement
+                .query_map(["1", "k"], |row| row.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            rows.join("; ")
+        };
+        let lookup = plan("SELECT id FROM deliveries WHERE key_hash = ?1 AND key = ?2");
+        assert!(lookup.contains("deliveries_key_hash"), "{lookup}");
+        let missing = connection
+            .prepare(
+                "EXPLAIN QUERY PLAN SELECT id, key FROM deliveries \
+                 WHERE key IS NOT NULL AND key_hash IS NULL",
+            )
+            .unwrap()
+            .query_row([], |row| row.get::<_, String>(3))
+            .unwrap();
+        assert!(missing.contains("deliveries_unhashed"), "{missing}");
+    }
+
+    #[test]
+    fn a_schema_3_file_keeps_its_keys() {
+        // A file as code of schema 3 left it: its keys have no digest until it is opened.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("inbox.db");
+        let backend = SqliteBackend::open(&path).unwrap();
+        let runtime = current_thread();
+        runtime.block_on(async {
+            for n in 0..3 {
+                backend.enqueue(new_delivery(n)).await.unwrap();
+            }
+        });
+        drop(backend);
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute_batch(
+                "DROP INDEX deliveries_key_hash; DROP INDEX deliveries_unhashed; \
+                 ALTER TABLE deliveries DROP COLUMN key_hash; PRAGMA user_version = 3;",
+            )
+            .unwrap();
+        drop(other);
+        let backend = SqliteBackend::open(&path).unwrap();
+        runtime.block_on(async {
+            for n in 0..3 {
+                let again = backend.enqueue(new_delivery(n)).await.unwrap();
+                assert_eq!(again, Enqueued::Duplicate, "{n}");
+            }
+        });
+        let other = Connection::open(&path).unwrap();
+        assert_eq!(indexed_keys(&other), 3);
     }
 
     #[test]

@@ -9,27 +9,29 @@ use meetingbaas_webhooks_inbox::{Inbox, Job, ListQuery, SqliteBackend, State, Ve
 
 const DELIVERIES: usize = 400;
 
-/// `Inbox::ready` once the background integrity check has run (it fails with "still running"
-/// until then).
-async fn ready_after_the_check(inbox: &Inbox) -> Result<(), meetingbaas_webhooks_inbox::Error> {
+/// `Inbox::ready` once the background integrity check has found damage (it is `Ok` while the
+/// check runs), or `Ok` when the check passed.
+async fn ready_after_the_check(
+    inbox: &Inbox,
+    backend: &SqliteBackend,
+) -> Result<(), meetingbaas_webhooks_inbox::Error> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        match inbox.ready().await {
-            Err(err) if err.to_string().contains("still running") => {
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "the check never ended"
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            other => return other,
+        let ready = inbox.ready().await;
+        if ready.is_err() || backend.integrity_checked() {
+            return ready;
         }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the check never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
-/// A healthy file is ready once its check has passed.
+/// A healthy file is ready at once, and still once its check has passed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_healthy_file_is_ready_after_its_check() {
+async fn a_healthy_file_is_ready_during_and_after_its_check() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("inbox.db");
     let inbox = Inbox::with_store(SqliteBackend::open(&path).unwrap());
@@ -38,8 +40,13 @@ async fn a_healthy_file_is_ready_after_its_check() {
     }
     drop(inbox);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let inbox = Inbox::with_store(SqliteBackend::open(&path).unwrap());
-    ready_after_the_check(&inbox).await.expect("a healthy file");
+    let backend = SqliteBackend::open(&path).unwrap();
+    let inbox = Inbox::with_store(backend.clone());
+    inbox.ready().await.expect("ready while the check runs");
+    ready_after_the_check(&inbox, &backend)
+        .await
+        .expect("a healthy file");
+    assert!(backend.integrity_checked());
 }
 
 fn body(n: usize) -> String {
@@ -84,10 +91,13 @@ async fn a_damaged_page_dead_letters_its_deliveries_and_the_queue_keeps_moving()
 
     let _logs =
         tracing::subscriber::set_default(tracing_subscriber::fmt().with_test_writer().finish());
-    let inbox =
-        Inbox::with_store(SqliteBackend::open(&path).expect("opens: the damage is in a body"));
+    let backend = SqliteBackend::open(&path).expect("opens: the damage is in a body");
+    let inbox = Inbox::with_store(backend.clone());
     // The integrity check after start finds the damage: never ready.
-    let found = ready_after_the_check(&inbox).await.unwrap_err().to_string();
+    let found = ready_after_the_check(&inbox, &backend)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(found.contains("is damaged"), "{found}");
     let run = inbox
         .worker()

@@ -49,7 +49,17 @@ async fn a_first_release_file_is_migrated_at_start_with_its_deliveries() {
 
     let inbox = Inbox::with_store(SqliteBackend::open(&path).unwrap());
     assert_eq!(pragma(&path, "application_id"), 0x4D42_5748);
-    assert_eq!(pragma(&path, "user_version"), 3);
+    assert_eq!(pragma(&path, "user_version"), 4);
+    // Its key is indexed by digest now (schema 4), so a copy of it is still a duplicate.
+    let hashed: bool = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "SELECT key_hash IS NOT NULL FROM deliveries WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(hashed, "the first release's key got no digest");
     let old = inbox.show("1").await.unwrap();
     assert_eq!(
         (old.summary.state, old.summary.bot_id, old.summary.runs),

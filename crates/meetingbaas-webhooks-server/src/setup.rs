@@ -448,8 +448,8 @@ impl Webhooks {
 }
 
 /// Whether the receiver should get traffic: not stopping, and its inbox (if any) ready
-/// ([`Inbox::ready`]: it answers, its worker can claim, and a SQLite file has passed its
-/// background integrity check).
+/// ([`Inbox::ready`]: it answers, its worker can claim, and no damage was found in a SQLite
+/// file).
 /// For `GET /ready` (load balancers, Kubernetes' readiness probe); `/health` stays liveness.
 #[derive(Clone, Debug)]
 pub struct Readiness {

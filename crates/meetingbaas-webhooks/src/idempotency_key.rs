@@ -37,7 +37,10 @@ use crate::secret::to_hex;
 pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
-    pub(crate) fn for_delivery(scheme: Scheme, message_id: Option<&str>, body: &[u8]) -> Self {
+    /// The key of a delivery verified by `scheme` with `message_id` (Svix) and `body`: what
+    /// [`VerifiedDelivery::idempotency_key`](crate::VerifiedDelivery::idempotency_key) holds,
+    /// computed without verifying (to find a stored delivery by its body, or in a benchmark).
+    pub fn for_delivery(scheme: Scheme, message_id: Option<&str>, body: &[u8]) -> Self {
         let scheme = scheme.as_str();
         match message_id {
             Some(id) => IdempotencyKey(alloc::format!("{scheme}:id:{id}")),

@@ -1,159 +1,74 @@
-//! The idempotency keys of the stored deliveries, looked up in memory rather than in a unique
-//! index of the file.
+//! The idempotency keys of the stored deliveries, found through an index of their 64-bit
+//! digests.
 //!
-//! A key is a digest of the body or a Svix message id: random. A unique index on it took one
-//! random leaf page per delivery, which the commit wrote whole to the WAL (4 KiB for a 1 KiB
-//! delivery) and the checkpoint copied again: about two thirds of the bytes intake wrote
-//! (BENCHMARKS.md, "Inbox"). The file now only has an index on `(id, key)`, which grows at its
-//! end, and the writer keeps a map from a 128-bit digest of each key to its delivery's id.
+//! A key is a digest of the body or a sender's message id, and is long (80 characters for a
+//! `sha256:` key). Schema 4 stores beside each key `key_hash`, the first 8 bytes of the key's
+//! SHA-256 as a signed integer, and indexes only that (`deliveries_key_hash`, partial: forgotten
+//! keys are not in it): 8 bytes and a row id per delivery, so the index is a fifth of what an
+//! index of the keys themselves was, and nothing about the keys is held in memory. A delivery
+//! is a duplicate when a row has the same digest **and** the same key (a digest collision is
+//! never taken for a duplicate), so detection stays exact for every retained delivery, whatever
+//! another process did to the file meanwhile: the index is part of the file, changed in the
+//! same transactions as the rows.
 //!
-//! The map is a **superset** of the keys in the file, never less: it is loaded from the file at
-//! start, every insert of the writer adds to it, and inside each write transaction (after
-//! `BEGIN IMMEDIATE`, so no other connection can write until it commits) rows that another
-//! connection committed meanwhile are read in (`PRAGMA data_version` says whether there were
-//! any). An entry may be stale (its row forgotten, pruned, rolled back, or changed by another
-//! process): a hit is confirmed against the row, by id, before a delivery is called a duplicate.
-//! So a duplicate is never stored twice and a forgotten key is let through again, as with the
-//! unique index; only a duplicate costs a read.
+//! Until schema 3 the writer kept a map from each key's digest to its delivery in memory
+//! instead: 121-155 bytes of resident memory per retained delivery (44 MiB for 235 000,
+//! about 9 GB for a week at 100 deliveries a second). The index costs one random page per
+//! delivery in each commit (BENCHMARKS.md, "The inbox at ten million deliveries").
 //!
-//! Entries leave the map (a key forgotten, a delivery pruned) only once the transaction that
-//! changed the row has committed: were it rolled back, the row would still hold its key.
-
-use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+//! Code of schema 3 or older can still use a file of schema 4 (a rolling deploy, a rollback):
+//! the rows it inserts have no digest. They are listed by a partial index of their own
+//! (`deliveries_unhashed`, empty while only this code writes) and given one at the start of
+//! each write transaction, before any lookup, by [`hash_missing`].
 
 use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
 
-/// The keys of one database, owned by its writer thread (the mutex is never contended: only
-/// that thread's operations take it).
-#[derive(Debug)]
-pub(super) struct Keys {
-    /// Digest of a key -> the id of the delivery stored under it.
-    ids: HashMap<u128, i64>,
-    /// Two independently seeded SipHash instances make the 128-bit digest.
-    seeds: (RandomState, RandomState),
-    /// The largest delivery id read from the file or inserted by a committed transaction.
-    max_id: i64,
-    /// The file's `data_version` when last read in.
-    version: i64,
-    /// The largest id inserted by the open transaction.
-    pending_max: i64,
-    /// Entries to take out when the open transaction commits.
-    pending_removals: Vec<(u128, i64)>,
+/// The digest a key is indexed by: the first 8 bytes of its SHA-256 (the sender chooses some
+/// keys, so the digest must not let it make many keys share one).
+pub(super) fn digest(key: &str) -> i64 {
+    let hash = Sha256::digest(key.as_bytes());
+    let mut first = [0_u8; 8];
+    first.copy_from_slice(&hash[..8]);
+    i64::from_be_bytes(first)
 }
 
-impl Keys {
-    /// Reads every key of the file.
-    pub(super) fn load(connection: &Connection) -> rusqlite::Result<Self> {
-        let mut keys = Keys {
-            ids: HashMap::new(),
-            seeds: (RandomState::new(), RandomState::new()),
-            max_id: 0,
-            version: data_version(connection)?,
-            pending_max: 0,
-            pending_removals: Vec::new(),
-        };
-        keys.read_from(connection, 0)?;
-        Ok(keys)
-    }
-
-    /// Called at the start of each write transaction: reads in rows other connections have
-    /// committed since the last call (one pragma when there were none).
-    pub(super) fn begin(&mut self, connection: &Connection) -> rusqlite::Result<()> {
-        self.pending_max = 0;
-        self.pending_removals.clear();
-        let version = data_version(connection)?;
-        if version != self.version {
-            self.version = version;
-            self.read_from(connection, self.max_id)?;
-        }
-        Ok(())
-    }
-
-    fn read_from(&mut self, connection: &Connection, after: i64) -> rusqlite::Result<()> {
-        let mut statement = connection.prepare_cached(
-            "SELECT id, key FROM deliveries WHERE key IS NOT NULL AND id > ?1 ORDER BY id",
-        )?;
-        let mut rows = statement.query(params![after])?;
-        while let Some(row) = rows.next()? {
-            let id: i64 = row.get(0)?;
-            let key: String = row.get(1)?;
-            self.insert(&key, id);
-        }
-        Ok(())
-    }
-
-    /// The id of the delivery stored under `key`, if one is (confirmed against the row).
-    pub(super) fn find(&self, connection: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
-        let Some(&id) = self.ids.get(&self.digest(key)) else {
-            return Ok(None);
-        };
-        connection
-            .prepare_cached("SELECT id FROM deliveries WHERE id = ?1 AND key = ?2")?
-            .query_row(params![id, key], |row| row.get(0))
-            .optional()
-    }
-
-    /// Records that the delivery `id` is stored under `key` (at once: an entry whose row is
-    /// rolled back is only stale).
-    pub(super) fn insert(&mut self, key: &str, id: i64) {
-        self.ids.insert(self.digest(key), id);
-        self.pending_max = self.pending_max.max(id);
-    }
-
-    /// Forgets `key` if it still names the delivery `id`, once the transaction commits.
-    pub(super) fn remove(&mut self, key: &str, id: i64) {
-        let digest = self.digest(key);
-        self.pending_removals.push((digest, id));
-    }
-
-    /// A point to roll back to (an operation's savepoint).
-    pub(super) fn savepoint(&self) -> usize {
-        self.pending_removals.len()
-    }
-
-    /// The operation since `savepoint` was rolled back: its removals are dropped.
-    pub(super) fn rollback_to(&mut self, savepoint: usize) {
-        self.pending_removals.truncate(savepoint);
-    }
-
-    /// The transaction committed: its removals take effect.
-    pub(super) fn commit(&mut self) {
-        for (digest, id) in self.pending_removals.drain(..) {
-            if self.ids.get(&digest) == Some(&id) {
-                self.ids.remove(&digest);
-            }
-        }
-        self.max_id = self.max_id.max(self.pending_max);
-        self.pending_max = 0;
-    }
-
-    /// The transaction was rolled back: nothing it removed leaves the map.
-    pub(super) fn rollback(&mut self) {
-        self.pending_removals.clear();
-        self.pending_max = 0;
-    }
-
-    /// How many keys are held.
-    #[cfg(test)]
-    pub(super) fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    fn digest(&self, key: &str) -> u128 {
-        let high = self.seeds.0.hash_one(key);
-        let low = self.seeds.1.hash_one(key);
-        (u128::from(high) << 64) | u128::from(low)
-    }
+/// The id of the delivery stored under `key`, if one is.
+pub(super) fn find(connection: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
+    connection
+        .prepare_cached("SELECT id FROM deliveries WHERE key_hash = ?1 AND key = ?2")?
+        .query_row(params![digest(key), key], |row| row.get(0))
+        .optional()
 }
 
-fn data_version(connection: &Connection) -> rusqlite::Result<i64> {
-    connection.query_row("PRAGMA data_version", [], |row| row.get(0))
+/// Gives a digest to every row with a key but none (rows written by code of schema 3 or
+/// older); returns how many. One probe of an empty index when there are none.
+pub(super) fn hash_missing(connection: &Connection) -> rusqlite::Result<usize> {
+    let missing: Vec<(i64, String)> = connection
+        .prepare_cached(
+            "SELECT id, key FROM deliveries WHERE key IS NOT NULL AND key_hash IS NULL",
+        )?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut update =
+        connection.prepare_cached("UPDATE deliveries SET key_hash = ?1 WHERE id = ?2")?;
+    for (id, key) in &missing {
+        update.execute(params![digest(key), id])?;
+    }
+    Ok(missing.len())
 }
 
-/// Locks the writer's keys (a panic in another holder cannot leave them half-changed: every
-/// change is one map operation).
-pub(super) fn lock(keys: &Mutex<Keys>) -> MutexGuard<'_, Keys> {
-    keys.lock().unwrap_or_else(PoisonError::into_inner)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_is_stable_and_spreads_keys() {
+        // Stored in the file: it must never change between releases.
+        assert_eq!(
+            digest(""),
+            i64::from_be_bytes(*b"\xe3\xb0\xc4\x42\x98\xfc\x1c\x14")
+        );
+        assert_ne!(digest("callback:id:a"), digest("callback:id:b"));
+    }
 }

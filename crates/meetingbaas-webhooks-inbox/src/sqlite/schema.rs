@@ -8,6 +8,7 @@
 //! | 1 | deliveries, bodies in a table of their own, attempts, meta (the first release; its files carry neither pragma) | 1 |
 //! | 2 | `deliveries.bot_id` (the bot of each delivery, read from its envelope) | 1 |
 //! | 3 | `deliveries.runs` and `pending_since_ms` (set by a redrive), `attempts.run` | 1 |
+//! | 4 | `deliveries.key_hash` and its index, instead of the index of `(id, key)` (`keys.rs`) | 1 |
 //!
 //! What is checked before anything is written (not even the switch to WAL): a file whose
 //! `application_id` is another application's, or that holds tables but not an inbox's, is
@@ -21,11 +22,12 @@ use crate::error::Error;
 pub(super) const APPLICATION_ID: i32 = 0x4D42_5748;
 
 /// The schema this code creates and migrates to.
-pub(super) const SCHEMA_VERSION: i64 = 3;
+pub(super) const SCHEMA_VERSION: i64 = 4;
 
-/// The oldest schema version whose code can use a file at [`SCHEMA_VERSION`]: versions 2 and 3
+/// The oldest schema version whose code can use a file at [`SCHEMA_VERSION`]: versions 2 to 4
 /// only add columns that older code never reads and that have usable defaults (a delivery
-/// redriven by older code keeps its run count; its pending time falls back to its receipt).
+/// redriven by older code keeps its run count; its pending time falls back to its receipt; a
+/// row older code inserts without a key digest is given one by this code's next write).
 pub(super) const OLDEST_CODE: i64 = 1;
 
 /// Schema 1, as the first release made it.
@@ -72,7 +74,7 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 
 /// Each migration: the version it leads to, its SQL, and the oldest code that can use the
 /// result.
-const MIGRATIONS: [(i64, &str, i64); 3] = [
+const MIGRATIONS: [(i64, &str, i64); 4] = [
     (1, SCHEMA_1, 1),
     (2, "ALTER TABLE deliveries ADD COLUMN bot_id TEXT;", 1),
     (
@@ -80,9 +82,21 @@ const MIGRATIONS: [(i64, &str, i64); 3] = [
         "ALTER TABLE deliveries ADD COLUMN runs INTEGER NOT NULL DEFAULT 1; \
          ALTER TABLE deliveries ADD COLUMN pending_since_ms INTEGER; \
          ALTER TABLE attempts ADD COLUMN run INTEGER;",
-        OLDEST_CODE,
+        1,
     ),
+    (4, SCHEMA_4, OLDEST_CODE),
 ];
+
+/// Schema 4: keys found by their digest (`keys.rs`). The rows already stored are listed by
+/// `deliveries_unhashed` and given their digest right after the migration.
+const SCHEMA_4: &str = r"
+ALTER TABLE deliveries ADD COLUMN key_hash INTEGER;
+CREATE INDEX IF NOT EXISTS deliveries_key_hash ON deliveries (key_hash)
+    WHERE key_hash IS NOT NULL;
+CREATE INDEX IF NOT EXISTS deliveries_unhashed ON deliveries (id)
+    WHERE key IS NOT NULL AND key_hash IS NULL;
+DROP INDEX IF EXISTS deliveries_keys;
+";
 
 /// What a file holds, read without writing.
 #[derive(Debug, PartialEq, Eq)]

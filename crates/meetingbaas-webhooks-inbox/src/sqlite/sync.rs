@@ -10,9 +10,14 @@
 //! larger of the two, and one `fdatasync` covers every commit written before it began, however
 //! many batches that is.
 //!
-//! The guarantee is unchanged: no operation of the writer is answered before its commit is on
-//! disk. A duplicate of a delivery committed but not yet synced is committed later, so its
-//! answer waits for a sync that covers the original too.
+//! The guarantee is unchanged: no delivery is answered as stored, and no change an operator
+//! asked for (redrive, forget, purge) is answered, before its commit is on disk. A duplicate of
+//! a delivery committed but not yet synced is committed later, so its answer waits for a sync
+//! that covers the original too. The worker's claims, lease renewals and attempt records are
+//! answered at commit, without waiting here (`SqliteBackend::call_unsynced`): losing one in a
+//! crash runs a delivery once more, as any crash of a worker may, and loses nothing. A handler
+//! may so start on a delivery whose own commit is not yet on disk; should that sync fail, the
+//! sender is answered 503 and sends it again, and the handler runs again (at least once).
 //!
 //! If `fdatasync` fails, the kernel may already have dropped the pages it could not write (and
 //! reports the error once): nothing committed since the last good sync can be trusted to be on

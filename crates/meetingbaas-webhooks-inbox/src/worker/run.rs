@@ -1,7 +1,7 @@
 //! The worker's loop: claims for free slots, one task per attempt, the attempt's record, and
 //! the background chores (lease renewal, retention).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,6 +32,50 @@ const IDLE_CLAIM_FAILURES: u32 = 10;
 
 /// How long the next claim waits after an attempt's outcome could not be recorded.
 const UNRECORDED_PAUSE: Duration = Duration::from_secs(1);
+
+/// The most attempt records waiting to be written at once.
+const MAX_RECORDS: usize = 256;
+
+/// How many deliveries the worker claims ahead of its free slots: from `concurrency`, doubled
+/// while slots sit idle waiting for a claim (a fast handler), halved when a delivery waited
+/// more than [`PREFETCH_WAIT`] in the buffer (a slow one), never past [`MAX_PREFETCH`]. So the
+/// buffer holds a fraction of a second of work, whatever the handler's speed, and a slow
+/// handler's deliveries are not held by one worker while another could run them.
+struct Prefetch {
+    target: usize,
+    floor: usize,
+}
+
+/// The most deliveries claimed ahead of free slots.
+const MAX_PREFETCH: usize = 512;
+
+/// A delivery that waited longer than this in the buffer halves the prefetch.
+const PREFETCH_WAIT: Duration = Duration::from_millis(100);
+
+impl Prefetch {
+    fn new(concurrency: usize) -> Self {
+        let floor = concurrency.clamp(1, MAX_PREFETCH);
+        Prefetch {
+            target: floor,
+            floor,
+        }
+    }
+
+    fn target(&self) -> usize {
+        self.target
+    }
+
+    fn grow(&mut self) {
+        self.target = (self.target * 2).min(MAX_PREFETCH);
+    }
+
+    /// A buffered delivery starts, after `waited` in the buffer.
+    fn started(&mut self, waited: Duration) {
+        if waited > PREFETCH_WAIT {
+            self.target = (self.target / 2).max(self.floor);
+        }
+    }
+}
 
 impl<S: Send + Sync + 'static> Worker<S> {
     /// The loop behind [`Worker::run`] and [`Worker::run_until_idle`]; the attempts' outcomes
@@ -71,45 +115,93 @@ impl<S: Send + Sync + 'static> Worker<S> {
             &config.store,
         ))));
         // A handler slot is freed as soon as its handler returns; the attempt's record is then
-        // written under a permit of its own (at most `concurrency` records pending), so that the
-        // next claim and the records of the attempts that just ended share one write.
-        let records = Arc::new(Semaphore::new(config.concurrency));
+        // written under a permit of its own (at most `MAX_RECORDS` records pending: a record
+        // waits for the store's next commit, and a fast worker must not wait for it to start
+        // the next attempt), so that the next claim and the records of the attempts that just
+        // ended share one write.
+        let records = Arc::new(Semaphore::new(config.concurrency.max(MAX_RECORDS)));
         tokio::pin!(shutdown);
         let mut claim_failures = 0u32;
         // Set when an attempt's outcome could not be recorded: the next claim waits a second,
         // so that a store that hands the same delivery back at once (a damaged file whose rows
         // and indexes disagree) cannot spin the worker and flood the log.
         let unrecorded = Arc::new(AtomicBool::new(false));
+        // Deliveries claimed ahead of a free slot (`Prefetch`), started as slots free up: a
+        // claim's round trip waits behind intake's writes, so claiming only for free slots
+        // bounded a fast worker to a few deliveries per round trip.
+        let mut buffer: VecDeque<(Claimed, Instant)> = VecDeque::new();
+        let mut prefetch = Prefetch::new(config.concurrency);
+        let spawn = |tasks: &mut JoinSet<Attempted>, claimed: Claimed, permit| {
+            #[cfg(feature = "metrics")]
+            crate::metrics::picked_up(&claimed);
+            let worker = self.clone();
+            let running = Arc::clone(&running);
+            let cancelled = cancelled.clone();
+            let records = Arc::clone(&records);
+            let unrecorded = Arc::clone(&unrecorded);
+            tasks.spawn(async move {
+                let id = claimed.id.clone();
+                let attempted = worker
+                    .attempt(claimed, cancelled, permit, records, &unrecorded)
+                    .await;
+                lock(&running).remove(&id);
+                attempted
+            });
+        };
         loop {
             while let Some(joined) = tasks.try_join_next() {
                 keep(joined);
             }
-            let first = tokio::select! {
-                () = &mut shutdown => break,
-                permit = Arc::clone(&slots).acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break,
-                },
-            };
-            let mut permits = vec![first];
-            while let Ok(permit) = Arc::clone(&slots).try_acquire_owned() {
-                permits.push(permit);
+            // What is claimed already goes to the free slots first.
+            while !buffer.is_empty() {
+                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                    break;
+                };
+                if let Some((claimed, since)) = buffer.pop_front() {
+                    prefetch.started(since.elapsed());
+                    spawn(&mut tasks, claimed, permit);
+                }
             }
-            // One claim for every free slot. Not raced with `shutdown`: a claim never waits, and
-            // is never abandoned halfway.
+            if futures_ready(&mut shutdown) {
+                break;
+            }
+            let free = slots.available_permits();
+            let wanted = (free + prefetch.target()).saturating_sub(buffer.len());
+            if free == 0 && (wanted == 0 || !buffer.is_empty()) {
+                // Every slot busy and enough claimed ahead: wait for a slot.
+                let permit = tokio::select! {
+                    () = &mut shutdown => break,
+                    permit = Arc::clone(&slots).acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        Err(_) => break,
+                    },
+                };
+                drop(permit);
+                continue;
+            }
+            if wanted == 0 {
+                // Slots free and nothing to claim for them cannot happen (`wanted` counts them);
+                // a yield keeps a wrong count from spinning.
+                tokio::task::yield_now().await;
+                continue;
+            }
+            // Not raced with `shutdown`: a claim never waits, and is never abandoned halfway.
             if unrecorded.swap(false, Ordering::AcqRel) {
                 tokio::select! {
                     () = &mut shutdown => break,
                     () = tokio::time::sleep(UNRECORDED_PAUSE) => {}
                 }
             }
-            let claimed = config.store.claim(permits.len(), config.lease).await;
+            let starved = buffer.is_empty() && free > 0;
+            let claimed = config.store.claim(wanted, config.lease).await;
             if claimed.is_ok() {
                 claim_failures = 0;
             }
             let claimed = match claimed {
                 Ok(claimed) if claimed.is_empty() => {
-                    drop(permits);
+                    if !buffer.is_empty() {
+                        continue;
+                    }
                     if until == Until::Idle {
                         // Nothing due: idle once the running attempts are recorded (a retry
                         // due at once is then claimed).
@@ -138,7 +230,6 @@ impl<S: Send + Sync + 'static> Worker<S> {
                 }
                 Ok(claimed) => claimed,
                 Err(err) => {
-                    drop(permits);
                     claim_failures += 1;
                     if until == Until::Idle && claim_failures >= IDLE_CLAIM_FAILURES {
                         // A test fails on its assertions instead of hanging.
@@ -155,34 +246,27 @@ impl<S: Send + Sync + 'static> Worker<S> {
                     }
                 }
             };
-            for claimed in claimed {
-                let Some(permit) = permits.pop() else {
-                    // More than asked for (a store should not): left to its lease, then taken
-                    // up again.
-                    break;
-                };
-                #[cfg(feature = "metrics")]
-                crate::metrics::picked_up(&claimed);
-                lock(&running).insert(claimed.id.clone(), claimed.token.clone());
-                let worker = self.clone();
-                let running = Arc::clone(&running);
-                let cancelled = cancelled.clone();
-                let records = Arc::clone(&records);
-                let unrecorded = Arc::clone(&unrecorded);
-                tasks.spawn(async move {
-                    let id = claimed.id.clone();
-                    let attempted = worker
-                        .attempt(claimed, cancelled, permit, records, &unrecorded)
-                        .await;
-                    lock(&running).remove(&id);
-                    attempted
-                });
+            if starved && claimed.len() >= wanted {
+                // Slots sat idle waiting for this claim, and there may be more: claim further
+                // ahead next time.
+                prefetch.grow();
             }
-            drop(permits);
-            if futures_ready(&mut shutdown) {
-                break;
+            let now = Instant::now();
+            for claimed in claimed {
+                if lock(&running).contains_key(&claimed.id) {
+                    // A store handing out a delivery this worker holds (a damaged file whose
+                    // rows and indexes disagree): not run twice, and the next claim waits.
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, "the store handed out a delivery this worker already holds; claiming again in a second");
+                    unrecorded.store(true, Ordering::Release);
+                    continue;
+                }
+                lock(&running).insert(claimed.id.clone(), claimed.token.clone());
+                buffer.push_back((claimed, now));
             }
         }
+        // Claimed ahead but never started: handed back at once (recorded as an attempt that did
+        // not run, due again now), rather than left to wait for their leases to run out.
+        release(config.store.as_ref(), buffer, &running).await;
         // Graceful: no more claims; running attempts get the grace period.
         let drained = tokio::time::timeout(config.grace, async {
             while let Some(joined) = tasks.join_next().await {
@@ -384,6 +468,29 @@ fn log(
         }
         Verdict::Dead { reason } => {
             tracing::error!(target: "meetingbaas_webhooks_inbox", id, kind, bot_id, attempt, reason = %reason, "delivery dead-lettered");
+        }
+    }
+}
+
+/// Hands deliveries claimed but never started back to the store: each due again now, with an
+/// attempt recorded as not run (as when a lease runs out, but at once).
+async fn release(
+    store: &dyn Store,
+    buffer: VecDeque<(Claimed, Instant)>,
+    running: &Mutex<HashMap<String, String>>,
+) {
+    for (claimed, _) in buffer {
+        lock(running).remove(&claimed.id);
+        let attempt = Attempt {
+            number: claimed.attempt_total,
+            run: claimed.run,
+            started_ms: now_ms(),
+            duration_ms: 0,
+            error: Some("not started: the worker stopped first".into()),
+        };
+        let verdict = Verdict::Retry { at_ms: now_ms() };
+        if let Err(err) = store.finish(claimed.clone(), attempt, verdict).await {
+            tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, error = %err, "cannot hand back a delivery claimed but not started; it is taken up again when its lease runs out");
         }
     }
 }

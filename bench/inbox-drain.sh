@@ -41,7 +41,7 @@ store_url() { # $1: store name; a fresh store each time
     sqlite) rm -f "$WORK"/inbox.db*; echo "sqlite://$WORK/inbox.db" ;;
     redis)
       [ -n "$REDIS_PID" ] && { kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; }
-      rm -f "$WORK"/appendonly* "$WORK"/*.aof; rm -rf "$WORK/appendonlydir"
+      rm -rf "$WORK"/appendonly* "$WORK"/*.aof
       redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes \
         --appendfsync always --dir "$WORK" >/dev/null 2>&1 &
       REDIS_PID=$!

@@ -396,14 +396,12 @@ impl Webhooks {
         self.failure_limit
     }
 
-    /// Binds `HOST:PORT` and prints `listening on http(s)://ADDR` (the line tests and
-    /// tools wait for).
+    /// Binds `HOST:PORT` with a queue of [`LISTEN_BACKLOG`] connections not yet accepted,
+    /// and prints `listening on http(s)://ADDR` (the line tests and tools wait for).
     pub async fn bind(&self) -> Result<TcpListener, SetupError> {
-        let listener = TcpListener::bind((self.host, self.port))
-            .await
-            .map_err(|err| {
-                SetupError::new(format!("cannot listen on port {}: {err}", self.port))
-            })?;
+        let listener = listen(SocketAddr::from((self.host, self.port))).map_err(|err| {
+            SetupError::new(format!("cannot listen on port {}: {err}", self.port))
+        })?;
         let addr = listener.local_addr().map_err(SetupError::new)?;
         announce(addr, self.tls.is_some());
         Ok(listener)
@@ -445,6 +443,24 @@ impl Webhooks {
         }
         tracing::info!(target: "meetingbaas_webhooks", "stopped");
     }
+}
+
+/// How many connections the kernel queues before they are accepted (capped by the system's
+/// `net.core.somaxconn`). `TcpListener::bind` asks for 128: a sender opening a few hundred
+/// connections at once overflowed it, and some of them were reset.
+pub const LISTEN_BACKLOG: u32 = 1024;
+
+/// A listener on `addr` (`SO_REUSEADDR`, as `TcpListener::bind` sets it) with
+/// [`LISTEN_BACKLOG`].
+fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Whether the receiver should get traffic: not stopping, and its inbox (if any) ready

@@ -61,30 +61,26 @@ pub(crate) fn fill(path: &Path, plan: &Fill) -> Result<u64, Error> {
     )?;
     // The digest index is rebuilt once at the end (sorting once is far quicker than ten
     // million inserts at random places).
-    let index_sql: String = connection.query_row(
-        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'deliveries_key_hash'",
-        [],
-        |row| row.get(0),
-    )?;
-    connection.execute_batch("DROP INDEX deliveries_key_hash")?;
     let now = now_ms();
     let spread = millis(plan.spread).max(1);
     let finished = plan.deliveries.saturating_sub(plan.pending);
-    let mut n = 0;
-    while n < plan.deliveries {
-        let end = (n + CHUNK).min(plan.deliveries);
-        connection.execute_batch("BEGIN IMMEDIATE")?;
-        let written = write_chunk(&connection, plan, n..end, finished, now, spread);
-        match written {
-            Ok(()) => connection.execute_batch("COMMIT")?,
-            Err(err) => {
-                let _ = connection.execute_batch("ROLLBACK");
-                return Err(err);
+    let filled = keys::without_digest_index(&connection, || {
+        let mut n = 0;
+        while n < plan.deliveries {
+            let end = (n + CHUNK).min(plan.deliveries);
+            connection.execute_batch("BEGIN IMMEDIATE")?;
+            match write_chunk(&connection, plan, n..end, finished, now, spread) {
+                Ok(()) => connection.execute_batch("COMMIT")?,
+                Err(err) => {
+                    let _ = connection.execute_batch("ROLLBACK");
+                    return Ok(Err(err));
+                }
             }
+            n = end;
         }
-        n = end;
-    }
-    connection.execute_batch(&index_sql)?;
+        Ok(Ok(()))
+    })?;
+    filled?;
     connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")?;
     Ok(plan.deliveries)
 }

@@ -58,6 +58,48 @@ pub(super) fn hash_missing(connection: &Connection) -> rusqlite::Result<usize> {
     Ok(missing.len())
 }
 
+/// Rows without a digest past which [`hash_missing_at_open`] rebuilds the index once rather
+/// than inserting into it row by row.
+const REBUILD_PAST: usize = 10_000;
+
+/// At open: [`hash_missing`] in one transaction; many rows (a file migrated to schema 4) with
+/// the digest index rebuilt once at the end, sorted, instead of a million random inserts.
+pub(super) fn hash_missing_at_open(connection: &Connection) -> rusqlite::Result<usize> {
+    let missing: i64 = connection.query_row(
+        "SELECT COUNT(*) FROM deliveries WHERE key IS NOT NULL AND key_hash IS NULL",
+        [],
+        |row| row.get(0),
+    )?;
+    if missing == 0 {
+        return Ok(0);
+    }
+    let transaction = connection.unchecked_transaction()?;
+    let hashed = if usize::try_from(missing).unwrap_or(usize::MAX) > REBUILD_PAST {
+        without_digest_index(connection, || hash_missing(connection))?
+    } else {
+        hash_missing(connection)?
+    };
+    transaction.commit()?;
+    Ok(hashed)
+}
+
+/// Runs `write` with the digest index dropped, then builds it again (sorting once): for
+/// writing many rows at once (the schema-4 migration, a benchmark's fill).
+pub(super) fn without_digest_index<T>(
+    connection: &Connection,
+    write: impl FnOnce() -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    let index_sql: String = connection.query_row(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'deliveries_key_hash'",
+        [],
+        |row| row.get(0),
+    )?;
+    connection.execute_batch("DROP INDEX deliveries_key_hash")?;
+    let written = write()?;
+    connection.execute_batch(&index_sql)?;
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 //! | 1 | deliveries, bodies in a table of their own, attempts, meta (the first release; its files carry neither pragma) | 1 |
 //! | 2 | `deliveries.bot_id` (the bot of each delivery, read from its envelope) | 1 |
 //! | 3 | `deliveries.runs` and `pending_since_ms` (set by a redrive), `attempts.run` | 1 |
-//! | 4 | `deliveries.key_hash` and its index, instead of the index of `(id, key)` (`keys.rs`) | 1 |
+//! | 4 | `deliveries.key_hash` and its index, instead of the index of `(id, key)` (`keys.rs`); `finished_counts`, kept by triggers (in the file, so older code keeps it right too) | 1 |
 //!
 //! What is checked before anything is written (not even the switch to WAL): a file whose
 //! `application_id` is another application's, or that holds tables but not an inbox's, is
@@ -87,8 +87,9 @@ const MIGRATIONS: [(i64, &str, i64); 4] = [
     (4, SCHEMA_4, OLDEST_CODE),
 ];
 
-/// Schema 4: keys found by their digest (`keys.rs`). The rows already stored are listed by
-/// `deliveries_unhashed` and given their digest right after the migration.
+/// Schema 4: keys found by their digest (`keys.rs`), the rows already stored listed by
+/// `deliveries_unhashed` and given their digest right after the migration; and the counts of
+/// completed and dead deliveries kept by triggers for `stats`.
 const SCHEMA_4: &str = r"
 ALTER TABLE deliveries ADD COLUMN key_hash INTEGER;
 CREATE INDEX IF NOT EXISTS deliveries_key_hash ON deliveries (key_hash)
@@ -96,6 +97,31 @@ CREATE INDEX IF NOT EXISTS deliveries_key_hash ON deliveries (key_hash)
 CREATE INDEX IF NOT EXISTS deliveries_unhashed ON deliveries (id)
     WHERE key IS NOT NULL AND key_hash IS NULL;
 DROP INDEX IF EXISTS deliveries_keys;
+CREATE TABLE IF NOT EXISTS finished_counts (state TEXT PRIMARY KEY, n INTEGER NOT NULL)
+    WITHOUT ROWID;
+DELETE FROM finished_counts;
+INSERT INTO finished_counts (state, n) SELECT state, COUNT(*) FROM deliveries
+    WHERE state IN ('completed', 'dead') GROUP BY state;
+CREATE TRIGGER IF NOT EXISTS finished_counted_on_insert AFTER INSERT ON deliveries
+    WHEN NEW.state IN ('completed', 'dead')
+    BEGIN
+        INSERT INTO finished_counts (state, n) VALUES (NEW.state, 1)
+            ON CONFLICT (state) DO UPDATE SET n = n + 1;
+    END;
+CREATE TRIGGER IF NOT EXISTS finished_counted_on_update AFTER UPDATE OF state ON deliveries
+    WHEN OLD.state IS NOT NEW.state
+        AND (OLD.state IN ('completed', 'dead') OR NEW.state IN ('completed', 'dead'))
+    BEGIN
+        UPDATE finished_counts SET n = n - 1 WHERE state = OLD.state;
+        INSERT INTO finished_counts (state, n) SELECT NEW.state, 1
+            WHERE NEW.state IN ('completed', 'dead')
+            ON CONFLICT (state) DO UPDATE SET n = n + 1;
+    END;
+CREATE TRIGGER IF NOT EXISTS finished_counted_on_delete AFTER DELETE ON deliveries
+    WHEN OLD.state IN ('completed', 'dead')
+    BEGIN
+        UPDATE finished_counts SET n = n - 1 WHERE state = OLD.state;
+    END;
 ";
 
 /// What a file holds, read without writing.

@@ -10,7 +10,7 @@
 #   one-insert  enqueue as one insert of the whole delivery into an append-only table, no
 #               savepoint (the worker then finds nothing to do)
 #   savepoints  no savepoint around each operation of a batch
-#   keys-index  without the `deliveries_keys` index
+#   keys-index  without the key digest index (`deliveries_key_hash`) and without the lookup in it
 #   sync        no fdatasync: answered once committed (NOT durable)
 #   sql         no insert and no fdatasync: the delivery still goes to the writer thread (an
 #               empty transaction) and back

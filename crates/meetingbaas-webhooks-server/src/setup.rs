@@ -12,6 +12,7 @@
 //! | `MEETINGBAAS_TLS_CERT`, `MEETINGBAAS_TLS_KEY` | PEM files: HTTPS |
 //! | `MEETINGBAAS_FAILURE_LIMIT` | `N/s`, `N/min` or `N/h`: the per-client limit of deliveries failing verification |
 //! | `MEETINGBAAS_DRAIN_SECONDS` | the drain period of a stop (default 5) |
+//! | `MEETINGBAAS_INBOX_RETENTION_HOURS` | how long the inbox keeps completed deliveries (default 168: 7 days; 0: deleted once completed, at the worker's next pass) |
 //! | `MEETINGBAAS_TRUSTED_PROXIES` | comma-separated IP addresses of the load balancers in front, whose `X-Forwarded-For` names the client (for the client's share of the memory budget, [`Pipeline::trusted_proxies`](meetingbaas_webhooks_receiver::Pipeline::trusted_proxies)) |
 //! | `PORT` | the port (default 3000; 0 for any) |
 //! | `HOST` | the address to listen on (default `127.0.0.1`: loopback only; `0.0.0.0` in a container) |
@@ -232,6 +233,22 @@ impl Setup {
             ),
             None => DEFAULT_DRAIN,
         };
+        let retention = match var("MEETINGBAAS_INBOX_RETENTION_HOURS") {
+            Some(hours) => Duration::from_secs(
+                hours
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|hours| *hours <= 24 * 365 * 10)
+                    .ok_or_else(|| {
+                        SetupError::new(
+                            "MEETINGBAAS_INBOX_RETENTION_HOURS is not a number of hours (0 to 87600)",
+                        )
+                    })?
+                    * 3600,
+            ),
+            None => meetingbaas_webhooks_inbox::DEFAULT_RETENTION,
+        };
         let shutdown = Shutdown::on_signals(drain)
             .map_err(|err| SetupError::new(format!("cannot install the signal handlers: {err}")))?;
         let port = match var("PORT") {
@@ -281,7 +298,10 @@ impl Setup {
             ));
         }
         let worker = inbox.as_ref().map(|inbox| {
-            let builder = inbox.worker().shutdown_grace(shutdown.grace());
+            let builder = inbox
+                .worker()
+                .shutdown_grace(shutdown.grace())
+                .retention(Some(retention));
             match self.handlers {
                 Some(handlers) => handlers(builder),
                 // The worker logs each delivery it handles (info) with its id, kind and bot.

@@ -6,8 +6,10 @@
 # when ready and after INTAKE_SECONDS of distinct 1 KiB deliveries from 32 connections (wrk),
 # and the CLI's admin commands on the file. BASELINE=path/to/an/older/meetingbaas-example-axum
 # measures that build on the same files, in the same run.
+# RETENTION_HOURS=72 adds, for each size, intake while retention deletes what finished more
+# than that long ago (the fill spreads finish times over 7 days).
 # Usage: bench/inbox-scale.sh   Env: SIZES ("0 1000000 10000000"), INTAKE_SECONDS (10),
-#        DIR (a directory with room: about 1.7 KB per delivery)
+#        DIR (a directory with room: about 1.7 KB per delivery), RETENTION_HOURS
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -95,6 +97,28 @@ for size in $SIZES; do
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$size" "$ready" "$first" "$rss_ready" "$rss_after" "$rps" "$p99"
   done
   [ "$size" -gt 0 ] || { rm -f "$file"*; continue; }
+  if [ -n "${RETENTION_HOURS:-}" ]; then
+    # Intake while retention deletes what finished more than RETENTION_HOURS ago (the fill's
+    # finish times span 7 days): the same measure as the rows above, and how many it deleted.
+    binary=${BUILDS[0]#*=}
+    cp "$file" "$file.run"; rm -f "$file.run-wal" "$file.run-shm"; sync
+    env -i PATH="$PATH" PORT="$PORT" RUST_LOG=error MEETINGBAAS_CALLBACK_SECRET="$CALLBACK_SECRET" \
+      MEETINGBAAS_INBOX_RETENTION_HOURS="$RETENTION_HOURS" MEETINGBAAS_INBOX="sqlite://$file.run" \
+      "$binary" >/dev/null 2>&1 &
+    SERVER_PID=$!
+    wait_ready
+    sleep 1   # retention's first pass is under way
+    out=$(RUN_ID="retention-$size-$RANDOM" wrk -t2 -c32 -d"${INTAKE_SECONDS}s" --latency -s bench/post-unique.lua \
+      "http://127.0.0.1:$PORT/webhooks/meetingbaas")
+    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
+    total=$("$CLI" inbox --store "sqlite://$file.run" stats --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(sum(v[k] for k in ("queued","running","retrying","completed","dead")))')
+    sent=$(awk '/requests in/ {print $1}' <<<"$out")
+    # Deleted: every delivery there was (the fill's and intake's) less what is left.
+    printf 'retention %sh\t%s\t%s req/s\tp99 %s\tdeleted about %s in %s s\n' "$RETENTION_HOURS" "$size" \
+      "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" "$(awk '$1=="99%" {print $2}' <<<"$out")" \
+      "$(( size + sent - total ))" "$((INTAKE_SECONDS + 1))"
+    rm -f "$file.run"*
+  fi
   store="sqlite://$file"
   id=$("$CLI" inbox --store "$store" list --limit 1 --json | python3 -c 'import json,sys; v=json.load(sys.stdin); print(v[0]["id"] if v else 1)')
   ADMIN+=("$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$size" \

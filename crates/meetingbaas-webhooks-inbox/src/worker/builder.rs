@@ -144,7 +144,10 @@ impl WorkerBuilder {
 }
 
 impl<S: Send + Sync + 'static> WorkerBuilder<S> {
-    /// How many deliveries run at once (default 4).
+    /// How many deliveries run at once (default 4). The worker also claims some ahead of its
+    /// free slots (a fraction of a second of work: none for a slow handler, up to 512 for an
+    /// instant one), so that a fast handler does not wait for the store between deliveries;
+    /// those not started when it stops are handed back at once.
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);
         self

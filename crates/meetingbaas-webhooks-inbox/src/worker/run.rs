@@ -37,13 +37,15 @@ const UNRECORDED_PAUSE: Duration = Duration::from_secs(1);
 const MAX_RECORDS: usize = 256;
 
 /// How many deliveries the worker claims ahead of its free slots: from `concurrency`, doubled
-/// while slots sit idle waiting for a claim (a fast handler), halved when a delivery waited
-/// more than [`PREFETCH_WAIT`] in the buffer (a slow one), never past [`MAX_PREFETCH`]. So the
-/// buffer holds a fraction of a second of work, whatever the handler's speed, and a slow
-/// handler's deliveries are not held by one worker while another could run them.
+/// while slots sit idle waiting for a claim (a fast handler), halved down to none when a
+/// delivery waited more than [`PREFETCH_WAIT`] in the buffer (a slow one), never past
+/// [`MAX_PREFETCH`]. So the buffer holds a fraction of a second of work, whatever the
+/// handler's speed, and a slow handler's deliveries are not held by one worker while another
+/// could run them.
+#[derive(Debug)]
 struct Prefetch {
     target: usize,
-    floor: usize,
+    concurrency: usize,
 }
 
 /// The most deliveries claimed ahead of free slots.
@@ -54,10 +56,10 @@ const PREFETCH_WAIT: Duration = Duration::from_millis(100);
 
 impl Prefetch {
     fn new(concurrency: usize) -> Self {
-        let floor = concurrency.clamp(1, MAX_PREFETCH);
+        let concurrency = concurrency.clamp(1, MAX_PREFETCH);
         Prefetch {
-            target: floor,
-            floor,
+            target: concurrency,
+            concurrency,
         }
     }
 
@@ -66,13 +68,13 @@ impl Prefetch {
     }
 
     fn grow(&mut self) {
-        self.target = (self.target * 2).min(MAX_PREFETCH);
+        self.target = (self.target * 2).max(self.concurrency).min(MAX_PREFETCH);
     }
 
     /// A buffered delivery starts, after `waited` in the buffer.
     fn started(&mut self, waited: Duration) {
         if waited > PREFETCH_WAIT {
-            self.target = (self.target / 2).max(self.floor);
+            self.target /= 2;
         }
     }
 }
@@ -571,5 +573,36 @@ fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
         Err(panic) => panic
             .downcast_ref::<&str>()
             .map_or_else(|| "no message".to_string(), |s| (*s).to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefetch_follows_the_handlers_speed() {
+        let mut prefetch = Prefetch::new(4);
+        assert_eq!(prefetch.target(), 4);
+        for _ in 0..20 {
+            prefetch.grow();
+        }
+        assert_eq!(prefetch.target(), MAX_PREFETCH, "bounded");
+        prefetch.started(Duration::from_millis(5));
+        assert_eq!(
+            prefetch.target(),
+            MAX_PREFETCH,
+            "a short wait changes nothing"
+        );
+        for _ in 0..20 {
+            prefetch.started(Duration::from_secs(1));
+        }
+        assert_eq!(
+            prefetch.target(),
+            0,
+            "a slow handler claims only for free slots"
+        );
+        prefetch.grow();
+        assert_eq!(prefetch.target(), 4, "and grows again from `concurrency`");
     }
 }

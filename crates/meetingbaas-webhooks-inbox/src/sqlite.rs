@@ -103,7 +103,7 @@ where
 /// `show`) run on a second connection (WAL readers do not wait for the writer). Opening checks
 /// that the file can be written (a read-only file, a missing directory, a corrupt database are
 /// errors at start, not at the first delivery). Its memory does not grow with what it keeps:
-/// idempotency keys are found through an index in the file ([`keys`]).
+/// idempotency keys are found through an index in the file (`sqlite/keys.rs`).
 ///
 /// One service process per file: a second one writing the same file stays correct (its rows are
 /// read in at each transaction) but is not what this is built for. The CLI (`stats`, `list`,

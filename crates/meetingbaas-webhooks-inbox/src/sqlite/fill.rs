@@ -14,7 +14,7 @@ use super::{keys, open_connection, prepare};
 use crate::error::Error;
 use crate::record::{millis, now_ms};
 
-/// What [`fill`] writes.
+/// What [`fill_sqlite`](crate::testing::fill_sqlite) writes.
 #[derive(Clone, Debug)]
 pub struct Fill {
     /// How many deliveries in all.

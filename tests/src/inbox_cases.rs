@@ -470,18 +470,9 @@ pub fn a_damaged_file_is_never_ready_and_its_queue_keeps_moving(binary: &str) {
                 sent.expect("a store task");
             }
         }
-        // The store's threads close the file and fold its log in (the log is then empty): a page
-        // damaged before that would be replaced by its newer copy in the log.
-        let log = path.with_extension("db-wal");
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        while std::fs::metadata(&log).is_ok_and(|log| log.len() > 0) {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the log was never folded in"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // The store's threads close the file and fold its log in: a page damaged before that
+        // would be replaced by its newer copy in the log.
+        meetingbaas_webhooks_inbox::testing::log_folded(&path).await;
         let mut bytes = std::fs::read(&path).expect("the inbox file");
         let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
             1 => 65_536,

@@ -489,7 +489,8 @@ fn parse_id(id: &str) -> Result<i64, Error> {
 }
 
 fn enqueue(connection: &Connection, delivery: &NewDelivery) -> Result<Enqueued, Error> {
-    if keys::find(connection, &delivery.key)?.is_some() {
+    let hash = keys::digest(&delivery.key);
+    if keys::find(connection, &delivery.key, hash)?.is_some() {
         return Ok(Enqueued::Duplicate);
     }
     let now = now_ms();
@@ -506,7 +507,7 @@ fn enqueue(connection: &Connection, delivery: &NewDelivery) -> Result<Enqueued, 
             delivery.scheme,
             delivery.message_id,
             now,
-            keys::digest(&delivery.key)
+            hash
         ])?;
     let id = connection.last_insert_rowid();
     connection
@@ -850,7 +851,7 @@ fn redrive_dead(connection: &Connection, kind: Option<&str>) -> Result<u64, Erro
 }
 
 fn forget(connection: &Connection, key: &str) -> Result<bool, Error> {
-    let Some(id) = keys::find(connection, key)? else {
+    let Some(id) = keys::find(connection, key, keys::digest(key))? else {
         return Ok(false);
     };
     let changed = connection.execute(

@@ -67,18 +67,9 @@ async fn a_damaged_page_dead_letters_its_deliveries_and_the_queue_keeps_moving()
             stored(&inbox, body(n)).await;
         }
     }
-    // The store's threads close the file and fold its log in (the log is then empty): a page
-    // damaged before that would be replaced by its newer copy in the log.
-    let log = path.with_extension("db-wal");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while std::fs::metadata(&log).is_ok_and(|log| log.len() > 0) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the log was never folded in"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The store's threads close the file and fold its log in: a page damaged before that
+    // would be replaced by its newer copy in the log.
+    meetingbaas_webhooks_inbox::testing::log_folded(&path).await;
 
     // Overwrite the page holding one delivery's body.
     let bytes = std::fs::read(&path).unwrap();

@@ -393,3 +393,54 @@ async fn an_outcome_that_cannot_be_recorded_does_not_spin_the_worker() {
         }
     }
 }
+
+/// A delivery claimed ahead of a free slot and not started when the worker stops is handed back
+/// at once (due again, its attempt recorded as not run), not left running until its lease ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_claimed_ahead_is_handed_back_at_shutdown() {
+    let inbox = Inbox::memory();
+    let first = stored(
+        &inbox,
+        meetingbaas_webhooks_inbox::testing::event("ahead-1"),
+    )
+    .await;
+    let second = stored(
+        &inbox,
+        meetingbaas_webhooks_inbox::testing::event("ahead-2"),
+    )
+    .await;
+    let (started, mut running) = tokio::sync::mpsc::unbounded_channel();
+    let worker = inbox
+        .worker()
+        .concurrency(1)
+        .shutdown_grace(Duration::from_millis(100))
+        .fallback(move |job: Job| {
+            let started = started.clone();
+            async move {
+                let _ = started.send(job.id().to_owned());
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                Ok(())
+            }
+        })
+        .build()
+        .spawn();
+    // One slot: one delivery runs, the other waits in the worker's buffer.
+    let running_id = tokio::time::timeout(Duration::from_secs(10), running.recv())
+        .await
+        .expect("a handler started")
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    worker.shutdown().await;
+    let waiting = if running_id == first { second } else { first };
+    let handed_back = inbox.show(&waiting).await.unwrap();
+    assert_ne!(
+        handed_back.summary.state,
+        meetingbaas_webhooks_inbox::State::Running,
+        "still leased to a stopped worker"
+    );
+    let last = handed_back.attempts.last().expect("an attempt recorded");
+    assert_eq!(
+        last.error.as_deref(),
+        Some("not started: the worker stopped first")
+    );
+}

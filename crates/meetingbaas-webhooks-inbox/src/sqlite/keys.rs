@@ -33,11 +33,11 @@ pub(super) fn digest(key: &str) -> i64 {
     i64::from_be_bytes(first)
 }
 
-/// The id of the delivery stored under `key`, if one is.
-pub(super) fn find(connection: &Connection, key: &str) -> rusqlite::Result<Option<i64>> {
+/// The id of the delivery stored under `key`, whose [`digest`] is `hash`, if one is.
+pub(super) fn find(connection: &Connection, key: &str, hash: i64) -> rusqlite::Result<Option<i64>> {
     connection
         .prepare_cached("SELECT id FROM deliveries WHERE key_hash = ?1 AND key = ?2")?
-        .query_row(params![digest(key), key], |row| row.get(0))
+        .query_row(params![hash, key], |row| row.get(0))
         .optional()
 }
 

@@ -26,6 +26,24 @@ pub mod worker;
 #[cfg(feature = "sqlite")]
 pub use crate::sqlite::fill::Fill;
 
+/// Waits (up to 20 s) until the SQLite inbox at `path` has folded its log into the file (the
+/// `-wal` beside it gone or empty), as its store does on close: before a test changes the file
+/// itself, so that a newer copy of a page in the log cannot undo the change.
+pub async fn log_folded(path: &std::path::Path) {
+    let mut log = path.as_os_str().to_owned();
+    log.push("-wal");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::fs::metadata(&log).is_ok_and(|log| log.len() > 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the log was never folded in"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The store's other threads close their connections.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
 /// Appends `plan.deliveries` deliveries to the SQLite inbox file at `path` (created if needed),
 /// in the store's own format and fast (unsynced, indexes rebuilt once): a store of ten million
 /// for a benchmark in minutes. Returns how many were written. Never on a file a service uses.

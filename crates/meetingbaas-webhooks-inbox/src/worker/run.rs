@@ -1,6 +1,7 @@
 //! The worker's loop: claims for free slots, one task per attempt, the attempt's record, and
 //! the background chores (lease renewal, retention).
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
@@ -168,6 +169,11 @@ impl<S: Send + Sync + 'static> Worker<S> {
                 break;
             }
             let free = slots.available_permits();
+            if free > 0 && !buffer.is_empty() {
+                // A slot freed meanwhile: what is claimed already goes first.
+                continue;
+            }
+            // From here the buffer is empty, or every slot is busy.
             let wanted = (free + prefetch.target()).saturating_sub(buffer.len());
             if free == 0 && (wanted == 0 || !buffer.is_empty()) {
                 // Every slot busy and enough claimed ahead: wait for a slot.
@@ -181,12 +187,6 @@ impl<S: Send + Sync + 'static> Worker<S> {
                 drop(permit);
                 continue;
             }
-            if wanted == 0 {
-                // Slots free and nothing to claim for them cannot happen (`wanted` counts them);
-                // a yield keeps a wrong count from spinning.
-                tokio::task::yield_now().await;
-                continue;
-            }
             // Not raced with `shutdown`: a claim never waits, and is never abandoned halfway.
             if unrecorded.swap(false, Ordering::AcqRel) {
                 tokio::select! {
@@ -194,16 +194,14 @@ impl<S: Send + Sync + 'static> Worker<S> {
                     () = tokio::time::sleep(UNRECORDED_PAUSE) => {}
                 }
             }
-            let starved = buffer.is_empty() && free > 0;
+            // Claiming with an empty buffer: any free slot waits for this claim.
+            let starved = free > 0;
             let claimed = config.store.claim(wanted, config.lease).await;
             if claimed.is_ok() {
                 claim_failures = 0;
             }
             let claimed = match claimed {
                 Ok(claimed) if claimed.is_empty() => {
-                    if !buffer.is_empty() {
-                        continue;
-                    }
                     if until == Until::Idle {
                         // Nothing due: idle once the running attempts are recorded (a retry
                         // due at once is then claimed).
@@ -255,14 +253,16 @@ impl<S: Send + Sync + 'static> Worker<S> {
             }
             let now = Instant::now();
             for claimed in claimed {
-                if lock(&running).contains_key(&claimed.id) {
-                    // A store handing out a delivery this worker holds (a damaged file whose
-                    // rows and indexes disagree): not run twice, and the next claim waits.
-                    tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, "the store handed out a delivery this worker already holds; claiming again in a second");
-                    unrecorded.store(true, Ordering::Release);
-                    continue;
-                }
-                lock(&running).insert(claimed.id.clone(), claimed.token.clone());
+                match lock(&running).entry(claimed.id.clone()) {
+                    Entry::Occupied(_) => {
+                        // A store handing out a delivery this worker holds (a damaged file
+                        // whose rows and indexes disagree): not run twice; the next claim waits.
+                        tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, "the store handed out a delivery this worker already holds; claiming again in a second");
+                        unrecorded.store(true, Ordering::Release);
+                        continue;
+                    }
+                    Entry::Vacant(entry) => entry.insert(claimed.token.clone()),
+                };
                 buffer.push_back((claimed, now));
             }
         }

@@ -150,7 +150,6 @@ impl SqliteBackend {
         let durability = Durability {
             checkpointer: Some(checkpointer),
             syncer: Some(Syncer::start(&path)?),
-            health: Some(Arc::clone(&health)),
         };
         let mut backend = SqliteBackend::start(connection, Some(reader), durability, path)?;
         health.spawn_check(&backend.path);
@@ -166,7 +165,6 @@ impl SqliteBackend {
         let durability = Durability {
             checkpointer: None,
             syncer: None,
-            health: None,
         };
         SqliteBackend::start(connection, None, durability, PathBuf::from(":memory:"))
             .expect("spawning the SQLite writer thread")
@@ -190,15 +188,12 @@ impl SqliteBackend {
         connection.set_prepared_statement_cache_capacity(64);
         let (sender, receiver) = mpsc::channel::<Box<dyn Op>>();
         spawn("inbox-sqlite-writer", move || {
+            let mut durability = durability;
             write_loop(&connection, &receiver, &durability);
             // Closed: the log folded into the file (no connection does it on close), once the
             // file has passed its integrity check.
-            if durability
-                .health
-                .as_ref()
-                .is_some_and(|health| health.passed())
-            {
-                let _ = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+            if let Some(checkpointer) = durability.checkpointer.take() {
+                checkpointer.close(&connection);
             }
         })?;
         Ok(SqliteBackend {
@@ -360,8 +355,6 @@ struct Durability {
     checkpointer: Option<Checkpointer>,
     /// Answers committed batches once the log is on disk.
     syncer: Option<Syncer>,
-    /// Whether the file has passed its integrity check (the log is folded in only then).
-    health: Option<Arc<Health>>,
 }
 
 fn write_loop(

@@ -81,7 +81,39 @@ impl Checkpointer {
             }
         }
     }
+
+    /// At close, on the writer's connection: stops the checkpoint thread, then folds the whole
+    /// log into the file and empties it (`TRUNCATE`), if the file's check has passed. Tried
+    /// again for up to a second while another connection holds the log (the checkpoint thread
+    /// finishing its last copy, or a read): a log left behind is read at the next open, so
+    /// nothing is lost when it still cannot.
+    pub(super) fn close(self, writer: &Connection) {
+        let Checkpointer {
+            kick,
+            shared,
+            health,
+        } = self;
+        // The thread stops after the checkpoint it may be running.
+        drop(kick);
+        if !health.passed() {
+            return;
+        }
+        let _running = lock(&shared.running);
+        for _ in 0..CLOSE_TRIES {
+            let busy = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                row.get::<_, i64>(0)
+            });
+            match busy {
+                Ok(0) => return,
+                Ok(_) => std::thread::sleep(Duration::from_millis(20)),
+                Err(err) => return warn(&err),
+            }
+        }
+    }
 }
+
+/// How many times the checkpoint at close is tried (20 ms apart).
+const CLOSE_TRIES: usize = 50;
 
 fn run(connection: &Connection, kicks: &mpsc::Receiver<()>, shared: &Shared, health: &Health) {
     while kicks.recv().is_ok() {

@@ -193,6 +193,33 @@ async fn every_command(url: &str, inbox: &Inbox) {
         text.contains("not UTF-8; base64") && text.contains("//4AYmluYXJ5"),
         "{text}"
     );
+
+    // A completed delivery whose body was dropped: said, and its redrive refused.
+    let worker = inbox
+        .worker()
+        .poll_interval(Duration::from_millis(20))
+        .keep_bodies(Some(Duration::ZERO))
+        .fallback(|_job: Job| async { Ok(()) })
+        .build()
+        .spawn();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !inbox.show(&done).await.unwrap().body_dropped {
+        assert!(tokio::time::Instant::now() < deadline, "never dropped");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.shutdown().await;
+    let text = stdout(&inbox_command(url, &["show", &done]));
+    assert!(
+        text.contains("body:       dropped after completion"),
+        "{text}"
+    );
+    let shown = json(&inbox_command(url, &["show", &done, "--json"]));
+    assert_eq!(shown["body_dropped"], true);
+    assert_eq!(shown["body"], "");
+    let refused = inbox_command(url, &["redrive", &done]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("its body was dropped"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,6 +20,10 @@ pub enum Error {
     /// The delivery is being handled right now and cannot be changed.
     #[error("delivery {0:?} is running; wait for its attempt to end")]
     Running(String),
+    /// The delivery's body is no longer stored (dropped after completion, as
+    /// [`keep_bodies`](crate::WorkerBuilder::keep_bodies) asked), so it cannot be redriven.
+    #[error("delivery {0:?} cannot be redriven: its body was dropped after it completed")]
+    BodyDropped(String),
     /// A write asked of a store opened for reading only ([`Inbox::open_read_only`](crate::Inbox::open_read_only)).
     #[error("the inbox was opened read-only")]
     ReadOnly,

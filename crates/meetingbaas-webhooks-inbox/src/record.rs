@@ -123,13 +123,19 @@ pub struct Summary {
 /// not stored).
 ///
 /// As JSON: the [`Summary`]'s fields, `body` (the text when the body is UTF-8, else its standard
-/// base64 with `body_base64: true`: byte for byte either way), and `attempts`, the list.
+/// base64 with `body_base64: true`: byte for byte either way), `body_dropped`, and `attempts`,
+/// the list.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredDelivery {
     /// Everything a listing shows.
     pub summary: Summary,
-    /// The verified body, byte for byte.
+    /// The verified body, byte for byte; empty once [dropped](Self::body_dropped).
     pub body: Bytes,
+    /// Whether the body is no longer stored: the delivery completed longer ago than the
+    /// worker's [`keep_bodies`](crate::WorkerBuilder::keep_bodies). Its summary and attempts
+    /// stay (and its key, for duplicate detection) until retention deletes it; it can no longer
+    /// be redriven.
+    pub body_dropped: bool,
     /// Every attempt, oldest first.
     pub attempts: Vec<Attempt>,
 }
@@ -144,6 +150,7 @@ impl Serialize for StoredDelivery {
             summary: &'a Summary,
             body: std::borrow::Cow<'a, str>,
             body_base64: bool,
+            body_dropped: bool,
             attempts: &'a [Attempt],
         }
         let (body, body_base64) = match std::str::from_utf8(&self.body) {
@@ -159,6 +166,7 @@ impl Serialize for StoredDelivery {
             summary: &self.summary,
             body,
             body_base64,
+            body_dropped: self.body_dropped,
             attempts: &self.attempts,
         }
         .serialize(serializer)

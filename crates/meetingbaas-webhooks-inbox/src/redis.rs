@@ -6,13 +6,24 @@
 //! |---|---|
 //! | `stream` | the work stream (field `id`), read by the consumer group `workers` |
 //! | `dead` | the dead-letter stream: `id`, `reason`, `attempts`, `key`, `kind` |
-//! | `d:<id>` | a delivery: body, key, kind, state, attempts, runs, pending since, lease token... |
+//! | `d:<id>` | a delivery: key, kind, state, attempts, runs, pending since, lease token... |
+//! | `b:<id>` | its body (until dropped: see [`WorkStore::drop_bodies`]) |
 //! | `a:<id>` | its attempts (JSON, oldest first) |
 //! | `key:<idempotency key>` | the id stored under a key (a copy is not stored twice) |
 //! | `s:<state>` | ids per state (score: when it last became pending, its stored time until a redrive; completed and dead: finished time) |
 //! | `delayed` | retrying ids by the time of their next attempt |
 //! | `seq` | the last id |
+//! | `bodies_dropped_to` | `ms` and `id` of the last completed delivery whose body was dropped |
 //! | `schema` | `version` of the keys and `oldest_code` that can use them (checked at start) |
+//!
+//! Memory: a delivery's hash holds only short values, and no field that is empty or at its
+//! default, so that Redis keeps it as a compact listpack (values of at most
+//! `hash-max-listpack-value` bytes, 64 by default: one longer value turns the hash into a
+//! table about three times its size). The body lives in a string of its own, so that it can
+//! leave RAM when the worker drops it; an idempotency key longer than 64 bytes (the
+//! `<scheme>:sha256:<hex>` of a delivery without a message id is 80) is split over the fields
+//! `key` and `key2`. Measured (BENCHMARKS.md, "Redis memory"): 3.2 KB per retained 1 KiB
+//! delivery with schema 3, where the body was one of the hash's fields.
 //!
 //! Every state change is one Lua script, so it is atomic: an enqueue is one round trip (dedupe
 //! and `XADD` in one script), and so is a claim (due retries promoted, `XAUTOCLAIM`,
@@ -50,11 +61,14 @@ const GROUP: &str = "workers";
 
 /// The schema of the keys this code writes (see [`RedisBackend::check_schema`]).
 /// 3: a delivery's `runs` and `pending_since_ms` (set by a redrive), each attempt's `run`; older
-/// code ignores them.
-const SCHEMA_VERSION: i64 = 3;
+/// code ignores them. 4: the body in `b:<id>` instead of the hash's `body`, a key longer than 64
+/// bytes split over `key` and `key2`, empty and default fields left out; this code still reads
+/// deliveries stored by older code.
+const SCHEMA_VERSION: i64 = 4;
 
-/// The oldest schema version whose code can use keys at [`SCHEMA_VERSION`].
-const OLDEST_CODE: i64 = 1;
+/// The oldest schema version whose code can use keys at [`SCHEMA_VERSION`]: code of schema 3 or
+/// older would find no body in a delivery stored by this one.
+const OLDEST_CODE: i64 = 4;
 
 /// Connections that enqueues are spread over. Redis reads about 16 KiB per connection per turn
 /// of its event loop and (with `appendfsync always`) fsyncs once per turn: on one connection,
@@ -64,15 +78,28 @@ const INTAKE_CONNECTIONS: usize = 4;
 /// The most deliveries one purge script deletes.
 const PRUNE_BATCH: usize = 500;
 
+/// Lua: the delivery's idempotency key, from `key` and (when longer than 64 bytes) `key2`.
+const KEY_FN: &str = r"
+local function key_of(d)
+  local parts = redis.call('HMGET', d, 'key', 'key2')
+  return (parts[1] or '') .. (parts[2] or '')
+end
+";
+
+/// ARGV: prefix, key, kind, event, scheme, message id, body, now, bot id.
 const ENQUEUE: &str = r"
 local p = ARGV[1]
 if redis.call('EXISTS', p .. 'key:' .. ARGV[2]) == 1 then return false end
 local id = redis.call('INCR', p .. 'seq')
+local d = p .. 'd:' .. id
 redis.call('SET', p .. 'key:' .. ARGV[2], id)
-redis.call('HSET', p .. 'd:' .. id, 'key', ARGV[2], 'kind', ARGV[3], 'event', ARGV[4],
-  'scheme', ARGV[5], 'message_id', ARGV[6], 'body', ARGV[7], 'received_ms', ARGV[8],
-  'state', 'queued', 'attempts', 0, 'attempt_base', 0, 'next_ms', ARGV[8], 'forgotten', 0,
-  'bot_id', ARGV[9])
+redis.call('HSET', d, 'key', string.sub(ARGV[2], 1, 64), 'kind', ARGV[3], 'scheme', ARGV[5],
+  'received_ms', ARGV[8], 'state', 'queued', 'attempts', 0, 'next_ms', ARGV[8])
+if #ARGV[2] > 64 then redis.call('HSET', d, 'key2', string.sub(ARGV[2], 65)) end
+if ARGV[4] ~= '' then redis.call('HSET', d, 'event', ARGV[4]) end
+if ARGV[6] ~= '' then redis.call('HSET', d, 'message_id', ARGV[6]) end
+if ARGV[9] ~= '' then redis.call('HSET', d, 'bot_id', ARGV[9]) end
+redis.call('SET', p .. 'b:' .. id, ARGV[7])
 redis.call('ZADD', p .. 's:queued', ARGV[8], id)
 redis.call('XADD', p .. 'stream', '*', 'id', id)
 return id";
@@ -107,9 +134,12 @@ local function start_all(p, entries, token, now)
       redis.call('ZADD', p .. 's:running', since, id)
       local attempts = redis.call('HINCRBY', d, 'attempts', 1)
       local t = token .. '|' .. entry
-      redis.call('HSET', d, 'state', 'running', 'token', t, 'lease_started_ms', now, 'next_ms', '')
-      local f = redis.call('HMGET', d, 'body', 'key', 'kind', 'attempt_base')
-      out[#out + 1] = {id, t, f[1], f[2] or '', f[3] or '', attempts, tonumber(f[4]) or 0, received, runs}
+      redis.call('HSET', d, 'state', 'running', 'token', t, 'lease_started_ms', now)
+      redis.call('HDEL', d, 'next_ms')
+      local f = redis.call('HMGET', d, 'body', 'kind', 'attempt_base')
+      -- The body's own key; in the hash for a delivery stored by code of schema 3 or older.
+      local body = redis.call('GET', p .. 'b:' .. id) or f[1] or ''
+      out[#out + 1] = {id, t, body, key_of(d), f[2] or '', attempts, tonumber(f[3]) or 0, received, runs}
     end
   end
   return out
@@ -176,7 +206,7 @@ local verdict = ARGV[5]
 local now = ARGV[6]
 redis.call('ZREM', p .. 's:running', id)
 redis.call('RPUSH', p .. 'a:' .. id, ARGV[8])
-redis.call('HSET', d, 'token', '')
+redis.call('HDEL', d, 'token', 'lease_started_ms')
 if verdict == 'completed' then
   redis.call('HSET', d, 'state', 'completed', 'finished_ms', now)
   redis.call('ZADD', p .. 's:completed', now, id)
@@ -190,7 +220,7 @@ else
   redis.call('HSET', d, 'state', 'dead', 'finished_ms', now, 'dead_reason', ARGV[7])
   redis.call('ZADD', p .. 's:dead', now, id)
   redis.call('XADD', p .. 'dead', 'MAXLEN', '~', 100000, '*', 'id', id, 'reason', ARGV[7],
-    'attempts', redis.call('HGET', d, 'attempts'), 'key', redis.call('HGET', d, 'key'),
+    'attempts', redis.call('HGET', d, 'attempts'), 'key', key_of(d),
     'kind', redis.call('HGET', d, 'kind'))
 end
 redis.call('XACK', p .. 'stream', 'workers', ARGV[4])
@@ -214,12 +244,15 @@ local d = p .. 'd:' .. id
 local state = redis.call('HGET', d, 'state')
 if not state then return 'missing' end
 if state == 'running' then return 'running' end
+if redis.call('EXISTS', p .. 'b:' .. id) == 0 and redis.call('HEXISTS', d, 'body') == 0 then
+  return 'dropped'
+end
 redis.call('ZREM', p .. 's:' .. state, id)
 redis.call('ZREM', p .. 'delayed', id)
 local runs = (tonumber(redis.call('HGET', d, 'runs')) or 1) + 1
 redis.call('HSET', d, 'state', 'queued', 'attempt_base', redis.call('HGET', d, 'attempts'),
-  'finished_ms', '', 'dead_reason', '', 'next_ms', ARGV[3], 'runs', runs,
-  'pending_since_ms', ARGV[3])
+  'next_ms', ARGV[3], 'runs', runs, 'pending_since_ms', ARGV[3])
+redis.call('HDEL', d, 'finished_ms', 'dead_reason')
 redis.call('ZADD', p .. 's:queued', ARGV[3], id)
 redis.call('XADD', p .. 'stream', '*', 'id', id)
 return 'ok'";
@@ -237,14 +270,48 @@ local p = ARGV[1]
 local ids = redis.call('ZRANGEBYSCORE', p .. 's:' .. ARGV[2], '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
 for _, id in ipairs(ids) do
   local d = p .. 'd:' .. id
-  local key = redis.call('HGET', d, 'key')
-  if key and redis.call('GET', p .. 'key:' .. key) == id then
+  local key = key_of(d)
+  if key ~= '' and redis.call('GET', p .. 'key:' .. key) == id then
     redis.call('DEL', p .. 'key:' .. key)
   end
-  redis.call('DEL', d, p .. 'a:' .. id)
+  redis.call('DEL', d, p .. 'a:' .. id, p .. 'b:' .. id)
   redis.call('ZREM', p .. 's:' .. ARGV[2], id)
 end
 return #ids";
+
+/// Drops the bodies of at most `limit` completed deliveries finished at or before `cutoff`,
+/// going on from the mark `bodies_dropped_to` (finished time `ms`, and `id`: `s:completed`
+/// orders the deliveries of one millisecond by id as text), which it moves past them. Returns
+/// how many deliveries it passed. ARGV: prefix, cutoff, limit.
+const DROP_BODIES: &str = r"
+local p = ARGV[1]
+local cutoff = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+local set = p .. 's:completed'
+local mark = redis.call('HMGET', p .. 'bodies_dropped_to', 'ms', 'id')
+local passed, last_ms, last_id = 0, nil, nil
+local function drop(id, ms)
+  redis.call('DEL', p .. 'b:' .. id)
+  redis.call('HDEL', p .. 'd:' .. id, 'body')
+  passed = passed + 1
+  last_ms, last_id = ms, id
+end
+local from = '-inf'
+if mark[1] and mark[2] then
+  if tonumber(mark[1]) > cutoff then return 0 end
+  -- The rest of the mark's millisecond.
+  for _, id in ipairs(redis.call('ZRANGE', set, mark[1], mark[1], 'BYSCORE')) do
+    if passed < limit and id > mark[2] then drop(id, mark[1]) end
+  end
+  from = '(' .. mark[1]
+end
+if passed < limit then
+  local rest = redis.call('ZRANGE', set, from, cutoff, 'BYSCORE', 'LIMIT', 0, limit - passed,
+    'WITHSCORES')
+  for i = 1, #rest, 2 do drop(rest[i], rest[i + 1]) end
+end
+if last_id then redis.call('HSET', p .. 'bodies_dropped_to', 'ms', last_ms, 'id', last_id) end
+return passed";
 
 struct Scripts {
     enqueue: Script,
@@ -254,6 +321,7 @@ struct Scripts {
     redrive: Script,
     forget: Script,
     purge: Script,
+    drop_bodies: Script,
 }
 
 /// Deliveries in Redis Streams, shared by every replica behind a load balancer.
@@ -318,12 +386,13 @@ impl RedisBackend {
             consumer: format!("consumer-{}", crate::token()).into(),
             scripts: Arc::new(Scripts {
                 enqueue: Script::new(ENQUEUE),
-                claim: Script::new(&format!("{START_FN}{CLAIM}")),
-                finish: Script::new(FINISH),
+                claim: Script::new(&format!("{KEY_FN}{START_FN}{CLAIM}")),
+                finish: Script::new(&format!("{KEY_FN}{FINISH}")),
                 extend: Script::new(EXTEND),
                 redrive: Script::new(REDRIVE),
                 forget: Script::new(FORGET),
-                purge: Script::new(PURGE),
+                purge: Script::new(&format!("{KEY_FN}{PURGE}")),
+                drop_bodies: Script::new(DROP_BODIES),
             }),
         };
         backend.check_schema().await?;
@@ -558,7 +627,9 @@ impl RedisBackend {
         Ok(())
     }
 
-    async fn summary(&self, id: &str) -> Result<Option<(Summary, Bytes)>, Error> {
+    /// The delivery's summary, and its body when it was stored by code of schema 3 or older
+    /// (in the hash; since then in `b:<id>`).
+    async fn summary(&self, id: &str) -> Result<Option<(Summary, Option<Bytes>)>, Error> {
         let mut shared = self.shared.clone();
         let fields: std::collections::HashMap<String, Vec<u8>> = bounded(
             redis::cmd("HGETALL")
@@ -578,7 +649,7 @@ impl RedisBackend {
         let number = |name: &str| text(name).parse::<i64>().ok();
         let summary = Summary {
             id: id.to_string(),
-            key: text("key"),
+            key: text("key") + &text("key2"),
             forgotten: text("forgotten") == "1",
             kind: non_empty(text("kind")),
             event: non_empty(text("event")),
@@ -595,7 +666,7 @@ impl RedisBackend {
             finished_ms: number("finished_ms"),
             dead_reason: non_empty(text("dead_reason")),
         };
-        let body = Bytes::from(fields.get("body").cloned().unwrap_or_default());
+        let body = fields.get("body").cloned().map(Bytes::from);
         Ok(Some((summary, body)))
     }
 
@@ -684,10 +755,20 @@ impl RedisBackend {
     }
 
     async fn show_async(&self, id: String) -> Result<Option<StoredDelivery>, Error> {
-        let Some((summary, body)) = self.summary(&id).await? else {
+        let Some((summary, in_hash)) = self.summary(&id).await? else {
             return Ok(None);
         };
         let mut shared = self.shared.clone();
+        let body = match in_hash {
+            Some(body) => Some(body),
+            None => bounded(
+                redis::cmd("GET")
+                    .arg(self.key(&format!("b:{id}")))
+                    .query_async::<Option<Vec<u8>>>(&mut shared),
+            )
+            .await?
+            .map(Bytes::from),
+        };
         let records: Vec<String> = bounded(
             redis::cmd("LRANGE")
                 .arg(self.key(&format!("a:{id}")))
@@ -709,7 +790,8 @@ impl RedisBackend {
             .collect();
         Ok(Some(StoredDelivery {
             summary,
-            body,
+            body_dropped: body.is_none(),
+            body: body.unwrap_or_default(),
             attempts,
         }))
     }
@@ -722,6 +804,7 @@ impl RedisBackend {
         match answer.as_str() {
             "ok" => Ok(()),
             "running" => Err(Error::Running(id)),
+            "dropped" => Err(Error::BodyDropped(id)),
             _ => Err(Error::NotFound(id)),
         }
     }
@@ -736,8 +819,12 @@ impl RedisBackend {
             .await?;
         let mut count = 0;
         for summary in dead {
-            self.redrive_async(summary.id).await?;
-            count += 1;
+            match self.redrive_async(summary.id).await {
+                Ok(()) => count += 1,
+                // Changed meanwhile (being handled again, or deleted), or without a body: left.
+                Err(Error::Running(_) | Error::NotFound(_) | Error::BodyDropped(_)) => {}
+                Err(err) => return Err(err),
+            }
         }
         Ok(count)
     }
@@ -763,6 +850,15 @@ impl RedisBackend {
                 return Ok(total);
             }
         }
+    }
+
+    /// Drops the bodies of at most `limit` deliveries completed at or before `cutoff`, from
+    /// where the last call stopped: one script.
+    async fn drop_bodies_async(&self, cutoff: i64, limit: usize) -> Result<u64, Error> {
+        let mut shared = self.shared.clone();
+        let mut drop = self.scripts.drop_bodies.prepare_invoke();
+        drop.arg(&*self.prefix).arg(cutoff).arg(limit.max(1));
+        Ok(bounded(drop.invoke_async(&mut shared)).await?)
     }
 
     /// Deletes at most `limit` deliveries in `state` finished at or before `cutoff`: one script.
@@ -874,6 +970,12 @@ impl WorkStore for RedisBackend {
         let cutoff = now_ms() - millis(older_than);
         let this = self;
         op!(this, this.prune_async(state, cutoff, limit))
+    }
+
+    fn drop_bodies(&self, older_than: Duration, limit: usize) -> StoreFuture<u64> {
+        let cutoff = now_ms() - millis(older_than);
+        let this = self;
+        op!(this, this.drop_bodies_async(cutoff, limit))
     }
 }
 

@@ -6,6 +6,7 @@
 //! do not either.
 
 mod backup;
+mod bodies;
 mod checkpoint;
 #[cfg(feature = "testing")]
 pub(crate) mod fill;
@@ -788,6 +789,8 @@ fn show(connection: &Connection, id: &str) -> Result<Option<StoredDelivery>, Err
     let Some((summary, body)) = found else {
         return Ok(None);
     };
+    // Every delivery is stored with its body: none means it was dropped (`bodies::drop`).
+    let body_dropped = body.is_none();
     let mut statement = connection.prepare_cached(
         "SELECT number, started_ms, duration_ms, error, COALESCE(run, 1) FROM attempts \
          WHERE delivery_id = ?1 ORDER BY number",
@@ -806,22 +809,25 @@ fn show(connection: &Connection, id: &str) -> Result<Option<StoredDelivery>, Err
     Ok(Some(StoredDelivery {
         summary,
         body: bytes::Bytes::from(body.unwrap_or_default()),
+        body_dropped,
         attempts,
     }))
 }
 
 fn redrive(connection: &Connection, id: &str) -> Result<(), Error> {
     let number = parse_id(id)?;
-    let state: Option<String> = connection
+    let found: Option<(String, bool)> = connection
         .query_row(
-            "SELECT state FROM deliveries WHERE id = ?1",
+            "SELECT state, EXISTS (SELECT 1 FROM bodies WHERE bodies.id = deliveries.id) \
+             FROM deliveries WHERE id = ?1",
             params![number],
-            |row| row.get(0),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()?;
-    match state.as_deref() {
+    match found {
         None => return Err(Error::NotFound(id.to_string())),
-        Some("running") => return Err(Error::Running(id.to_string())),
+        Some((state, _)) if state == "running" => return Err(Error::Running(id.to_string())),
+        Some((_, false)) => return Err(Error::BodyDropped(id.to_string())),
         Some(_) => {}
     }
     connection.execute(
@@ -837,7 +843,8 @@ fn redrive_dead(connection: &Connection, kind: Option<&str>) -> Result<u64, Erro
     let changed = connection.execute(
         "UPDATE deliveries SET state = 'queued', next_ms = ?2, attempt_base = attempts, \
          finished_ms = NULL, dead_reason = NULL, runs = runs + 1, pending_since_ms = ?2 \
-         WHERE state = 'dead' AND (?1 IS NULL OR kind = ?1)",
+         WHERE state = 'dead' AND (?1 IS NULL OR kind = ?1) \
+         AND EXISTS (SELECT 1 FROM bodies WHERE bodies.id = deliveries.id)",
         params![kind, now_ms()],
     )?;
     Ok(changed as u64)
@@ -996,6 +1003,11 @@ impl WorkStore for SqliteBackend {
     fn prune(&self, state: State, older_than: Duration, limit: usize) -> StoreFuture<u64> {
         let cutoff = now_ms() - millis(older_than);
         Box::pin(self.call(move |connection| prune(connection, state, cutoff, limit)))
+    }
+
+    fn drop_bodies(&self, older_than: Duration, limit: usize) -> StoreFuture<u64> {
+        let cutoff = now_ms() - millis(older_than);
+        Box::pin(self.call(move |connection| bodies::drop(connection, cutoff, limit)))
     }
 }
 

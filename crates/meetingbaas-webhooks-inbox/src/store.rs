@@ -86,6 +86,24 @@ pub trait WorkStore: Send + Sync + fmt::Debug + 'static {
     /// than `older_than` ago, oldest first, in one short write; returns how many. The worker's
     /// retention calls it again while it returns `limit`.
     fn prune(&self, state: State, older_than: Duration, limit: usize) -> StoreFuture<u64>;
+
+    /// Drops the bodies of at most about `limit` deliveries that completed longer than
+    /// `older_than` ago, oldest first, in one short write; returns how many. Everything else
+    /// about them stays (summary, attempts, idempotency key) until [`prune`](Self::prune)
+    /// deletes them; [`AdminStore::show`] then says `body_dropped`, and
+    /// [`AdminStore::redrive`] refuses them ([`Error::BodyDropped`]). Each call goes on from
+    /// where the last one stopped (no rescan of bodies already dropped). The worker's
+    /// [`keep_bodies`](crate::WorkerBuilder::keep_bodies) calls it again while it returns
+    /// `limit`.
+    ///
+    /// The default answers an error: a store that cannot drop bodies says so (the worker logs
+    /// it once and keeps the bodies).
+    fn drop_bodies(&self, older_than: Duration, limit: usize) -> StoreFuture<u64> {
+        let _ = (older_than, limit);
+        Box::pin(std::future::ready(Err(Error::Store(
+            "this store cannot drop the bodies of completed deliveries".to_string(),
+        ))))
+    }
 }
 
 /// Administration: looking into the store and reprocessing (the admin API, the CLI).

@@ -111,7 +111,7 @@ async fn redis_keys_carry_their_schema_and_a_newer_releases_are_checked() {
         .query_async(&mut connection)
         .await
         .unwrap();
-    assert_eq!(recorded, (3, 1));
+    assert_eq!(recorded, (4, 4));
 
     // A newer release that says this one can still use its keys...
     let _: () = redis::cmd("HSET")
@@ -136,5 +136,105 @@ async fn redis_keys_carry_their_schema_and_a_newer_releases_are_checked() {
     assert!(
         err.contains("newer release") && err.contains("upgrade"),
         "{err}"
+    );
+}
+
+/// A delivery stored by code of Redis schema 3 (its body one of the hash's fields, every field
+/// written) is claimed with its body, shown, and its body dropped by this code.
+#[tokio::test]
+async fn redis_deliveries_of_schema_3_are_read_and_dropped() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let p = RedisBackend::DEFAULT_PREFIX;
+    let body = event("schema-3");
+    let key = meetingbaas_webhooks::IdempotencyKey::for_delivery(
+        meetingbaas_webhooks::Scheme::Callback,
+        None,
+        body.as_bytes(),
+    )
+    .as_str()
+    .to_string();
+    assert!(key.len() > 64, "{key}");
+    let _: () = redis::pipe()
+        .cmd("SET")
+        .arg(format!("{p}seq"))
+        .arg(1)
+        .ignore()
+        .cmd("SET")
+        .arg(format!("{p}key:{key}"))
+        .arg(1)
+        .ignore()
+        .cmd("HSET")
+        .arg(format!("{p}d:1"))
+        .arg("key")
+        .arg(&key)
+        .arg("kind")
+        .arg("bot_completed")
+        .arg("event")
+        .arg("bot.completed")
+        .arg("scheme")
+        .arg("callback")
+        .arg("message_id")
+        .arg("")
+        .arg("body")
+        .arg(&body)
+        .arg("received_ms")
+        .arg(1)
+        .arg("state")
+        .arg("queued")
+        .arg("attempts")
+        .arg(0)
+        .arg("attempt_base")
+        .arg(0)
+        .arg("next_ms")
+        .arg(1)
+        .arg("forgotten")
+        .arg(0)
+        .arg("bot_id")
+        .arg("schema-3")
+        .ignore()
+        .cmd("ZADD")
+        .arg(format!("{p}s:queued"))
+        .arg(1)
+        .arg(1)
+        .ignore()
+        .cmd("XADD")
+        .arg(format!("{p}stream"))
+        .arg("*")
+        .arg("id")
+        .arg(1)
+        .ignore()
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let inbox = Inbox::redis(&url).await.unwrap();
+    let shown = inbox.show("1").await.unwrap();
+    assert_eq!(shown.body, body.as_bytes());
+    assert_eq!(shown.summary.key, key);
+    let worker = inbox
+        .worker()
+        .poll_interval(std::time::Duration::from_millis(20))
+        .keep_bodies(Some(std::time::Duration::ZERO))
+        .fallback(|job: meetingbaas_webhooks_inbox::Job| async move {
+            assert_eq!(job.event().bot_id(), Some("schema-3"));
+            Ok(())
+        })
+        .build()
+        .spawn();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !inbox.show("1").await.unwrap().body_dropped {
+        assert!(tokio::time::Instant::now() < deadline, "never dropped");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    worker.shutdown().await;
+    let shown = inbox.show("1").await.unwrap();
+    assert_eq!(shown.summary.state, State::Completed);
+    assert!(shown.body.is_empty());
+    // The key stays: the same delivery again is a duplicate.
+    assert_eq!(
+        meetingbaas_webhooks_inbox::testing::enqueue(&inbox, body).await,
+        meetingbaas_webhooks_receiver::Enqueued::Duplicate
     );
 }

@@ -13,6 +13,7 @@
 //! | `MEETINGBAAS_FAILURE_LIMIT` | `N/s`, `N/min` or `N/h`: the per-client limit of deliveries failing verification |
 //! | `MEETINGBAAS_DRAIN_SECONDS` | the drain period of a stop (default 5) |
 //! | `MEETINGBAAS_INBOX_RETENTION_HOURS` | how long the inbox keeps completed deliveries (default 168: 7 days; 0: deleted once completed, at the worker's next pass) |
+//! | `MEETINGBAAS_INBOX_KEEP_BODIES_HOURS` | how long the inbox keeps the body of a completed delivery (personal data), less than its retention (default: as long as the delivery; 0: dropped once completed) ([`WorkerBuilder::keep_bodies`](meetingbaas_webhooks_inbox::WorkerBuilder::keep_bodies)) |
 //! | `MEETINGBAAS_TRUSTED_PROXIES` | comma-separated IP addresses of the load balancers in front, whose `X-Forwarded-For` names the client (for the client's share of the memory budget, [`Pipeline::trusted_proxies`](meetingbaas_webhooks_receiver::Pipeline::trusted_proxies)) |
 //! | `PORT` | the port (default 3000; 0 for any) |
 //! | `HOST` | the address to listen on (default `127.0.0.1`: loopback only; `0.0.0.0` in a container) |
@@ -233,22 +234,9 @@ impl Setup {
             ),
             None => DEFAULT_DRAIN,
         };
-        let retention = match var("MEETINGBAAS_INBOX_RETENTION_HOURS") {
-            Some(hours) => Duration::from_secs(
-                hours
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|hours| *hours <= 24 * 365 * 10)
-                    .ok_or_else(|| {
-                        SetupError::new(
-                            "MEETINGBAAS_INBOX_RETENTION_HOURS is not a number of hours (0 to 87600)",
-                        )
-                    })?
-                    * 3600,
-            ),
-            None => meetingbaas_webhooks_inbox::DEFAULT_RETENTION,
-        };
+        let retention = hours(&var, "MEETINGBAAS_INBOX_RETENTION_HOURS")?
+            .unwrap_or(meetingbaas_webhooks_inbox::DEFAULT_RETENTION);
+        let keep_bodies = hours(&var, "MEETINGBAAS_INBOX_KEEP_BODIES_HOURS")?;
         let shutdown = Shutdown::on_signals(drain)
             .map_err(|err| SetupError::new(format!("cannot install the signal handlers: {err}")))?;
         let port = match var("PORT") {
@@ -301,7 +289,8 @@ impl Setup {
             let builder = inbox
                 .worker()
                 .shutdown_grace(shutdown.grace())
-                .retention(Some(retention));
+                .retention(Some(retention))
+                .keep_bodies(keep_bodies);
             match self.handlers {
                 Some(handlers) => handlers(builder),
                 // The worker logs each delivery it handles (info) with its id, kind and bot.
@@ -579,4 +568,49 @@ fn failure_limit_from_env() -> Result<Option<(NonZeroU32, Duration)>, SetupError
         return Err(SetupError::new("MEETINGBAAS_FAILURE_LIMIT is too large"));
     }
     Ok(Some((count, interval)))
+}
+
+/// The whole number of hours (0 to ten years) in the variable `name`, if it is set.
+fn hours(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+) -> Result<Option<Duration>, SetupError> {
+    let Some(value) = var(name) else {
+        return Ok(None);
+    };
+    let hours = value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|hours| *hours <= 24 * 365 * 10)
+        .ok_or_else(|| SetupError::new(format!("{name} is not a number of hours (0 to 87600)")))?;
+    Ok(Some(Duration::from_secs(hours * 3600)))
+}
+
+#[cfg(test)]
+mod hours_tests {
+    use super::*;
+
+    fn read(value: &str) -> Result<Option<Duration>, String> {
+        let value = value.to_string();
+        hours(&move |_: &str| Some(value.clone()), "MEETINGBAAS_X_HOURS").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn hours_are_whole_and_bounded_and_the_error_names_the_variable() {
+        assert_eq!(read("0"), Ok(Some(Duration::ZERO)));
+        assert_eq!(read(" 72 "), Ok(Some(Duration::from_secs(72 * 3600))));
+        assert_eq!(read("87600"), Ok(Some(Duration::from_secs(87_600 * 3600))));
+        for bad in ["87601", "-1", "1.5", "1h", "18446744073709551615"] {
+            let err = read(bad).unwrap_err();
+            assert!(
+                err.contains("MEETINGBAAS_X_HOURS") && !err.contains(bad),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(
+            hours(&|_: &str| None, "MEETINGBAAS_X_HOURS").map_err(|e| e.to_string()),
+            Ok(None)
+        );
+    }
 }

@@ -340,6 +340,10 @@ fn print_delivery(shown: &StoredDelivery) {
                 .map_or_else(|| "ok".to_string(), printable)
         ));
     }
+    if shown.body_dropped {
+        output::out("body:       dropped after completion (keep_bodies)");
+        return;
+    }
     match std::str::from_utf8(&shown.body) {
         Ok(text) => {
             output::out(format!("body ({} bytes):", shown.body.len()));

@@ -118,6 +118,7 @@ macro_rules! store_suite {
                 work::with_batched_records_each_completion_is_recorded_once,
                 work::a_wait_ends_when_a_delivery_is_stored_and_claims_nothing,
                 work::retention_deletes_completed_deliveries_in_bounded_batches,
+                work::dropping_bodies_keeps_the_rest_of_completed_deliveries,
                 admin::forgetting_a_key_lets_a_resend_through_and_purge_removes_dead_letters,
                 admin::a_permanent_error_dead_letters_at_once_and_redrive_all_requeues,
                 admin::a_redrive_starts_a_new_run_and_pending_age_counts_from_it,
@@ -127,6 +128,7 @@ macro_rules! store_suite {
                 worker::a_crashed_workers_delivery_is_taken_up_after_its_lease,
                 worker::a_worker_handles_a_burst_each_once,
                 worker::a_workers_retention_deletes_completed_deliveries_but_keeps_dead_letters,
+                worker::a_workers_keep_bodies_drops_completed_bodies_only,
                 worker::an_idle_workers_shutdown_returns_at_once,
                 worker::run_until_idle_returns_every_attempt_and_leaves_later_retries,
             );

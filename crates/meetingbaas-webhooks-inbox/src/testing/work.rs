@@ -1,12 +1,13 @@
 //! The worker's side of a store: batched claims under leases, waits, records accepted only
-//! from the lease's holder, retention in bounded batches.
+//! from the lease's holder, retention in bounded batches, bodies dropped after completion.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{TestStore, event, stored, stored_many};
-use crate::{Attempt, Claimed, State, Store, Verdict, now_ms};
+use super::{TestStore, enqueue, event, stored, stored_many};
+use crate::{Attempt, Claimed, Error, State, Store, Verdict, now_ms};
+use meetingbaas_webhooks_receiver::Enqueued;
 
 const LEASE: Duration = Duration::from_millis(400);
 
@@ -152,4 +153,87 @@ pub async fn retention_deletes_completed_deliveries_in_bounded_batches(test: Tes
             claimed.id
         );
     }
+}
+
+/// Dropping bodies takes only completed deliveries older than its age, at most `limit` per
+/// call, going on from where the last call stopped; a dropped delivery keeps its summary,
+/// attempts and key (a copy is still a duplicate), says `body_dropped`, and cannot be redriven;
+/// dead letters and pending deliveries keep their bodies.
+pub async fn dropping_bodies_keeps_the_rest_of_completed_deliveries(test: TestStore) {
+    let (store, inbox) = (test.store(), test.inbox());
+    let completed = stored_many(inbox, "drop", 5).await;
+    let claims = store
+        .claim(5, Duration::from_secs(60))
+        .await
+        .expect("a claim");
+    assert_eq!(ids(&claims), completed);
+    assert_eq!(finish_all(store, &claims).await, 5);
+    let dead = stored(inbox, event("drop-dead")).await;
+    let claim = store
+        .claim(1, Duration::from_secs(60))
+        .await
+        .expect("a claim");
+    let attempt = success(&claim[0]);
+    let reason = "refused".to_string();
+    assert!(
+        store
+            .finish(claim[0].clone(), attempt, Verdict::Dead { reason })
+            .await
+            .expect("recorded")
+    );
+    let pending = stored(inbox, event("drop-pending")).await;
+
+    let day = Duration::from_secs(86_400);
+    assert_eq!(store.drop_bodies(day, 2).await.expect("drop"), 0);
+    for expected in [2, 2, 1, 0] {
+        let passed = store.drop_bodies(Duration::ZERO, 2).await.expect("drop");
+        assert_eq!(passed, expected);
+    }
+    for id in &completed {
+        let shown = inbox.show(id).await.expect("kept");
+        assert!(shown.body_dropped, "{id}: {shown:?}");
+        assert!(shown.body.is_empty());
+        assert_eq!(shown.summary.state, State::Completed);
+        assert!(
+            shown.summary.key.contains(":sha256:"),
+            "{:?}",
+            shown.summary.key
+        );
+        assert_eq!(shown.attempts.len(), 1);
+        assert_eq!(
+            inbox.redrive(id).await,
+            Err(Error::BodyDropped(id.clone())),
+            "{id}"
+        );
+    }
+    // The keys stay: a copy of a delivery whose body was dropped is still a duplicate.
+    assert_eq!(enqueue(inbox, event("drop-0")).await, Enqueued::Duplicate);
+    for id in [&dead, &pending] {
+        let shown = inbox.show(id).await.expect("kept");
+        assert!(!shown.body_dropped, "{id}");
+        assert!(!shown.body.is_empty(), "{id}");
+    }
+    inbox
+        .redrive(&dead)
+        .await
+        .expect("a dead letter keeps its body");
+    // Completed again later: passed again.
+    let again = store
+        .claim(2, Duration::from_secs(60))
+        .await
+        .expect("a claim");
+    assert_eq!(ids(&again), BTreeSet::from([dead.clone(), pending.clone()]));
+    assert_eq!(finish_all(store, &again).await, 2);
+    assert_eq!(
+        store.drop_bodies(Duration::ZERO, 10).await.expect("drop"),
+        2
+    );
+    assert!(inbox.show(&dead).await.expect("kept").body_dropped);
+    assert_eq!(
+        store
+            .prune(State::Completed, Duration::ZERO, 10)
+            .await
+            .expect("prune"),
+        7
+    );
 }

@@ -353,3 +353,42 @@ pub async fn run_until_idle_returns_every_attempt_and_leaves_later_retries(test:
     let stats = inbox.stats().await.expect("stats");
     assert_eq!(stats.retrying, 1, "{stats:?}");
 }
+
+/// With `keep_bodies(Some(ZERO))`, a worker drops the bodies of the deliveries it completed
+/// and keeps those of its dead letters; without it, bodies stay.
+pub async fn a_workers_keep_bodies_drops_completed_bodies_only(test: TestStore) {
+    let inbox = test.inbox();
+    let handler = |job: Job| async move {
+        if job.event().bot_id() == Some("refused") {
+            return Err(HandlerError::permanent("refused"));
+        }
+        Ok(())
+    };
+    let first = stored_many(inbox, "first", 3).await;
+    let worker = fast(inbox).fallback(handler).build().spawn();
+    wait_for(inbox, "the first deliveries handled", |s| s.completed == 3).await;
+    worker.shutdown().await;
+    for id in &first {
+        assert!(!inbox.show(id).await.expect("kept").body_dropped, "{id}");
+    }
+    let dead = stored(inbox, event("refused")).await;
+    let worker = fast(inbox)
+        .keep_bodies(Some(Duration::ZERO))
+        .fallback(handler)
+        .build()
+        .spawn();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    for id in &first {
+        while !inbox.show(id).await.expect("kept").body_dropped {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the body of {id} was never dropped"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    wait_for(inbox, "the dead letter", |s| s.dead == 1).await;
+    worker.shutdown().await;
+    let shown = inbox.show(&dead).await.expect("kept");
+    assert!(!shown.body_dropped && !shown.body.is_empty());
+}

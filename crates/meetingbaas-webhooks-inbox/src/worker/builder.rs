@@ -68,6 +68,7 @@ pub struct WorkerBuilder<S = ()> {
     pub(crate) grace: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) retention: Option<Duration>,
+    pub(crate) keep_bodies: Option<Duration>,
     pub(crate) handlers: HashMap<EventKind, Handler<S>>,
     pub(crate) fallback: Option<Handler<S>>,
     pub(crate) state: Arc<S>,
@@ -83,6 +84,7 @@ impl<S> fmt::Debug for WorkerBuilder<S> {
             .field("lease", &self.lease)
             .field("retry", &self.retry)
             .field("retention", &self.retention)
+            .field("keep_bodies", &self.keep_bodies)
             .field("kinds", &kinds)
             .field("fallback", &self.fallback.is_some())
             .field("state", &std::any::type_name::<S>())
@@ -101,6 +103,7 @@ impl WorkerBuilder {
             grace: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             retention: Some(DEFAULT_RETENTION),
+            keep_bodies: None,
             handlers: HashMap::new(),
             fallback: None,
             state: Arc::new(()),
@@ -120,6 +123,7 @@ impl WorkerBuilder {
             grace,
             retry,
             retention,
+            keep_bodies,
             handlers,
             fallback,
             state: _,
@@ -133,6 +137,7 @@ impl WorkerBuilder {
             grace,
             retry,
             retention,
+            keep_bodies,
             handlers: handlers
                 .into_iter()
                 .map(|(kind, handler)| (kind, handler::stateless(handler)))
@@ -197,6 +202,23 @@ impl<S: Send + Sync + 'static> WorkerBuilder<S> {
     /// sender's retries (about 3 hours).
     pub fn retention(mut self, retention: Option<Duration>) -> Self {
         self.retention = retention;
+        self
+    }
+
+    /// How long the body of a completed delivery is kept (default `None`: as long as the
+    /// delivery itself, see [`retention`](Self::retention)). Bodies carry personal data
+    /// (names, emails, transcripts): with `Some(window)` they are dropped once the delivery
+    /// completed longer than `window` ago (`Duration::ZERO`: as soon as it completed), while
+    /// its summary, attempts and idempotency key stay until retention deletes it, so duplicate
+    /// detection and the admin views keep working. [`Inbox::show`](crate::Inbox::show) then
+    /// says `body_dropped`, and a redrive of it is refused ([`Error::BodyDropped`](crate::Error::BodyDropped)).
+    /// Dead letters keep their bodies (they are there to be redriven).
+    ///
+    /// Done in the background like retention, a few hundred per write: at start, then every
+    /// quarter of the window (at least every minute, at most every 100 ms); each pass goes on
+    /// from where the last one stopped. On Redis this is what takes bodies out of RAM.
+    pub fn keep_bodies(mut self, window: Option<Duration>) -> Self {
+        self.keep_bodies = window;
         self
     }
 

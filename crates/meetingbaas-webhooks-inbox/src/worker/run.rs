@@ -107,8 +107,17 @@ impl<S: Send + Sync + 'static> Worker<S> {
         )));
         // Completed deliveries past the retention, deleted in bounded batches.
         let _retention = config.retention.map(|keep| {
-            AbortOnDrop(tokio::spawn(prune_completed(
+            AbortOnDrop(tokio::spawn(in_batches(
                 Arc::clone(&config.store),
+                Chore::Retention,
+                keep,
+            )))
+        });
+        // Bodies of completed deliveries past `keep_bodies`, dropped in bounded batches.
+        let _bodies = config.keep_bodies.map(|keep| {
+            AbortOnDrop(tokio::spawn(in_batches(
+                Arc::clone(&config.store),
+                Chore::DropBodies,
                 keep,
             )))
         });
@@ -519,30 +528,70 @@ async fn renew_leases(
     }
 }
 
-/// Deletes completed deliveries older than `keep`, in batches of [`PRUNE_BATCH`], now and then
-/// every quarter of `keep` (between 100 ms and a minute).
-async fn prune_completed(store: Arc<dyn Store>, keep: Duration) {
+/// What a background pass over completed deliveries does.
+#[derive(Clone, Copy)]
+enum Chore {
+    /// Deletes them ([`retention`](crate::WorkerBuilder::retention)).
+    Retention,
+    /// Drops their bodies ([`keep_bodies`](crate::WorkerBuilder::keep_bodies)).
+    DropBodies,
+}
+
+impl Chore {
+    fn run(self, store: &dyn Store, keep: Duration) -> crate::store::StoreFuture<u64> {
+        match self {
+            Chore::Retention => store.prune(State::Completed, keep, PRUNE_BATCH),
+            Chore::DropBodies => store.drop_bodies(keep, PRUNE_BATCH),
+        }
+    }
+
+    fn failed(self) -> &'static str {
+        match self {
+            Chore::Retention => "cannot delete completed deliveries past their retention",
+            Chore::DropBodies => "cannot drop the bodies of completed deliveries past keep_bodies",
+        }
+    }
+
+    fn done(self) -> &'static str {
+        match self {
+            Chore::Retention => "completed deliveries past their retention deleted",
+            Chore::DropBodies => "bodies of completed deliveries past keep_bodies dropped",
+        }
+    }
+}
+
+/// Runs `chore` on the deliveries completed longer than `keep` ago, in batches of
+/// [`PRUNE_BATCH`], now and then every quarter of `keep` (between 100 ms and a minute).
+async fn in_batches(store: Arc<dyn Store>, chore: Chore, keep: Duration) {
     let every = (keep / 4).clamp(Duration::from_millis(100), Duration::from_secs(60));
+    let mut warned = false;
     loop {
         let mut total = 0;
         loop {
-            match store.prune(State::Completed, keep, PRUNE_BATCH).await {
-                Ok(deleted) => {
-                    total += deleted;
-                    if deleted < PRUNE_BATCH as u64 {
+            match chore.run(&*store, keep).await {
+                Ok(done) => {
+                    warned = false;
+                    total += done;
+                    if done < PRUNE_BATCH as u64 {
                         break;
                     }
-                    // More to delete: a pause between batches lets intake's writes in first.
+                    // More to do: a pause between batches lets intake's writes in first.
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
+                // Once per run of failures, not every pass (100 ms apart at the shortest).
+                Err(err) if warned => {
+                    tracing::debug!(target: "meetingbaas_webhooks_inbox", error = %err, "{}; still failing", chore.failed());
+                    break;
+                }
                 Err(err) => {
-                    tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot delete completed deliveries past their retention; trying again later");
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", error = %err, "{}; trying again later", chore.failed());
+                    warned = true;
                     break;
                 }
             }
         }
         if total > 0 {
-            tracing::debug!(target: "meetingbaas_webhooks_inbox", deleted = total, "completed deliveries past their retention deleted");
+            tracing::debug!(target: "meetingbaas_webhooks_inbox", count = total, "{}", chore.done());
         }
         tokio::time::sleep(every).await;
     }

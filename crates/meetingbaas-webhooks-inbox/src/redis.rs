@@ -8,7 +8,7 @@
 //! | `dead` | the dead-letter stream: `id`, `reason`, `attempts`, `key`, `kind` |
 //! | `d:<id>` | a delivery: key, kind, state, attempts, runs, pending since, lease token... |
 //! | `b:<id>` | its body (until dropped: see [`WorkStore::drop_bodies`]) |
-//! | `a:<id>` | its attempts (JSON, oldest first) |
+//! | `a:<id>` | its attempts that failed (JSON, oldest first; one that succeeded is a field `a<number>` of `d:<id>`) |
 //! | `key:<idempotency key>` | the id stored under a key (a copy is not stored twice) |
 //! | `s:<state>` | ids per state (score: when it last became pending, its stored time until a redrive; completed and dead: finished time) |
 //! | `delayed` | retrying ids by the time of their next attempt |
@@ -62,8 +62,9 @@ const GROUP: &str = "workers";
 /// The schema of the keys this code writes (see [`RedisBackend::check_schema`]).
 /// 3: a delivery's `runs` and `pending_since_ms` (set by a redrive), each attempt's `run`; older
 /// code ignores them. 4: the body in `b:<id>` instead of the hash's `body`, a key longer than 64
-/// bytes split over `key` and `key2`, empty and default fields left out; this code still reads
-/// deliveries stored by older code.
+/// bytes split over `key` and `key2`, empty and default fields left out, an attempt that
+/// succeeded a field `a<number>` of the hash; this code still reads deliveries stored by older
+/// code.
 const SCHEMA_VERSION: i64 = 4;
 
 /// The oldest schema version whose code can use keys at [`SCHEMA_VERSION`]: code of schema 3 or
@@ -93,12 +94,16 @@ if redis.call('EXISTS', p .. 'key:' .. ARGV[2]) == 1 then return false end
 local id = redis.call('INCR', p .. 'seq')
 local d = p .. 'd:' .. id
 redis.call('SET', p .. 'key:' .. ARGV[2], id)
-redis.call('HSET', d, 'key', string.sub(ARGV[2], 1, 64), 'kind', ARGV[3], 'scheme', ARGV[5],
-  'received_ms', ARGV[8], 'state', 'queued', 'attempts', 0, 'next_ms', ARGV[8])
-if #ARGV[2] > 64 then redis.call('HSET', d, 'key2', string.sub(ARGV[2], 65)) end
-if ARGV[4] ~= '' then redis.call('HSET', d, 'event', ARGV[4]) end
-if ARGV[6] ~= '' then redis.call('HSET', d, 'message_id', ARGV[6]) end
-if ARGV[9] ~= '' then redis.call('HSET', d, 'bot_id', ARGV[9]) end
+local f = {'key', string.sub(ARGV[2], 1, 64), 'kind', ARGV[3], 'scheme', ARGV[5],
+  'received_ms', ARGV[8], 'state', 'queued', 'attempts', 0, 'next_ms', ARGV[8]}
+local function add(name, value)
+  if value ~= '' then f[#f + 1] = name; f[#f + 1] = value end
+end
+add('key2', string.sub(ARGV[2], 65))
+add('event', ARGV[4])
+add('message_id', ARGV[6])
+add('bot_id', ARGV[9])
+redis.call('HSET', d, unpack(f))
 redis.call('SET', p .. 'b:' .. id, ARGV[7])
 redis.call('ZADD', p .. 's:queued', ARGV[8], id)
 redis.call('XADD', p .. 'stream', '*', 'id', id)
@@ -205,7 +210,13 @@ end
 local verdict = ARGV[5]
 local now = ARGV[6]
 redis.call('ZREM', p .. 's:running', id)
-redis.call('RPUSH', p .. 'a:' .. id, ARGV[8])
+-- An attempt that succeeded is a short field of the hash (`a<number>`: run, start, duration);
+-- one with an error goes to the list.
+if verdict == 'completed' and ARGV[9] ~= '' then
+  redis.call('HSET', d, 'a' .. ARGV[10], ARGV[9])
+else
+  redis.call('RPUSH', p .. 'a:' .. id, ARGV[8])
+end
 redis.call('HDEL', d, 'token', 'lease_started_ms')
 if verdict == 'completed' then
   redis.call('HSET', d, 'state', 'completed', 'finished_ms', now)
@@ -586,6 +597,13 @@ impl RedisBackend {
             Verdict::Dead { reason } => ("dead", reason.clone()),
         };
         let record = serde_json::to_string(&attempt).map_err(Error::store)?;
+        let inline = match &attempt.error {
+            None => format!(
+                "{} {} {}",
+                attempt.run, attempt.started_ms, attempt.duration_ms
+            ),
+            Some(_) => String::new(),
+        };
         let mut finish = self.scripts.finish.prepare_invoke();
         finish
             .arg(&*self.prefix)
@@ -595,7 +613,9 @@ impl RedisBackend {
             .arg(name)
             .arg(now_ms())
             .arg(detail)
-            .arg(record);
+            .arg(record)
+            .arg(inline)
+            .arg(attempt.number);
         let done: i64 = bounded(finish.invoke_async(&mut shared)).await?;
         if done == -1 {
             data_lost(
@@ -627,9 +647,12 @@ impl RedisBackend {
         Ok(())
     }
 
-    /// The delivery's summary, and its body when it was stored by code of schema 3 or older
-    /// (in the hash; since then in `b:<id>`).
-    async fn summary(&self, id: &str) -> Result<Option<(Summary, Option<Bytes>)>, Error> {
+    /// The delivery's summary, its body when it was stored by code of schema 3 or older (in
+    /// the hash; since then in `b:<id>`), and the attempts that succeeded (fields `a<number>`).
+    async fn summary(
+        &self,
+        id: &str,
+    ) -> Result<Option<(Summary, Option<Bytes>, Vec<Attempt>)>, Error> {
         let mut shared = self.shared.clone();
         let fields: std::collections::HashMap<String, Vec<u8>> = bounded(
             redis::cmd("HGETALL")
@@ -667,7 +690,11 @@ impl RedisBackend {
             dead_reason: non_empty(text("dead_reason")),
         };
         let body = fields.get("body").cloned().map(Bytes::from);
-        Ok(Some((summary, body)))
+        let succeeded = fields
+            .iter()
+            .filter_map(|(name, value)| inline_attempt(name, value))
+            .collect();
+        Ok(Some((summary, body, succeeded)))
     }
 
     async fn stats_async(&self) -> Result<Stats, Error> {
@@ -738,7 +765,7 @@ impl RedisBackend {
             if found.len() >= query.limit {
                 break;
             }
-            if let Some((summary, _)) = self.summary(&id).await?
+            if let Some((summary, _, _)) = self.summary(&id).await?
                 && (query.kind.is_none() || summary.kind == query.kind)
             {
                 found.push(summary);
@@ -755,7 +782,7 @@ impl RedisBackend {
     }
 
     async fn show_async(&self, id: String) -> Result<Option<StoredDelivery>, Error> {
-        let Some((summary, in_hash)) = self.summary(&id).await? else {
+        let Some((summary, in_hash, succeeded)) = self.summary(&id).await? else {
             return Ok(None);
         };
         let mut shared = self.shared.clone();
@@ -777,7 +804,7 @@ impl RedisBackend {
                 .query_async(&mut shared),
         )
         .await?;
-        let attempts = records
+        let mut attempts: Vec<Attempt> = records
             .iter()
             .filter_map(|record| serde_json::from_str::<AttemptRecord>(record).ok())
             .map(|record| Attempt {
@@ -787,7 +814,10 @@ impl RedisBackend {
                 error: record.error,
                 run: record.run,
             })
+            .chain(succeeded)
             .collect();
+        // Numbers count on across runs: the list's and the hash's in one order.
+        attempts.sort_by_key(|attempt| attempt.number);
         Ok(Some(StoredDelivery {
             summary,
             body_dropped: body.is_none(),
@@ -908,6 +938,22 @@ fn claimed((id, token, body, key, kind, attempts, base, received_ms, run): Start
     }
 }
 
+/// An attempt that succeeded, as `FINISH` keeps it in the delivery's hash: the field
+/// `a<number>` holding `<run> <started_ms> <duration_ms>`.
+fn inline_attempt(name: &str, value: &[u8]) -> Option<Attempt> {
+    let number = name.strip_prefix('a')?.parse().ok()?;
+    let value = std::str::from_utf8(value).ok()?;
+    let mut parts = value.split(' ');
+    let attempt = Attempt {
+        number,
+        run: parts.next()?.parse().ok()?,
+        started_ms: parts.next()?.parse().ok()?,
+        duration_ms: parts.next()?.parse().ok()?,
+        error: None,
+    };
+    parts.next().is_none().then_some(attempt)
+}
+
 /// An attempt as the scripts write it (Lua numbers may come back as floats).
 #[derive(serde::Deserialize)]
 struct AttemptRecord {
@@ -1013,5 +1059,36 @@ impl AdminStore for RedisBackend {
     fn purge(&self, state: State, older_than: Duration) -> StoreFuture<u64> {
         let this = self;
         op!(this, this.purge_async(state, older_than))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_attempt_kept_in_the_hash_is_read_back_and_other_fields_are_not_attempts() {
+        assert_eq!(
+            inline_attempt("a3", b"2 1765000000000 17"),
+            Some(Attempt {
+                number: 3,
+                run: 2,
+                started_ms: 1_765_000_000_000,
+                duration_ms: 17,
+                error: None,
+            })
+        );
+        for (name, value) in [
+            ("attempts", &b"1"[..]),
+            ("attempt_base", b"0"),
+            ("a", b"1 2 3"),
+            ("a1", b"1 2"),
+            ("a1", b"1 2 3 4"),
+            ("a1", b"1 x 3"),
+            ("a1", b"\xff"),
+            ("kind", b"1 2 3"),
+        ] {
+            assert_eq!(inline_attempt(name, value), None, "{name}");
+        }
     }
 }

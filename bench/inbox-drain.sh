@@ -8,7 +8,8 @@
 #     backlog seen (sampled every second) and the p99 of receipt-to-handler time (the
 #     `meetingbaas_webhooks_inbox_pickup_delay_seconds` summary, read every 5 s, the largest).
 # Usage: bench/inbox-drain.sh   Env: STORES ("sqlite redis"), BURST_SECONDS (20),
-#        SUSTAIN_SECONDS (60), EXAMPLE (the example binary to measure; default: this tree's)
+#        SUSTAIN_SECONDS (60), EXAMPLE (the example binary to measure; default: this tree's),
+#        KEEP_BODIES_HOURS (passed as MEETINGBAAS_INBOX_KEEP_BODIES_HOURS: 0 drops bodies at once)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -36,9 +37,9 @@ cleanup() {
 trap cleanup EXIT
 export CALLBACK_SECRET=bench-callback-secret   # what bench/post-unique.lua signs with
 
-store_url() { # $1: store name; a fresh store each time
+fresh_store() { # $1: store name; sets URL to a fresh store (not in a subshell: it keeps REDIS_PID)
   case $1 in
-    sqlite) rm -f "$WORK"/inbox.db*; echo "sqlite://$WORK/inbox.db" ;;
+    sqlite) rm -f "$WORK"/inbox.db*; URL="sqlite://$WORK/inbox.db" ;;
     redis)
       [ -n "$REDIS_PID" ] && { kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; }
       rm -rf "$WORK"/appendonly* "$WORK"/*.aof
@@ -46,12 +47,13 @@ store_url() { # $1: store name; a fresh store each time
         --appendfsync always --dir "$WORK" >/dev/null 2>&1 &
       REDIS_PID=$!
       until redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; do sleep 0.05; done
-      echo "redis://127.0.0.1:$REDIS_PORT" ;;
+      URL="redis://127.0.0.1:$REDIS_PORT" ;;
   esac
 }
 start() { # $1: store URL
   env -i PATH="$PATH" PORT="$PORT" RUST_LOG=error MEETINGBAAS_CALLBACK_SECRET="$CALLBACK_SECRET" \
-    MEETINGBAAS_INBOX="$1" MEETINGBAAS_METRICS="127.0.0.1:$METRICS_PORT" "$EXAMPLE" >/dev/null 2>&1 &
+    MEETINGBAAS_INBOX="$1" MEETINGBAAS_METRICS="127.0.0.1:$METRICS_PORT" \
+    ${KEEP_BODIES_HOURS:+MEETINGBAAS_INBOX_KEEP_BODIES_HOURS=$KEEP_BODIES_HOURS} "$EXAMPLE" >/dev/null 2>&1 &
   SERVER_PID=$!
   until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/ready")" = 200 ]; do
     kill -0 "$SERVER_PID" 2>/dev/null || { echo "the example did not start" >&2; exit 1; }
@@ -71,7 +73,7 @@ elapsed() { python3 -c "print(f'{$(now)-$1:.2f}')"; }
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'store\tphase\tintake_req_s\tworker_per_s\tbacklog\tdrain_s\tpickup_p99_s\n'
 for store in $STORES; do
-  url=$(store_url "$store")
+  fresh_store "$store"; url=$URL
   start "$url"
   out=$(RUN_ID="burst-$store-$RANDOM" wrk -t2 -c32 -d"${BURST_SECONDS}s" -s bench/post-unique.lua \
     "http://127.0.0.1:$PORT/webhooks/meetingbaas")
@@ -90,7 +92,7 @@ for store in $STORES; do
   # Paced at about half the burst's rate: each of 32 connections waits 32/(rate/2) s between
   # requests (less the answer's own time, so the rate comes out a little under half).
   delay=$(python3 -c "print(max(1, round(32 * 1000 / ($rps / 2))))")
-  url=$(store_url "$store")
+  fresh_store "$store"; url=$URL
   start "$url"
   RUN_ID="steady-$store-$RANDOM" DELAY_MS=$delay wrk -t2 -c32 -d"${SUSTAIN_SECONDS}s" \
     -s bench/post-unique.lua "http://127.0.0.1:$PORT/webhooks/meetingbaas" >"$WORK/steady.txt" &

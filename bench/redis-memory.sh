@@ -58,8 +58,9 @@ measure() { # $1: label, $2: example binary, $3: keep-bodies hours ("" for unset
   [ -z "$bad" ] || { echo "$1: $bad non-2xx answers: not a valid run" >&2; exit 1; }
   left=1
   while [ "$left" -gt 0 ]; do sleep 0.5; read -r _ left < <(stats); done
-  # A pass of keep_bodies (every 100 ms with 0 hours) after the last completion.
-  sleep 2
+  # A pass of keep_bodies after the last completion (every 100 ms with 0 hours, over deliveries
+  # completed at least 5 s ago).
+  sleep 7
   read -r done _ < <(stats)
   after=$(used)
   python3 -c "d=$done; per=($after-$before)/d; print(f'$1\t{d}\t{per:.0f}\t{per/1024:.2f}x')"

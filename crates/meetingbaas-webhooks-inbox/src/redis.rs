@@ -310,7 +310,8 @@ local function drop(id, ms)
   last_ms, last_id = ms, id
 end
 local from = '-inf'
-if mark[1] and mark[2] then
+-- A mark that is not a number (edited by hand) starts over: passing a delivery again is harmless.
+if tonumber(mark[1]) and mark[2] then
   if tonumber(mark[1]) > cutoff then return 0 end
   -- The rest of the mark's millisecond.
   for _, id in ipairs(redis.call('ZRANGE', set, mark[1], mark[1], 'BYSCORE')) do
@@ -674,7 +675,12 @@ impl RedisBackend {
         let number = |name: &str| text(name).parse::<i64>().ok();
         let summary = Summary {
             id: id.to_string(),
-            key: text("key") + &text("key2"),
+            // Joined before decoding: the split at byte 64 may fall inside a character.
+            key: {
+                let mut key = fields.get("key").cloned().unwrap_or_default();
+                key.extend_from_slice(fields.get("key2").map_or(&[][..], Vec::as_slice));
+                String::from_utf8_lossy(&key).into_owned()
+            },
             forgotten: text("forgotten") == "1",
             kind: non_empty(text("kind")),
             event: non_empty(text("event")),

@@ -92,9 +92,10 @@ pub trait WorkStore: Send + Sync + fmt::Debug + 'static {
     /// about them stays (summary, attempts, idempotency key) until [`prune`](Self::prune)
     /// deletes them; [`AdminStore::show`] then says `body_dropped`, and
     /// [`AdminStore::redrive`] refuses them ([`Error::BodyDropped`]). Each call goes on from
-    /// where the last one stopped (no rescan of bodies already dropped). The worker's
-    /// [`keep_bodies`](crate::WorkerBuilder::keep_bodies) calls it again while it returns
-    /// `limit`.
+    /// where the last one stopped (no rescan of bodies already dropped), so a delivery that
+    /// completes later with an earlier time is passed over: the worker's
+    /// [`keep_bodies`](crate::WorkerBuilder::keep_bodies) calls it with `older_than` of five
+    /// seconds at least, and again while it returns `limit`.
     ///
     /// The default answers an error: a store that cannot drop bodies says so (the worker logs
     /// it once and keeps the bodies).

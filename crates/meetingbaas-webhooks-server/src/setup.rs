@@ -13,7 +13,7 @@
 //! | `MEETINGBAAS_FAILURE_LIMIT` | `N/s`, `N/min` or `N/h`: the per-client limit of deliveries failing verification |
 //! | `MEETINGBAAS_DRAIN_SECONDS` | the drain period of a stop (default 5) |
 //! | `MEETINGBAAS_INBOX_RETENTION_HOURS` | how long the inbox keeps completed deliveries (default 168: 7 days; 0: deleted once completed, at the worker's next pass) |
-//! | `MEETINGBAAS_INBOX_KEEP_BODIES_HOURS` | how long the inbox keeps the body of a completed delivery (personal data), less than its retention (default: as long as the delivery; 0: dropped once completed) ([`WorkerBuilder::keep_bodies`](meetingbaas_webhooks_inbox::WorkerBuilder::keep_bodies)) |
+//! | `MEETINGBAAS_INBOX_KEEP_BODIES_HOURS` | how long the inbox keeps the body of a completed delivery (personal data), less than its retention (default: as long as the delivery; 0: dropped within seconds of completion) ([`WorkerBuilder::keep_bodies`](meetingbaas_webhooks_inbox::WorkerBuilder::keep_bodies)) |
 //! | `MEETINGBAAS_TRUSTED_PROXIES` | comma-separated IP addresses of the load balancers in front, whose `X-Forwarded-For` names the client (for the client's share of the memory budget, [`Pipeline::trusted_proxies`](meetingbaas_webhooks_receiver::Pipeline::trusted_proxies)) |
 //! | `PORT` | the port (default 3000; 0 for any) |
 //! | `HOST` | the address to listen on (default `127.0.0.1`: loopback only; `0.0.0.0` in a container) |

@@ -355,7 +355,8 @@ pub async fn run_until_idle_returns_every_attempt_and_leaves_later_retries(test:
 }
 
 /// With `keep_bodies(Some(ZERO))`, a worker drops the bodies of the deliveries it completed
-/// and keeps those of its dead letters; without it, bodies stay.
+/// (within seconds) and keeps those of its dead letters, also on passes after a dead letter;
+/// without it, bodies stay.
 pub async fn a_workers_keep_bodies_drops_completed_bodies_only(test: TestStore) {
     let inbox = test.inbox();
     let handler = |job: Job| async move {
@@ -388,6 +389,16 @@ pub async fn a_workers_keep_bodies_drops_completed_bodies_only(test: TestStore) 
         }
     }
     wait_for(inbox, "the dead letter", |s| s.dead == 1).await;
+    // A delivery completed after the dead letter: once its body is gone, a pass has gone over
+    // the dead letter too.
+    let later = stored(inbox, event("later")).await;
+    while !inbox.show(&later).await.expect("kept").body_dropped {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the body of {later} was never dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     worker.shutdown().await;
     let shown = inbox.show(&dead).await.expect("kept");
     assert!(!shown.body_dropped && !shown.body.is_empty());

@@ -208,7 +208,9 @@ impl<S: Send + Sync + 'static> WorkerBuilder<S> {
     /// How long the body of a completed delivery is kept (default `None`: as long as the
     /// delivery itself, see [`retention`](Self::retention)). Bodies carry personal data
     /// (names, emails, transcripts): with `Some(window)` they are dropped once the delivery
-    /// completed longer than `window` ago (`Duration::ZERO`: as soon as it completed), while
+    /// completed longer than `window` ago (at the earliest five seconds after: `Duration::ZERO`
+    /// drops them within seconds of completion; deliveries finishing at the same moment on
+    /// other workers must all be recorded before the pass goes by), while
     /// its summary, attempts and idempotency key stay until retention deletes it, so duplicate
     /// detection and the admin views keep working. [`Inbox::show`](crate::Inbox::show) then
     /// says `body_dropped`, and a redrive of it is refused ([`Error::BodyDropped`](crate::Error::BodyDropped)).

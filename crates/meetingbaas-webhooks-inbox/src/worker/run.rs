@@ -528,6 +528,9 @@ async fn renew_leases(
     }
 }
 
+/// How long after completion a body is dropped at the earliest (`keep_bodies(Some(ZERO))`).
+const SETTLE: Duration = Duration::from_secs(5);
+
 /// What a background pass over completed deliveries does.
 #[derive(Clone, Copy)]
 enum Chore {
@@ -541,7 +544,10 @@ impl Chore {
     fn run(self, store: &dyn Store, keep: Duration) -> crate::store::StoreFuture<u64> {
         match self {
             Chore::Retention => store.prune(State::Completed, keep, PRUNE_BATCH),
-            Chore::DropBodies => store.drop_bodies(keep, PRUNE_BATCH),
+            // Never closer to now than `SETTLE`: the stores walk from a mark, and a delivery
+            // finishing at the same time on another worker (or replica, by its own clock)
+            // would otherwise land behind it and keep its body until retention.
+            Chore::DropBodies => store.drop_bodies(keep.max(SETTLE), PRUNE_BATCH),
         }
     }
 

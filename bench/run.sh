@@ -9,13 +9,15 @@
 #      req/s and server CPU per request; the "hardened" baseline is the same baseline served by
 #      the examples' own loop (BASELINE_SERVE=hardened; not for actix), which separates the
 #      crates' cost from the loop's;
-#   3. memory: peak RSS (VmHWM) under 64 concurrent 1 MiB deliveries.
+#   3. memory: peak RSS (VmHWM) under 64 concurrent 1 MiB deliveries;
+#   4. inbox intake (bench/inbox.sh): the axum example with no inbox, SQLite and Redis, and the
+#      careful durable receiver (one SQLite transaction per delivery), 1 KiB distinct deliveries.
 # Raw results go to bench-results/ (gitignored); the summary is bench-results/summary.md.
 # Usage: bench/run.sh            (about 15 minutes on 2 cores once built)
 # Env:   LOAD_SECONDS (default 4, per wrk run), LOAD_ROUNDS (default 3 rounds), LOAD_SIZES (default
 #        "1024 204800 2097152"), LOAD_HARDENED=0 (no hardened-loop baseline: a third less load
 #        time); for a quick partial run: SKIP_CRITERION=1, SKIP_LOAD=1, SKIP_MEMORY=1,
-#        FRAMEWORKS="axum hyper" (default: all four).
+#        SKIP_INBOX=1, FRAMEWORKS="axum hyper" (default: all four).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -224,6 +226,11 @@ if [[ "${SKIP_LOAD:-}" != 1 ]]; then
   done
 fi
 
+if [[ "${SKIP_INBOX:-}" != 1 ]]; then
+  step "inbox intake (bench/inbox.sh)"
+  bench/inbox.sh
+fi
+
 step "summary"
 {
   echo "## Results of bench/run.sh"
@@ -231,5 +238,11 @@ step "summary"
   sed 's/^/    /' "$OUT/machine.txt"
   "$TOOL" report "$OUT"
   echo
+  if [[ "${SKIP_INBOX:-}" != 1 && -f "$OUT/inbox/summary.txt" ]]; then
+    echo "### Inbox intake: median req/s (ratio to no inbox, to the careful durable receiver)"
+    echo
+    sed 's/^/    /' "$OUT/inbox/summary.txt"
+    echo
+  fi
   echo "Total time of the script: $(($(date +%s) - STARTED)) s."
 } | tee "$OUT/summary.md"

@@ -106,7 +106,7 @@ mod tests {
         let (name, body) = sample_for("alert").unwrap();
         let event = Event::from_slice(body.as_bytes()).unwrap();
         assert_eq!((name, event.kind()), ("alert", EventKind::Alert));
-        assert!(event.issues().is_empty());
+        assert!(event.all_issues().is_empty());
         assert_eq!(all().len(), EventName::ALL.len() + 1);
     }
 

@@ -268,7 +268,7 @@ mod tests {
     fn the_alert_sample_is_an_alert() {
         let event = Event::from_slice(ALERT_SAMPLE.as_bytes()).unwrap();
         assert_eq!(event.kind(), EventKind::Alert);
-        assert!(event.issues().is_empty());
+        assert!(event.all_issues().is_empty());
     }
 }
 

@@ -93,11 +93,14 @@ impl VerifiedDelivery {
     /// Total for every envelope (any JSON object with a string `event`) and every alert: what
     /// does not fit its typed field is recorded in [`Event::issues`] and, with the `tracing`
     /// feature, logged once at warn level (paths and expected types only, never values; a
-    /// verified sender only, so this cannot be flooded). Under [`Scheme::Alert`] an object
+    /// verified sender only, so this cannot be flooded). Large fields (the inline transcript)
+    /// are [`Lazy`](crate::event::Lazy): kept as a range of the body, read when first read,
+    /// their issues recorded and logged then. Under [`Scheme::Alert`] an object
     /// without `event` is an alert whatever its fields. Fails only when the body is not JSON or
     /// not an envelope (400).
     pub fn parse_event(&self) -> Result<Event, ParseError> {
-        let event = crate::event::parse_event(&self.body, self.scheme == Scheme::Alert)?;
+        let event =
+            crate::event::parse_event(&self.body, Some(&self.body), self.scheme == Scheme::Alert)?;
         if !event.issues().is_empty() {
             crate::log::did_not_fit(&event);
         }

@@ -207,7 +207,7 @@ impl Job {
     /// be a dead letter).
     pub fn from_body(body: impl Into<Bytes>) -> Result<Job, ParseError> {
         let body = body.into();
-        let event = Event::from_slice(&body)?;
+        let event = Event::from_bytes(&body)?;
         let key = format!("test:{:016x}", fnv1a(&body));
         Ok(Job::new(JobParts {
             id: format!("job-{:016x}", fnv1a(key.as_bytes())),

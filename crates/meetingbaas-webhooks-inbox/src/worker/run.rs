@@ -321,7 +321,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
                     config.retry.attempts()
                 )));
             }
-            let event = match Event::from_slice(&claimed.body) {
+            let event = match Event::from_bytes(&claimed.body) {
                 Ok(event) => event,
                 Err(err) => {
                     break 'run Err(HandlerError::permanent(format!("unreadable: {err}")));

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 use serde_json::Value;
 
 use super::codes::{FailureCode, StatusCode};
+use super::lazy::Lazy;
 use super::lenient::{lenient_struct, payload};
 
 lenient_struct! {
@@ -70,8 +71,9 @@ lenient_struct! {
         participants: Vec<Participant> = "participants",
         /// Everyone who spoke: names in v1, participant objects in v2 (both read as [`Participant`]).
         speakers: Vec<Participant> = "speakers",
-        /// The transcript inline (v1, when speech-to-text was on; can be megabytes).
-        transcript: Vec<TranscriptSegment> = "transcript",
+        /// The transcript inline (v1, when speech-to-text was on; can be megabytes): read when
+        /// the handler first reads it ([`Lazy::get`]), kept as sent until then.
+        transcript: Lazy<Vec<TranscriptSegment>> = "transcript",
         /// Meeting length in seconds (v2).
         duration_seconds: Option<f64> = "duration_seconds",
         /// When the bot joined (v2).

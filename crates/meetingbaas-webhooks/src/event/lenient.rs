@@ -146,14 +146,63 @@ pub(crate) enum Seg {
     Index(usize),
 }
 
+/// What the fields being read come from, for [`Lazy`](super::Lazy) fields to keep their JSON.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Source {
+    /// Another deserializer (a `Value`, another format): lazy fields are read at once.
+    #[default]
+    Other,
+    /// serde_json reading a borrowed slice: a lazy field's JSON is borrowed, then copied.
+    Slice,
+    /// serde_json reading this body: a lazy field's JSON is a range of it (no copy).
+    Body(bytes::Bytes),
+}
+
 /// What a reading collects besides the value: where it is, and what did not fit.
 #[derive(Debug, Default)]
-pub(crate) struct Ctx {
+pub struct Ctx {
     path: Vec<Seg>,
     issues: Vec<ParseIssue>,
+    source: Source,
 }
 
 impl Ctx {
+    /// A reading of what serde_json reads from `source`.
+    pub(crate) fn reading(source: Source) -> Ctx {
+        Ctx {
+            source,
+            ..Ctx::default()
+        }
+    }
+
+    /// A reading of a slice found under `parents` (a lazy field's JSON).
+    pub(crate) fn at(parents: &[Seg]) -> Ctx {
+        Ctx {
+            path: parents.to_vec(),
+            issues: Vec::new(),
+            source: Source::Slice,
+        }
+    }
+
+    /// What the fields are read from.
+    pub(crate) fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// From now on, reads come from another deserializer (values read from the body before).
+    pub(crate) fn reading_other(&mut self) {
+        self.source = Source::Other;
+    }
+
+    /// The path to `at`, from the root.
+    pub(crate) fn path_to(&self, at: Seg) -> Box<[Seg]> {
+        self.path
+            .iter()
+            .copied()
+            .chain(core::iter::once(at))
+            .collect()
+    }
+
     pub(crate) fn issue(&mut self, at: Seg, expected: &'static str, found: Value) {
         use core::fmt::Write as _;
         let mut path = String::new();
@@ -195,7 +244,7 @@ impl Ctx {
 ///
 /// Every hook defaults to "not accepted". `from_map` / `from_seq` return `Ok(Err(value))` for a
 /// shape they do not accept, having consumed it into `value`.
-pub(crate) trait Shape: Sized {
+pub trait Shape: Sized {
     /// What it accepts, for [`ParseIssue::expected`].
     const EXPECTED: &'static str;
 
@@ -482,6 +531,20 @@ pub(crate) trait Slot {
     fn put(&mut self, value: Option<Self::Item>);
     /// Whether the field is absent (or an empty list).
     fn is_absent(&self) -> bool;
+    /// Reads the next map value into the field.
+    fn read_value<'de, A: MapAccess<'de>>(
+        &mut self,
+        map: &mut A,
+        ctx: &mut Ctx,
+        at: Seg,
+    ) -> Result<(), A::Error> {
+        let value = map.next_value_seed(Field::<Self::Item>::new(ctx, at))?;
+        self.put(value);
+        Ok(())
+    }
+    /// Appends the issues of a [`Lazy`](super::Lazy) field (read now if needed) to `out`;
+    /// those of other fields were recorded when they were read.
+    fn collect_issues(&self, _out: &mut Vec<ParseIssue>) {}
     /// Takes `other` when absent.
     fn fill(&mut self, other: Self)
     where
@@ -535,10 +598,8 @@ impl<T: Shape> Shape for Sent<T> {
 /// as sent in the private field `sent` (both are set together, the first value sent wins).
 macro_rules! read_field {
     ($out:ident, $ctx:ident, $map:ident, $field:ident : $ty:ty = $wire:literal) => {{
-        use $crate::event::lenient::{Field, Seg, Slot};
-        let at = Seg::Key($wire);
-        let value = $map.next_value_seed(Field::<<$ty as Slot>::Item>::new(&mut *$ctx, at))?;
-        Slot::put(&mut $out.$field, value);
+        use $crate::event::lenient::{Seg, Slot};
+        Slot::read_value(&mut $out.$field, &mut $map, &mut *$ctx, Seg::Key($wire))?;
     }};
     ($out:ident, $ctx:ident, $map:ident, $field:ident : $ty:ty = $wire:literal => $sent:ident) => {{
         use $crate::event::lenient::{Field, Seg, Sent, Slot};
@@ -619,7 +680,7 @@ macro_rules! lenient_struct {
         $( from_str = $from_str:path; )?
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Debug, Default, PartialEq)]
+        #[derive(Clone, Debug, Default)]
         #[non_exhaustive]
         pub struct $name {
             $(
@@ -636,6 +697,24 @@ macro_rules! lenient_struct {
                 /// [`ParseIssue`](crate::event::ParseIssue)); empty when everything fit.
                 pub $issues: alloc::vec::Vec<$crate::event::ParseIssue>,
             )?
+        }
+
+        impl PartialEq for $name {
+            /// Field by field; issues compared whether found while parsing or inside a
+            /// [`Lazy`](crate::event::Lazy) field read later (in path order).
+            fn eq(&self, other: &Self) -> bool {
+                true $(
+                    && self.$field == other.$field
+                    $( && self.$sent == other.$sent )?
+                )*
+                && self.unknown == other.unknown
+                $( && $crate::event::lenient::same_issues(
+                    &self.$issues,
+                    || { let mut out = alloc::vec::Vec::new(); self.collect_lazy_issues(&mut out); out },
+                    &other.$issues,
+                    || { let mut out = alloc::vec::Vec::new(); other.collect_lazy_issues(&mut out); out },
+                ) )?
+            }
         }
 
         impl $crate::event::lenient::Shape for $name {
@@ -722,10 +801,42 @@ macro_rules! lenient_struct {
                     self.unknown.keep(name, value);
                 }
             }
+
+            /// Appends the issues inside its [`Lazy`](crate::event::Lazy) fields (reading them
+            /// now if needed) to `out`.
+            #[allow(dead_code)]
+            pub(crate) fn collect_lazy_issues(
+                &self,
+                out: &mut alloc::vec::Vec<$crate::event::ParseIssue>,
+            ) {
+                use $crate::event::lenient::Slot;
+                $( Slot::collect_issues(&self.$field, out); )*
+            }
         }
     };
 }
 pub(crate) use lenient_struct;
+
+/// Whether two payloads' issues are the same: those found while parsing, then those inside lazy
+/// fields, in path order (a lazy field's issues come last once read, where parsing it at once
+/// gives them in place).
+pub(crate) fn same_issues(
+    a: &[ParseIssue],
+    a_lazy: impl FnOnce() -> Vec<ParseIssue>,
+    b: &[ParseIssue],
+    b_lazy: impl FnOnce() -> Vec<ParseIssue>,
+) -> bool {
+    let (a_lazy, b_lazy) = (a_lazy(), b_lazy());
+    if a_lazy.is_empty() && b_lazy.is_empty() {
+        return a == b;
+    }
+    let sorted = |eager: &[ParseIssue], lazy: Vec<ParseIssue>| {
+        let mut all: Vec<ParseIssue> = eager.iter().cloned().chain(lazy).collect();
+        all.sort_by(|x, y| x.path.cmp(&y.path));
+        all
+    };
+    sorted(a, a_lazy) == sorted(b, b_lazy)
+}
 
 /// What every top-level payload offers the [`Event`](super::Event) helpers.
 pub(crate) trait Payload {
@@ -742,6 +853,8 @@ pub(crate) trait Payload {
         None
     }
     fn issues(&self) -> &[ParseIssue];
+    /// `issues`, then those inside lazy fields (read now if needed).
+    fn all_issues(&self) -> Vec<ParseIssue>;
     fn issues_mut(&mut self) -> &mut Vec<ParseIssue>;
     fn unknown(&self) -> &UnknownFields;
     fn unknown_mut(&mut self) -> &mut UnknownFields;
@@ -753,6 +866,11 @@ macro_rules! payload {
         impl crate::event::lenient::Payload for $ty {
             fn issues(&self) -> &[crate::event::ParseIssue] {
                 &self.issues
+            }
+            fn all_issues(&self) -> alloc::vec::Vec<crate::event::ParseIssue> {
+                let mut out = self.issues.clone();
+                self.collect_lazy_issues(&mut out);
+                out
             }
             fn issues_mut(&mut self) -> &mut alloc::vec::Vec<crate::event::ParseIssue> {
                 &mut self.issues

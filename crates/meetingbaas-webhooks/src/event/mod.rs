@@ -16,6 +16,11 @@
 //!
 //! Alert callbacks (a flat object, no `event`) parse into [`Event::Alert`].
 //!
+//! Large fields a handler may never read are [`Lazy`]: the inline transcript of a v1
+//! `complete` ([`BotCompleted::transcript`], up to megabytes) is kept as the JSON it was sent as
+//! (a range of the body, not a copy) and read into its typed form on first access, once. Its
+//! issues are found then ([`Lazy::issues`]; [`Event::all_issues`] gives every issue of the body).
+//!
 //! [`Event`] implements `Serialize`: a normalized form `{"event", "kind", "generation", "data",
 //! "extra", "issues"}` with canonical field names (what `meetingbaas-webhooks parse` prints).
 //! Normalizing what it parses back to gives the same bytes (but for `issues`: a value that did
@@ -42,6 +47,7 @@ mod calendar;
 mod codes;
 mod data;
 mod envelope;
+mod lazy;
 pub(crate) mod lenient;
 mod names;
 mod parse;
@@ -66,6 +72,7 @@ pub use codes::{
 };
 pub use data::EventData;
 pub use envelope::Envelope;
+pub use lazy::Lazy;
 pub use lenient::{ParseIssue, UnknownFields};
 pub use names::{EventName, Generation};
 
@@ -296,7 +303,13 @@ impl Event {
     /// [`ParseError::InvalidJson`]: crate::ParseError::InvalidJson
     /// [`ParseError::InvalidEnvelope`]: crate::ParseError::InvalidEnvelope
     pub fn from_slice(body: &[u8]) -> Result<Event, crate::ParseError> {
-        parse::parse_event(body, false)
+        parse::parse_event(body, None, false)
+    }
+
+    /// [`from_slice`](Self::from_slice), keeping [`Lazy`] fields (the inline transcript) as
+    /// ranges of `body` rather than copies.
+    pub fn from_bytes(body: &bytes::Bytes) -> Result<Event, crate::ParseError> {
+        parse::parse_event(body, Some(body), false)
     }
 
     /// The wire name exactly as sent (`bot.completed`, `complete`, `alert`, or an unknown name).
@@ -327,10 +340,21 @@ impl Event {
         }
     }
 
-    /// What did not fit its typed field (path, expectation and the value, kept); empty when
-    /// everything fit, and always for an unknown event (its data is kept raw).
+    /// What did not fit its typed field (path, expectation and the value, kept), in every field
+    /// read so far: not inside a [`Lazy`] field not yet read (the inline transcript), whose
+    /// issues are found when it is read ([`Lazy::issues`]; all at once: [`all_issues`]).
+    /// Empty when everything fit, and always for an unknown event (its data is kept raw).
+    ///
+    /// [`all_issues`]: Self::all_issues
     pub fn issues(&self) -> &[ParseIssue] {
         self.payload().map_or(&[], Payload::issues)
+    }
+
+    /// [`issues`](Self::issues), then the issues inside [`Lazy`] fields, reading those now if
+    /// they have not been read: everything that did not fit, anywhere in the body.
+    pub fn all_issues(&self) -> alloc::vec::Vec<ParseIssue> {
+        self.payload()
+            .map_or_else(Default::default, Payload::all_issues)
     }
 
     /// The payload's fields this version has no typed field for; `None` for an unknown event
@@ -434,7 +458,7 @@ impl serde::Serialize for Event {
         map.serialize_entry("generation", &self.generation().map(Generation::as_str))?;
         self.serialize_data(&mut map)?;
         map.serialize_entry("extra", &self.extra())?;
-        map.serialize_entry("issues", self.issues())?;
+        map.serialize_entry("issues", &self.all_issues())?;
         map.end()
     }
 }

@@ -21,19 +21,29 @@ use serde::de::{self, DeserializeSeed, MapAccess, Visitor};
 use serde_json::error::Category;
 use serde_json::{Map, Value};
 
-use super::lenient::{Ctx, Key, Seg};
+use super::lenient::{Ctx, Key, Seg, Source};
 use super::{Event, EventKind, Generation, Target, UnknownEvent};
 use crate::error::ParseError;
 
-/// Parses `body`; `alert_scheme`: it was verified by the alert scheme, so an object without
+/// Parses `body` (`shared`: the same bytes, shared, for lazy fields to keep a range of rather
+/// than a copy); `alert_scheme`: it was verified by the alert scheme, so an object without
 /// `event` is an alert whatever its fields.
-pub(crate) fn parse_event(body: &[u8], alert_scheme: bool) -> Result<Event, ParseError> {
+pub(crate) fn parse_event(
+    body: &[u8],
+    shared: Option<&bytes::Bytes>,
+    alert_scheme: bool,
+) -> Result<Event, ParseError> {
     let wrong_guess = core::cell::Cell::new(false);
+    let source = match shared {
+        Some(shared) if core::ptr::eq(shared.as_ref(), body) => Source::Body(shared.clone()),
+        _ => Source::Slice,
+    };
     let parse = |guess: bool| {
         let mut de = serde_json::Deserializer::from_slice(body);
         de.deserialize_map(EnvelopeVisitor {
             alert_scheme,
             body: guess.then_some(body),
+            source: source.clone(),
             wrong_guess: &wrong_guess,
         })
         .and_then(|event| de.end().map(|()| event))
@@ -81,6 +91,7 @@ impl<'de> serde::Deserialize<'de> for Event {
         deserializer.deserialize_map(EnvelopeVisitor {
             alert_scheme: false,
             body: None,
+            source: Source::Other,
             wrong_guess: &core::cell::Cell::new(false),
         })
     }
@@ -121,6 +132,8 @@ struct EnvelopeVisitor<'b, 'g> {
     /// The whole body, to guess the name from when `data` comes first (`None`: keep `data` as a
     /// value until the name is read).
     body: Option<&'b [u8]>,
+    /// What the deserializer reads, for lazy fields.
+    source: Source,
     /// Set when the guess was wrong: the caller reads the body again without guessing.
     wrong_guess: &'g core::cell::Cell<bool>,
 }
@@ -142,7 +155,7 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Event, A::Error> {
-        let mut ctx = Ctx::default();
+        let mut ctx = Ctx::reading(self.source);
         let mut name: Option<String> = None;
         let mut data: Option<Data> = None;
         let mut extra: Option<Value> = None;
@@ -194,6 +207,8 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_, '_> {
                 }
             }
         }
+        // What is read from here on is read from `Value`s.
+        ctx.reading_other();
         if let Some(Data::Guessed(guessed, _)) = &data {
             if name.as_deref().and_then(Target::from_name) != Some(*guessed) {
                 self.wrong_guess.set(true);
@@ -323,7 +338,7 @@ mod tests {
     use alloc::vec::Vec;
 
     fn parse(body: &str) -> Result<Event, ParseError> {
-        parse_event(body.as_bytes(), false)
+        parse_event(body.as_bytes(), None, false)
     }
 
     #[test]
@@ -347,8 +362,8 @@ mod tests {
         assert_eq!(guess_name(sorted.as_bytes()), Some("complete"));
         let (a, b) = (parse(first).unwrap(), parse(sorted).unwrap());
         assert_eq!(a, b);
-        assert_eq!(b.issues().len(), 2);
-        assert_eq!(b.issues()[0].path, "data.transcript[0].words[1].start");
+        assert_eq!(b.all_issues().len(), 2);
+        assert_eq!(b.all_issues()[0].path, "data.transcript[0].words[1].start");
     }
 
     #[test]
@@ -370,7 +385,7 @@ mod tests {
         assert_eq!(event.kind(), EventKind::BotFailed);
         // A guess with no envelope name at all: an alert under the alert scheme.
         let body = br#"{"data":{"x":{"event":"complete"}},"message":"m"}"#;
-        let event = parse_event(body, true).unwrap();
+        let event = parse_event(body, None, true).unwrap();
         assert_eq!(event.kind(), EventKind::Alert);
     }
 
@@ -456,18 +471,20 @@ mod tests {
             r#"{"event":"complete","data":{"bot_id":"b","transcript":[{"speaker":"A","words":[{"start":0,"word":"hi"},{"start":"x","word":1}]},7]}}"#,
         )
         .unwrap();
-        let paths: Vec<_> = event.issues().iter().map(|i| i.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            [
-                "data.transcript[0].words[1].start",
-                "data.transcript[0].words[1].word",
-                "data.transcript[1]"
-            ]
-        );
+        // The transcript is lazy: its issues are found when it is read.
+        assert!(event.issues().is_empty());
+        let all = event.all_issues();
+        let paths: Vec<_> = all.iter().map(|i| i.path.as_str()).collect();
+        let expected = [
+            "data.transcript[0].words[1].start",
+            "data.transcript[0].words[1].word",
+            "data.transcript[1]",
+        ];
+        assert_eq!(paths, expected);
         let Event::BotCompleted { data, .. } = &event else {
             panic!("{event:?}")
         };
+        assert_eq!(data.transcript.issues(), &all[..]);
         assert_eq!(data.transcript.len(), 1);
         assert_eq!(data.transcript[0].words.len(), 2);
         assert_eq!(data.bot_id.as_deref(), Some("b"));
@@ -523,11 +540,16 @@ mod tests {
         assert_eq!(event.issues()[0].path, "suppressed_count");
 
         let bare = br#"{"message":"m"}"#;
-        assert!(parse_event(bare, false).is_err());
-        let event = parse_event(bare, true).unwrap();
+        assert!(parse_event(bare, None, false).is_err());
+        let event = parse_event(bare, None, true).unwrap();
         assert_eq!(event.as_alert().unwrap().message.as_deref(), Some("m"));
         // An envelope stays an envelope under the alert scheme.
-        let event = parse_event(br#"{"event":"bot.failed","data":{"bot_id":"b"}}"#, true).unwrap();
+        let event = parse_event(
+            br#"{"event":"bot.failed","data":{"bot_id":"b"}}"#,
+            None,
+            true,
+        )
+        .unwrap();
         assert_eq!(event.kind(), EventKind::BotFailed);
     }
 
@@ -559,7 +581,7 @@ mod tests {
         let body = br#"{"event":"bot.failed","data":{"bot_id":"b"},"extra":{"k":1}}"#;
         assert_eq!(
             serde_json::from_slice::<Event>(body).unwrap(),
-            parse_event(body, false).unwrap()
+            parse_event(body, None, false).unwrap()
         );
     }
 

@@ -487,6 +487,24 @@ mod tests {
     }
 
     #[test]
+    fn a_number_out_of_range_inside_is_an_issue_not_a_refusal() {
+        // Valid JSON syntax, but no `f64` holds it: the scan keeps it, the reading reports it.
+        let body = r#"{"event":"complete","data":{"bot_id":"b","transcript":[{"offset":1e400}]}}"#;
+        let data = completed(Event::from_slice(body.as_bytes()).unwrap());
+        assert_eq!(data.bot_id.as_deref(), Some("b"));
+        assert!(data.transcript.is_empty());
+        let issues = data.transcript.issues();
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].path, "data.transcript");
+        assert_eq!(issues[0].expected, "valid JSON");
+        assert_eq!(issues[0].found, serde_json::json!(r#"[{"offset":1e400}]"#));
+        assert_eq!(
+            data.transcript.raw_json(),
+            Some(&br#"[{"offset":1e400}]"#[..])
+        );
+    }
+
+    #[test]
     fn events_stay_send_and_sync() {
         fn check<T: Send + Sync>() {}
         check::<Event>();

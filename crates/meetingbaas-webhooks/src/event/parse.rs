@@ -302,6 +302,10 @@ impl<'de> Visitor<'de> for EnvelopeVisitor<'_, '_> {
 /// and `generation` derived from the name, `issues` an array): a sender's own fields of those
 /// names are kept as before.
 fn drop_normalized_keys(name: &str, rest: &mut Map<String, Value>) {
+    if rest.is_empty() {
+        // The usual body: nothing beside `event`, `data` and `extra`.
+        return;
+    }
     let (kind, generation) = match Target::from_name(name) {
         Some(Target::Envelope(name)) => (name.kind(), Some(name.generation())),
         Some(Target::Alert) => (EventKind::Alert, Some(Generation::V2)),

@@ -34,7 +34,7 @@ pub(crate) fn lazy_did_not_fit(issues: &[crate::event::ParseIssue]) {
         target: "meetingbaas_webhooks",
         issues = issues.len(),
         fields = %paths(issues),
-        "verified delivery's field, read on access, did not fit its type: values read as absent (kept in Lazy::issues)"
+        "a delivery's field, read on first access, did not fit its type: values read as absent (kept in Lazy::issues)"
     );
 }
 

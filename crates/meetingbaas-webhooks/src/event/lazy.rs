@@ -26,6 +26,13 @@ use super::lenient::{Ctx, Field, ParseIssue, Seg, Shape, Slot, Source};
 /// [`raw_json`](Self::raw_json) to store or forward without parsing. `Serialize` writes the typed
 /// form (as the field was before it was lazy), `PartialEq` compares typed forms.
 ///
+/// Kept unread by [`VerifiedDelivery::parse_event`](crate::VerifiedDelivery::parse_event) and
+/// [`Event::from_bytes`](super::Event::from_bytes) (a range of the body: the body's buffer
+/// stays alive while the event does) and by [`Event::from_slice`](super::Event::from_slice) (a
+/// copy of the field's JSON). Read at once, as before, by `Event`'s `Deserialize` (so by
+/// `serde_json::from_slice::<Event>` and `delivery.parse::<Event>()`), which cannot tell which
+/// deserializer it is given.
+///
 /// ```
 /// use meetingbaas_webhooks::Event;
 ///
@@ -128,22 +135,19 @@ impl<T: Shape + Default> Lazy<T> {
         }
     }
 
-    /// The typed form and what did not fit, read now (without `std` there is no cache: every
-    /// call reads the JSON again; with it, prefer [`get`](Self::get)).
+    /// A copy of the typed form and what did not fit (with `std`, read once and kept, as by
+    /// [`get`](Self::get); without it there is no cache: every call reads the JSON again).
     pub fn parse(&self) -> (T, Vec<ParseIssue>)
     where
         T: Clone,
     {
+        #[cfg(feature = "std")]
+        let read = self.read().clone();
+        #[cfg(not(feature = "std"))]
         let read = match &self.inner {
-            #[cfg(feature = "std")]
-            Inner::Raw { read, .. } if read.get().is_some() => read.get().cloned(),
-            Inner::Raw { json, at, .. } => Some(read_json(json, at)),
-            Inner::Typed(read) => Some(read.clone()),
+            Inner::Raw { json, at } => read_json(json, at),
+            Inner::Typed(read) => read.clone(),
         };
-        let read = read.unwrap_or_else(|| Read {
-            value: T::default(),
-            issues: Vec::new(),
-        });
         (read.value, read.issues)
     }
 
@@ -199,6 +203,10 @@ fn unreachable_raw() -> ! {
     unreachable!("a lazy field is typed once read for change")
 }
 
+/// What an issue says of JSON that passed the syntax check but cannot be read.
+const UNREADABLE: &str =
+    "JSON that can be read (a number in range, valid escapes; the text is in Lazy::raw_json)";
+
 /// Reads `json`, found at `at`, into `T`, leniently.
 fn read_json<T: Shape + Default>(json: &[u8], at: &[Seg]) -> Read<T> {
     let (last, parents) = match at.split_last() {
@@ -209,10 +217,11 @@ fn read_json<T: Shape + Default>(json: &[u8], at: &[Seg]) -> Read<T> {
     let mut de = serde_json::Deserializer::from_slice(json);
     let value = match super::lenient::read::<T, _>(&mut de, &mut ctx, last) {
         Ok(value) => value.unwrap_or_default(),
-        // Not reachable for JSON checked when it was kept; reported, never a panic.
+        // Syntax was checked when the JSON was kept, but not everything: a number out of `f64`
+        // range (`1e400`) or an escape of a lone surrogate fails only now. Reported, never a
+        // panic; the text stays in `raw_json` (not copied into the issue: it can be megabytes).
         Err(_) => {
-            let found = Value::String(alloc::string::String::from_utf8_lossy(json).into());
-            ctx.issue(last, "valid JSON", found);
+            ctx.issue(last, UNREADABLE, Value::Null);
             T::default()
         }
     };
@@ -303,7 +312,9 @@ impl<T: Shape + Default + Clone + Serialize> Serialize for Lazy<T> {
     }
 }
 
-/// A lazy list: absent when its JSON is `null`, not an array (an issue once read) or `[]`.
+/// A lazy list. Only a non-empty array is kept unread: `null`, `[]` and a value of another
+/// type (an issue) are read at once, as is a repeated key (the first value is kept and the
+/// copy's issues recorded, as for every field). Absent when it reads as empty.
 impl<T: Shape + Clone> Slot for Lazy<Vec<T>> {
     type Item = Vec<T>;
 
@@ -315,14 +326,13 @@ impl<T: Shape + Clone> Slot for Lazy<Vec<T>> {
         }
     }
 
+    /// Whether it reads as empty: reads an unread array (only a repeated key, a flat body's
+    /// top-level field or `Serialize` asks).
     fn is_absent(&self) -> bool {
-        match &self.inner {
-            Inner::Raw { json, .. } => match json.trim_ascii_start().split_first() {
-                Some((b'[', rest)) => rest.trim_ascii_start().first() == Some(&b']'),
-                _ => true,
-            },
-            Inner::Typed(read) => read.value.is_empty(),
-        }
+        #[cfg(feature = "std")]
+        return self.get().is_empty();
+        #[cfg(not(feature = "std"))]
+        return self.parse().0.is_empty();
     }
 
     fn read_value<'de, A: MapAccess<'de>>(
@@ -331,30 +341,54 @@ impl<T: Shape + Clone> Slot for Lazy<Vec<T>> {
         ctx: &mut Ctx,
         at: Seg,
     ) -> Result<(), A::Error> {
-        let json = match ctx.source() {
-            Source::Body(body) => {
-                let raw: &'de serde_json::value::RawValue = map.next_value()?;
-                within(body, raw.get().as_bytes())
-            }
-            Source::Slice => {
-                let raw: &'de serde_json::value::RawValue = map.next_value()?;
-                Bytes::copy_from_slice(raw.get().as_bytes())
-            }
-            Source::Other => {
-                // Another deserializer (a `Value`, another format): read it now, as before.
-                let value = map.next_value_seed(Field::<Vec<T>>::new(ctx, at))?;
-                self.put(value);
-                return Ok(());
-            }
-        };
-        if self.is_absent() {
-            *self = Lazy::raw(json, ctx.path_to(at));
+        let first_from_json = matches!(ctx.source(), Source::Body(_) | Source::Slice)
+            && matches!(&self.inner, Inner::Typed(read) if read.value.is_empty());
+        if !first_from_json {
+            // Another deserializer (a `Value`, another format), or a repeated key: read now.
+            let value = map.next_value_seed(Field::<Vec<T>>::new(ctx, at))?;
+            self.put(value);
+            return Ok(());
         }
+        let raw: &'de serde_json::value::RawValue = map.next_value()?;
+        let json = raw.get().as_bytes();
+        if !non_empty_array(json) {
+            let mut de = serde_json::Deserializer::from_slice(json);
+            let value = super::lenient::read::<Vec<T>, _>(&mut de, ctx, at)
+                .map_err(serde::de::Error::custom)?;
+            self.put(value);
+            return Ok(());
+        }
+        let json = match ctx.source() {
+            Source::Body(body) => within(body, json),
+            _ => Bytes::copy_from_slice(json),
+        };
+        *self = Lazy::raw(json, ctx.path_to(at));
         Ok(())
+    }
+
+    /// Takes `other` when it has elements and this reads as empty, keeping this one's issues
+    /// (an array of elements that all did not fit, replaced by a flat body's top-level field).
+    fn fill(&mut self, other: Self) {
+        if other.is_absent() || !self.is_absent() {
+            return;
+        }
+        let issues = self.take_read().issues;
+        *self = other;
+        let mut read = self.take_read();
+        read.issues.splice(0..0, issues);
+        self.inner = Inner::Typed(read);
     }
 
     fn collect_issues(&self, out: &mut Vec<ParseIssue>) {
         Lazy::collect_issues(self, out);
+    }
+}
+
+/// Whether `json` (one valid JSON value) is an array with at least one element.
+fn non_empty_array(json: &[u8]) -> bool {
+    match json.trim_ascii_start().split_first() {
+        Some((b'[', rest)) => rest.trim_ascii_start().first() != Some(&b']'),
+        _ => false,
     }
 }
 
@@ -461,18 +495,57 @@ mod tests {
     }
 
     #[test]
-    fn absent_empty_and_other_shapes_are_absent() {
-        for transcript in ["null", "[]", " [ ] ", "5", "\"x\"", "{}"] {
+    fn absent_empty_and_other_shapes_read_as_the_eager_reading_does() {
+        for (transcript, issues) in [
+            ("null", &[][..]),
+            ("[]", &[]),
+            (" [ ] ", &[]),
+            ("[null]", &[]),
+            ("[7]", &["data.transcript[0]"]),
+            ("5", &["data.transcript"]),
+            ("\"x\"", &["data.transcript"]),
+            ("{}", &["data.transcript"]),
+        ] {
             let body = format!(
                 r#"{{"event":"complete","data":{{"transcript":{transcript}}},"transcript":[{{"text":"top"}}]}}"#
             );
-            let data = completed(Event::from_slice(body.as_bytes()).unwrap());
-            // Absent in `data`: the top-level field (a flat v1 body's) fills it.
+            let event = Event::from_slice(body.as_bytes()).unwrap();
+            let all = event.all_issues();
+            let paths: Vec<_> = all.iter().map(|i| &*i.path).collect();
+            assert_eq!(paths, issues, "{transcript}");
+            let eager: Event =
+                serde_json::from_value(serde_json::from_str(&body).unwrap()).unwrap();
+            assert_eq!(event, eager, "{transcript}");
+            // Reads as empty in `data`: the top-level field (a flat v1 body's) fills it.
+            let data = completed(event);
             assert_eq!(
                 data.transcript[0].text.as_deref(),
                 Some("top"),
                 "{transcript}"
             );
+        }
+        // A repeated key: the first is kept, the copy's issues recorded, as for every field.
+        let body = r#"{"event":"complete","data":{"transcript":[{"text":"a"}],"transcript":[{"text":1}]}}"#;
+        let event = Event::from_slice(body.as_bytes()).unwrap();
+        assert_eq!(event.issues()[0].path, "data.transcript[0].text");
+        assert_eq!(completed(event).transcript[0].text.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn normalizing_twice_gives_the_same_bytes() {
+        for body in [
+            BODY,
+            r#"{"event":"complete","data":{"bot_id":"b","transcript":[null,7]}}"#,
+        ] {
+            let once = serde_json::to_vec(&Event::from_slice(body.as_bytes()).unwrap()).unwrap();
+            let twice = serde_json::to_vec(&Event::from_slice(&once).unwrap()).unwrap();
+            // `issues` aside (their values are kept only in the first).
+            let strip = |bytes: &[u8]| {
+                let mut value: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+                value.as_object_mut().unwrap().remove("issues");
+                value
+            };
+            assert_eq!(strip(&once), strip(&twice), "{body}");
         }
     }
 
@@ -496,8 +569,8 @@ mod tests {
         let issues = data.transcript.issues();
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].path, "data.transcript");
-        assert_eq!(issues[0].expected, "valid JSON");
-        assert_eq!(issues[0].found, serde_json::json!(r#"[{"offset":1e400}]"#));
+        assert_eq!(issues[0].expected, UNREADABLE);
+        assert_eq!(issues[0].found, serde_json::Value::Null);
         assert_eq!(
             data.transcript.raw_json(),
             Some(&br#"[{"offset":1e400}]"#[..])

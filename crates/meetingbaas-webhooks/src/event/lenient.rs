@@ -23,7 +23,9 @@ use serde_json::{Map, Value};
 ///
 /// Issues are visible on the event ([`Event::issues`](super::Event::issues)) and logged once at
 /// warn level by [`VerifiedDelivery::parse_event`](crate::VerifiedDelivery::parse_event) (with
-/// the `tracing` feature; the path and the expected type only, never the value).
+/// the `tracing` feature; the path and the expected type only, never the value). Those inside a
+/// [`Lazy`](super::Lazy) field (the inline transcript) are found, kept and logged when it is
+/// first read ([`Event::all_issues`](super::Event::all_issues) gives every one).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ParseIssue {
@@ -693,7 +695,8 @@ macro_rules! lenient_struct {
             /// Fields this version has no typed field for, kept as sent.
             pub unknown: $crate::event::UnknownFields,
             $(
-                /// What did not fit its typed field, anywhere in this payload (see
+                /// What did not fit its typed field, anywhere in this payload but inside
+                /// [`Lazy`](crate::event::Lazy) fields, which keep their own (see
                 /// [`ParseIssue`](crate::event::ParseIssue)); empty when everything fit.
                 pub $issues: alloc::vec::Vec<$crate::event::ParseIssue>,
             )?
@@ -827,9 +830,7 @@ pub(crate) fn same_issues(
     b_lazy: impl FnOnce() -> Vec<ParseIssue>,
 ) -> bool {
     let (a_lazy, b_lazy) = (a_lazy(), b_lazy());
-    if a_lazy.is_empty() && b_lazy.is_empty() {
-        return a == b;
-    }
+    // Always in path order, so that the comparison stays transitive.
     let sorted = |eager: &[ParseIssue], lazy: Vec<ParseIssue>| {
         let mut all: Vec<ParseIssue> = eager.iter().cloned().chain(lazy).collect();
         all.sort_by(|x, y| x.path.cmp(&y.path));

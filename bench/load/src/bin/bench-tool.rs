@@ -5,7 +5,8 @@
 //!   core's `Signer`).
 //! - `bench-tool check PORT FILE SIGNATURE`: one delivery to `127.0.0.1:PORT`; fails unless 200.
 //! - `bench-tool flood PORT FILE SIGNATURE CONCURRENCY ROUNDS`: CONCURRENCY deliveries at once,
-//!   ROUNDS times; fails unless every answer is 200.
+//!   ROUNDS times; fails unless every answer is 200, or 503 (over the receiver's in-flight
+//!   memory budget: "retry later", which a sender does; counted and printed).
 //! - `bench-tool report DIR`: reads the raw results under DIR and prints the summary tables.
 
 #![forbid(unsafe_code)]
@@ -127,13 +128,14 @@ fn flood(port: u16, body: Vec<u8>, signature: &str, concurrency: usize, rounds: 
         statuses
     });
     let ok = statuses.iter().filter(|s| **s == 200).count();
+    let busy = statuses.iter().filter(|s| **s == 503).count();
     println!(
-        "{ok}/{} deliveries answered 200 in {:.2} s",
+        "{ok}/{} deliveries answered 200, {busy} answered 503 (memory budget: retry later) in {:.2} s",
         statuses.len(),
         started.elapsed().as_secs_f64()
     );
-    if ok != statuses.len() {
-        fail("some deliveries were not answered 200");
+    if ok + busy != statuses.len() {
+        fail("some deliveries were answered neither 200 nor 503");
     }
 }
 

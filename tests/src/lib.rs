@@ -56,6 +56,7 @@ pub mod deliveries;
 pub mod hostile_cases;
 pub mod inbox_cases;
 pub mod inbox_fault_cases;
+pub mod postgres_server;
 pub mod rate_limit_cases;
 pub mod redis_server;
 pub mod server;

@@ -87,6 +87,8 @@
 mod error;
 #[cfg(feature = "metrics")]
 pub mod metrics;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod record;
 #[cfg(feature = "redis")]
 mod redis;
@@ -95,7 +97,7 @@ mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
-#[cfg(feature = "sqlite")]
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod wakeup;
 mod worker;
 
@@ -110,6 +112,8 @@ pub use error::Error;
 pub use meetingbaas_webhooks::event::{self, EventData};
 pub use meetingbaas_webhooks::{Event, EventKind};
 pub use meetingbaas_webhooks_receiver::Enqueued;
+#[cfg(feature = "postgres")]
+pub use postgres::{DEFAULT_SCHEMA, JobTransaction, PostgresBackend, PostgresOptions};
 pub use record::{
     Attempt, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict, kind_from_name,
     now_ms,
@@ -118,14 +122,16 @@ pub use record::{
 pub use redis::RedisBackend;
 #[cfg(feature = "sqlite")]
 pub use sqlite::{BackupReport, SqliteBackend, SqliteReader};
-pub use store::{AdminStore, IntakeStore, NewDelivery, Store, StoreFuture, WorkStore};
+pub use store::{
+    AdminStore, AttemptScope, IntakeStore, NewDelivery, Store, StoreFuture, WorkStore,
+};
 pub use worker::{
     Attempted, DEFAULT_RETENTION, HandlerError, Job, RetryPolicy, Worker, WorkerBuilder,
     WorkerHandle,
 };
 
-/// The environment variable the examples read: `sqlite://PATH`, `redis://HOST:PORT`, or
-/// `memory` (`rediss://` is refused: this build has no TLS for Redis).
+/// The environment variable the examples read: `sqlite://PATH`, `redis://HOST:PORT`,
+/// `postgres://USER:PASS@HOST:PORT/DB`, or `memory` (`rediss://` is refused: this build has no TLS for Redis).
 pub const INBOX_ENV_VAR: &str = "MEETINGBAAS_INBOX";
 
 /// An inbox: one store, shared by intake, workers and the admin API. Cheap to clone.
@@ -163,6 +169,28 @@ impl Inbox {
         Ok(Inbox::with_store(RedisBackend::connect(url).await?))
     }
 
+    /// An inbox in Postgres at `url` (`postgres://USER:PASS@HOST:PORT/DB`, `?schema=NAME` for
+    /// another schema than `meetingbaas_inbox`, `?listen=false` behind a pooler without
+    /// `LISTEN`), shared by every replica; its tables are created or migrated now. Fails now
+    /// when Postgres cannot be reached. Feature `postgres`.
+    #[cfg(feature = "postgres")]
+    pub async fn postgres(url: &str) -> Result<Self, Error> {
+        Ok(Inbox::with_store(PostgresBackend::connect(url).await?))
+    }
+
+    /// An inbox in Postgres on your application's pool, so that a handler's
+    /// [`Job::transaction`] is a transaction on your connections (intake keeps a few
+    /// connections of its own: [`PostgresOptions::intake_connections`]). Feature `postgres`.
+    #[cfg(feature = "postgres")]
+    pub async fn postgres_with_pool(
+        pool: sqlx::PgPool,
+        options: PostgresOptions,
+    ) -> Result<Self, Error> {
+        Ok(Inbox::with_store(
+            PostgresBackend::with_pool(pool, options).await?,
+        ))
+    }
+
     /// An inbox in memory. **Not durable**: everything is lost with the process. For tests.
     /// Feature `sqlite` (it is SQLite's in-memory database).
     #[cfg(feature = "sqlite")]
@@ -196,6 +224,12 @@ impl Inbox {
             #[cfg(not(feature = "redis"))]
             return Err(missing("redis"));
         }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            return Inbox::postgres(url).await;
+            #[cfg(not(feature = "postgres"))]
+            return Err(missing("postgres"));
+        }
         if url == "memory" {
             #[cfg(feature = "sqlite")]
             return Ok(Inbox::memory());
@@ -204,7 +238,8 @@ impl Inbox {
         }
         let _ = missing;
         Err(Error::InvalidUrl(
-            "expected sqlite://PATH, redis://HOST:PORT or memory".into(),
+            "expected sqlite://PATH, redis://HOST:PORT, postgres://USER:PASS@HOST:PORT/DB or memory"
+                .into(),
         ))
     }
 
@@ -332,7 +367,7 @@ pub async fn shutdown_signal() {
     }
 }
 
-#[cfg(any(feature = "sqlite", feature = "redis"))]
+#[cfg(any(feature = "sqlite", feature = "redis", feature = "postgres"))]
 /// A lease token: unique per process and call.
 pub(crate) fn token() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

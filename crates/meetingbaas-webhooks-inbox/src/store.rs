@@ -105,6 +105,83 @@ pub trait WorkStore: Send + Sync + fmt::Debug + 'static {
             "this store cannot drop the bodies of completed deliveries".to_string(),
         ))))
     }
+
+    /// What one attempt's handler may write through so that its writes commit with the
+    /// attempt's record ([`Job::transaction`](crate::Job::transaction)); `None` (the default)
+    /// for a store without transactions. The worker calls it before each attempt, and records
+    /// the attempt with [`finish_in`](Self::finish_in).
+    fn begin_attempt(&self) -> Option<AttemptScope> {
+        None
+    }
+
+    /// Records how an attempt ended, as [`finish`](Self::finish) does, in `scope`: with the
+    /// Postgres store, a completion is recorded in the handler's transaction (when it began
+    /// one) and committed with its writes, and any other outcome rolls them back. The default
+    /// ignores `scope`.
+    fn finish_in(
+        &self,
+        scope: AttemptScope,
+        claimed: Claimed,
+        attempt: Attempt,
+        verdict: Verdict,
+    ) -> StoreFuture<bool> {
+        drop(scope);
+        self.finish(claimed, attempt, verdict)
+    }
+}
+
+/// One attempt's scope for a store with transactions ([`WorkStore::begin_attempt`]): the
+/// Postgres store's transaction, begun when the handler asks for it. Made only by this crate's
+/// stores.
+#[derive(Clone, Debug)]
+pub struct AttemptScope {
+    inner: ScopeInner,
+}
+
+#[derive(Clone, Debug)]
+enum ScopeInner {
+    #[cfg(feature = "postgres")]
+    Postgres(std::sync::Arc<crate::postgres::transaction::Cell>),
+    /// Keeps the type inhabited-or-not the same way whatever the features.
+    #[allow(dead_code)]
+    None,
+}
+
+impl AttemptScope {
+    #[cfg(feature = "postgres")]
+    pub(crate) fn postgres(cell: crate::postgres::transaction::Cell) -> Self {
+        AttemptScope {
+            inner: ScopeInner::Postgres(std::sync::Arc::new(cell)),
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    pub(crate) fn into_postgres(
+        self,
+    ) -> Option<std::sync::Arc<crate::postgres::transaction::Cell>> {
+        match self.inner {
+            ScopeInner::Postgres(cell) => Some(cell),
+            ScopeInner::None => None,
+        }
+    }
+
+    #[cfg(feature = "postgres")]
+    pub(crate) fn postgres_cell(&self) -> Option<&crate::postgres::transaction::Cell> {
+        match &self.inner {
+            ScopeInner::Postgres(cell) => Some(cell),
+            ScopeInner::None => None,
+        }
+    }
+
+    /// Whether the handler began a transaction in it: its record must then go through
+    /// [`WorkStore::finish_in`] only (recording it elsewhere would drop the handler's writes).
+    pub(crate) fn used(&self) -> bool {
+        match &self.inner {
+            #[cfg(feature = "postgres")]
+            ScopeInner::Postgres(cell) => cell.used(),
+            ScopeInner::None => false,
+        }
+    }
 }
 
 /// Administration: looking into the store and reprocessing (the admin API, the CLI).

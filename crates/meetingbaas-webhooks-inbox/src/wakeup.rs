@@ -50,6 +50,11 @@ impl Wakeup {
             .store(next_due_ms.unwrap_or(i64::MAX), Ordering::Release);
     }
 
+    /// Something falls due at `at_ms` (a retry recorded by this process).
+    pub(crate) fn due_at(&self, at_ms: i64) {
+        self.next_due_ms.fetch_min(at_ms, Ordering::AcqRel);
+    }
+
     /// Resolves when work was stored since the last claim started, when the next delivery falls
     /// due, or after `timeout`. Cancel-safe: it holds nothing.
     pub(crate) async fn wait(&self, timeout: Duration) {

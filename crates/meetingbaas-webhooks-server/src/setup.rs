@@ -7,7 +7,7 @@
 //! | `MEETINGBAAS_CONFIG` | the endpoint JSON (route, events, secret, enabled); the variables above override it |
 //! | `MEETINGBAAS_MAX_BODY_BYTES` | the body limit (default 8 MiB) |
 //! | `MEETINGBAAS_DEDUPE` | `memory` or `redis://HOST:PORT`: deduplication |
-//! | `MEETINGBAAS_INBOX` | `sqlite://PATH` or `redis://HOST:PORT`: the durable inbox, and its worker in this process |
+//! | `MEETINGBAAS_INBOX` | `sqlite://PATH`, `redis://HOST:PORT` or `postgres://USER:PASS@HOST:PORT/DB`: the durable inbox, and its worker in this process |
 //! | `MEETINGBAAS_METRICS` | `HOST:PORT`: Prometheus metrics on a listener of their own |
 //! | `MEETINGBAAS_TLS_CERT`, `MEETINGBAAS_TLS_KEY` | PEM files: HTTPS |
 //! | `MEETINGBAAS_FAILURE_LIMIT` | `N/s`, `N/min` or `N/h`: the per-client limit of deliveries failing verification |

@@ -63,6 +63,9 @@ struct Meta {
     kind: EventKind,
     name: String,
     bot_id: Option<String>,
+    /// The attempt's transaction, with a store that has them.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    scope: Option<crate::store::AttemptScope>,
 }
 
 impl<S, D: Clone> Clone for Job<S, D> {
@@ -128,6 +131,53 @@ impl<S, D> Job<S, D> {
     /// The bot the event is about, when it names one.
     pub fn bot_id(&self) -> Option<&str> {
         self.meta.bot_id.as_deref()
+    }
+
+    /// The database transaction in which this delivery's completion will be recorded (the
+    /// Postgres store), begun on the first call: write your own rows in it and return `Ok`, and
+    /// your writes and the completion commit together, or not at all.
+    ///
+    /// - A handler that returns an error, panics or times out has its writes rolled back with
+    ///   the attempt; the next attempt starts a new transaction.
+    /// - An attempt whose lease was lost (it ran past its lease and another worker took the
+    ///   delivery over) is rolled back: the other worker's attempt is the one that counts.
+    /// - So **effects written through this transaction happen once**. Other side effects (an
+    ///   HTTP call, a message) are still at least once: make them idempotent with
+    ///   [`key`](Self::key).
+    ///
+    /// The transaction holds one connection of the store's pool until the attempt is
+    /// recorded: keep the pool larger than the worker's concurrency. Drop the returned guard
+    /// before awaiting anything long that does not use it. A statement that fails inside it
+    /// aborts the transaction: return the error (the attempt is retried) rather than `Ok`.
+    ///
+    /// ```no_run
+    /// use meetingbaas_webhooks_inbox::{HandlerError, Job};
+    ///
+    /// async fn record(job: Job) -> Result<(), HandlerError> {
+    ///     let mut tx = job.transaction().await?;
+    ///     sqlx::query("INSERT INTO meetings (bot_id) VALUES ($1)")
+    ///         .bind(job.bot_id())
+    ///         .execute(&mut *tx)
+    ///         .await?;
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// Fails with a store that has no transactions (SQLite, Redis, a job built for a test),
+    /// and once the attempt is over. Feature `postgres`.
+    #[cfg(feature = "postgres")]
+    pub async fn transaction(&self) -> Result<crate::JobTransaction<'_>, crate::Error> {
+        match self
+            .meta
+            .scope
+            .as_ref()
+            .and_then(|scope| scope.postgres_cell())
+        {
+            Some(cell) => cell.get().await,
+            None => Err(crate::Error::Store(
+                "this job has no transaction: only the Postgres store gives one".into(),
+            )),
+        }
     }
 
     /// The worker's application state ([`WorkerBuilder::state`](crate::WorkerBuilder::state)).
@@ -217,6 +267,7 @@ impl Job {
             body,
             kind: None,
             event,
+            scope: None,
         }))
     }
 
@@ -230,6 +281,7 @@ impl Job {
             body,
             kind,
             event,
+            scope,
         } = parts;
         let meta = Meta {
             id,
@@ -240,6 +292,7 @@ impl Job {
             kind: kind.unwrap_or_else(|| event.kind()),
             name: event.name().to_owned(),
             bot_id: event.bot_id().map(str::to_owned),
+            scope,
         };
         Job {
             meta: Arc::new(meta),
@@ -259,6 +312,8 @@ pub(crate) struct JobParts {
     /// The kind recorded at intake, when there is one.
     pub(crate) kind: Option<EventKind>,
     pub(crate) event: Event,
+    /// The attempt's transaction, with a store that has them.
+    pub(crate) scope: Option<crate::store::AttemptScope>,
 }
 
 /// A stable, non-cryptographic digest for test ids and keys.

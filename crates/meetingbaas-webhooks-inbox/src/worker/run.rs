@@ -314,6 +314,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
         let recorded_kind = claimed.kind.as_deref().and_then(kind_from_name);
         let mut kind = recorded_kind;
         let mut bot_id = None;
+        let scope = config.store.begin_attempt();
         let outcome: Result<(), HandlerError> = 'run: {
             if claimed.attempt > config.retry.attempts() {
                 break 'run Err(HandlerError::permanent(format!(
@@ -335,6 +336,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
                 body: claimed.body.clone(),
                 kind: recorded_kind,
                 event,
+                scope: scope.clone(),
             });
             kind = Some(job.kind());
             bot_id = job.bot_id().map(str::to_owned);
@@ -410,6 +412,26 @@ impl<S: Send + Sync + 'static> Worker<S> {
         // The handler is done: its slot goes to the next claim once this record may be written.
         let _record = records.acquire_owned().await;
         drop(slot);
+        // With the handler's transaction, the record is written in it, once: recorded any other
+        // way it would drop the handler's writes. If that fails, the lease runs out and the
+        // delivery is run again (its writes were rolled back).
+        if let Some(scope) = scope.filter(|scope| scope.used()) {
+            match config
+                .store
+                .finish_in(scope, claimed.clone(), attempt, verdict)
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => {
+                    unrecorded.store(true, Ordering::Release);
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, "the attempt's outcome is not recorded and its transaction was rolled back: it ran longer than its lease and another worker took the delivery over (raise the lease or the handler's speed), or the store no longer holds the delivery");
+                }
+                Err(err) => {
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, error = %err, "cannot record the attempt in its transaction (rolled back); the delivery runs again when its lease runs out");
+                }
+            }
+            return attempted;
+        }
         // The record must land: retry the store a few times. If it never does, the lease runs out
         // and the delivery is run again (at least once).
         for wait in [0, 100, 500, 2_000] {

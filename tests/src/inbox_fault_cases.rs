@@ -18,6 +18,7 @@ use crate::deliveries::signed;
 use crate::inbox_cases::{
     DRAIN_TIMEOUT, Delivery, assert_each_completed_once, env_with_inbox, queued_id, wait_for,
 };
+use crate::postgres_server::PostgresServer;
 use crate::redis_server::RedisServer;
 use crate::server::Server;
 
@@ -307,10 +308,77 @@ pub fn a_frozen_replicas_delivery_is_taken_over_and_completed_once(binary: &str)
 /// file replayed), and copies of accepted deliveries are sent. Every delivery is stored once
 /// and completed once; none is dead or left pending.
 pub fn three_replicas_on_one_redis_lose_none(binary: &str) {
+    three_replicas_on_one_store_lose_none(binary, Backend::Redis);
+}
+
+/// The same case on one Postgres server, restarted with a fast shutdown instead of Redis, and
+/// with the examples' handlers writing one row per delivery into a table of the application in
+/// their job's transaction (`MEETINGBAAS_EXAMPLE_HANDLED_TABLE`): besides every delivery
+/// completed once, the table ends with exactly one row per delivery (none twice, none missing).
+pub fn three_replicas_on_one_postgres_lose_none(binary: &str) {
+    three_replicas_on_one_store_lose_none(binary, Backend::Postgres);
+}
+
+/// The stores replicas share.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Redis,
+    Postgres,
+}
+
+/// A shared store's server, for the replica case.
+enum SharedServer {
+    Redis(RedisServer, tempfile::TempDir),
+    Postgres(PostgresServer),
+}
+
+impl SharedServer {
+    fn start(backend: Backend) -> SharedServer {
+        match backend {
+            Backend::Redis => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                SharedServer::Redis(RedisServer::start_persistent(dir.path()), dir)
+            }
+            Backend::Postgres => {
+                let server = PostgresServer::start();
+                server.psql(&format!(
+                    "CREATE TABLE {HANDLED_TABLE} (key TEXT NOT NULL, kind TEXT NOT NULL)"
+                ));
+                SharedServer::Postgres(server)
+            }
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            SharedServer::Redis(server, _) => server.url(),
+            SharedServer::Postgres(server) => server.url(),
+        }
+    }
+
+    /// Redis killed and restarted (its append-only file replayed); Postgres stopped with a fast
+    /// shutdown and started again.
+    fn restart(&mut self) {
+        match self {
+            SharedServer::Redis(server, _) => server.restart(),
+            SharedServer::Postgres(server) => server.restart(),
+        }
+    }
+}
+
+/// The application's table the examples write to in the Postgres case.
+const HANDLED_TABLE: &str = "handled_deliveries";
+
+fn three_replicas_on_one_store_lose_none(binary: &str, backend: Backend) {
     run(async {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let mut redis = RedisServer::start_persistent(dir.path());
-        let env = env_with_inbox(&redis.url());
+        let mut store = SharedServer::start(backend);
+        let mut env = env_with_inbox(&store.url());
+        if let Backend::Postgres = backend {
+            env.push((
+                "MEETINGBAAS_EXAMPLE_HANDLED_TABLE",
+                HANDLED_TABLE.to_string(),
+            ));
+        }
         let binaries = replica_binaries(binary);
         println!("replicas: {binaries:?}");
         let mut replicas = Vec::new();
@@ -448,9 +516,10 @@ pub fn three_replicas_on_one_redis_lose_none(binary: &str) {
         replicas[1] = Server::start(&binaries[1], &env).await;
         lock(&addresses)[1] = replicas[1].addr.clone();
         faults_done.send_replace(1);
-        // ...then Redis itself, its append-only file replayed on the same port.
+        // ...then the store's server itself: Redis killed, its append-only file replayed on the
+        // same port; Postgres stopped with a fast shutdown and started again.
         wait_for_accepted(&seen, REPLICA_DELIVERIES / 2).await;
-        redis.restart();
+        store.restart();
         faults_done.send_replace(2);
 
         while let Some(sender) = senders.join_next().await {
@@ -464,7 +533,7 @@ pub fn three_replicas_on_one_redis_lose_none(binary: &str) {
             assert!(replica.is_running(), "replica {n} ({}) died", binaries[n]);
         }
 
-        let inbox = Inbox::open(&redis.url())
+        let inbox = Inbox::open(&store.url())
             .await
             .expect("the replicas' inbox");
         // Every delivery was stored before its 2xx: once none is pending, all are finished (a
@@ -529,6 +598,18 @@ pub fn three_replicas_on_one_redis_lose_none(binary: &str) {
         println!(
             "deliveries with a failed attempt (taken over from the killed replica): {taken_over}"
         );
+        if let SharedServer::Postgres(server) = &store {
+            let counts = server.psql(&format!(
+                "SELECT COUNT(*), COUNT(DISTINCT key) FROM {HANDLED_TABLE}"
+            ));
+            let keys = stored.len();
+            assert_eq!(
+                counts,
+                format!("{keys}|{keys}"),
+                "the application's rows (all, distinct keys): one per delivery"
+            );
+            println!("rows written in the handlers' transactions: {counts}");
+        }
     });
 }
 

@@ -226,6 +226,12 @@ macro_rules! inbox_replicas_suite {
 
             #[test]
             #[ignore = "full tier: scripts/test --full"]
+            fn three_replicas_on_one_postgres_lose_none() {
+                $crate::inbox_fault_cases::three_replicas_on_one_postgres_lose_none($binary);
+            }
+
+            #[test]
+            #[ignore = "full tier: scripts/test --full"]
             fn a_frozen_replicas_delivery_is_taken_over_and_completed_once() {
                 $crate::inbox_fault_cases::a_frozen_replicas_delivery_is_taken_over_and_completed_once(
                     $binary,

@@ -293,7 +293,7 @@ struct ParseArgs {
 /// `inbox`: the store and the action.
 #[derive(Args)]
 struct InboxArgs {
-    /// The inbox: sqlite://PATH or redis://HOST:PORT (default: MEETINGBAAS_INBOX).
+    /// The inbox: sqlite://PATH, redis://HOST:PORT or postgres://USER:PASS@HOST:PORT/DB (default: MEETINGBAAS_INBOX).
     #[arg(long, value_name = "URL", global = true)]
     store: Option<String>,
     /// Print JSON instead of text.

@@ -1,4 +1,5 @@
-//! `meetingbaas-webhooks inbox` against a real SQLite file and a real `redis-server`.
+//! `meetingbaas-webhooks inbox` against a real SQLite file, a real `redis-server` and a real
+//! Postgres server.
 
 mod common;
 
@@ -6,6 +7,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use meetingbaas_webhooks::{Bytes, EventKind, Verifier};
+use meetingbaas_webhooks_conformance::postgres_server::PostgresServer;
 use meetingbaas_webhooks_conformance::redis_server::RedisServer;
 use meetingbaas_webhooks_inbox::{Enqueued, HandlerError, Inbox, Job};
 use meetingbaas_webhooks_receiver::EventLabel;
@@ -235,6 +237,14 @@ async fn every_command_against_redis() {
     let server = RedisServer::start();
     let inbox = Inbox::open(&server.url()).await.unwrap();
     every_command(&server.url(), &inbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_against_postgres() {
+    let server = PostgresServer::start();
+    let url = server.new_database();
+    let inbox = Inbox::open(&url).await.unwrap();
+    every_command(&url, &inbox).await;
 }
 
 #[test]

@@ -27,7 +27,9 @@
 //! code that can use it (SQLite: `PRAGMA application_id` and `user_version`; Redis: a
 //! `schema` key), migrated forward at start.
 //! [`Inbox::open`] takes a URL: `sqlite://inbox.db` (relative to the working directory),
-//! `sqlite:///var/lib/app/inbox.db` (absolute), `redis://HOST:PORT`, `memory` (`rediss://` is refused at start: this build has no TLS for Redis).
+//! `sqlite:///var/lib/app/inbox.db` (absolute), `redis://HOST:PORT`,
+//! `postgres://USER:PASS@HOST:PORT/DB` (`?schema=NAME`, `?listen=false`), `memory`
+//! (`rediss://` is refused at start: this build has no TLS for Redis).
 //!
 //! ```
 //! use std::time::Duration;
@@ -199,8 +201,8 @@ impl Inbox {
     }
 
     /// Opens the store named by `url`: `sqlite://PATH` (`sqlite://inbox.db` relative to the
-    /// working directory, `sqlite:///var/lib/app/inbox.db` absolute), `redis://HOST:PORT`, or
-    /// `memory`. A store whose feature this build lacks is a clear error, and so is `rediss://`
+    /// working directory, `sqlite:///var/lib/app/inbox.db` absolute), `redis://HOST:PORT`,
+    /// `postgres://USER:PASS@HOST:PORT/DB` (also `postgresql://`), or `memory`. A store whose feature this build lacks is a clear error, and so is `rediss://`
     /// (this build has no TLS for Redis: reach it on a private network or through a tunnel).
     pub async fn open(url: &str) -> Result<Self, Error> {
         let url = url.trim();

@@ -282,7 +282,7 @@ impl Setup {
         if inbox.is_none() && self.inbox_required {
             return Err(SetupError::new(
                 "MEETINGBAAS_INBOX is not set: this program stores every delivery in an inbox \
-                 (sqlite://PATH, redis://HOST:PORT)",
+                 (sqlite://PATH, redis://HOST:PORT, postgres://USER:PASS@HOST:PORT/DB)",
             ));
         }
         let worker = inbox.as_ref().map(|inbox| {

@@ -21,7 +21,28 @@ use serde::Serialize;
 /// them fail, panic or hang for those bot ids, to try retries, dead letters and timeouts from
 /// outside (`meetingbaas_webhooks_inbox::testing::faults`); a malformed list stops the example
 /// here, at start.
+///
+/// Another, with a Postgres inbox: `MEETINGBAAS_EXAMPLE_HANDLED_TABLE=NAME` makes every handler
+/// insert `(key, kind)` into your table `NAME` (`CREATE TABLE NAME (key TEXT NOT NULL, kind
+/// TEXT NOT NULL)`) in its job's transaction ([`Job::transaction`]), before its slow part: the
+/// row commits with the delivery's completion, so the table ends with one row per delivery
+/// whatever is killed meanwhile.
 pub fn worker(worker: WorkerBuilder) -> WorkerBuilder {
+    if let Ok(table) = std::env::var("MEETINGBAAS_EXAMPLE_HANDLED_TABLE") {
+        let plain = !table.is_empty()
+            && table.len() <= 63
+            && !table.starts_with(|c: char| c.is_ascii_digit())
+            && table
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !plain {
+            eprintln!(
+                "error: MEETINGBAAS_EXAMPLE_HANDLED_TABLE: a table name of lowercase letters, digits and _"
+            );
+            std::process::exit(2);
+        }
+        let _ = HANDLED_TABLE.set(format!("INSERT INTO {table} (key, kind) VALUES ($1, $2)"));
+    }
     match Faults::from_env("MEETINGBAAS_EXAMPLE_FAULTS") {
         Ok(faults) if faults.is_empty() => {}
         Ok(faults) => {
@@ -38,16 +59,37 @@ pub fn worker(worker: WorkerBuilder) -> WorkerBuilder {
     worker
         .handle(bot_completed)
         .handle(bot_failed)
-        .fallback(|job: Job| async move { faults().inject(job.bot_id()).await })
+        .fallback(|job: Job| async move {
+            record(&job).await?;
+            faults().inject(job.bot_id()).await
+        })
 }
 
 static FAULTS: OnceLock<Faults> = OnceLock::new();
+
+/// The insert of `MEETINGBAAS_EXAMPLE_HANDLED_TABLE`, when it is set.
+static HANDLED_TABLE: OnceLock<String> = OnceLock::new();
+
+/// Records the job in `MEETINGBAAS_EXAMPLE_HANDLED_TABLE` in its transaction, when it is set.
+async fn record<D>(job: &Job<(), D>) -> Result<(), HandlerError> {
+    let Some(insert) = HANDLED_TABLE.get() else {
+        return Ok(());
+    };
+    let mut tx = job.transaction().await?;
+    sqlx::query(sqlx::AssertSqlSafe(insert.as_str()))
+        .bind(job.key())
+        .bind(job.kind().as_str())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
 
 fn faults() -> &'static Faults {
     FAULTS.get_or_init(Faults::default)
 }
 
 async fn bot_completed(job: Job<(), BotCompleted>) -> Result<(), HandlerError> {
+    record(&job).await?;
     faults().inject(job.bot_id()).await?;
     // Stands in for slow work (fetching the recording, calling a CRM): nobody is waiting.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -57,6 +99,7 @@ async fn bot_completed(job: Job<(), BotCompleted>) -> Result<(), HandlerError> {
 }
 
 async fn bot_failed(job: Job<(), BotFailed>) -> Result<(), HandlerError> {
+    record(&job).await?;
     faults().inject(job.bot_id()).await?;
     let error = job.data().error_code.as_ref().map(|code| code.as_str());
     tracing::info!(bot_id = job.bot_id(), error, "bot failed");

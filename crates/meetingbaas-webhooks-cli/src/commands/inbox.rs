@@ -62,7 +62,7 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
         .or_else(|| std::env::var(meetingbaas_webhooks_inbox::INBOX_ENV_VAR).ok())
         .filter(|store| !store.trim().is_empty())
         .ok_or_else(|| {
-            Failure::usage("no store: give --store sqlite://PATH or redis://HOST:PORT (or set MEETINGBAAS_INBOX)")
+            Failure::usage("no store: give --store sqlite://PATH, redis://HOST:PORT or postgres://USER:PASS@HOST:PORT/DB (or set MEETINGBAAS_INBOX)")
         })?;
     // Reading an inbox must never create one: a mistyped path is an error, not a new file.
     if let Some(path) = store.trim().strip_prefix("sqlite://")

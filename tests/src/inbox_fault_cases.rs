@@ -328,7 +328,8 @@ enum Backend {
 
 /// A shared store's server, for the replica case.
 enum SharedServer {
-    Redis(RedisServer, tempfile::TempDir),
+    /// The server, and the directory of its append-only file (kept as long as it).
+    Redis(RedisServer, #[allow(dead_code)] tempfile::TempDir),
     Postgres(PostgresServer),
 }
 

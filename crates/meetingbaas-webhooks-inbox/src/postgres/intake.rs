@@ -29,6 +29,15 @@ pub(super) struct Pending {
     pub(super) reply: oneshot::Sender<Result<Enqueued, Error>>,
 }
 
+/// At most about this many body bytes share one insert (one delivery larger than it goes alone).
+pub(super) const MAX_BATCH_BYTES: usize = 16 << 20;
+
+/// The queue the writers take from, and a delivery taken that did not fit in the last batch.
+struct Queue {
+    receiver: mpsc::Receiver<Pending>,
+    carried: Option<Pending>,
+}
+
 /// Starts `writers` writer tasks taking from `receiver`.
 pub(super) fn spawn_writers(
     writers: usize,
@@ -36,7 +45,10 @@ pub(super) fn spawn_writers(
     pool: PgPool,
     shared: Arc<Shared>,
 ) {
-    let receiver = Arc::new(Mutex::new(receiver));
+    let receiver = Arc::new(Mutex::new(Queue {
+        receiver,
+        carried: None,
+    }));
     for _ in 0..writers.max(1) {
         let (receiver, pool, shared) = (Arc::clone(&receiver), pool.clone(), Arc::clone(&shared));
         tokio::spawn(async move {
@@ -47,18 +59,27 @@ pub(super) fn spawn_writers(
     }
 }
 
-/// Waits for one delivery, then takes every other one already waiting, up to [`MAX_BATCH`].
-/// `None` once the store is dropped.
-async fn next_batch(receiver: &Mutex<mpsc::Receiver<Pending>>) -> Option<Vec<Pending>> {
-    let mut receiver = receiver.lock().await;
-    let first = receiver.recv().await?;
+/// Waits for one delivery, then takes every other one already waiting, up to [`MAX_BATCH`]
+/// deliveries and about [`MAX_BATCH_BYTES`] of bodies. `None` once the store is dropped.
+async fn next_batch(queue: &Mutex<Queue>) -> Option<Vec<Pending>> {
+    let mut queue = queue.lock().await;
+    let first = match queue.carried.take() {
+        Some(carried) => carried,
+        None => queue.receiver.recv().await?,
+    };
+    let mut bytes = first.delivery.body.len();
     let mut batch = Vec::with_capacity(8);
     batch.push(first);
     while batch.len() < MAX_BATCH {
-        match receiver.try_recv() {
-            Ok(pending) => batch.push(pending),
-            Err(_) => break,
+        let Ok(pending) = queue.receiver.try_recv() else {
+            break;
+        };
+        bytes = bytes.saturating_add(pending.delivery.body.len());
+        if bytes > MAX_BATCH_BYTES {
+            queue.carried = Some(pending);
+            break;
         }
+        batch.push(pending);
     }
     Some(batch)
 }

@@ -311,3 +311,25 @@ async fn enqueue_result(inbox: &Inbox, bot: &str) -> Result<Enqueued, String> {
         .await
         .map_err(|err| err.to_string())
 }
+
+/// A delivery stored through one replica wakes the idle worker of another at once (its `LISTEN`),
+/// although that worker would poll only once an hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_replicas_idle_worker_wakes_on_a_stored_delivery() {
+    let url = server().new_database();
+    let intake = Inbox::open(&url)
+        .await
+        .expect("the replica taking deliveries");
+    let working = Inbox::open(&url).await.expect("the replica working");
+    let worker = working
+        .worker()
+        .poll_interval(Duration::from_secs(3600))
+        .fallback(|_job: Job| async { Ok(()) })
+        .build()
+        .spawn();
+    // Let it make its first claim (nothing) and go idle.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stored(&intake, event("woken")).await;
+    wait_for(&working, "the other replica's worker", |s| s.completed == 1).await;
+    worker.shutdown().await;
+}

@@ -50,14 +50,51 @@ pub(super) fn spawn_writers(
         carried: None,
     }));
     for _ in 0..writers.max(1) {
-        let (receiver, pool, shared) = (Arc::clone(&receiver), pool.clone(), Arc::clone(&shared));
+        // Weak: the queue ends (and these tasks with it) once the store is dropped.
+        let (receiver, pool, shared) =
+            (Arc::clone(&receiver), pool.clone(), Arc::downgrade(&shared));
         tokio::spawn(async move {
             while let Some(batch) = next_batch(&receiver).await {
+                let Some(shared) = shared.upgrade() else {
+                    return;
+                };
                 write(&pool, &shared, batch).await;
             }
         });
     }
 }
+
+/// Announces stored deliveries to the workers of every replica (`NOTIFY <schema>_ready`), at
+/// most once per [`ANNOUNCE_EVERY`], on a transaction of its own: a `NOTIFY` inside the
+/// insert's transaction would take Postgres's database-wide notify lock until that commit is on
+/// disk, so that the writers' commits could no longer share their log flushes.
+pub(super) fn spawn_announcer(pool: PgPool, shared: std::sync::Weak<Shared>) {
+    tokio::spawn(async move {
+        loop {
+            let Some(notified) = shared.upgrade().map(|shared| {
+                let shared = Arc::clone(&shared);
+                async move { shared.announce.notified().await }
+            }) else {
+                return;
+            };
+            notified.await;
+            let Some(statement) = shared
+                .upgrade()
+                .map(|shared| Arc::clone(&shared.sql.notify))
+            else {
+                return;
+            };
+            if let Err(err) = sqlx::query(AssertSqlSafe(statement)).execute(&pool).await {
+                // Other replicas' workers then find the deliveries at their next poll.
+                tracing::debug!(target: "meetingbaas_webhooks_inbox", error = %err, "cannot announce stored deliveries");
+            }
+            tokio::time::sleep(ANNOUNCE_EVERY).await;
+        }
+    });
+}
+
+/// The least time between two announcements of stored deliveries.
+const ANNOUNCE_EVERY: Duration = Duration::from_millis(2);
 
 /// Waits for one delivery, then takes every other one already waiting, up to [`MAX_BATCH`]
 /// deliveries and about [`MAX_BATCH_BYTES`] of bodies. `None` once the store is dropped.
@@ -128,6 +165,7 @@ async fn write(pool: &PgPool, shared: &Shared, batch: Vec<Pending>) {
                 inserted.into_iter().map(|(id, key)| (key, id)).collect();
             if !ids.is_empty() {
                 shared.wakeup.stored();
+                shared.announce.notify_one();
             }
             batch
                 .iter()

@@ -13,8 +13,10 @@
 //! - **Claims** with `FOR UPDATE SKIP LOCKED` (workers of every replica take distinct
 //!   deliveries without waiting on each other), under a lease with a deadline: a crashed
 //!   worker's deliveries are taken again when it runs out.
-//! - **Waking**: a statement trigger sends `NOTIFY <schema>_ready` when deliveries are stored,
-//!   and an idle worker `LISTEN`s on it, so it wakes at once without polling fast. Behind a
+//! - **Waking**: intake sends `NOTIFY <schema>_ready` when deliveries were stored (at most
+//!   every 2 ms, in a transaction of its own: a `NOTIFY` in the insert's transaction would
+//!   serialize the writers' commits on Postgres's notify lock), and an idle worker `LISTEN`s on
+//!   it, so it wakes at once without polling fast. Behind a
 //!   pooler that does not carry `LISTEN` (PgBouncer in transaction mode, RDS Proxy), turn it off
 //!   ([`PostgresOptions::listen`] or `?listen=false`): workers then poll every
 //!   [`poll_interval`](crate::WorkerBuilder::poll_interval) (and still wake at once for
@@ -152,6 +154,8 @@ pub(crate) struct Shared {
     pool: PgPool,
     /// Intake's queue to its writers.
     intake: mpsc::Sender<intake::Pending>,
+    /// Deliveries were stored: the announcer tells the other replicas.
+    announce: tokio::sync::Notify,
     sql: Sql,
     wakeup: Arc<Wakeup>,
     schema: String,
@@ -232,12 +236,14 @@ impl PostgresBackend {
         let shared = Arc::new(Shared {
             pool,
             intake: sender,
+            announce: tokio::sync::Notify::new(),
             sql: Sql::new(&quoted, &channel),
             wakeup: Arc::new(Wakeup::default()),
             schema: options.schema.clone(),
             listen: options.listen,
             server,
         });
+        intake::spawn_announcer(intake_pool.clone(), Arc::downgrade(&shared));
         intake::spawn_writers(
             usize::try_from(options.intake_connections).unwrap_or(1),
             receiver,

@@ -7,7 +7,7 @@
 //!
 //! | version | what | oldest code that can use it |
 //! |---|---|---|
-//! | 1 | `deliveries` (with the body), `attempts`, `schema_versions`; the statement trigger that sends `NOTIFY <schema>_ready` when deliveries are stored | 1 |
+//! | 1 | `deliveries` (with the body), `attempts`, `schema_versions` | 1 |
 //!
 //! Migrations run at start in one transaction under a transaction-level advisory lock on the
 //! schema's name: replicas starting at once take turns, the first creates the tables, the others
@@ -66,13 +66,6 @@ CREATE TABLE {s}.attempts (
     error TEXT,
     PRIMARY KEY (delivery_id, number)
 );
-CREATE FUNCTION {s}.notify_ready() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify({channel}, '');
-    RETURN NULL;
-END $$;
-CREATE TRIGGER deliveries_stored AFTER INSERT ON {s}.deliveries
-    FOR EACH STATEMENT EXECUTE FUNCTION {s}.notify_ready();
 ";
 
 /// Creates the schema or migrates it forward, under an advisory lock; refuses a schema made by
@@ -112,12 +105,11 @@ pub(super) async fn migrate(pool: &PgPool, schema: &str) -> Result<(), Error> {
         // Newer, but usable by this code: nothing to migrate.
         return Ok(tx.commit().await?);
     }
-    let channel = quote_literal(&channel(schema));
     for (to, sql, oldest) in MIGRATIONS {
         if to <= version {
             continue;
         }
-        let sql = sql.replace("{s}", &quoted).replace("{channel}", &channel);
+        let sql = sql.replace("{s}", &quoted);
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
         sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO {quoted}.schema_versions (version, oldest_code, applied_ms) \
@@ -156,11 +148,6 @@ pub(super) fn valid_schema(name: &str) -> bool {
 /// `name` as a quoted identifier (already checked by [`valid_schema`]).
 pub(super) fn quote(name: &str) -> String {
     format!("\"{name}\"")
-}
-
-/// `text` as a string literal (already checked by [`valid_schema`]: no quote inside).
-fn quote_literal(text: &str) -> String {
-    format!("'{text}'")
 }
 
 #[cfg(test)]

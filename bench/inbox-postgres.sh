@@ -54,8 +54,7 @@ cleanup() {
 trap cleanup EXIT
 for _ in $(seq 100); do "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.1; done
 psql() { "$PGBIN/psql" -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -c "$1"; }
-DB_N=0
-fresh_db() { DB_N=$((DB_N + 1)); psql "CREATE DATABASE bench_$DB_N" >/dev/null; echo "postgres://postgres@127.0.0.1:$PG_PORT/bench_$DB_N"; }
+fresh_db() { local name="bench_$(date +%s%N)"; psql "CREATE DATABASE $name" >/dev/null; echo "postgres://postgres@127.0.0.1:$PG_PORT/$name"; }
 
 export CALLBACK_SECRET=bench-callback-secret
 PORT=$(free_port)

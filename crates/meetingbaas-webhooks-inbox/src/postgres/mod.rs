@@ -25,6 +25,7 @@
 //!   records its delivery's completion ([`Job::transaction`](crate::Job::transaction)).
 
 mod intake;
+mod records;
 pub(crate) mod schema;
 mod sql;
 pub(crate) mod transaction;
@@ -57,6 +58,7 @@ pub struct PostgresOptions {
     schema: String,
     listen: bool,
     intake_connections: u32,
+    worker_connections: u32,
     max_connections: u32,
 }
 
@@ -66,14 +68,15 @@ impl Default for PostgresOptions {
             schema: DEFAULT_SCHEMA.to_string(),
             listen: true,
             intake_connections: 4,
+            worker_connections: 4,
             max_connections: 16,
         }
     }
 }
 
 impl PostgresOptions {
-    /// The default options: schema `meetingbaas_inbox`, `LISTEN` on, 4 intake connections, a
-    /// worker pool of 16.
+    /// The default options: schema `meetingbaas_inbox`, `LISTEN` on, 4 intake connections, 4
+    /// for the worker's bookkeeping, a pool of 16 for handlers' transactions and the admin API.
     pub fn new() -> Self {
         PostgresOptions::default()
     }
@@ -100,7 +103,15 @@ impl PostgresOptions {
         self
     }
 
-    /// The size of the pool the worker, the admin API and handlers' transactions use when the
+    /// The connections the worker's bookkeeping uses, its own (default 4, at least 1): claims,
+    /// lease renewals, attempt records (with `synchronous_commit` off: none waits for the log's
+    /// flush; one lost in a crash of the server runs a delivery once more), retention.
+    pub fn worker_connections(mut self, connections: u32) -> Self {
+        self.worker_connections = connections.max(1);
+        self
+    }
+
+    /// The size of the pool the admin API and handlers' transactions use when the
     /// store connects by URL (default 16; with [`PostgresBackend::with_pool`], your pool's own
     /// size holds). Each handler holding [`Job::transaction`](crate::Job::transaction) holds one
     /// of them until it returns: keep it above the worker's concurrency.
@@ -150,10 +161,17 @@ pub struct PostgresBackend {
 
 /// What every clone shares.
 pub(crate) struct Shared {
-    /// The worker's, the admin API's and handlers' transactions' connections.
+    /// The admin API's and handlers' transactions' connections (the application's pool with
+    /// [`PostgresBackend::with_pool`]).
     pool: PgPool,
+    /// The worker's bookkeeping (claims, leases, attempt records, retention), on connections of
+    /// the inbox's own with `synchronous_commit` off: such a write lost in a crash of the server
+    /// runs a delivery once more (as any crash may), and none waits for the log's flush.
+    work: PgPool,
     /// Intake's queue to its writers.
     intake: mpsc::Sender<intake::Pending>,
+    /// The worker's attempt records' queue to their writers.
+    records: mpsc::Sender<records::Pending>,
     /// Deliveries were stored: the announcer tells the other replicas.
     announce: tokio::sync::Notify,
     sql: Sql,
@@ -230,12 +248,21 @@ impl PostgresBackend {
             .connect_with((*connect).clone())
             .await
             .map_err(|err| connect_error(&err))?;
+        let work = PgPoolOptions::new()
+            .max_connections(options.worker_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with((*connect).clone().options([("synchronous_commit", "off")]))
+            .await
+            .map_err(|err| connect_error(&err))?;
         let quoted = schema::quote(&options.schema);
         let channel = schema::channel(&options.schema);
         let (sender, receiver) = mpsc::channel(intake::MAX_BATCH * 4);
+        let (records, records_receiver) = mpsc::channel(records::MAX_BATCH * 4);
         let shared = Arc::new(Shared {
             pool,
+            work,
             intake: sender,
+            records,
             announce: tokio::sync::Notify::new(),
             sql: Sql::new(&quoted, &channel),
             wakeup: Arc::new(Wakeup::default()),
@@ -243,6 +270,7 @@ impl PostgresBackend {
             listen: options.listen,
             server,
         });
+        records::spawn_writers(records_receiver, Arc::downgrade(&shared));
         intake::spawn_announcer(intake_pool.clone(), Arc::downgrade(&shared));
         intake::spawn_writers(
             usize::try_from(options.intake_connections).unwrap_or(1),
@@ -516,7 +544,7 @@ impl WorkStore for PostgresBackend {
             let now = now_ms();
             sqlx::query(this.sql(&shared.sql.expire))
                 .bind(now)
-                .execute(&shared.pool)
+                .execute(&shared.work)
                 .await?;
             let token = crate::token();
             let max = max.max(1);
@@ -525,11 +553,11 @@ impl WorkStore for PostgresBackend {
                 .bind(i64::try_from(max).unwrap_or(i64::MAX))
                 .bind(&token)
                 .bind(now.saturating_add(millis(lease)))
-                .fetch_all(&shared.pool)
+                .fetch_all(&shared.work)
                 .await?;
             if rows.len() < max {
                 let next_due: (Option<i64>,) = sqlx::query_as(this.sql(&shared.sql.next_due))
-                    .fetch_one(&shared.pool)
+                    .fetch_one(&shared.work)
                     .await?;
                 shared.wakeup.claimed(next_due.0);
             } else {
@@ -577,17 +605,28 @@ impl WorkStore for PostgresBackend {
                 .bind(now_ms().saturating_add(millis(lease)))
                 .bind(ids)
                 .bind(tokens)
-                .execute(&this.shared.pool)
+                .execute(&this.shared.work)
                 .await?;
             Ok(())
         })
     }
 
     fn finish(&self, claimed: Claimed, attempt: Attempt, verdict: Verdict) -> StoreFuture<bool> {
-        let this = self.clone();
+        let records = self.shared.records.clone();
         Box::pin(async move {
-            this.record(&this.shared.pool, &claimed, &attempt, &verdict)
+            let (reply, answer) = oneshot::channel();
+            records
+                .send(records::Pending {
+                    claimed,
+                    attempt,
+                    verdict,
+                    reply,
+                })
                 .await
+                .map_err(|_| Error::Store("the inbox's record writers have stopped".into()))?;
+            answer
+                .await
+                .map_err(|_| Error::Store("the inbox's record writers have stopped".into()))?
         })
     }
 
@@ -602,7 +641,7 @@ impl WorkStore for PostgresBackend {
                 .bind(state.as_str())
                 .bind(cutoff)
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .execute(&this.shared.pool)
+                .execute(&this.shared.work)
                 .await?;
             Ok(deleted.rows_affected())
         })
@@ -615,7 +654,7 @@ impl WorkStore for PostgresBackend {
             let dropped = sqlx::query(this.sql(&this.shared.sql.drop_bodies))
                 .bind(cutoff)
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                .execute(&this.shared.pool)
+                .execute(&this.shared.work)
                 .await?;
             Ok(dropped.rows_affected())
         })

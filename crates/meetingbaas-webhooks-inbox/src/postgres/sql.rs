@@ -16,6 +16,7 @@ pub(super) struct Sql {
     pub(super) next_due: Arc<str>,
     pub(super) extend: Arc<str>,
     pub(super) finish: Arc<str>,
+    pub(super) finish_many: Arc<str>,
     pub(super) prune: Arc<str>,
     pub(super) drop_bodies: Arc<str>,
     pub(super) pending: Arc<str>,
@@ -96,6 +97,28 @@ impl Sql {
                    error = EXCLUDED.error \
                  RETURNING delivery_id"
             )),
+            // The same for many attempts of distinct deliveries at once, as arrays: $1 ids,
+            // $2 tokens, $3 states, $4 next, $5 finished, $6 reasons, $7 numbers, $8 runs,
+            // $9 started, $10 durations, $11 errors. Returns the ids whose token held the lease.
+            finish_many: sql(format!(
+                "WITH input AS (SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::text[], \
+                   $4::bigint[], $5::bigint[], $6::text[], $7::int[], $8::int[], $9::bigint[], \
+                   $10::bigint[], $11::text[]) AS t (id, token, state, next_ms, finished_ms, \
+                   reason, number, run, started_ms, duration_ms, error)), \
+                 done AS (UPDATE {s}.deliveries d SET state = i.state, next_ms = i.next_ms, \
+                   finished_ms = i.finished_ms, dead_reason = i.reason, lease_token = NULL, \
+                   lease_until_ms = NULL FROM input i \
+                   WHERE d.id = i.id AND d.state = 'running' AND d.lease_token = i.token \
+                   RETURNING d.id), \
+                 recorded AS (INSERT INTO {s}.attempts \
+                   (delivery_id, number, run, started_ms, duration_ms, error) \
+                   SELECT i.id, i.number, i.run, i.started_ms, i.duration_ms, i.error \
+                   FROM input i JOIN done USING (id) \
+                   ON CONFLICT (delivery_id, number) DO UPDATE SET run = EXCLUDED.run, \
+                   started_ms = EXCLUDED.started_ms, duration_ms = EXCLUDED.duration_ms, \
+                   error = EXCLUDED.error) \
+                 SELECT id FROM done"
+            )),
             // $1 state, $2 cutoff, $3 limit; attempts go with their delivery.
             prune: sql(format!(
                 "DELETE FROM {s}.deliveries WHERE id IN (SELECT id FROM {s}.deliveries \
@@ -111,8 +134,10 @@ impl Sql {
             )),
             pending: sql(format!(
                 "SELECT state, COUNT(*), MIN(COALESCE(pending_since_ms, received_ms)) \
-                 FROM {s}.deliveries WHERE state IN ('queued', 'retrying', 'running') \
-                 GROUP BY state"
+                 FROM {s}.deliveries WHERE state IN ('queued', 'retrying') GROUP BY state \
+                 UNION ALL SELECT 'running', COUNT(*), \
+                 MIN(COALESCE(pending_since_ms, received_ms)) \
+                 FROM {s}.deliveries WHERE state = 'running'"
             )),
             finished: sql(format!(
                 "SELECT COUNT(*) FILTER (WHERE state = 'completed'), \

@@ -9,6 +9,7 @@ use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 use super::PostgresBackend;
 use crate::error::Error;
 use crate::record::{Attempt, Claimed, Verdict};
+use crate::store::WorkStore as _;
 
 /// The handler's access to its attempt's transaction
 /// ([`Job::transaction`](crate::Job::transaction)): a `&mut PgConnection` inside the
@@ -80,17 +81,11 @@ impl Cell {
             guard.take()
         };
         let Some(mut transaction) = transaction else {
-            return self
-                .store
-                .record(&self.store.shared.pool, &claimed, &attempt, &verdict)
-                .await;
+            return self.store.finish(claimed, attempt, verdict).await;
         };
         if verdict != Verdict::Complete {
             transaction.rollback().await?;
-            return self
-                .store
-                .record(&self.store.shared.pool, &claimed, &attempt, &verdict)
-                .await;
+            return self.store.finish(claimed, attempt, verdict).await;
         }
         if self
             .store

@@ -67,7 +67,7 @@ impl Default for PostgresOptions {
         PostgresOptions {
             schema: DEFAULT_SCHEMA.to_string(),
             listen: true,
-            intake_connections: 4,
+            intake_connections: 2,
             worker_connections: 4,
             max_connections: 16,
         }
@@ -75,7 +75,7 @@ impl Default for PostgresOptions {
 }
 
 impl PostgresOptions {
-    /// The default options: schema `meetingbaas_inbox`, `LISTEN` on, 4 intake connections, 4
+    /// The default options: schema `meetingbaas_inbox`, `LISTEN` on, 2 intake connections, 4
     /// for the worker's bookkeeping, a pool of 16 for handlers' transactions and the admin API.
     pub fn new() -> Self {
         PostgresOptions::default()
@@ -96,7 +96,7 @@ impl PostgresOptions {
         self
     }
 
-    /// The connections intake writes with, its own (default 4, at least 1): each writes one
+    /// The connections intake writes with, its own (default 2, at least 1): each writes one
     /// batch of deliveries at a time.
     pub fn intake_connections(mut self, connections: u32) -> Self {
         self.intake_connections = connections.max(1);

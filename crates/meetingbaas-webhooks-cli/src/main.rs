@@ -183,6 +183,18 @@ body is escaped (control characters as \\u{..}).")]
     Inbox(InboxArgs),
 }
 
+/// `inbox redeliver --help`: what happens, in order, and the exit statuses.
+const REDELIVER_HELP: &str = "\
+In order: the delivery is read from the inbox (its bot id and key), its key is forgotten (a copy
+sent again is stored again; the stored delivery stays), then Meeting BaaS is asked to deliver
+the bot's webhook again. If the API call fails the key stays forgotten: a copy that arrives later
+is stored and handled again, which is what was asked for.
+Use it when a bot.completed was handled after its links expired (4 hours after it was sent), or
+to run a delivery from Meeting BaaS's copy rather than the inbox's (`redrive` runs the inbox's).
+
+Exit status: as the API commands (`meetingbaas-webhooks resend --help`); 1 also when the
+delivery is not in the inbox or names no bot.";
+
 /// An API command's examples followed by the exit statuses they share.
 fn api_help(examples: &str) -> String {
     format!("{examples}\n\n{}", commands::api::EXIT_STATUS_HELP)
@@ -191,6 +203,16 @@ fn api_help(examples: &str) -> String {
 /// How to reach Meeting BaaS's API: flags shared by every API command.
 #[derive(Args)]
 struct ApiConnection {
+    #[command(flatten)]
+    reach: ApiReach,
+    /// Print one JSON object (also on failure) instead of a readable line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Where the API is and how to call it (`inbox redeliver` takes `--json` from `inbox`).
+#[derive(Args)]
+struct ApiReach {
     /// The API's base URL (default: MEETINGBAAS_API_URL, else https://api.meetingbaas.com).
     /// Plain http:// is accepted for loopback addresses only.
     #[arg(long, value_name = "URL")]
@@ -199,9 +221,6 @@ struct ApiConnection {
     /// read command lines.
     #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     api_key: Option<String>,
-    /// Print one JSON object (also on failure) instead of a readable line.
-    #[arg(long)]
-    json: bool,
     /// Seconds each try may take (connect, answer, body).
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=300))]
     timeout: u64,
@@ -215,10 +234,16 @@ struct ApiConnection {
 
 impl ApiConnection {
     fn into_connection(self) -> commands::api::Connection {
+        self.reach.into_connection(self.json)
+    }
+}
+
+impl ApiReach {
+    fn into_connection(self, json: bool) -> commands::api::Connection {
         commands::api::Connection {
             api_url: self.api_url,
             api_key: self.api_key,
-            json: self.json,
+            json,
             timeout: Duration::from_secs(self.timeout),
             retries: self.retries,
             ca_cert: self.ca_cert,
@@ -341,6 +366,20 @@ enum InboxAction {
         /// The key, as `show` prints it (`svix:id:msg_...`, or `callback:sha256:...` for the schemes
         /// without a message id).
         key: String,
+    },
+    /// Ask Meeting BaaS to deliver a stored delivery's bot again (fresh presigned links where
+    /// the API rebuilds the payload), after forgetting the delivery's idempotency key so that
+    /// the new copy is stored and handled, not answered as a duplicate.
+    #[command(after_help = REDELIVER_HELP)]
+    Redeliver {
+        /// The stored delivery's id (its bot is asked for; `list` and `show` print ids).
+        id: String,
+        /// The API call: `resend` (POST /v2/bots/{id}/resend-webhook: the v2 webhook) or
+        /// `retry-callback` (POST /v2/bots/{id}/retry-callback: the bot's callback).
+        #[arg(long, value_name = "CALL", default_value = "resend", value_parser = ["resend", "retry-callback"])]
+        via: String,
+        #[command(flatten)]
+        api: ApiReach,
     },
     /// Delete dead letters (or completed deliveries) for good.
     Purge {
@@ -603,6 +642,11 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     older_than,
                 },
                 InboxAction::Backup { to } => Action::Backup { to },
+                InboxAction::Redeliver { id, via, api } => Action::Redeliver {
+                    id,
+                    callback: via == "retry-callback",
+                    api: api.into_connection(args.json),
+                },
             };
             commands::inbox::run(commands::inbox::Options {
                 store: args.store,

@@ -1090,6 +1090,7 @@ mod tests {
             kind: Some("bot.status_change".into()),
             event: Some("bot.status_change".into()),
             bot_id: None,
+            time: Default::default(),
             scheme: "callback".into(),
             message_id: None,
             body: bytes::Bytes::from(vec![b' '; 1024]),

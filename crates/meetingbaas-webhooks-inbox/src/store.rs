@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use meetingbaas_webhooks::VerifiedDelivery;
+use meetingbaas_webhooks::event::EventTime;
 use meetingbaas_webhooks_receiver::{Enqueued, EventLabel};
 
 use crate::error::Error;
@@ -39,6 +40,8 @@ pub struct NewDelivery {
     pub message_id: Option<String>,
     /// The verified body.
     pub body: bytes::Bytes,
+    /// When the event happened by its payload: what orders a bot's deliveries.
+    pub time: EventTime,
 }
 
 impl NewDelivery {
@@ -52,6 +55,7 @@ impl NewDelivery {
             scheme: delivery.scheme().as_str().to_string(),
             message_id: delivery.message_id().map(str::to_string),
             body: delivery.body().clone(),
+            time: label.time,
         }
     }
 }

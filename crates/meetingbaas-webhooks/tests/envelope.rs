@@ -1,12 +1,15 @@
 //! `Envelope::peek` (what intake reads) agrees with the full parse (what a handler reads) on
 //! every body: the same name, kind and bot id when both succeed, and both fail together.
 
-use meetingbaas_webhooks::event::Envelope;
+use meetingbaas_webhooks::event::{Envelope, EventTime};
 use meetingbaas_webhooks::{Event, Scheme, Signer, Verifier};
 use proptest::prelude::*;
 
-/// `(name, kind, bot id)` of the full parse of `body` (as a delivery under `alert` or not).
-fn full(body: &[u8], alert: bool) -> Option<(String, String, Option<String>)> {
+/// Name, kind, bot id and times.
+type Read = (String, String, Option<String>, EventTime);
+
+/// `(name, kind, bot id, times)` of the full parse of `body` (as a delivery under `alert` or not).
+fn full(body: &[u8], alert: bool) -> Option<Read> {
     let event = if alert {
         // The alert scheme's own reading: through a verified delivery.
         let verifier = Verifier::builder().alert_secret("s").build().unwrap();
@@ -22,15 +25,17 @@ fn full(body: &[u8], alert: bool) -> Option<(String, String, Option<String>)> {
         event.name().to_owned(),
         event.kind().as_str().to_owned(),
         event.bot_id().map(str::to_owned),
+        event.time(),
     ))
 }
 
-fn peeked(body: &[u8], alert: bool) -> Option<(String, String, Option<String>)> {
+fn peeked(body: &[u8], alert: bool) -> Option<Read> {
     let envelope = Envelope::peek(body, alert).ok()?;
     Some((
         envelope.name().to_owned(),
         envelope.kind().as_str().to_owned(),
         envelope.bot_id().map(str::to_owned),
+        envelope.time(),
     ))
 }
 
@@ -90,6 +95,19 @@ fn edge_cases_read_the_same() {
         r#"{"event":1}"#,
         r#"{"event":"bot.failed","data":{},"data":{"bot_id":"second"}}"#,
         r#"{"event":"bot.failed","bot_id":"a","bot_id":"b"}"#,
+        r#"{"event":"bot.status_change","data":{"bot_id":"b","status":{"code":"joining_call","created_at":"2025-01-15T10:30:00Z"}}}"#,
+        r#"{"event":"bot.status_change","data":{"status":"joining_call"},"status":{"created_at":"2025-01-15T10:30:00Z"}}"#,
+        r#"{"event":"bot.status_change","data":{"status":{"created_at":7}}}"#,
+        r#"{"event":"bot.status_change","data":{"status":{"created_at":"soon"}}}"#,
+        r#"{"event":"bot.status_change","data":{"bot_id":"b"},"status":{"created_at":"2025-01-15T10:30:00Z"}}"#,
+        r#"{"event":"bot.completed","data":{"bot_id":"b","sent_at":"2025-01-15T11:05:00Z"},"sent_at":"2025-01-15T12:05:00Z"}"#,
+        r#"{"event":"bot.completed","data":{"bot_id":"b"},"sent_at":"2025-01-15T12:05:00Z"}"#,
+        r#"{"event":"bot.completed","data":{"sent_at":3},"sent_at":"2025-01-15T12:05:00Z"}"#,
+        r#"{"event":"bot.failed","data":{"sent_at":"2025-01-15T11:05:00+01:00"}}"#,
+        r#"{"event":"calendar.event_created","data":{"sent_at":"2025-01-15T11:05:00Z"}}"#,
+        r#"{"event":"nope","data":{"sent_at":"2025-01-15T11:05:00Z","status":{"created_at":"2025-01-15T11:00:00Z"}}}"#,
+        r#"{"event":"nope","sent_at":"2025-01-15T11:05:00Z"}"#,
+        r#"{"alert_rule_id":"r","sent_at":"2025-01-15T11:05:00Z"}"#,
         r#"[1,2]"#,
         r#"{"event":"x"} trailing"#,
         "not json",
@@ -108,6 +126,9 @@ fn value() -> impl Strategy<Value = String> {
         Just(r#""text""#.to_owned()),
         "[a-z0-9-]{0,6}".prop_map(|s| format!(r#""{s}""#)),
         Just(r#"{"nested":{"bot_id":"deep"}}"#.to_owned()),
+        Just(r#""2025-01-15T10:30:00Z""#.to_owned()),
+        Just(r#"{"code":"joining_call","created_at":"2025-01-15T10:30:00Z"}"#.to_owned()),
+        Just(r#"{"created_at":5}"#.to_owned()),
     ]
 }
 
@@ -117,6 +138,8 @@ fn name() -> impl Strategy<Value = String> {
         Just(r#""complete""#.to_owned()),
         Just(r#""calendar.events_synced""#.to_owned()),
         Just(r#""meeting.started""#.to_owned()),
+        Just(r#""bot.status_change""#.to_owned()),
+        Just(r#""bot.failed""#.to_owned()),
         Just(r#""alert""#.to_owned()),
         Just(r#""unknown.thing""#.to_owned()),
         Just("3".to_owned()),
@@ -128,7 +151,13 @@ fn field() -> impl Strategy<Value = String> {
     // Keys inside `data` are distinct: JSON leaves repeated names to the reader, and the full
     // parse itself keeps the first or the last of them depending on where `data` comes.
     let data = proptest::collection::btree_map(
-        prop_oneof![Just("bot_id"), Just("other"), Just("event")],
+        prop_oneof![
+            Just("bot_id"),
+            Just("other"),
+            Just("event"),
+            Just("sent_at"),
+            Just("status")
+        ],
         value(),
         0..3,
     )
@@ -146,6 +175,7 @@ fn field() -> impl Strategy<Value = String> {
         value().prop_map(|v| format!(r#""extra":{v}"#)),
         Just(r#""alert_rule_id":"r-1""#.to_owned()),
         value().prop_map(|v| format!(r#""sent_at":{v}"#)),
+        value().prop_map(|v| format!(r#""status":{v}"#)),
     ]
 }
 

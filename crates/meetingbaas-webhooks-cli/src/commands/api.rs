@@ -69,10 +69,28 @@ pub(crate) enum Request {
 /// Checks the input (nothing is sent before it is valid), calls the API, prints the answer.
 pub(crate) async fn run(request: Request, connection: Connection) -> Result<ExitCode, Failure> {
     let json = connection.json;
+    let outcome = send(request, connection).await?;
+    print(outcome, json)
+}
+
+/// Checks the input and calls the API: `Err` for input that cannot be sent (a bad bot id, no
+/// key), `Ok` with what the API answered (the `--json` object and the human lines, or why it
+/// failed).
+pub(crate) async fn send(
+    request: Request,
+    connection: Connection,
+) -> Result<Result<(Value, Vec<String>), Error>, Failure> {
     // Input first: a bad bot id is refused before the key is even looked for.
     let checked = Checked::from(request)?;
     let client = client(connection)?;
-    let outcome = checked.call(&client).await;
+    Ok(checked.call(&client).await)
+}
+
+/// Prints what [`send`] answered, as JSON or lines, and maps a failure to its exit status.
+pub(crate) fn print(
+    outcome: Result<(Value, Vec<String>), Error>,
+    json: bool,
+) -> Result<ExitCode, Failure> {
     match outcome {
         Ok((value, lines)) => {
             if json {
@@ -247,7 +265,7 @@ fn accepted_output(endpoint: &str, bot: &BotId, accepted: &Accepted) -> (Value, 
 }
 
 /// The failure for an API error: its message and the documented exit status.
-fn failure(err: &Error) -> Failure {
+pub(crate) fn failure(err: &Error) -> Failure {
     let message = err.to_string();
     match err {
         Error::InvalidBotId(_) | Error::InvalidInput(_) | Error::Config(_) => {
@@ -261,7 +279,7 @@ fn failure(err: &Error) -> Failure {
 }
 
 /// `{"ok": false, "error": code, "status", "message", "retry_after", "response": {...}}`.
-fn error_json(err: &Error) -> Value {
+pub(crate) fn error_json(err: &Error) -> Value {
     let response = err.response().map(|response| {
         json!({
             "success": response.success,

@@ -50,6 +50,12 @@ pub(crate) enum Action {
     Backup {
         to: std::path::PathBuf,
     },
+    Redeliver {
+        id: String,
+        /// `retry-callback` rather than `resend-webhook`.
+        callback: bool,
+        api: crate::commands::api::Connection,
+    },
 }
 
 pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
@@ -165,6 +171,9 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
             }
         }
         Action::Backup { to } => return backup(&store, to, json).await,
+        Action::Redeliver { id, callback, api } => {
+            return redeliver(&inbox, &id, callback, api, json).await;
+        }
         Action::Purge {
             dead,
             completed,
@@ -193,6 +202,71 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `redeliver ID`: forgets the delivery's key, then asks Meeting BaaS to deliver its bot again.
+async fn redeliver(
+    inbox: &Inbox,
+    id: &str,
+    callback: bool,
+    api: crate::commands::api::Connection,
+    json: bool,
+) -> Result<ExitCode, Failure> {
+    use crate::commands::api::{self, Request};
+    let shown = inbox
+        .show(id)
+        .await
+        .map_err(|err| Failure::runtime(printable(&err.to_string())))?;
+    let Some(bot_id) = shown.summary.bot_id.clone() else {
+        return Err(Failure::runtime(format!(
+            "delivery {} names no bot: there is nothing to ask Meeting BaaS for",
+            printable(id)
+        )));
+    };
+    // Checked before anything is written: a bot id the API would refuse forgets nothing.
+    meetingbaas_webhooks_api::BotId::new(&bot_id)
+        .map_err(|err| Failure::runtime(printable(&err.to_string())))?;
+    let request = if callback {
+        Request::RetryCallback {
+            bot_id,
+            url: None,
+            secret: None,
+            method: None,
+        }
+    } else {
+        Request::Resend { bot_id }
+    };
+    // The key first: a copy that arrives before this command has printed must be stored.
+    let key = shown.summary.key;
+    let forgotten = inbox
+        .forget(&key)
+        .await
+        .map_err(|err| Failure::runtime(printable(&err.to_string())))?;
+    let before = if forgotten {
+        format!("forgot key {}", printable(&key))
+    } else {
+        format!("key {} was forgotten already", printable(&key))
+    };
+    let outcome = api::send(request, api).await;
+    if !json {
+        output::out(before);
+    }
+    let outcome = outcome?;
+    if json {
+        // One object: what the inbox did, and the API's answer (or its error).
+        let answer = match &outcome {
+            Ok((value, _)) => value.clone(),
+            Err(err) => api::error_json(err),
+        };
+        output::out(
+            json!({ "id": id, "key": printable(&key), "forgotten": forgotten, "api": answer }),
+        );
+        return match outcome {
+            Ok(_) => Ok(ExitCode::SUCCESS),
+            Err(err) => Err(api::failure(&err)),
+        };
+    }
+    api::print(outcome, false)
 }
 
 /// `backup --to FILE`: a SQLite inbox copied through the online backup API, beside a running

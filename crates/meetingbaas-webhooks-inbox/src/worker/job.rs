@@ -2,9 +2,10 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use meetingbaas_webhooks::event::EventData;
+use meetingbaas_webhooks::event::{EventData, EventTime, links_expire_at_ms};
 use meetingbaas_webhooks::{Event, EventKind, ParseError};
 
 use crate::record::now_ms;
@@ -63,6 +64,7 @@ struct Meta {
     kind: EventKind,
     name: String,
     bot_id: Option<String>,
+    time: EventTime,
     /// The attempt's transaction, with a store that has them.
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     scope: Option<crate::store::AttemptScope>,
@@ -131,6 +133,28 @@ impl<S, D> Job<S, D> {
     /// The bot the event is about, when it names one.
     pub fn bot_id(&self) -> Option<&str> {
         self.meta.bot_id.as_deref()
+    }
+
+    /// When the event happened by its payload (`status.created_at`, `sent_at`): what orders a
+    /// bot's deliveries ([`WorkerBuilder::order_by_bot`](crate::WorkerBuilder::order_by_bot)).
+    pub fn event_time(&self) -> EventTime {
+        self.meta.time
+    }
+
+    /// When the payload's presigned links (video, audio, transcription, diarization, chat
+    /// messages) expire: 4 hours after its `sent_at`, or after receipt where it has none.
+    /// A delivery handled from a backlog or redriven later holds dead links: ask Meeting BaaS
+    /// for a fresh delivery (`meetingbaas-webhooks inbox redeliver`).
+    pub fn links_expire_at(&self) -> SystemTime {
+        let ms = links_expire_at_ms(self.meta.time.sent_at, self.meta.received_ms);
+        UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
+
+    /// Whether the payload's presigned links have expired by now ([`links_expire_at`]).
+    ///
+    /// [`links_expire_at`]: Self::links_expire_at
+    pub fn links_expired(&self) -> bool {
+        links_expire_at_ms(self.meta.time.sent_at, self.meta.received_ms) <= now_ms()
     }
 
     /// The database transaction in which this delivery's completion will be recorded (the
@@ -292,6 +316,7 @@ impl Job {
             kind: kind.unwrap_or_else(|| event.kind()),
             name: event.name().to_owned(),
             bot_id: event.bot_id().map(str::to_owned),
+            time: event.time(),
             scope,
         };
         Job {
@@ -321,4 +346,36 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn links_expire_four_hours_after_sent_at_or_receipt() {
+        let old = Job::from_body(
+            r#"{"event":"bot.completed","data":{"bot_id":"b","sent_at":"2025-01-15T11:05:00Z"}}"#,
+        )
+        .unwrap();
+        let sent = Duration::from_millis(1_736_939_100_000);
+        assert_eq!(
+            old.links_expire_at(),
+            UNIX_EPOCH + sent + Duration::from_secs(4 * 3600)
+        );
+        assert!(old.links_expired());
+        assert_eq!(old.event_time().event_ms(), Some(1_736_939_100_000));
+
+        let fresh = Job::from_body(r#"{"event":"bot.completed","data":{"bot_id":"b"}}"#).unwrap();
+        assert!(!fresh.links_expired(), "counted from receipt: now");
+        let expires = fresh.links_expire_at().duration_since(UNIX_EPOCH).unwrap();
+        let received = Duration::from_millis(u64::try_from(fresh.received_ms()).unwrap());
+        assert_eq!(expires - received, Duration::from_secs(4 * 3600));
+
+        let status = Job::from_body(
+            r#"{"event":"bot.status_change","data":{"bot_id":"b","status":{"code":"joining_call","created_at":"2025-01-15T10:30:00Z"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(status.event_time().event_ms(), Some(1_736_937_000_000));
+    }
 }

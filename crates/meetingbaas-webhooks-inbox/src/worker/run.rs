@@ -340,6 +340,9 @@ impl<S: Send + Sync + 'static> Worker<S> {
             });
             kind = Some(job.kind());
             bot_id = job.bot_id().map(str::to_owned);
+            if job.kind() == EventKind::BotCompleted && job.links_expired() {
+                tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, bot_id = ?job.bot_id(), "the recording, audio and transcript links of this bot.completed expired (4 hours after it was sent): ask Meeting BaaS for a fresh delivery (`meetingbaas-webhooks inbox redeliver`)");
+            }
             let Some(handler) = config
                 .handlers
                 .get(&job.kind())

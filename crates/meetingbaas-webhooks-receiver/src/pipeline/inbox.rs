@@ -24,7 +24,7 @@ use bytes::Bytes;
 
 use meetingbaas_webhooks::EventKind;
 use meetingbaas_webhooks::VerifiedDelivery;
-use meetingbaas_webhooks::event::Envelope;
+use meetingbaas_webhooks::event::{Envelope, EventTime};
 
 /// What the pipeline knows of a delivery's event when it stores it: its envelope only (the
 /// payload is parsed by the worker), so that a body that is not an event is still stored (every
@@ -38,6 +38,9 @@ pub struct EventLabel {
     pub name: Option<String>,
     /// The bot concerned, when the event names one.
     pub bot_id: Option<String>,
+    /// When the event happened by its payload ([`Envelope::time`]): what orders a bot's
+    /// deliveries in the inbox.
+    pub time: EventTime,
 }
 
 impl EventLabel {
@@ -47,6 +50,7 @@ impl EventLabel {
             kind,
             name,
             bot_id: None,
+            time: EventTime::default(),
         }
     }
 
@@ -59,11 +63,13 @@ impl EventLabel {
 
 impl From<Envelope> for EventLabel {
     fn from(envelope: Envelope) -> Self {
+        let time = envelope.time();
         let (name, kind, bot_id) = envelope.into_parts();
         EventLabel {
             kind: Some(kind),
             name: Some(name),
             bot_id,
+            time,
         }
     }
 }

@@ -15,6 +15,7 @@ use serde::Deserializer as _;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 
 use super::lenient::Key;
+use super::time::EventTime;
 use super::{EventKind, EventName, Target};
 use crate::error::ParseError;
 
@@ -24,6 +25,7 @@ pub struct Envelope {
     name: String,
     kind: EventKind,
     bot_id: Option<String>,
+    time: EventTime,
 }
 
 impl Envelope {
@@ -69,6 +71,12 @@ impl Envelope {
     /// The bot concerned, as [`Event::bot_id`](super::Event::bot_id).
     pub fn bot_id(&self) -> Option<&str> {
         self.bot_id.as_deref()
+    }
+
+    /// When the event happened by its payload (`data.status.created_at`, `sent_at`), as
+    /// [`Event::time`](super::Event::time) reads it.
+    pub fn time(&self) -> EventTime {
+        self.time
     }
 
     /// The name, kind and bot id, taken.
@@ -135,6 +143,60 @@ impl<'de> de::Deserialize<'de> for BotId {
     }
 }
 
+/// A `status` value as far as the envelope cares: an object's first string `created_at`, and
+/// whether the value reads as a status at all (an object or a code string: then the top level
+/// does not fill it).
+struct StatusTime(Option<String>, bool);
+
+impl<'de> de::Deserialize<'de> for StatusTime {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<StatusTime, D::Error> {
+        struct StatusVisitor;
+        impl<'de> Visitor<'de> for StatusVisitor {
+            type Value = StatusTime;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<StatusTime, A::Error> {
+                let mut created_at: Option<BotId> = None;
+                while let Some(key) = map.next_key::<Key<'de>>()? {
+                    if key.as_str() == "created_at" && created_at.is_none() {
+                        created_at = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(StatusTime(
+                    created_at.and_then(|value| value.as_str().map(String::from)),
+                    true,
+                ))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<StatusTime, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(StatusTime(None, false))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<StatusTime, E> {
+                Ok(StatusTime(None, true))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<StatusTime, E> {
+                Ok(StatusTime(None, false))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<StatusTime, E> {
+                Ok(StatusTime(None, false))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<StatusTime, E> {
+                Ok(StatusTime(None, false))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<StatusTime, E> {
+                Ok(StatusTime(None, false))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<StatusTime, E> {
+                Ok(StatusTime(None, false))
+            }
+        }
+        deserializer.deserialize_any(StatusVisitor)
+    }
+}
+
 /// What `data` held, as far as the envelope cares.
 enum Data {
     Null,
@@ -143,6 +205,10 @@ enum Data {
         first_string: Option<String>,
         /// The last `bot_id` of any type (what a JSON map keeps, for an unknown event).
         last: Option<BotId>,
+        /// The first `status`, when sent.
+        status: Option<StatusTime>,
+        /// The first `sent_at`, when sent.
+        sent_at: Option<BotId>,
     },
     Other,
 }
@@ -157,20 +223,35 @@ impl<'de> de::Deserialize<'de> for Data {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
                 let (mut first_string, mut last) = (None, None);
+                let (mut status, mut sent_at) = (None, None);
                 while let Some(key) = map.next_key::<Key<'de>>()? {
-                    if key.as_str() == "bot_id" {
-                        let value: BotId = map.next_value()?;
-                        if first_string.is_none()
-                            && let BotId::String(id) = &value
-                        {
-                            first_string = Some(id.clone());
+                    match key.as_str() {
+                        "bot_id" => {
+                            let value: BotId = map.next_value()?;
+                            if first_string.is_none()
+                                && let BotId::String(id) = &value
+                            {
+                                first_string = Some(id.clone());
+                            }
+                            last = Some(value);
                         }
-                        last = Some(value);
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
+                        "status" if status.is_none() => {
+                            status = Some(map.next_value::<StatusTime>()?);
+                        }
+                        "sent_at" if sent_at.is_none() => {
+                            sent_at = Some(map.next_value::<BotId>()?);
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
                     }
                 }
-                Ok(Data::Object { first_string, last })
+                Ok(Data::Object {
+                    first_string,
+                    last,
+                    status,
+                    sent_at,
+                })
             }
             fn visit_unit<E: de::Error>(self) -> Result<Data, E> {
                 Ok(Data::Null)
@@ -215,6 +296,9 @@ impl<'de> Visitor<'de> for TopVisitor {
         let mut data: Option<Data> = None;
         // The first top-level `bot_id` (a flat body's, or one beside `data`).
         let mut top_bot_id: Option<BotId> = None;
+        // The first top-level `sent_at` and `status` (a flat body's, or beside `data`).
+        let mut top_sent_at: Option<BotId> = None;
+        let mut top_status: Option<StatusTime> = None;
         let mut alert_rule_id = false;
         let mut extra_seen = false;
         while let Some(key) = map.next_key::<Key<'de>>()? {
@@ -237,6 +321,8 @@ impl<'de> Visitor<'de> for TopVisitor {
                     let value: BotId = map.next_value()?;
                     top_bot_id.get_or_insert(value);
                 }
+                "sent_at" if top_sent_at.is_none() => top_sent_at = Some(map.next_value()?),
+                "status" if top_status.is_none() => top_status = Some(map.next_value()?),
                 other => {
                     alert_rule_id |= other == "alert_rule_id";
                     map.next_value::<IgnoredAny>()?;
@@ -255,6 +341,7 @@ impl<'de> Visitor<'de> for TopVisitor {
                     name: "alert".into(),
                     kind: EventKind::Alert,
                     bot_id: None,
+                    time: EventTime::default(),
                 });
             }
             return Err(de::Error::missing_field("event"));
@@ -284,6 +371,47 @@ impl<'de> Visitor<'de> for TopVisitor {
                 (EventKind::Unknown, bot_id)
             }
         };
-        Ok(Envelope { name, kind, bot_id })
+        // Inside `data` first, the top level where `data` has none (as the payload reads them).
+        let (data_status, data_sent) = match &data {
+            Some(Data::Object {
+                status, sent_at, ..
+            }) => (status.as_ref(), sent_at.as_ref()),
+            _ => (None, None),
+        };
+        let (status_at, sent_at) = if kind == EventKind::Unknown {
+            // Unknown: `data` as JSON, the top level merged in where it has no such name.
+            match &data {
+                None | Some(Data::Null) => (top_status.as_ref(), top_sent_at.as_ref()),
+                Some(Data::Object { .. }) => (
+                    data_status.or(top_status.as_ref()),
+                    data_sent.or(top_sent_at.as_ref()),
+                ),
+                Some(Data::Other) => (None, None),
+            }
+        } else {
+            // A typed payload: a field that did not read is filled from the top level.
+            let status = data_status.filter(|s| s.1).or(top_status.as_ref());
+            let sent = data_sent
+                .filter(|s| s.as_str().is_some())
+                .or(top_sent_at.as_ref());
+            (status, sent)
+        };
+        let status_at = status_at.and_then(|s| s.0.as_deref());
+        let sent_at = sent_at.and_then(BotId::as_str);
+        // The fields each payload has (`Event::time`).
+        let time = match kind {
+            EventKind::BotStatusChange => EventTime::from_fields(status_at, None),
+            EventKind::BotCompleted | EventKind::Unknown => {
+                EventTime::from_fields(status_at, sent_at)
+            }
+            EventKind::BotFailed | EventKind::ChatMessage => EventTime::from_fields(None, sent_at),
+            _ => EventTime::default(),
+        };
+        Ok(Envelope {
+            name,
+            kind,
+            bot_id,
+            time,
+        })
     }
 }

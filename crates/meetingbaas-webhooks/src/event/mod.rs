@@ -51,6 +51,7 @@ mod lazy;
 pub(crate) mod lenient;
 mod names;
 mod parse;
+pub mod time;
 
 use alloc::boxed::Box;
 use alloc::string::String;
@@ -75,6 +76,7 @@ pub use envelope::Envelope;
 pub use lazy::Lazy;
 pub use lenient::{ParseIssue, UnknownFields};
 pub use names::{EventName, Generation};
+pub use time::{EventTime, TimeField, is_stale, links_expire_at_ms, parse_timestamp_ms};
 
 use lenient::{Ctx, Payload, Seg};
 pub(crate) use parse::{classify_any, parse_event};
@@ -382,6 +384,52 @@ impl Event {
                 .filter(|v| !v.is_null()),
             known => known.payload().and_then(Payload::extra),
         }
+    }
+
+    /// When the event happened by its payload: the status's `created_at` (status changes,
+    /// and `bot.completed` where it sends its final status) and `sent_at` (`bot.completed`,
+    /// `bot.failed`, chat messages; an unknown event's `data`). What orders a bot's deliveries
+    /// and tells a stale status ([`time`](self::time)); [`Envelope::time`] reads the same from
+    /// the raw body.
+    pub fn time(&self) -> EventTime {
+        fn status(status: &Option<BotStatus>) -> Option<&str> {
+            status
+                .as_ref()
+                .and_then(|status| status.created_at.as_deref())
+        }
+        match self {
+            Event::BotStatusChange { data, .. } => {
+                EventTime::from_fields(status(&data.status), None)
+            }
+            Event::BotCompleted { data, .. } => {
+                EventTime::from_fields(status(&data.status), data.sent_at.as_deref())
+            }
+            Event::BotFailed { data, .. } => EventTime::from_fields(None, data.sent_at.as_deref()),
+            Event::ChatMessage { data, .. } => {
+                EventTime::from_fields(None, data.sent_at.as_deref())
+            }
+            Event::Unknown(unknown) => EventTime::from_fields(
+                unknown
+                    .data
+                    .get("status")
+                    .and_then(|status| status.get("created_at"))
+                    .and_then(Value::as_str),
+                unknown.data.get("sent_at").and_then(Value::as_str),
+            ),
+            _ => EventTime::default(),
+        }
+    }
+
+    /// When the payload's presigned links (video, audio, transcription...) expire, Unix
+    /// milliseconds: 4 hours after its `sent_at`; `None` where it has no readable `sent_at`
+    /// (the inbox's [`Job`] counts from receipt then).
+    ///
+    /// [`Job`]: https://docs.rs/meetingbaas-webhooks-inbox/latest/meetingbaas_webhooks_inbox/struct.Job.html
+    pub fn links_expire_at_ms(&self) -> Option<i64> {
+        self.time()
+            .sent_at
+            .ms()
+            .map(|sent| sent.saturating_add(time::LINK_LIFETIME_MS))
     }
 
     /// The alert, for [`Event::Alert`].

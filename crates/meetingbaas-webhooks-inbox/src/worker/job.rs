@@ -135,8 +135,8 @@ impl<S, D> Job<S, D> {
         self.meta.bot_id.as_deref()
     }
 
-    /// When the event happened by its payload (`status.created_at`, `sent_at`): what orders a
-    /// bot's deliveries ([`WorkerBuilder::order_by_bot`](crate::WorkerBuilder::order_by_bot)).
+    /// When the event happened by its payload (`status.created_at`, else `sent_at`), never
+    /// by the local clock ([`EventTime`]).
     pub fn event_time(&self) -> EventTime {
         self.meta.time
     }

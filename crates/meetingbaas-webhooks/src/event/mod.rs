@@ -389,7 +389,7 @@ impl Event {
     /// When the event happened by its payload: the status's `created_at` (status changes,
     /// and `bot.completed` where it sends its final status) and `sent_at` (`bot.completed`,
     /// `bot.failed`, chat messages; an unknown event's `data`). What orders a bot's deliveries
-    /// and tells a stale status ([`time`](self::time)); [`Envelope::time`] reads the same from
+    /// and tells a stale status ([`time`](mod@self::time)); [`Envelope::time`] reads the same from
     /// the raw body.
     pub fn time(&self) -> EventTime {
         fn status(status: &Option<BotStatus>) -> Option<&str> {

@@ -56,6 +56,7 @@ pub mod deliveries;
 pub mod hostile_cases;
 pub mod inbox_cases;
 pub mod inbox_fault_cases;
+pub mod order_cases;
 pub mod postgres_server;
 pub mod rate_limit_cases;
 pub mod redis_server;
@@ -185,6 +186,10 @@ macro_rules! inbox_suite {
             a_log_that_does_not_belong_is_never_a_silent_ready,
         );
         #[test]
+        fn statuses_run_in_bot_order_sqlite() {
+            $crate::order_cases::statuses_run_in_bot_order_sqlite($binary);
+        }
+        #[test]
         fn sigterm_with_handlers_running_loses_nothing_sqlite() {
             $crate::shutdown_cases::sigterm_with_handlers_running_loses_nothing_sqlite($binary);
         }
@@ -216,8 +221,36 @@ macro_rules! inbox_suite {
 #[macro_export]
 macro_rules! inbox_replicas_suite {
     ($binary:expr) => {
+        #[test]
+        fn statuses_run_in_bot_order_two_replicas_redis() {
+            $crate::order_cases::statuses_run_in_bot_order_two_replicas_redis($binary);
+        }
+
+        #[test]
+        fn statuses_run_in_bot_order_two_replicas_postgres() {
+            $crate::order_cases::statuses_run_in_bot_order_two_replicas_postgres($binary);
+        }
+
         /// The full tier: `scripts/test --full` (CI) runs these.
         mod full_tier {
+            #[test]
+            #[ignore = "full tier: scripts/test --full"]
+            fn a_killed_replicas_bot_waits_for_the_lease_then_runs_in_order_redis() {
+                $crate::order_cases::a_killed_replicas_bot_waits_for_the_lease_then_runs_in_order(
+                    $binary,
+                    $crate::order_cases::Shared::Redis,
+                );
+            }
+
+            #[test]
+            #[ignore = "full tier: scripts/test --full"]
+            fn a_killed_replicas_bot_waits_for_the_lease_then_runs_in_order_postgres() {
+                $crate::order_cases::a_killed_replicas_bot_waits_for_the_lease_then_runs_in_order(
+                    $binary,
+                    $crate::order_cases::Shared::Postgres,
+                );
+            }
+
             #[test]
             #[ignore = "full tier: scripts/test --full"]
             fn three_replicas_on_one_redis_lose_none() {

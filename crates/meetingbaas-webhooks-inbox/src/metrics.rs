@@ -14,7 +14,8 @@ pub const INBOX_DELIVERIES: &str = "meetingbaas_webhooks_inbox_deliveries";
 /// (stored, or redriven since; 0: none).
 pub const INBOX_OLDEST_PENDING_AGE_SECONDS: &str =
     "meetingbaas_webhooks_inbox_oldest_pending_age_seconds";
-/// Counter: attempts by `result` (`completed`, `retry`, `dead`).
+/// Counter: attempts by `result` (`completed`, `stale`: a stale status recorded without its
+/// usual handler, `retry`, `dead`).
 pub const INBOX_ATTEMPTS_TOTAL: &str = "meetingbaas_webhooks_inbox_attempts_total";
 /// Histogram: seconds an attempt took, by `result`.
 pub const INBOX_ATTEMPT_DURATION_SECONDS: &str =
@@ -37,6 +38,7 @@ pub const STATS_INTERVAL: Duration = Duration::from_secs(10);
 pub(crate) fn attempt(verdict: &Verdict, took: Duration) {
     let result = match verdict {
         Verdict::Complete => "completed",
+        Verdict::Stale => "stale",
         Verdict::Retry { .. } => "retry",
         Verdict::Dead { .. } => "dead",
     };

@@ -106,6 +106,8 @@ pub struct Summary {
     pub received_ms: i64,
     /// Where it is in its life.
     pub state: State,
+    /// Completed as a stale status ([`Verdict::Stale`]): not given to the usual handler.
+    pub stale: bool,
     /// Attempts so far, over every run (`attempt_count` in JSON).
     #[serde(rename = "attempt_count")]
     pub attempts: u32,
@@ -182,8 +184,10 @@ pub struct Stats {
     pub running: u64,
     /// Waiting for a next attempt.
     pub retrying: u64,
-    /// Handled.
+    /// Handled (stale statuses included).
     pub completed: u64,
+    /// Of the completed, the stale statuses ([`Verdict::Stale`]).
+    pub stale: u64,
     /// Dead letters.
     pub dead: u64,
     /// Seconds since the oldest queued, running or retrying delivery last became pending: when it
@@ -226,7 +230,7 @@ impl Default for ListQuery {
 }
 
 /// A delivery handed to a worker for one attempt.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Claimed {
     /// The inbox's id.
     pub id: String,
@@ -246,13 +250,30 @@ pub struct Claimed {
     pub received_ms: i64,
     /// The lease's token: only its holder may finish the attempt.
     pub token: String,
+    /// The bot it is about, when its envelope names one.
+    pub bot_id: Option<String>,
+    /// When its event happened by its payload, when that time can be trusted
+    /// ([`EventTime::trusted_ms`](meetingbaas_webhooks::event::EventTime::trusted_ms)).
+    pub event_ms: Option<i64>,
+    /// Claimed in bot order ([`WorkStore::claim_in_bot_order`](crate::WorkStore::claim_in_bot_order)):
+    /// the worker then checks whether a status is stale, and its completion raises
+    /// [`bot_handled_ms`](Self::bot_handled_ms).
+    pub ordered: bool,
+    /// For a delivery claimed in bot order: the event time of the newest delivery of its bot
+    /// handled so far (`None`: none, or not kept any more).
+    pub bot_handled_ms: Option<i64>,
 }
 
 /// How an attempt ended, as the worker records it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// Handled: recorded complete (once).
     Complete,
+    /// A status older than one of its bot already handled (per-bot order only,
+    /// [`is_stale`](meetingbaas_webhooks::event::is_stale)): recorded complete with the outcome
+    /// `stale`, not given to the usual handler.
+    Stale,
     /// Failed: try again at this time (Unix milliseconds).
     Retry {
         /// When.

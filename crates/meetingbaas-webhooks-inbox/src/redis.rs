@@ -59,6 +59,8 @@ use crate::record::{
 };
 use crate::store::{AdminStore, IntakeStore, NewDelivery, StoreFuture, WorkStore};
 
+mod order;
+
 const GROUP: &str = "workers";
 
 /// The schema of the keys this code writes (see [`RedisBackend::check_schema`]).
@@ -66,8 +68,10 @@ const GROUP: &str = "workers";
 /// code ignores them. 4: the body in `b:<id>` instead of the hash's `body`, a key longer than 64
 /// bytes split over `key` and `key2`, empty and default fields left out, an attempt that
 /// succeeded a field `a<number>` of the hash; this code still reads deliveries stored by older
-/// code.
-const SCHEMA_VERSION: i64 = 4;
+/// code. 5: per-bot order (`order.rs`): a delivery's `order_ms`, `event_ms` and `outcome`, the
+/// per-bot keys, `handled`, `stale`; older code ignores them (a pending set it leaves behind is
+/// cleaned as it is read).
+const SCHEMA_VERSION: i64 = 5;
 
 /// The oldest schema version whose code can use keys at [`SCHEMA_VERSION`]: code of schema 3 or
 /// older would find no body in a delivery stored by this one.
@@ -89,7 +93,8 @@ local function key_of(d)
 end
 ";
 
-/// ARGV: prefix, key, kind, event, scheme, message id, body, now, bot id.
+/// ARGV: prefix, key, kind, event, scheme, message id, body, now, bot id, order time, event
+/// time (`''`: none).
 const ENQUEUE: &str = r"
 local p = ARGV[1]
 if redis.call('EXISTS', p .. 'key:' .. ARGV[2]) == 1 then return false end
@@ -105,7 +110,10 @@ add('key2', string.sub(ARGV[2], 65))
 add('event', ARGV[4])
 add('message_id', ARGV[6])
 add('bot_id', ARGV[9])
+add('order_ms', ARGV[10])
+add('event_ms', ARGV[11])
 redis.call('HSET', d, unpack(f))
+if ARGV[9] ~= '' then redis.call('ZADD', p .. 'p:' .. ARGV[9], ARGV[10], id) end
 redis.call('SET', p .. 'b:' .. id, ARGV[7])
 redis.call('ZADD', p .. 's:queued', ARGV[8], id)
 redis.call('XADD', p .. 'stream', '*', 'id', id)
@@ -114,7 +122,10 @@ return id";
 /// Starts an attempt on each of `entries` (`{stream entry, delivery id}`) under the lease token
 /// `token .. '|' .. entry`; skips (acknowledging and deleting its entry) a delivery that is gone
 /// or finished. A delivery found running had an attempt whose lease ran out: recorded as such.
-/// Returns `{id, token, body, key, kind, attempts, attempt_base, received_ms}` per delivery.
+/// Takes the delivery out of its bot's pending set (`p:<bot>`) and, when it was parked behind
+/// another of its bot (`order.rs`), out of `w:<bot>` and `parked`.
+/// Returns `{id, token, body, key, kind, attempts, attempt_base, received_ms, runs, {bot, event
+/// time, the bot's handled time}}` per delivery.
 const START_FN: &str = r"
 local function start_all(p, entries, token, now)
   local stream = p .. 'stream'
@@ -143,34 +154,37 @@ local function start_all(p, entries, token, now)
       local t = token .. '|' .. entry
       redis.call('HSET', d, 'state', 'running', 'token', t, 'lease_started_ms', now)
       redis.call('HDEL', d, 'next_ms')
-      local f = redis.call('HMGET', d, 'body', 'kind', 'attempt_base')
+      local f = redis.call('HMGET', d, 'body', 'kind', 'attempt_base', 'bot_id', 'event_ms')
+      local bot, handled = f[4] or '', ''
+      if bot ~= '' then
+        redis.call('ZREM', p .. 'p:' .. bot, id)
+        if redis.call('ZREM', p .. 'parked', id) == 1 then
+          redis.call('ZREM', p .. 'w:' .. bot, id)
+        end
+        redis.call('HDEL', d, 'go')
+        handled = redis.call('HGET', p .. 'handled', bot) or ''
+      end
       -- The body's own key; in the hash for a delivery stored by code of schema 3 or older.
       local body = redis.call('GET', p .. 'b:' .. id) or f[1] or ''
-      out[#out + 1] = {id, t, body, key_of(d), f[2] or '', attempts, tonumber(f[3]) or 0, received, runs}
+      out[#out + 1] = {id, t, body, key_of(d), f[2] or '', attempts, tonumber(f[3]) or 0, received, runs,
+        {bot, f[5] or '', handled}}
     end
   end
   return out
 end
 ";
 
-/// One round trip for a claim: moves retries whose time has come back to the work stream, takes
-/// over entries idle longer than the lease (`XAUTOCLAIM`: their worker died), reads new entries
-/// (`XREADGROUP COUNT`, not blocking), and starts an attempt on each. Returns the stream's last
-/// entry id (an idle worker waits for entries after it), the time the next retry falls due
-/// (`''` for none), and the started attempts.
-/// ARGV: prefix, now, consumer, lease ms, max, token.
-const CLAIM: &str = r"
-local p = ARGV[1]
-local now = ARGV[2]
-local stream = p .. 'stream'
-local max = tonumber(ARGV[5])
-local due = redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', now, 'LIMIT', 0, 200)
-for _, id in ipairs(due) do
-  redis.call('ZREM', p .. 'delayed', id)
-  redis.call('XADD', stream, '*', 'id', id)
+/// Lua for both claims: due retries moved back to the work stream, stream entries taken into a
+/// list (an entry without a delivery id is acknowledged and dropped), the stream's last entry id.
+const CLAIM_FNS: &str = r"
+local function promote_due(p, now)
+  local due = redis.call('ZRANGEBYSCORE', p .. 'delayed', '-inf', now, 'LIMIT', 0, 200)
+  for _, id in ipairs(due) do
+    redis.call('ZREM', p .. 'delayed', id)
+    redis.call('XADD', p .. 'stream', '*', 'id', id)
+  end
 end
-local entries = {}
-local function take(list)
+local function take(stream, list, into)
   for _, e in ipairs(list or {}) do
     local id = nil
     if e and e[2] then
@@ -179,26 +193,46 @@ local function take(list)
       end
     end
     if id then
-      entries[#entries + 1] = {e[1], id}
+      into[#into + 1] = {e[1], id}
     elseif e then
       redis.call('XACK', stream, 'workers', e[1])
     end
   end
+  return #(list or {})
 end
+local function last_entry(stream)
+  local info = redis.call('XINFO', 'STREAM', stream)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then return info[i + 1] end
+  end
+  return '0-0'
+end
+";
+
+/// One round trip for a claim: moves retries whose time has come back to the work stream, takes
+/// over entries idle longer than the lease (`XAUTOCLAIM`: their worker died), reads new entries
+/// (`XREADGROUP COUNT`, not blocking), and starts an attempt on each. Returns the stream's last
+/// entry id (an idle worker waits for entries after it), the time the next retry falls due
+/// (`''` for none), the started attempts, and (for the claim in bot order only) the deliveries
+/// that went on out of order.
+/// ARGV: prefix, now, consumer, lease ms, max, token (and, read only by the claim in bot order,
+/// `max_wait` ms).
+const CLAIM: &str = r"
+local p = ARGV[1]
+local now = ARGV[2]
+local stream = p .. 'stream'
+local max = tonumber(ARGV[5])
+promote_due(p, now)
+local entries = {}
 local reclaimed = redis.call('XAUTOCLAIM', stream, 'workers', ARGV[3], ARGV[4], '0-0', 'COUNT', max)
-take(reclaimed[2])
+take(stream, reclaimed[2], entries)
 if #entries < max then
   local read = redis.call('XREADGROUP', 'GROUP', 'workers', ARGV[3], 'COUNT', max - #entries,
     'STREAMS', stream, '>')
-  if read then take(read[1][2]) end
-end
-local info = redis.call('XINFO', 'STREAM', stream)
-local last = '0-0'
-for i = 1, #info, 2 do
-  if info[i] == 'last-generated-id' then last = info[i + 1] end
+  if read then take(stream, read[1][2], entries) end
 end
 local next_due = redis.call('ZRANGE', p .. 'delayed', 0, 0, 'WITHSCORES')
-return {last, next_due[2] or '', start_all(p, entries, ARGV[6], now)}";
+return {last_entry(stream), next_due[2] or '', start_all(p, entries, ARGV[6], now), {}}";
 
 /// Records an attempt's end if the caller's token still holds the delivery.
 const FINISH: &str = r"
@@ -211,6 +245,8 @@ if redis.call('HGET', d, 'state') ~= 'running' or redis.call('HGET', d, 'token')
 end
 local verdict = ARGV[5]
 local now = ARGV[6]
+local stale = verdict == 'stale'
+if stale then verdict = 'completed' end
 redis.call('ZREM', p .. 's:running', id)
 -- An attempt that succeeded is a short field of the hash (`a<number>`: run, start, duration);
 -- one with an error goes to the list.
@@ -223,6 +259,10 @@ redis.call('HDEL', d, 'token', 'lease_started_ms')
 if verdict == 'completed' then
   redis.call('HSET', d, 'state', 'completed', 'finished_ms', now)
   redis.call('ZADD', p .. 's:completed', now, id)
+  if stale then
+    redis.call('HSET', d, 'outcome', 'stale')
+    redis.call('ZADD', p .. 'stale', now, id)
+  end
 elseif verdict == 'retrying' then
   redis.call('HSET', d, 'state', 'retrying', 'next_ms', ARGV[7])
   local since = redis.call('HGET', d, 'pending_since_ms')
@@ -238,6 +278,13 @@ else
 end
 redis.call('XACK', p .. 'stream', 'workers', ARGV[4])
 redis.call('XDEL', p .. 'stream', ARGV[4])
+local bot = redis.call('HGET', d, 'bot_id')
+if bot then
+  if verdict == 'retrying' then
+    redis.call('ZADD', p .. 'p:' .. bot, order_of(d), id)
+  end
+  if ARGV[11] == '1' then finished_in_order(p, id, d, bot, verdict == 'completed' and not stale, now) end
+end
 return 1";
 
 /// Renews an entry's idle time for its consumer, if its token still holds it.
@@ -265,7 +312,10 @@ redis.call('ZREM', p .. 'delayed', id)
 local runs = (tonumber(redis.call('HGET', d, 'runs')) or 1) + 1
 redis.call('HSET', d, 'state', 'queued', 'attempt_base', redis.call('HGET', d, 'attempts'),
   'next_ms', ARGV[3], 'runs', runs, 'pending_since_ms', ARGV[3])
-redis.call('HDEL', d, 'finished_ms', 'dead_reason')
+redis.call('HDEL', d, 'finished_ms', 'dead_reason', 'outcome')
+redis.call('ZREM', p .. 'stale', id)
+local bot = redis.call('HGET', d, 'bot_id')
+if bot then redis.call('ZADD', p .. 'p:' .. bot, order_of(d), id) end
 redis.call('ZADD', p .. 's:queued', ARGV[3], id)
 redis.call('XADD', p .. 'stream', '*', 'id', id)
 return 'ok'";
@@ -289,6 +339,15 @@ for _, id in ipairs(ids) do
   end
   redis.call('DEL', d, p .. 'a:' .. id, p .. 'b:' .. id)
   redis.call('ZREM', p .. 's:' .. ARGV[2], id)
+  redis.call('ZREM', p .. 'stale', id)
+end
+if ARGV[2] == 'completed' then
+  -- The newest handled event time of bots not handled since the cutoff goes too.
+  local bots = redis.call('ZRANGEBYSCORE', p .. 'handled_at', '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+  for _, bot in ipairs(bots) do
+    redis.call('HDEL', p .. 'handled', bot)
+    redis.call('ZREM', p .. 'handled_at', bot)
+  end
 end
 return #ids";
 
@@ -330,6 +389,7 @@ return passed";
 struct Scripts {
     enqueue: Script,
     claim: Script,
+    claim_in_order: Script,
     finish: Script,
     extend: Script,
     redrive: Script,
@@ -400,10 +460,15 @@ impl RedisBackend {
             consumer: format!("consumer-{}", crate::token()).into(),
             scripts: Arc::new(Scripts {
                 enqueue: Script::new(ENQUEUE),
-                claim: Script::new(&format!("{KEY_FN}{START_FN}{CLAIM}")),
-                finish: Script::new(&format!("{KEY_FN}{FINISH}")),
+                claim: Script::new(&format!("{KEY_FN}{START_FN}{CLAIM_FNS}{CLAIM}")),
+                claim_in_order: Script::new(&format!(
+                    "{KEY_FN}{START_FN}{CLAIM_FNS}{}{}",
+                    order::BOT_FNS,
+                    order::CLAIM
+                )),
+                finish: Script::new(&format!("{KEY_FN}{}{FINISH}", order::BOT_FNS)),
                 extend: Script::new(EXTEND),
-                redrive: Script::new(REDRIVE),
+                redrive: Script::new(&format!("{}{REDRIVE}", order::BOT_FNS)),
                 forget: Script::new(FORGET),
                 purge: Script::new(&format!("{KEY_FN}{PURGE}")),
                 drop_bodies: Script::new(DROP_BODIES),
@@ -473,6 +538,8 @@ impl RedisBackend {
     async fn enqueue_async(&self, delivery: NewDelivery) -> Result<Enqueued, Error> {
         let turn = self.next_intake.fetch_add(1, Ordering::Relaxed);
         let shared = &self.intake[turn % self.intake.len()];
+        let now = now_ms();
+        let (order_ms, event_ms) = delivery.order_times(now);
         let mut invocation = self.scripts.enqueue.prepare_invoke();
         invocation
             .arg(&*self.prefix)
@@ -482,8 +549,10 @@ impl RedisBackend {
             .arg(&delivery.scheme)
             .arg(delivery.message_id.as_deref().unwrap_or(""))
             .arg(&delivery.body[..])
-            .arg(now_ms())
-            .arg(delivery.bot_id.as_deref().unwrap_or(""));
+            .arg(now)
+            .arg(delivery.bot_id.as_deref().unwrap_or(""))
+            .arg(order_ms)
+            .arg(event_ms.map(|ms| ms.to_string()).unwrap_or_default());
         // Tried once more on a broken connection (a Redis restart): an enqueue that landed
         // before the break is found by its key, and answered as a copy of a stored delivery.
         let id: Option<i64> = invoke_retrying(shared, &invocation).await?;
@@ -494,27 +563,50 @@ impl RedisBackend {
     }
 
     async fn claim_async(&self, max: usize, lease: Duration) -> Result<Vec<Claimed>, Error> {
+        self.claim_with(&self.scripts.claim, max, lease, None).await
+    }
+
+    /// One claim script's round trip (in bot order with `max_wait`, see `order.rs`): the
+    /// stream's last entry and the next due time kept for [`wait_async`](Self::wait_async),
+    /// the started attempts returned, a vanished consumer group said loudly and made again.
+    async fn claim_with(
+        &self,
+        script: &Script,
+        max: usize,
+        lease: Duration,
+        max_wait: Option<Duration>,
+    ) -> Result<Vec<Claimed>, Error> {
         let mut shared = self.shared.clone();
         let token = crate::token();
-        let mut claim = self.scripts.claim.prepare_invoke();
+        let mut claim = script.prepare_invoke();
         claim
             .arg(&*self.prefix)
             .arg(now_ms())
             .arg(&*self.consumer)
             .arg(millis(lease))
             .arg(max.max(1))
-            .arg(&token);
+            .arg(&token)
+            .arg(max_wait.map_or(0, millis));
         let answer = tokio::time::timeout(
             meetingbaas_webhooks_receiver::redis_connection::OPERATION_TIMEOUT,
-            claim.invoke_async::<(String, String, Vec<Started>)>(&mut shared),
+            claim.invoke_async::<(String, String, Vec<Started>, Vec<(String, String, i64)>)>(
+                &mut shared,
+            ),
         )
         .await
         .map_err(|_| Error::store("Redis did not answer in time"))?;
         match answer {
-            Ok((last, next_due, started)) => {
+            Ok((last, next_due, started, overdue)) => {
                 let next_due = next_due.parse::<f64>().ok().map(|due| due as i64);
                 *self.seen.lock().unwrap_or_else(PoisonError::into_inner) = (last, next_due);
-                Ok(started.into_iter().map(claimed).collect())
+                for (id, bot_id, waited_ms) in overdue {
+                    tracing::warn!(target: "meetingbaas_webhooks_inbox", id, bot_id = ?bot_id, waited_ms, "an earlier delivery of this bot is still retrying: this one waited the longest allowed (`order_by_bot`) and goes on out of order");
+                }
+                let ordered = max_wait.is_some();
+                Ok(started
+                    .into_iter()
+                    .map(|started| claimed(started, ordered))
+                    .collect())
             }
             // Redis lost the group (restarted without persistence, or the keys were deleted):
             // said loudly, then made again so that new deliveries move.
@@ -596,6 +688,7 @@ impl RedisBackend {
             .unwrap_or_default();
         let (name, detail) = match &verdict {
             Verdict::Complete => ("completed", String::new()),
+            Verdict::Stale => ("stale", String::new()),
             Verdict::Retry { at_ms } => ("retrying", at_ms.to_string()),
             Verdict::Dead { reason } => ("dead", reason.clone()),
         };
@@ -618,7 +711,8 @@ impl RedisBackend {
             .arg(detail)
             .arg(record)
             .arg(inline)
-            .arg(attempt.number);
+            .arg(attempt.number)
+            .arg(if claimed.ordered { "1" } else { "" });
         let done: i64 = bounded(finish.invoke_async(&mut shared)).await?;
         if done == -1 {
             data_lost(
@@ -696,6 +790,7 @@ impl RedisBackend {
             next_ms: number("next_ms"),
             finished_ms: number("finished_ms"),
             dead_reason: non_empty(text("dead_reason")),
+            stale: text("outcome") == "stale",
         };
         let body = fields.get("body").cloned().map(Bytes::from);
         let succeeded = fields
@@ -716,6 +811,7 @@ impl RedisBackend {
             pipe.cmd("ZCARD").arg(&set);
             pipe.cmd("ZRANGE").arg(&set).arg(0).arg(0).arg("WITHSCORES");
         }
+        pipe.cmd("ZCARD").arg(self.key("stale"));
         let replies: Vec<redis::Value> = bounded(pipe.query_async(&mut shared)).await?;
         let mut replies = replies.iter();
         let mut stats = Stats::default();
@@ -735,6 +831,10 @@ impl RedisBackend {
                 let received = *score as i64;
                 oldest = Some(oldest.map_or(received, |o| o.min(received)));
             }
+        }
+        if let Some(stale) = replies.next() {
+            stats.stale =
+                redis::from_redis_value(stale).map_err(|err| Error::from(store_error(&err)))?;
         }
         stats.oldest_pending_age_secs =
             oldest.map(|received| u64::try_from((now_ms() - received).max(0) / 1000).unwrap_or(0));
@@ -917,7 +1017,18 @@ impl RedisBackend {
 
 /// What the start of an attempt returns: id, token, body, key, kind, attempts, attempt base,
 /// received time, runs.
-type Started = (String, String, Vec<u8>, String, String, u32, u32, i64, u32);
+type Started = (
+    String,
+    String,
+    Vec<u8>,
+    String,
+    String,
+    u32,
+    u32,
+    i64,
+    u32,
+    (String, String, String),
+);
 
 /// Says loudly that Redis lost data the inbox held: an error line and
 /// `meetingbaas_webhooks_inbox_store_data_lost_total{what}`.
@@ -932,8 +1043,14 @@ fn data_lost(what: &'static str, message: &str, id: Option<&str>) {
     crate::metrics::data_lost(what);
 }
 
-fn claimed((id, token, body, key, kind, attempts, base, received_ms, run): Started) -> Claimed {
+fn claimed(started: Started, ordered: bool) -> Claimed {
+    let (id, token, body, key, kind, attempts, base, received_ms, run, bot) = started;
+    let (bot_id, event_ms, handled) = bot;
     Claimed {
+        bot_id: non_empty(bot_id),
+        event_ms: event_ms.parse().ok(),
+        ordered,
+        bot_handled_ms: handled.parse().ok(),
         id,
         key,
         kind: non_empty(kind),
@@ -1003,6 +1120,16 @@ impl WorkStore for RedisBackend {
     fn claim(&self, max: usize, lease: Duration) -> StoreFuture<Vec<Claimed>> {
         let this = self;
         op!(this, this.claim_async(max, lease))
+    }
+
+    fn claim_in_bot_order(
+        &self,
+        max: usize,
+        lease: Duration,
+        max_wait: Duration,
+    ) -> StoreFuture<Vec<Claimed>> {
+        let this = self;
+        op!(this, order::claim(&this, max, lease, max_wait))
     }
 
     fn wait(&self, timeout: Duration) -> StoreFuture<()> {

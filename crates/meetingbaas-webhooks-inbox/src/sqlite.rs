@@ -12,6 +12,7 @@ mod checkpoint;
 pub(crate) mod fill;
 mod health;
 mod keys;
+mod order;
 mod read_only;
 mod schema;
 mod sync;
@@ -453,7 +454,7 @@ fn run_ops(connection: &Connection, batch: &mut [Box<dyn Op>]) -> Result<(), Err
 }
 
 const SUMMARY_COLUMNS: &str = "id, key, forgotten_key, kind, event, scheme, message_id, \
-    received_ms, state, attempts, next_ms, finished_ms, dead_reason, bot_id, runs";
+    received_ms, state, attempts, next_ms, finished_ms, dead_reason, bot_id, runs, outcome";
 
 fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
     let key: Option<String> = row.get(1)?;
@@ -475,6 +476,7 @@ fn summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Summary> {
         dead_reason: row.get(12)?,
         bot_id: row.get(13)?,
         runs: row.get(14)?,
+        stale: row.get::<_, Option<String>>(15)?.as_deref() == Some("stale"),
     })
 }
 
@@ -488,10 +490,12 @@ fn enqueue(connection: &Connection, delivery: &NewDelivery) -> Result<Enqueued, 
         return Ok(Enqueued::Duplicate);
     }
     let now = now_ms();
+    let (order_ms, event_ms) = delivery.order_times(now);
     connection
         .prepare_cached(
             "INSERT INTO deliveries (key, key_hash, kind, event, bot_id, scheme, message_id, \
-             received_ms, state, next_ms) VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?7)",
+             received_ms, state, next_ms, order_ms, event_ms) \
+             VALUES (?1, ?8, ?2, ?3, ?4, ?5, ?6, ?7, 'queued', ?7, ?9, ?10)",
         )?
         .execute(params![
             delivery.key,
@@ -501,7 +505,9 @@ fn enqueue(connection: &Connection, delivery: &NewDelivery) -> Result<Enqueued, 
             delivery.scheme,
             delivery.message_id,
             now,
-            hash
+            hash,
+            order_ms,
+            event_ms
         ])?;
     let id = connection.last_insert_rowid();
     connection
@@ -510,15 +516,9 @@ fn enqueue(connection: &Connection, delivery: &NewDelivery) -> Result<Enqueued, 
     Ok(Enqueued::Stored { id: id.to_string() })
 }
 
-/// Claims due deliveries; also returns when the next one falls due.
-fn claim(
-    connection: &Connection,
-    max: usize,
-    lease: Duration,
-    token: &str,
-) -> Result<(Vec<Claimed>, Option<i64>), Error> {
-    let now = now_ms();
-    // A lease that ran out: its worker died or hung. Record that attempt, then let it be taken.
+/// Lets the deliveries whose lease ran out be taken again (their worker died or hung): records
+/// that attempt, and makes them due now.
+fn expire_leases(connection: &Connection, now: i64) -> Result<(), Error> {
     connection
         .prepare_cached(
             "INSERT OR IGNORE INTO attempts \
@@ -534,6 +534,18 @@ fn claim(
              WHERE state = 'running' AND lease_until_ms <= ?1",
         )?
         .execute(params![now])?;
+    Ok(())
+}
+
+/// Claims due deliveries; also returns when the next one falls due.
+fn claim(
+    connection: &Connection,
+    max: usize,
+    lease: Duration,
+    token: &str,
+) -> Result<(Vec<Claimed>, Option<i64>), Error> {
+    let now = now_ms();
+    expire_leases(connection, now)?;
     // The limit is written into the SQL, not bound: SQLite's planner reads a bound LIMIT, so a
     // statement with `LIMIT ?` was parsed and planned again at every claim (5% of the writer
     // thread under intake). `max` is claimed in powers of two (5 = 4 + 1), so that at most 11
@@ -556,6 +568,10 @@ fn claim(
                 run: row.get(6)?,
                 received_ms: row.get(3)?,
                 token: token.to_string(),
+                bot_id: row.get(7)?,
+                event_ms: row.get(8)?,
+                ordered: false,
+                bot_handled_ms: None,
             };
             Ok((id, delivery))
         })?;
@@ -661,7 +677,7 @@ fn claim_sql(limit: usize) -> String {
          WHERE id IN (SELECT id FROM deliveries WHERE state IN ('queued', 'retrying') \
          AND next_ms <= ?1 ORDER BY next_ms, id LIMIT {limit}) \
          RETURNING id, COALESCE(key, forgotten_key), kind, received_ms, attempts, attempt_base, \
-         runs"
+         runs, bot_id, event_ms"
     )
 }
 
@@ -674,14 +690,15 @@ fn finish(
     let id = parse_id(&claimed.id)?;
     let now = now_ms();
     let (state, next_ms, finished_ms, reason) = match verdict {
-        Verdict::Complete => (State::Completed, None, Some(now), None),
+        Verdict::Complete | Verdict::Stale => (State::Completed, None, Some(now), None),
         Verdict::Retry { at_ms } => (State::Retrying, Some(*at_ms), None, None),
         Verdict::Dead { reason } => (State::Dead, None, Some(now), Some(reason.as_str())),
     };
+    let outcome = matches!(verdict, Verdict::Stale).then_some("stale");
     let changed = connection
         .prepare_cached(
             "UPDATE deliveries SET state = ?1, next_ms = ?2, finished_ms = ?3, dead_reason = ?4, \
-             lease_token = NULL, lease_until_ms = NULL \
+             lease_token = NULL, lease_until_ms = NULL, outcome = ?7 \
              WHERE id = ?5 AND state = 'running' AND lease_token = ?6",
         )?
         .execute(params![
@@ -690,10 +707,14 @@ fn finish(
             finished_ms,
             reason,
             id,
-            claimed.token
+            claimed.token,
+            outcome
         ])?;
     if changed == 0 {
         return Ok(false);
+    }
+    if claimed.ordered && *verdict == Verdict::Complete {
+        order::handled(connection, claimed, now)?;
     }
     connection
         .prepare_cached(
@@ -751,6 +772,10 @@ fn stats(connection: &Connection) -> Result<Stats, Error> {
             stats.add(state, u64::try_from(count).unwrap_or(0));
         }
     }
+    stats.stale = connection
+        .prepare_cached("SELECT COUNT(*) FROM deliveries WHERE outcome = 'stale'")?
+        .query_row([], |row| row.get::<_, i64>(0))
+        .map(|n| u64::try_from(n).unwrap_or(0))?;
     stats.oldest_pending_age_secs =
         oldest.map(|received| u64::try_from((now_ms() - received).max(0) / 1000).unwrap_or(0));
     Ok(stats)
@@ -783,7 +808,7 @@ fn show(connection: &Connection, id: &str) -> Result<Option<StoredDelivery>, Err
     );
     let found = connection
         .query_row(&sql, params![id], |row| {
-            Ok((summary(row)?, row.get::<_, Option<Vec<u8>>>(15)?))
+            Ok((summary(row)?, row.get::<_, Option<Vec<u8>>>(16)?))
         })
         .optional()?;
     let Some((summary, body)) = found else {
@@ -832,7 +857,8 @@ fn redrive(connection: &Connection, id: &str) -> Result<(), Error> {
     }
     connection.execute(
         "UPDATE deliveries SET state = 'queued', next_ms = ?2, attempt_base = attempts, \
-         finished_ms = NULL, dead_reason = NULL, runs = runs + 1, pending_since_ms = ?2 \
+         finished_ms = NULL, dead_reason = NULL, runs = runs + 1, pending_since_ms = ?2, \
+         outcome = NULL \
          WHERE id = ?1",
         params![number, now_ms()],
     )?;
@@ -842,7 +868,8 @@ fn redrive(connection: &Connection, id: &str) -> Result<(), Error> {
 fn redrive_dead(connection: &Connection, kind: Option<&str>) -> Result<u64, Error> {
     let changed = connection.execute(
         "UPDATE deliveries SET state = 'queued', next_ms = ?2, attempt_base = attempts, \
-         finished_ms = NULL, dead_reason = NULL, runs = runs + 1, pending_since_ms = ?2 \
+         finished_ms = NULL, dead_reason = NULL, runs = runs + 1, pending_since_ms = ?2, \
+         outcome = NULL \
          WHERE state = 'dead' AND (?1 IS NULL OR kind = ?1) \
          AND EXISTS (SELECT 1 FROM bodies WHERE bodies.id = deliveries.id)",
         params![kind, now_ms()],
@@ -892,6 +919,9 @@ fn prune(connection: &Connection, state: State, cutoff: i64, limit: usize) -> Re
              ORDER BY finished_ms, id LIMIT ?3)",
         )?
         .execute(params![state.as_str(), cutoff, limit])?;
+    if state == State::Completed {
+        order::prune(connection, cutoff, limit)?;
+    }
     Ok(deleted as u64)
 }
 
@@ -938,41 +968,63 @@ impl IntakeStore for SqliteBackend {
     }
 }
 
+impl SqliteBackend {
+    /// A claim's end, in bot order or not: health, the next wakeup, the bodies (read on their
+    /// own, so that a damaged one dead-letters only its delivery).
+    async fn claimed(
+        self,
+        call: impl Future<Output = Result<(Vec<Claimed>, Option<i64>), Error>>,
+    ) -> Result<Vec<Claimed>, Error> {
+        let (this, wakeup) = (&self, Arc::clone(&self.wakeup));
+        let claim = call.await;
+        if let Some(health) = &this.health {
+            health.claimed(claim.is_ok());
+            health.observe(&this.path, &claim);
+        }
+        let (mut claimed, next_due) = claim?;
+        wakeup.claimed(next_due);
+        if claimed.is_empty() {
+            return Ok(claimed);
+        }
+        // One damaged page must not stop the queue: a delivery whose body cannot be read is
+        // dead-lettered on its own (`unreadable_row`) and the others go on.
+        let (claimed, unreadable) = this
+            .read(move |connection| {
+                let unreadable = read_bodies(connection, &mut claimed)?;
+                Ok((claimed, unreadable))
+            })
+            .await?;
+        if !unreadable.is_empty() {
+            let now = now_ms();
+            this.call_unsynced(move |connection| {
+                dead_letter_unreadable(connection, &unreadable, now)
+            })
+            .await?;
+        }
+        Ok(claimed)
+    }
+}
+
 impl WorkStore for SqliteBackend {
     fn claim(&self, max: usize, lease: Duration) -> StoreFuture<Vec<Claimed>> {
-        let wakeup = Arc::clone(&self.wakeup);
-        wakeup.claiming();
+        self.wakeup.claiming();
         let token = crate::token();
         let call = self.call_unsynced(move |connection| claim(connection, max, lease, &token));
-        let this = self.clone();
-        Box::pin(async move {
-            let claim = call.await;
-            if let Some(health) = &this.health {
-                health.claimed(claim.is_ok());
-                health.observe(&this.path, &claim);
-            }
-            let (mut claimed, next_due) = claim?;
-            wakeup.claimed(next_due);
-            if claimed.is_empty() {
-                return Ok(claimed);
-            }
-            // One damaged page must not stop the queue: a delivery whose body cannot be read is
-            // dead-lettered on its own (`unreadable_row`) and the others go on.
-            let (claimed, unreadable) = this
-                .read(move |connection| {
-                    let unreadable = read_bodies(connection, &mut claimed)?;
-                    Ok((claimed, unreadable))
-                })
-                .await?;
-            if !unreadable.is_empty() {
-                let now = now_ms();
-                this.call_unsynced(move |connection| {
-                    dead_letter_unreadable(connection, &unreadable, now)
-                })
-                .await?;
-            }
-            Ok(claimed)
-        })
+        Box::pin(self.clone().claimed(call))
+    }
+
+    fn claim_in_bot_order(
+        &self,
+        max: usize,
+        lease: Duration,
+        max_wait: Duration,
+    ) -> StoreFuture<Vec<Claimed>> {
+        self.wakeup.claiming();
+        let token = crate::token();
+        let call = self.call_unsynced(move |connection| {
+            order::claim(connection, max, lease, max_wait, &token)
+        });
+        Box::pin(self.clone().claimed(call))
     }
 
     fn wait(&self, timeout: Duration) -> StoreFuture<()> {
@@ -988,13 +1040,19 @@ impl WorkStore for SqliteBackend {
     }
 
     fn finish(&self, claimed: Claimed, attempt: Attempt, verdict: Verdict) -> StoreFuture<bool> {
+        // A delivery claimed in bot order that ends may let the next one of its bot go.
+        let ordered = claimed.ordered && claimed.bot_id.is_some();
         let call =
             self.call_unsynced(move |connection| finish(connection, &claimed, &attempt, &verdict));
         let (health, path) = (self.health.clone(), Arc::clone(&self.path));
+        let wakeup = Arc::clone(&self.wakeup);
         Box::pin(async move {
             let finished = call.await;
             if let Some(health) = &health {
                 health.observe(&path, &finished);
+            }
+            if ordered && matches!(finished, Ok(true)) {
+                wakeup.stored();
             }
             finished
         })
@@ -1418,7 +1476,12 @@ mod tests {
         other
             .execute_batch(
                 "DROP INDEX deliveries_key_hash; DROP INDEX deliveries_unhashed; \
-                 ALTER TABLE deliveries DROP COLUMN key_hash; PRAGMA user_version = 3;",
+                 ALTER TABLE deliveries DROP COLUMN key_hash; \
+                 DROP INDEX deliveries_bot_pending; DROP INDEX deliveries_bot_running; \
+                 DROP INDEX deliveries_stale; DROP TABLE bots; \
+                 ALTER TABLE deliveries DROP COLUMN order_ms; \
+                 ALTER TABLE deliveries DROP COLUMN event_ms; \
+                 ALTER TABLE deliveries DROP COLUMN outcome; PRAGMA user_version = 3;",
             )
             .unwrap();
         drop(other);

@@ -45,6 +45,17 @@ pub struct NewDelivery {
 }
 
 impl NewDelivery {
+    /// The time to order it by among its bot's deliveries and the event time a stale check may
+    /// use, given when it was received ([`EventTime::order_ms`], [`EventTime::trusted_ms`]);
+    /// logs a warn when the payload's time is unreadable or in the future (receipt order then).
+    pub fn order_times(&self, received_ms: i64) -> (i64, Option<i64>) {
+        let (order_ms, fallback) = self.time.order_ms(received_ms);
+        if let Some(fallback) = fallback {
+            tracing::warn!(target: "meetingbaas_webhooks_inbox", key = ?self.key, bot_id = ?self.bot_id, "ordered by its receipt, not by the payload's event time: {} (`MAX_FUTURE_SKEW_MS`)", fallback.as_str());
+        }
+        (order_ms, self.time.trusted_ms(received_ms))
+    }
+
     /// What to store for `delivery` labelled `label`.
     pub fn new(delivery: &VerifiedDelivery, label: EventLabel) -> Self {
         NewDelivery {
@@ -73,6 +84,28 @@ pub trait WorkStore: Send + Sync + fmt::Debug + 'static {
     /// running under an expired lease: their worker died) under a lease of `lease`. Never waits
     /// for one: see [`wait`](Self::wait).
     fn claim(&self, max: usize, lease: Duration) -> StoreFuture<Vec<Claimed>>;
+
+    /// Takes up to `max` due deliveries as [`claim`](Self::claim) does, keeping each bot's
+    /// deliveries in order ([`WorkerBuilder::order_by_bot`](crate::WorkerBuilder::order_by_bot)):
+    /// none whose bot has a delivery running (under a live lease, or an expired one: that one is
+    /// taken first), none with an earlier queued or retrying delivery of its bot by
+    /// `(order time, id)` unless it became pending more than `max_wait` ago, at most one per bot.
+    /// Each comes with [`Claimed::ordered`] set and its bot's
+    /// [`bot_handled_ms`](Claimed::bot_handled_ms). A completion recorded for it raises its bot's
+    /// handled time to its event time; a [`Verdict::Stale`] does not.
+    ///
+    /// The default answers an error: a store that cannot order says so at each claim.
+    fn claim_in_bot_order(
+        &self,
+        max: usize,
+        lease: Duration,
+        max_wait: Duration,
+    ) -> StoreFuture<Vec<Claimed>> {
+        let _ = (max, lease, max_wait);
+        Box::pin(std::future::ready(Err(Error::Store(
+            "this store cannot order deliveries by bot (`WorkerBuilder::order_by_bot`)".to_string(),
+        ))))
+    }
 
     /// Resolves when a delivery may have become due (one was stored, a retry's time came), or
     /// after `timeout`. Claims nothing, so it may be dropped at any point: the worker drops it

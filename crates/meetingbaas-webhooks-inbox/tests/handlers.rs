@@ -280,6 +280,7 @@ async fn an_outcome_that_cannot_be_recorded_does_not_spin_the_worker() {
                 run: 1,
                 received_ms: 0,
                 token: "t".into(),
+                ..Claimed::default()
             }])
         }
         fn wait(&self, timeout: Duration) -> StoreFuture<()> {

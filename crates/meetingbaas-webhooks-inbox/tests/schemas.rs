@@ -49,7 +49,7 @@ async fn a_first_release_file_is_migrated_at_start_with_its_deliveries() {
 
     let inbox = Inbox::with_store(SqliteBackend::open(&path).unwrap());
     assert_eq!(pragma(&path, "application_id"), 0x4D42_5748);
-    assert_eq!(pragma(&path, "user_version"), 4);
+    assert_eq!(pragma(&path, "user_version"), 5);
     // Its key is indexed by digest now (schema 4), so a copy of it is still a duplicate.
     let hashed: bool = rusqlite::Connection::open(&path)
         .unwrap()
@@ -111,7 +111,7 @@ async fn redis_keys_carry_their_schema_and_a_newer_releases_are_checked() {
         .query_async(&mut connection)
         .await
         .unwrap();
-    assert_eq!(recorded, (4, 4));
+    assert_eq!(recorded, (5, 4));
 
     // A newer release that says this one can still use its keys...
     let _: () = redis::cmd("HSET")

@@ -13,6 +13,7 @@
 //! | `MEETINGBAAS_FAILURE_LIMIT` | `N/s`, `N/min` or `N/h`: the per-client limit of deliveries failing verification |
 //! | `MEETINGBAAS_DRAIN_SECONDS` | the drain period of a stop (default 5) |
 //! | `MEETINGBAAS_INBOX_RETENTION_HOURS` | how long the inbox keeps completed deliveries (default 168: 7 days; 0: deleted once completed, at the worker's next pass) |
+//! | `MEETINGBAAS_INBOX_CONCURRENCY` | how many deliveries the inbox's worker runs at once (1 to 1024, default 4) ([`WorkerBuilder::concurrency`](meetingbaas_webhooks_inbox::WorkerBuilder::concurrency)) |
 //! | `MEETINGBAAS_INBOX_KEEP_BODIES_HOURS` | how long the inbox keeps the body of a completed delivery (personal data), less than its retention (default: as long as the delivery; 0: dropped within seconds of completion) ([`WorkerBuilder::keep_bodies`](meetingbaas_webhooks_inbox::WorkerBuilder::keep_bodies)) |
 //! | `MEETINGBAAS_TRUSTED_PROXIES` | comma-separated IP addresses of the load balancers in front, whose `X-Forwarded-For` names the client (for the client's share of the memory budget, [`Pipeline::trusted_proxies`](meetingbaas_webhooks_receiver::Pipeline::trusted_proxies)) |
 //! | `PORT` | the port (default 3000; 0 for any) |
@@ -237,6 +238,17 @@ impl Setup {
         let retention = hours(&var, "MEETINGBAAS_INBOX_RETENTION_HOURS")?
             .unwrap_or(meetingbaas_webhooks_inbox::DEFAULT_RETENTION);
         let keep_bodies = hours(&var, "MEETINGBAAS_INBOX_KEEP_BODIES_HOURS")?;
+        let concurrency = match var("MEETINGBAAS_INBOX_CONCURRENCY") {
+            Some(n) => n
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1024).contains(n))
+                .ok_or_else(|| {
+                    SetupError::new("MEETINGBAAS_INBOX_CONCURRENCY is not a number from 1 to 1024")
+                })?,
+            None => 4,
+        };
         let shutdown = Shutdown::on_signals(drain)
             .map_err(|err| SetupError::new(format!("cannot install the signal handlers: {err}")))?;
         let port = match var("PORT") {
@@ -289,6 +301,7 @@ impl Setup {
             let builder = inbox
                 .worker()
                 .shutdown_grace(shutdown.grace())
+                .concurrency(concurrency)
                 .retention(Some(retention))
                 .keep_bodies(keep_bodies);
             match self.handlers {

@@ -57,6 +57,14 @@ pub fn worker(worker: WorkerBuilder) -> WorkerBuilder {
         }
     }
     worker
+        // One delivery of a bot at a time, in event-time order; a retrying one holds its bot's
+        // later ones for a minute at most. A status older than one of its bot already handled
+        // is stale: recorded as such and given to `on_stale`, not to the handlers below.
+        .order_by_bot(Duration::from_secs(60))
+        .on_stale(|job: Job| async move {
+            tracing::info!(id = job.id(), bot_id = ?job.bot_id(), "stale status, not applied");
+            record(&job).await
+        })
         .handle(bot_completed)
         .handle(bot_failed)
         .fallback(|job: Job| async move {

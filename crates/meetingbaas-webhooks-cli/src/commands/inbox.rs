@@ -325,6 +325,12 @@ fn print_stats(stats: &Stats, json: bool) {
     output::out(format!("running    {}", stats.running));
     output::out(format!("retrying   {}", stats.retrying));
     output::out(format!("completed  {}", stats.completed));
+    if stats.stale > 0 {
+        output::out(format!(
+            "  stale    {} (statuses older than one of their bot already handled)",
+            stats.stale
+        ));
+    }
     output::out(format!("dead       {}", stats.dead));
     output::out(format!(
         "oldest pending: {}",
@@ -338,7 +344,11 @@ fn list_line(summary: &Summary) -> String {
     let mut line = format!(
         "{}  {:<9}  {:<28}  attempts {}  received {}",
         printable(&summary.id),
-        summary.state.as_str(),
+        if summary.stale {
+            "stale"
+        } else {
+            summary.state.as_str()
+        },
         printable(summary.event.as_deref().unwrap_or("(not an event)")),
         summary.attempts,
         age(summary.received_ms),
@@ -352,7 +362,14 @@ fn list_line(summary: &Summary) -> String {
 fn print_delivery(shown: &StoredDelivery) {
     let summary = &shown.summary;
     output::out(format!("id:         {}", printable(&summary.id)));
-    output::out(format!("state:      {}", summary.state));
+    if summary.stale {
+        output::out(format!(
+            "state:      {} (stale: older than a delivery of its bot already handled)",
+            summary.state
+        ));
+    } else {
+        output::out(format!("state:      {}", summary.state));
+    }
     output::out(format!(
         "key:        {}{}",
         printable(&summary.key),

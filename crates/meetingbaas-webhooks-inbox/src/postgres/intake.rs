@@ -146,6 +146,11 @@ async fn write(pool: &PgPool, shared: &Shared, batch: Vec<Pending>) {
     let schemes = column(|d| Some(d.scheme.clone()));
     let messages = column(|d| d.message_id.clone());
     let bodies: Vec<&[u8]> = rows.iter().map(|&n| &batch[n].delivery.body[..]).collect();
+    let now = now_ms();
+    let (orders, event_times): (Vec<i64>, Vec<Option<i64>>) = rows
+        .iter()
+        .map(|&n| batch[n].delivery.order_times(now))
+        .unzip();
     let inserted: Result<Vec<(i64, String)>, Error> =
         sqlx::query_as(AssertSqlSafe(Arc::clone(&shared.sql.insert)))
             .bind(keys)
@@ -155,7 +160,9 @@ async fn write(pool: &PgPool, shared: &Shared, batch: Vec<Pending>) {
             .bind(schemes)
             .bind(messages)
             .bind(bodies)
-            .bind(now_ms())
+            .bind(now)
+            .bind(orders)
+            .bind(event_times)
             .fetch_all(pool)
             .await
             .map_err(Error::from);

@@ -25,6 +25,7 @@
 //!   records its delivery's completion ([`Job::transaction`](crate::Job::transaction)).
 
 mod intake;
+mod order;
 mod records;
 pub(crate) mod schema;
 mod sql;
@@ -399,6 +400,7 @@ type SummaryRow = (
     Option<String>,
     Option<String>,
     i32,
+    Option<String>,
 );
 
 fn summary(row: SummaryRow) -> Summary {
@@ -418,6 +420,7 @@ fn summary(row: SummaryRow) -> Summary {
         dead_reason,
         bot_id,
         runs,
+        outcome,
     ) = row;
     Summary {
         id: id.to_string(),
@@ -435,6 +438,7 @@ fn summary(row: SummaryRow) -> Summary {
         next_ms,
         finished_ms,
         dead_reason,
+        stale: outcome.as_deref() == Some("stale"),
     }
 }
 
@@ -456,6 +460,7 @@ fn summary_row(row: &sqlx::postgres::PgRow) -> Result<SummaryRow, sqlx::Error> {
         row.try_get(12)?,
         row.try_get(13)?,
         row.try_get(14)?,
+        row.try_get(15)?,
     ))
 }
 
@@ -463,7 +468,7 @@ fn summary_row(row: &sqlx::postgres::PgRow) -> Result<SummaryRow, sqlx::Error> {
 fn verdict_columns(verdict: &Verdict) -> (State, Option<i64>, Option<i64>, Option<String>) {
     let now = now_ms();
     match verdict {
-        Verdict::Complete => (State::Completed, None, Some(now), None),
+        Verdict::Complete | Verdict::Stale => (State::Completed, None, Some(now), None),
         Verdict::Retry { at_ms } => (State::Retrying, Some(*at_ms), None, None),
         Verdict::Dead { reason } => (State::Dead, None, Some(now), Some(reason.clone())),
     }
@@ -496,12 +501,23 @@ impl PostgresBackend {
             .bind(attempt.started_ms)
             .bind(i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX))
             .bind(&attempt.error)
+            .bind(order::outcome(verdict))
+            .bind(order::raises(claimed, verdict))
             .fetch_optional(executor)
             .await?;
         if let Verdict::Retry { at_ms } = verdict {
             self.shared.wakeup.due_at(*at_ms);
         }
         Ok(recorded.is_some())
+    }
+
+    /// After `claimed`'s record landed: when it was claimed in bot order, the next delivery
+    /// of its bot may go now, here and on every replica.
+    pub(crate) fn recorded(&self, claimed: &Claimed) {
+        if claimed.ordered && claimed.bot_id.is_some() {
+            self.shared.wakeup.stored();
+            self.shared.announce.notify_one();
+        }
     }
 
     async fn notify(&self) -> Result<(), Error> {
@@ -565,22 +581,20 @@ impl WorkStore for PostgresBackend {
             }
             Ok(rows
                 .into_iter()
-                .map(|(id, key, kind, received_ms, attempts, base, runs, body)| {
-                    let attempts = u32::try_from(attempts).unwrap_or(0);
-                    Claimed {
-                        id: id.to_string(),
-                        key,
-                        kind,
-                        body: bytes::Bytes::from(body.unwrap_or_default()),
-                        attempt: attempts.saturating_sub(u32::try_from(base).unwrap_or(0)),
-                        attempt_total: attempts,
-                        run: u32::try_from(runs).unwrap_or(1),
-                        received_ms,
-                        token: token.clone(),
-                    }
-                })
+                .map(|row| claimed(row, &token, false))
                 .collect())
         })
+    }
+
+    fn claim_in_bot_order(
+        &self,
+        max: usize,
+        lease: Duration,
+        max_wait: Duration,
+    ) -> StoreFuture<Vec<Claimed>> {
+        let this = self.clone();
+        this.shared.wakeup.claiming();
+        Box::pin(async move { order::claim(&this, max, lease, max_wait).await })
     }
 
     fn wait(&self, timeout: Duration) -> StoreFuture<()> {
@@ -612,10 +626,12 @@ impl WorkStore for PostgresBackend {
     }
 
     fn finish(&self, claimed: Claimed, attempt: Attempt, verdict: Verdict) -> StoreFuture<bool> {
-        let records = self.shared.records.clone();
+        let this = self.clone();
         Box::pin(async move {
             let (reply, answer) = oneshot::channel();
-            records
+            let ordered = claimed.ordered.then(|| claimed.clone());
+            this.shared
+                .records
                 .send(records::Pending {
                     claimed,
                     attempt,
@@ -624,9 +640,13 @@ impl WorkStore for PostgresBackend {
                 })
                 .await
                 .map_err(|_| Error::Store("the inbox's record writers have stopped".into()))?;
-            answer
+            let recorded = answer
                 .await
-                .map_err(|_| Error::Store("the inbox's record writers have stopped".into()))?
+                .map_err(|_| Error::Store("the inbox's record writers have stopped".into()))??;
+            if let (true, Some(claimed)) = (recorded, ordered) {
+                this.recorded(&claimed);
+            }
+            Ok(recorded)
         })
     }
 
@@ -643,6 +663,13 @@ impl WorkStore for PostgresBackend {
                 .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                 .execute(&this.shared.work)
                 .await?;
+            if state == State::Completed {
+                sqlx::query(this.sql(&this.shared.sql.prune_bots))
+                    .bind(cutoff)
+                    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                    .execute(&this.shared.work)
+                    .await?;
+            }
             Ok(deleted.rows_affected())
         })
     }
@@ -678,7 +705,8 @@ impl WorkStore for PostgresBackend {
     }
 }
 
-/// A claimed row: id, key, kind, received, attempts, attempt base, runs, body.
+/// A claimed row: id, key, kind, received, attempts, attempt base, runs, body, bot, event
+/// time, the bot's handled time.
 type ClaimRow = (
     i64,
     String,
@@ -688,7 +716,31 @@ type ClaimRow = (
     i32,
     i32,
     Option<Vec<u8>>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
 );
+
+/// What a claimed row hands the worker.
+fn claimed(row: ClaimRow, token: &str, ordered: bool) -> Claimed {
+    let (id, key, kind, received_ms, attempts, base, runs, body, bot_id, event_ms, handled) = row;
+    let attempts = u32::try_from(attempts).unwrap_or(0);
+    Claimed {
+        id: id.to_string(),
+        key,
+        kind,
+        body: bytes::Bytes::from(body.unwrap_or_default()),
+        attempt: attempts.saturating_sub(u32::try_from(base).unwrap_or(0)),
+        attempt_total: attempts,
+        run: u32::try_from(runs).unwrap_or(1),
+        received_ms,
+        token: token.to_string(),
+        bot_id,
+        event_ms,
+        ordered,
+        bot_handled_ms: handled,
+    }
+}
 
 impl AdminStore for PostgresBackend {
     fn stats(&self) -> StoreFuture<Stats> {
@@ -713,11 +765,13 @@ impl AdminStore for PostgresBackend {
                     oldest = Some(oldest.map_or(first, |o| o.min(first)));
                 }
             }
-            let (completed, dead): (i64, i64) = sqlx::query_as(this.sql(&shared.sql.finished))
-                .fetch_one(&shared.pool)
-                .await?;
+            let (completed, dead, stale): (i64, i64, i64) =
+                sqlx::query_as(this.sql(&shared.sql.finished))
+                    .fetch_one(&shared.pool)
+                    .await?;
             stats.completed = u64::try_from(completed).unwrap_or(0);
             stats.dead = u64::try_from(dead).unwrap_or(0);
+            stats.stale = u64::try_from(stale).unwrap_or(0);
             stats.oldest_pending_age_secs =
                 oldest.map(|since| u64::try_from((now_ms() - since).max(0) / 1000).unwrap_or(0));
             Ok(stats)
@@ -762,7 +816,7 @@ impl AdminStore for PostgresBackend {
             else {
                 return Ok(None);
             };
-            let body: Option<Vec<u8>> = row.try_get(15)?;
+            let body: Option<Vec<u8>> = row.try_get(16)?;
             let summary = summary(summary_row(&row)?);
             let attempts: Vec<(i32, i32, i64, i64, Option<String>)> =
                 sqlx::query_as(this.sql(&shared.sql.attempts))

@@ -121,6 +121,7 @@ async fn write_together(
         Vec::with_capacity(n),
     );
     let (mut durations, mut errors) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut outcomes, mut raises) = (Vec::with_capacity(n), Vec::with_capacity(n));
     for (id, pending) in records {
         let (state, next_ms, finished_ms, reason) = verdict_columns(&pending.verdict);
         ids.push(*id);
@@ -134,6 +135,8 @@ async fn write_together(
         starts.push(pending.attempt.started_ms);
         durations.push(i64::try_from(pending.attempt.duration_ms).unwrap_or(i64::MAX));
         errors.push(pending.attempt.error.clone());
+        outcomes.push(super::order::outcome(&pending.verdict));
+        raises.push(super::order::raises(&pending.claimed, &pending.verdict));
     }
     let done: Vec<(i64,)> =
         sqlx::query_as(AssertSqlSafe(Arc::clone(&store.shared.sql.finish_many)))
@@ -148,6 +151,8 @@ async fn write_together(
             .bind(starts)
             .bind(durations)
             .bind(errors)
+            .bind(outcomes)
+            .bind(raises)
             .fetch_all(pool)
             .await?;
     Ok(done.into_iter().map(|(id,)| id).collect())

@@ -8,6 +8,7 @@
 //! | version | what | oldest code that can use it |
 //! |---|---|---|
 //! | 1 | `deliveries` (with the body), `attempts`, `schema_versions` | 1 |
+//! | 2 | per-bot order (`order.rs`): `deliveries.order_ms`, `event_ms`, `outcome` (`stale`), the indexes of each bot's pending and running deliveries, the table `bots` (the newest handled event time per bot) | 1 |
 //!
 //! Migrations run at start in one transaction under a transaction-level advisory lock on the
 //! schema's name: replicas starting at once take turns, the first creates the tables, the others
@@ -20,11 +21,28 @@ use crate::error::Error;
 use crate::record::now_ms;
 
 /// The schema version this code creates and migrates to.
-pub(super) const SCHEMA_VERSION: i32 = 1;
+pub(super) const SCHEMA_VERSION: i32 = 2;
 
 /// Each migration: the version it leads to, its SQL (`{s}` is the schema's quoted name), and
 /// the oldest code version that can use the result.
-const MIGRATIONS: [(i32, &str, i32); 1] = [(1, SCHEMA_1, 1)];
+const MIGRATIONS: [(i32, &str, i32); 2] = [(1, SCHEMA_1, 1), (2, SCHEMA_2, 1)];
+
+/// Schema 2: per-bot order and stale statuses. Code of schema 1 can still use it: it never
+/// reads the new columns, and a row it inserts without an order time is ordered by receipt.
+const SCHEMA_2: &str = r"
+ALTER TABLE {s}.deliveries ADD COLUMN order_ms BIGINT, ADD COLUMN event_ms BIGINT,
+    ADD COLUMN outcome TEXT;
+CREATE INDEX deliveries_bot_pending ON {s}.deliveries (bot_id, order_ms, id)
+    WHERE state IN ('queued', 'retrying');
+CREATE INDEX deliveries_bot_running ON {s}.deliveries (bot_id) WHERE state = 'running';
+CREATE INDEX deliveries_stale ON {s}.deliveries (id) WHERE outcome = 'stale';
+CREATE TABLE {s}.bots (
+    bot_id TEXT PRIMARY KEY,
+    handled_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL
+);
+CREATE INDEX bots_updated ON {s}.bots (updated_ms);
+";
 
 const SCHEMA_1: &str = r"
 CREATE TABLE {s}.deliveries (

@@ -83,7 +83,7 @@ impl Cell {
         let Some(mut transaction) = transaction else {
             return self.store.finish(claimed, attempt, verdict).await;
         };
-        if verdict != Verdict::Complete {
+        if !matches!(verdict, Verdict::Complete | Verdict::Stale) {
             transaction.rollback().await?;
             return self.store.finish(claimed, attempt, verdict).await;
         }
@@ -93,6 +93,7 @@ impl Cell {
             .await?
         {
             transaction.commit().await?;
+            self.store.recorded(&claimed);
             Ok(true)
         } else {
             transaction.rollback().await?;

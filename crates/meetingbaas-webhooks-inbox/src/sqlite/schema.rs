@@ -9,6 +9,7 @@
 //! | 2 | `deliveries.bot_id` (the bot of each delivery, read from its envelope) | 1 |
 //! | 3 | `deliveries.runs` and `pending_since_ms` (set by a redrive), `attempts.run` | 1 |
 //! | 4 | `deliveries.key_hash` and its index, instead of the index of `(id, key)` (`keys.rs`); `finished_counts`, kept by triggers (in the file, so older code keeps it right too) | 1 |
+//! | 5 | per-bot order (`order.rs`): `deliveries.order_ms`, `event_ms`, `outcome` (`stale`), the indexes of each bot's pending and running deliveries, the table `bots` (the newest handled event time per bot) | 1 |
 //!
 //! What is checked before anything is written (not even the switch to WAL): a file whose
 //! `application_id` is another application's, or that holds tables but not an inbox's, is
@@ -22,12 +23,13 @@ use crate::error::Error;
 pub(super) const APPLICATION_ID: i32 = 0x4D42_5748;
 
 /// The schema this code creates and migrates to.
-pub(super) const SCHEMA_VERSION: i64 = 4;
+pub(super) const SCHEMA_VERSION: i64 = 5;
 
-/// The oldest schema version whose code can use a file at [`SCHEMA_VERSION`]: versions 2 to 4
-/// only add columns that older code never reads and that have usable defaults (a delivery
-/// redriven by older code keeps its run count; its pending time falls back to its receipt; a
-/// row older code inserts without a key digest is given one by this code's next write).
+/// The oldest schema version whose code can use a file at [`SCHEMA_VERSION`]: versions 2 to 5
+/// only add columns and tables that older code never reads and that have usable defaults (a
+/// delivery redriven by older code keeps its run count; its pending time falls back to its
+/// receipt; a row older code inserts without a key digest is given one by this code's next
+/// write; one without an order time is ordered by its receipt).
 pub(super) const OLDEST_CODE: i64 = 1;
 
 /// Schema 1, as the first release made it.
@@ -74,7 +76,7 @@ CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
 
 /// Each migration: the version it leads to, its SQL, and the oldest code that can use the
 /// result.
-const MIGRATIONS: [(i64, &str, i64); 4] = [
+const MIGRATIONS: [(i64, &str, i64); 5] = [
     (1, SCHEMA_1, 1),
     (2, "ALTER TABLE deliveries ADD COLUMN bot_id TEXT;", 1),
     (
@@ -84,8 +86,28 @@ const MIGRATIONS: [(i64, &str, i64); 4] = [
          ALTER TABLE attempts ADD COLUMN run INTEGER;",
         1,
     ),
-    (4, SCHEMA_4, OLDEST_CODE),
+    (4, SCHEMA_4, 1),
+    (5, SCHEMA_5, OLDEST_CODE),
 ];
+
+/// Schema 5: per-bot order and stale statuses (`order.rs`). The partial indexes' conditions are
+/// written exactly as the claim's subqueries write theirs, so that SQLite uses them.
+const SCHEMA_5: &str = r"
+ALTER TABLE deliveries ADD COLUMN order_ms INTEGER;
+ALTER TABLE deliveries ADD COLUMN event_ms INTEGER;
+ALTER TABLE deliveries ADD COLUMN outcome TEXT;
+CREATE INDEX IF NOT EXISTS deliveries_bot_pending ON deliveries (bot_id)
+    WHERE state IN ('queued', 'retrying');
+CREATE INDEX IF NOT EXISTS deliveries_bot_running ON deliveries (bot_id)
+    WHERE state = 'running';
+CREATE INDEX IF NOT EXISTS deliveries_stale ON deliveries (id) WHERE outcome = 'stale';
+CREATE TABLE IF NOT EXISTS bots (
+    bot_id TEXT PRIMARY KEY,
+    handled_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS bots_updated ON bots (updated_ms);
+";
 
 /// Schema 4: keys found by their digest (`keys.rs`), the rows already stored listed by
 /// `deliveries_unhashed` and given their digest right after the migration; and the counts of

@@ -1,4 +1,4 @@
-//! A testing aid: handlers that fail, panic or hang for chosen bot ids, so that a worker's
+//! A testing aid: handlers that fail, panic, hang or slow down for chosen bot ids, so that a worker's
 //! retries, dead letters, timeout and shutdown can be tried from outside a program. The
 //! examples read it from `MEETINGBAAS_EXAMPLE_FAULTS`.
 //!
@@ -6,7 +6,9 @@
 //! - `fail`: the attempt returns a retryable error (retried with backoff, then a dead letter),
 //! - `permanent`: the attempt returns a permanent error (a dead letter at once),
 //! - `panic`: the handler panics (the worker catches it and retries, like `fail`),
-//! - `hang`: the handler never returns (the worker's per-attempt timeout ends it).
+//! - `hang`: the handler never returns (the worker's per-attempt timeout ends it),
+//! - `slow`: the handler takes 20 ms more, then succeeds (so that attempts of one bot would
+//!   overlap if they were run at once).
 //!
 //! ```
 //! use meetingbaas_webhooks_inbox::testing::faults::{Fault, Faults};
@@ -31,7 +33,12 @@ pub enum Fault {
     Panic,
     /// Never returns.
     Hang,
+    /// Succeeds after [`SLOW`].
+    Slow,
 }
+
+/// How long a [`Fault::Slow`] handler takes.
+pub const SLOW: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The parsed list: (fault, bot id) pairs.
 #[derive(Debug, Default)]
@@ -51,9 +58,10 @@ impl Faults {
                 "permanent" => Fault::Permanent,
                 "panic" => Fault::Panic,
                 "hang" => Fault::Hang,
+                "slow" => Fault::Slow,
                 other => {
                     return Err(format!(
-                        "unknown fault `{}` (fail, permanent, panic or hang)",
+                        "unknown fault `{}` (fail, permanent, panic, hang or slow)",
                         other.escape_debug()
                     ));
                 }
@@ -99,6 +107,10 @@ impl Faults {
             Some(Fault::Permanent) => Err(HandlerError::permanent("injected fault: permanent")),
             Some(Fault::Panic) => panic!("injected fault: panic"),
             Some(Fault::Hang) => std::future::pending().await,
+            Some(Fault::Slow) => {
+                tokio::time::sleep(SLOW).await;
+                Ok(())
+            }
         }
     }
 }

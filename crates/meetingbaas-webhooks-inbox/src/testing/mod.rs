@@ -13,13 +13,15 @@
 //! cover each role of the [`Store`] contract: [`intake`] (stored once, copies refused,
 //! unreadable bodies kept), [`work`] (batched claims under leases, waits, records accepted only
 //! from the lease's holder, retention in bounded batches) and [`admin`] (listing, redrive,
-//! forget, purge), and the [`worker`] on top of them (retries, dead letters, panics, timeouts,
-//! crashed workers, bursts, shutdown). No timing is asserted: waits are bounded only so that a
+//! forget, purge), the [`worker`] on top of them (retries, dead letters, panics, timeouts,
+//! crashed workers, bursts, shutdown), and per-bot [`order`] (one at a time in event-time
+//! order, `max_wait`, expired leases, stale statuses). No timing is asserted: waits are bounded only so that a
 //! broken store fails instead of hanging.
 
 pub mod admin;
 pub mod faults;
 pub mod intake;
+pub mod order;
 pub mod work;
 pub mod worker;
 
@@ -131,6 +133,11 @@ macro_rules! store_suite {
                 worker::a_workers_keep_bodies_drops_completed_bodies_only,
                 worker::an_idle_workers_shutdown_returns_at_once,
                 worker::run_until_idle_returns_every_attempt_and_leaves_later_retries,
+                order::claims_in_bot_order_take_one_per_bot_in_event_time_order,
+                order::a_retrying_delivery_holds_its_bot_for_max_wait_and_a_dead_letter_for_nothing,
+                order::an_expired_lease_holds_its_bot_then_runs_first,
+                order::a_status_older_than_one_handled_is_stale,
+                order::a_stale_status_without_a_handler_is_recorded_and_a_redrive_rechecks_it,
             );
         }
     };

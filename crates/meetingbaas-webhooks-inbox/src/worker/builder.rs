@@ -71,6 +71,8 @@ pub struct WorkerBuilder<S = ()> {
     pub(crate) keep_bodies: Option<Duration>,
     pub(crate) handlers: HashMap<EventKind, Handler<S>>,
     pub(crate) fallback: Option<Handler<S>>,
+    pub(crate) order_by_bot: Option<Duration>,
+    pub(crate) on_stale: Option<Handler<S>>,
     pub(crate) state: Arc<S>,
 }
 
@@ -87,6 +89,8 @@ impl<S> fmt::Debug for WorkerBuilder<S> {
             .field("keep_bodies", &self.keep_bodies)
             .field("kinds", &kinds)
             .field("fallback", &self.fallback.is_some())
+            .field("order_by_bot", &self.order_by_bot)
+            .field("on_stale", &self.on_stale.is_some())
             .field("state", &std::any::type_name::<S>())
             .finish_non_exhaustive()
     }
@@ -106,6 +110,8 @@ impl WorkerBuilder {
             keep_bodies: None,
             handlers: HashMap::new(),
             fallback: None,
+            order_by_bot: None,
+            on_stale: None,
             state: Arc::new(()),
         }
     }
@@ -126,6 +132,8 @@ impl WorkerBuilder {
             keep_bodies,
             handlers,
             fallback,
+            order_by_bot,
+            on_stale,
             state: _,
         } = self;
         WorkerBuilder {
@@ -143,6 +151,8 @@ impl WorkerBuilder {
                 .map(|(kind, handler)| (kind, handler::stateless(handler)))
                 .collect(),
             fallback: fallback.map(handler::stateless),
+            order_by_bot,
+            on_stale: on_stale.map(handler::stateless),
             state: Arc::new(state),
         }
     }
@@ -260,6 +270,69 @@ impl<S: Send + Sync + 'static> WorkerBuilder<S> {
         Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
     {
         self.fallback = Some(handler::untyped(handler));
+        self
+    }
+
+    /// Runs each bot's deliveries one at a time and in the order of their event time (default:
+    /// off, any order). With it:
+    ///
+    /// - at most one delivery of a bot runs at a time, across every worker and replica sharing
+    ///   the store: a claim never takes a delivery whose bot has one running (a running one
+    ///   whose worker died holds its bot until its lease runs out, then runs first);
+    /// - a bot's deliveries start in the order of their event time (`status.created_at`, else
+    ///   `sent_at`, else the receipt time where the payload has none, or a time that is
+    ///   unreadable or more than five minutes ahead of receipt: see
+    ///   [`EventTime::order_ms`](meetingbaas_webhooks::event::EventTime::order_ms)), ties by
+    ///   receipt;
+    /// - a delivery waits behind an earlier one of its bot that is queued or retrying for at
+    ///   most `max_wait` (from when it was stored or redriven), then goes on with a warn line:
+    ///   a failing delivery blocks its bot for that long at most. A dead letter blocks nothing;
+    /// - a `bot.status_change` older by event time than a delivery of its bot already handled
+    ///   is **stale**: recorded completed with the outcome `stale` (counted in
+    ///   [`Stats::stale`](crate::Stats::stale), shown in listings and metrics), and given to
+    ///   [`on_stale`](Self::on_stale) instead of its usual handler. The rule is the core's
+    ///   [`is_stale`](meetingbaas_webhooks::event::is_stale); the store keeps the newest handled
+    ///   event time per bot, for as long as retention keeps completed deliveries.
+    ///
+    /// Deliveries that name no bot are not ordered. Every store of this crate supports it
+    /// ([`WorkStore::claim_in_bot_order`](crate::WorkStore::claim_in_bot_order)); how each
+    /// does is in its module docs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use meetingbaas_webhooks_inbox::{EventKind, Inbox, Job};
+    ///
+    /// # fn main() {
+    /// let worker = Inbox::memory()
+    ///     .worker()
+    ///     .order_by_bot(Duration::from_secs(60))
+    ///     .on(EventKind::BotStatusChange, |job: Job| async move {
+    ///         println!("newest status so far: {}", job.event().name());
+    ///         Ok(())
+    ///     })
+    ///     .on_stale(|job: Job| async move {
+    ///         println!("{} arrived after a newer one of its bot", job.id());
+    ///         Ok(())
+    ///     })
+    ///     .build();
+    /// # drop(worker);
+    /// # }
+    /// ```
+    pub fn order_by_bot(mut self, max_wait: Duration) -> Self {
+        self.order_by_bot = Some(max_wait);
+        self
+    }
+
+    /// Runs `handler` on stale statuses (see [`order_by_bot`](Self::order_by_bot)) instead of
+    /// recording them without a handler: an error from it is retried like any other, and its
+    /// success records the delivery as completed `stale`. Without [`order_by_bot`](Self::order_by_bot)
+    /// nothing is stale and it is never called.
+    pub fn on_stale<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Job<S, Event>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), HandlerError>> + Send + 'static,
+    {
+        self.on_stale = Some(handler::untyped(handler));
         self
     }
 

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use meetingbaas_webhooks::event::is_stale;
 use meetingbaas_webhooks::{Event, EventKind};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
@@ -205,7 +206,15 @@ impl<S: Send + Sync + 'static> Worker<S> {
             }
             // Claiming with an empty buffer: any free slot waits for this claim.
             let starved = free > 0;
-            let claimed = config.store.claim(wanted, config.lease).await;
+            let claimed = match config.order_by_bot {
+                Some(max_wait) => {
+                    config
+                        .store
+                        .claim_in_bot_order(wanted, config.lease, max_wait)
+                        .await
+                }
+                None => config.store.claim(wanted, config.lease).await,
+            };
             if claimed.is_ok() {
                 claim_failures = 0;
             }
@@ -315,6 +324,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
         let mut kind = recorded_kind;
         let mut bot_id = None;
         let scope = config.store.begin_attempt();
+        let mut stale = false;
         let outcome: Result<(), HandlerError> = 'run: {
             if claimed.attempt > config.retry.attempts() {
                 break 'run Err(HandlerError::permanent(format!(
@@ -343,11 +353,21 @@ impl<S: Send + Sync + 'static> Worker<S> {
             if job.kind() == EventKind::BotCompleted && job.links_expired() {
                 tracing::warn!(target: "meetingbaas_webhooks_inbox", id = %claimed.id, bot_id = ?job.bot_id(), "the recording, audio and transcript links of this bot.completed expired (4 hours after it was sent): ask Meeting BaaS for a fresh delivery (`meetingbaas-webhooks inbox redeliver`)");
             }
-            let Some(handler) = config
-                .handlers
-                .get(&job.kind())
-                .or(config.fallback.as_ref())
-            else {
+            stale =
+                claimed.ordered && is_stale(job.kind(), claimed.event_ms, claimed.bot_handled_ms);
+            let handler = if stale {
+                config.on_stale.as_ref()
+            } else {
+                config
+                    .handlers
+                    .get(&job.kind())
+                    .or(config.fallback.as_ref())
+            };
+            let Some(handler) = handler else {
+                if stale {
+                    // Recorded as stale without a handler: nothing asked to see it.
+                    break 'run Ok(());
+                }
                 break 'run Err(HandlerError::permanent(format!(
                     "no handler for events of kind {}",
                     job.kind().as_str()
@@ -383,6 +403,7 @@ impl<S: Send + Sync + 'static> Worker<S> {
         };
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (verdict, error) = match outcome {
+            Ok(()) if stale => (Verdict::Stale, None),
             Ok(()) => (Verdict::Complete, None),
             Err(err) => (self.verdict(&claimed, &err), Some(err.message)),
         };
@@ -497,6 +518,9 @@ fn log(
     match verdict {
         Verdict::Complete => {
             tracing::info!(target: "meetingbaas_webhooks_inbox", id, kind, bot_id, attempt, duration_ms, "delivery handled");
+        }
+        Verdict::Stale => {
+            tracing::info!(target: "meetingbaas_webhooks_inbox", id, kind, bot_id, attempt, duration_ms, "stale status: older than one of its bot already handled; recorded as stale, not given to its handler");
         }
         Verdict::Retry { at_ms } => {
             let retry_in_ms = at_ms.saturating_sub(now_ms()).max(0);

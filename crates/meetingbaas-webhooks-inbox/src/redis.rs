@@ -15,6 +15,7 @@
 //! | `seq` | the last id |
 //! | `bodies_dropped_to` | `ms` and `id` of the last completed delivery whose body was dropped |
 //! | `schema` | `version` of the keys and `oldest_code` that can use them (checked at start) |
+//! | `p:<bot>`, `run:<bot>`, `w:<bot>`, `parked`, `handled`, `handled_at`, `stale` | per-bot order and stale statuses ([`WorkerBuilder::order_by_bot`](crate::WorkerBuilder::order_by_bot)): the design is in `order.rs` |
 //!
 //! Memory: a delivery's hash holds only short values, and no field that is empty or at its
 //! default, so that Redis keeps it as a compact listpack (values of at most

@@ -3,7 +3,8 @@
 //! is answered ([`sync`]), so that the writer does not wait for the disk; idempotency keys found
 //! through an index of their 64-bit digests ([`keys`]); reads for the admin API on a connection of their
 //! own, so that they do not delay intake; checkpoints on another ([`checkpoint`]), so that they
-//! do not either.
+//! do not either. Claims in bot order run on the one writer too, so they cannot race
+//! ([`order`]).
 
 mod backup;
 mod bodies;

@@ -445,3 +445,70 @@ async fn a_delivery_claimed_ahead_is_handed_back_at_shutdown() {
         Some("not started: the worker stopped first")
     );
 }
+
+/// The worker's warn for a `bot.completed` whose links expired (its bot id escaped), and
+/// intake's warn for a payload time in the future (ordered by receipt instead).
+#[tokio::test(flavor = "current_thread")]
+async fn expired_links_and_a_future_event_time_are_warn_lines() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let inbox = Inbox::memory();
+    let id = stored(
+        &inbox,
+        r#"{"event":"bot.completed","data":{"bot_id":"b-\u001b[31m","sent_at":"2020-01-01T00:00:00Z"}}"#,
+    )
+    .await;
+    inbox
+        .worker()
+        .fallback(|_job: Job| async { Ok(()) })
+        .build()
+        .run_until_idle()
+        .await;
+
+    let future = meetingbaas_webhooks_inbox::testing::delivery(
+        r#"{"event":"bot.status_change","data":{"bot_id":"b-8","status":{"code":"joining_call","created_at":"2999-01-01T00:00:00Z"}}}"#,
+    );
+    let label = future
+        .envelope()
+        .map(meetingbaas_webhooks_receiver::EventLabel::from)
+        .unwrap();
+    let now = meetingbaas_webhooks_inbox::now_ms();
+    let times = meetingbaas_webhooks_inbox::NewDelivery::new(&future, label).order_times(now);
+    assert_eq!(
+        times,
+        (now, None),
+        "receipt order, and no time to call anything stale by"
+    );
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        !logs.contains('\u{1b}'),
+        "a raw escape from the payload: {logs}"
+    );
+    let expired = logs
+        .lines()
+        .find(|line| line.contains("WARN") && line.contains("links") && line.contains("expired"))
+        .unwrap_or_else(|| panic!("no expired-links line: {logs}"));
+    for part in [
+        &format!("id={id}") as &str,
+        r#"bot_id=Some("b-\u{1b}[31m")"#,
+        "inbox redeliver",
+    ] {
+        assert!(expired.contains(part), "{part} missing from {expired}");
+    }
+    let future = logs
+        .lines()
+        .find(|line| line.contains("WARN") && line.contains("ordered by its receipt"))
+        .unwrap_or_else(|| panic!("no receipt-order line: {logs}"));
+    assert!(
+        future.contains("in the future") && future.contains(r#"bot_id=Some("b-8")"#),
+        "{future}"
+    );
+}

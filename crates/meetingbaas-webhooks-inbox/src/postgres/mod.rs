@@ -23,6 +23,9 @@
 //!   deliveries stored by their own process).
 //! - **Transactional completion**: a handler can write its own rows in the transaction that
 //!   records its delivery's completion ([`Job::transaction`](crate::Job::transaction)).
+//! - **Per-bot order** ([`WorkerBuilder::order_by_bot`](crate::WorkerBuilder::order_by_bot)):
+//!   claims in bot order take turns under a transaction-level advisory lock, so that two
+//!   replicas never start two deliveries of one bot (`order.rs`).
 
 mod intake;
 mod order;

@@ -8,8 +8,9 @@
 //! statement sees every claim committed before: the leases that ran out are taken back, then
 //! the due deliveries whose bot has nothing running (`deliveries_bot_running`) and no earlier
 //! queued or retrying delivery by `(order_ms, id)` (`deliveries_bot_pending`), or that waited
-//! `max_wait` behind one, are read (those in order first), at most one per bot is kept, and
-//! they are started. A claim holds the lock for those three statements, a few milliseconds;
+//! `max_wait` behind one, are read in due order (the scan of `deliveries_ready` stops at the
+//! limit: a claim does not read the whole backlog), at most one per bot is kept (those in order
+//! first), and they are started. A claim holds the lock for those three statements, a few milliseconds;
 //! claims without order never take it (a worker with and one without order on one inbox do not
 //! keep each other's order: give every worker of an inbox the same setting).
 //!
@@ -48,8 +49,9 @@ pub(super) async fn claim(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-    // Each bot once among the candidates in order; one that waited its longest behind an
-    // earlier one of its bot also counts (it may be the one its bot is taken for).
+    // The candidates in due order: each bot once, those in order first, then those that
+    // waited their longest behind an earlier one of their bot (an earlier one due now goes
+    // first).
     let limit = max.saturating_mul(2).saturating_add(16);
     let candidates: Vec<(i64, Option<String>, bool, i64)> =
         sqlx::query_as(store.sql(&shared.sql.order_candidates))
@@ -60,20 +62,26 @@ pub(super) async fn claim(
             .await?;
     let mut bots = HashSet::new();
     let mut chosen = Vec::new();
-    for (id, bot_id, overdue, pending_since) in candidates {
-        if chosen.len() >= max {
-            break;
-        }
+    let mut overdue = Vec::new();
+    for (id, bot_id, behind, pending_since) in candidates {
         match bot_id {
+            _ if chosen.len() >= max => break,
             None => chosen.push(id),
+            Some(bot_id) if behind => overdue.push((id, bot_id, pending_since)),
             Some(bot_id) => {
-                if bots.insert(bot_id.clone()) {
-                    if overdue {
-                        tracing::warn!(target: "meetingbaas_webhooks_inbox", id, bot_id = ?bot_id, waited_ms = now.saturating_sub(pending_since), "an earlier delivery of this bot is still retrying: this one waited the longest allowed (`order_by_bot`) and goes on out of order");
-                    }
+                if bots.insert(bot_id) {
                     chosen.push(id);
                 }
             }
+        }
+    }
+    for (id, bot_id, pending_since) in overdue {
+        if chosen.len() >= max {
+            break;
+        }
+        if bots.insert(bot_id.clone()) {
+            tracing::warn!(target: "meetingbaas_webhooks_inbox", id, bot_id = ?bot_id, waited_ms = now.saturating_sub(pending_since), "an earlier delivery of this bot is still retrying: this one waited the longest allowed (`order_by_bot`) and goes on out of order");
+            chosen.push(id);
         }
     }
     let token = crate::token();

@@ -82,22 +82,24 @@ impl Sql {
             // `$1`, the schema's lock name), held until their transaction ends.
             order_lock: sql("SELECT pg_advisory_xact_lock(hashtext($1))".to_string()),
             // $1 now, $2 the oldest pending time that waited long enough, $3 limit: the due
-            // deliveries a claim in bot order may take, those in order first; `overdue` says
-            // one waited its longest behind an earlier one of its bot.
+            // deliveries a claim in bot order may take, in due order along `deliveries_ready`
+            // (the filter is checked row by row, and the scan stops at the limit); `overdue`
+            // says one waited its longest behind an earlier one of its bot.
             order_candidates: sql(format!(
-                "SELECT id, bot_id, overdue, pending_since FROM (\
-                   SELECT d.id, d.bot_id, d.next_ms, \
-                   COALESCE(d.pending_since_ms, d.received_ms) AS pending_since, \
-                   d.bot_id IS NOT NULL AND EXISTS (SELECT 1 FROM {s}.deliveries e \
-                     WHERE e.bot_id = d.bot_id AND e.state IN ('queued', 'retrying') \
+                "SELECT d.id, d.bot_id, d.bot_id IS NOT NULL AND EXISTS ({earlier}), \
+                   COALESCE(d.pending_since_ms, d.received_ms) \
+                 FROM {s}.deliveries d WHERE d.state IN ('queued', 'retrying') \
+                 AND d.next_ms <= $1 AND (d.bot_id IS NULL OR (NOT EXISTS (\
+                   SELECT 1 FROM {s}.deliveries r WHERE r.bot_id = d.bot_id \
+                   AND r.state = 'running') AND (NOT EXISTS ({earlier}) \
+                   OR COALESCE(d.pending_since_ms, d.received_ms) <= $2))) \
+                 ORDER BY d.next_ms, d.id LIMIT $3",
+                earlier = format_args!(
+                    "SELECT 1 FROM {s}.deliveries e WHERE e.bot_id = d.bot_id \
+                     AND e.state IN ('queued', 'retrying') \
                      AND (COALESCE(e.order_ms, e.received_ms), e.id) \
-                       < (COALESCE(d.order_ms, d.received_ms), d.id)) AS overdue \
-                   FROM {s}.deliveries d WHERE d.state IN ('queued', 'retrying') \
-                   AND d.next_ms <= $1 AND (d.bot_id IS NULL OR NOT EXISTS (\
-                     SELECT 1 FROM {s}.deliveries r WHERE r.bot_id = d.bot_id \
-                     AND r.state = 'running'))) c \
-                 WHERE NOT overdue OR pending_since <= $2 \
-                 ORDER BY overdue, next_ms, id LIMIT $3"
+                       < (COALESCE(d.order_ms, d.received_ms), d.id)"
+                )
             )),
             // $1 ids, $2 now, $3 token, $4 lease end.
             order_start: sql(format!(

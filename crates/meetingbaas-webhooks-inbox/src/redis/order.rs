@@ -24,8 +24,8 @@
 //!   ago (or was sent back as overdue), then it goes on with a warn line;
 //! - else it takes its bot's lock and starts.
 //!
-//! While fewer than `max` are chosen it reads further (up to eight reads per claim), so that
-//! parked entries do not stop a claim short. Before reading, parked deliveries that waited
+//! While fewer than `max` are chosen it reads further (eight reads, then on while none is
+//! chosen, up to 1 024 entries per claim), so that parked entries do not stop a claim short. Before reading, parked deliveries that waited
 //! `max_wait` and whose bot has nothing running go back on the stream, marked to go on.
 //!
 //! A finish in bot order deletes the bot's lock, raises `handled` on a completion, and puts the
@@ -172,14 +172,18 @@ local entries = {}
 local reclaimed = redis.call('XAUTOCLAIM', stream, 'workers', ARGV[3], ARGV[4], '0-0', 'COUNT', max)
 take(stream, reclaimed[2], entries)
 for _, e in ipairs(entries) do decide(e) end
-local drained = false
-for _ = 1, 8 do
-  if #chosen >= max then break end
-  local want = max - #chosen
+-- Reads on while fewer than `max` are chosen: eight reads, then on only while none is chosen
+-- yet, up to 1 024 entries in all (parked entries must not end a claim empty-handed while
+-- deliveries that may go lie further in the stream).
+local drained, read_total = false, 0
+for round = 1, 1024 do
+  if #chosen >= max or (round > 8 and #chosen > 0) or read_total >= 1024 then break end
+  local want = math.min(max - #chosen, 1024 - read_total)
   local read = redis.call('XREADGROUP', 'GROUP', 'workers', ARGV[3], 'COUNT', want, 'STREAMS', stream, '>')
   local fresh = {}
   local got = 0
   if read then got = take(stream, read[1][2], fresh) end
+  read_total = read_total + got
   for _, e in ipairs(fresh) do decide(e) end
   if got < want then
     drained = true

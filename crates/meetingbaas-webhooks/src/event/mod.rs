@@ -426,10 +426,10 @@ impl Event {
     ///
     /// [`Job`]: https://docs.rs/meetingbaas-webhooks-inbox/latest/meetingbaas_webhooks_inbox/struct.Job.html
     pub fn links_expire_at_ms(&self) -> Option<i64> {
-        self.time()
-            .sent_at
+        let sent_at = self.time().sent_at;
+        sent_at
             .ms()
-            .map(|sent| sent.saturating_add(time::LINK_LIFETIME_MS))
+            .map(|sent| time::links_expire_at_ms(sent_at, sent))
     }
 
     /// The alert, for [`Event::Alert`].

@@ -26,6 +26,7 @@ start_postgres() {
   PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
   PG_PORT=$(free_port)
   mkdir -p "$STORES_DIR/pg"
+  chmod a+x "$STORES_DIR"
   [ "$(id -u)" = 0 ] && chown postgres: "$STORES_DIR/pg"
   as_pg "$PGBIN/initdb" -U postgres -A trust -E UTF8 --no-sync -D "$STORES_DIR/pg/data" >/dev/null
   as_pg "$PGBIN/postgres" -D "$STORES_DIR/pg/data" -p "$PG_PORT" -h 127.0.0.1 -k "" -c fsync=on \

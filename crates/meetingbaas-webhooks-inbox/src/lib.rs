@@ -117,8 +117,8 @@ pub use meetingbaas_webhooks_receiver::Enqueued;
 #[cfg(feature = "postgres")]
 pub use postgres::{DEFAULT_SCHEMA, JobTransaction, PostgresBackend, PostgresOptions};
 pub use record::{
-    Attempt, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict, kind_from_name,
-    now_ms,
+    Attempt, BOT_TIME_KEPT, Claimed, ListQuery, State, Stats, StoredDelivery, Summary, Verdict,
+    kind_from_name, now_ms,
 };
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;

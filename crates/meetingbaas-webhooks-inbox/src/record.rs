@@ -293,6 +293,20 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// How long a bot's newest handled event time is kept at least (for the stale check), whatever
+/// the retention of completed deliveries: a late retry of a status can come hours after.
+pub const BOT_TIME_KEPT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The cutoff below which bots' handled times are pruned, given the completed deliveries' one:
+/// never later than [`BOT_TIME_KEPT`] ago.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
+    allow(dead_code)
+)]
+pub(crate) fn bots_cutoff(cutoff_ms: i64) -> i64 {
+    cutoff_ms.min(now_ms().saturating_sub(millis(BOT_TIME_KEPT)))
+}
+
 /// `duration` in milliseconds, saturating.
 pub(crate) fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)

@@ -280,7 +280,7 @@ end
 redis.call('XACK', p .. 'stream', 'workers', ARGV[4])
 redis.call('XDEL', p .. 'stream', ARGV[4])
 local bot = redis.call('HGET', d, 'bot_id')
-if bot then
+if bot and bot ~= '' then
   if verdict == 'retrying' then
     redis.call('ZADD', p .. 'p:' .. bot, order_of(d), id)
   end
@@ -316,7 +316,7 @@ redis.call('HSET', d, 'state', 'queued', 'attempt_base', redis.call('HGET', d, '
 redis.call('HDEL', d, 'finished_ms', 'dead_reason', 'outcome')
 redis.call('ZREM', p .. 'stale', id)
 local bot = redis.call('HGET', d, 'bot_id')
-if bot then redis.call('ZADD', p .. 'p:' .. bot, order_of(d), id) end
+if bot and bot ~= '' then redis.call('ZADD', p .. 'p:' .. bot, order_of(d), id) end
 redis.call('ZADD', p .. 's:queued', ARGV[3], id)
 redis.call('XADD', p .. 'stream', '*', 'id', id)
 return 'ok'";
@@ -343,8 +343,9 @@ for _, id in ipairs(ids) do
   redis.call('ZREM', p .. 'stale', id)
 end
 if ARGV[2] == 'completed' then
-  -- The newest handled event time of bots not handled since the cutoff goes too.
-  local bots = redis.call('ZRANGEBYSCORE', p .. 'handled_at', '-inf', ARGV[3], 'LIMIT', 0, tonumber(ARGV[4]))
+  -- The newest handled event time of bots not handled since ARGV[5] (`BOT_TIME_KEPT` ago at
+  -- the latest) goes too.
+  local bots = redis.call('ZRANGEBYSCORE', p .. 'handled_at', '-inf', ARGV[5], 'LIMIT', 0, tonumber(ARGV[4]))
   for _, bot in ipairs(bots) do
     redis.call('HDEL', p .. 'handled', bot)
     redis.call('ZREM', p .. 'handled_at', bot)
@@ -1011,7 +1012,8 @@ impl RedisBackend {
             .arg(&*self.prefix)
             .arg(state.as_str())
             .arg(cutoff)
-            .arg(limit.max(1));
+            .arg(limit.max(1))
+            .arg(crate::record::bots_cutoff(cutoff));
         Ok(bounded(purge.invoke_async(&mut shared)).await?)
     }
 }

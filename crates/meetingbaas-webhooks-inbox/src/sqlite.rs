@@ -921,7 +921,7 @@ fn prune(connection: &Connection, state: State, cutoff: i64, limit: usize) -> Re
         )?
         .execute(params![state.as_str(), cutoff, limit])?;
     if state == State::Completed {
-        order::prune(connection, cutoff, limit)?;
+        order::prune(connection, crate::record::bots_cutoff(cutoff), limit)?;
     }
     Ok(deleted as u64)
 }

@@ -668,7 +668,7 @@ impl WorkStore for PostgresBackend {
                 .await?;
             if state == State::Completed {
                 sqlx::query(this.sql(&this.shared.sql.prune_bots))
-                    .bind(cutoff)
+                    .bind(crate::record::bots_cutoff(cutoff))
                     .bind(i64::try_from(limit).unwrap_or(i64::MAX))
                     .execute(&this.shared.work)
                     .await?;

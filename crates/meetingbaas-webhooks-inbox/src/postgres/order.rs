@@ -9,8 +9,13 @@
 //! the due deliveries whose bot has nothing running (`deliveries_bot_running`) and no earlier
 //! queued or retrying delivery by `(order_ms, id)` (`deliveries_bot_pending`), or that waited
 //! `max_wait` behind one, are read in due order (the scan of `deliveries_ready` stops at the
-//! limit: a claim does not read the whole backlog), at most one per bot is kept (those in order
-//! first), and they are started. A claim holds the lock for those three statements, a few milliseconds;
+//! limit, but reads past the deliveries it skips: a claim costs about the number of blocked
+//! deliveries ahead in the queue), at most one per bot is kept (those in order first, then of
+//! those that waited their longest the first in event order), and they are started. The rows
+//! pending at the migration to schema 2 are given their receipt time as order time; a row
+//! stored later by older code (a rolling deploy) is behind nothing. A delivery whose lease ran
+//! out is due again at once and takes its place in its bot's order (it is normally the bot's
+//! first); one that has waited `max_wait` is claimed at the worker's next look. A claim holds the lock for those three statements, a few milliseconds;
 //! claims without order never take it (a worker with and one without order on one inbox do not
 //! keep each other's order: give every worker of an inbox the same setting).
 //!
@@ -53,7 +58,7 @@ pub(super) async fn claim(
     // waited their longest behind an earlier one of their bot (an earlier one due now goes
     // first).
     let limit = max.saturating_mul(2).saturating_add(16);
-    let candidates: Vec<(i64, Option<String>, bool, i64)> =
+    let candidates: Vec<(i64, Option<String>, bool, i64, Option<i64>)> =
         sqlx::query_as(store.sql(&shared.sql.order_candidates))
             .bind(now)
             .bind(now.saturating_sub(millis(max_wait)))
@@ -63,11 +68,11 @@ pub(super) async fn claim(
     let mut bots = HashSet::new();
     let mut chosen = Vec::new();
     let mut overdue = Vec::new();
-    for (id, bot_id, behind, pending_since) in candidates {
+    for (id, bot_id, behind, pending_since, order_ms) in candidates {
         match bot_id {
             _ if chosen.len() >= max => break,
             None => chosen.push(id),
-            Some(bot_id) if behind => overdue.push((id, bot_id, pending_since)),
+            Some(bot_id) if behind => overdue.push((order_ms, id, bot_id, pending_since)),
             Some(bot_id) => {
                 if bots.insert(bot_id) {
                     chosen.push(id);
@@ -75,7 +80,9 @@ pub(super) async fn claim(
             }
         }
     }
-    for (id, bot_id, pending_since) in overdue {
+    // Of a bot's deliveries that waited their longest, the first in event order.
+    overdue.sort_unstable();
+    for (_, id, bot_id, pending_since) in overdue {
         if chosen.len() >= max {
             break;
         }

@@ -27,11 +27,13 @@ pub(super) const SCHEMA_VERSION: i32 = 2;
 /// the oldest code version that can use the result.
 const MIGRATIONS: [(i32, &str, i32); 2] = [(1, SCHEMA_1, 1), (2, SCHEMA_2, 1)];
 
-/// Schema 2: per-bot order and stale statuses. Code of schema 1 can still use it: it never
-/// reads the new columns, and a row it inserts without an order time is ordered by receipt.
+/// Schema 2: per-bot order and stale statuses; the deliveries pending at the migration are
+/// ordered by their receipt. Code of schema 1 can still use it: it never reads the new columns
+/// (a row it inserts without an order time is behind nothing).
 const SCHEMA_2: &str = r"
 ALTER TABLE {s}.deliveries ADD COLUMN order_ms BIGINT, ADD COLUMN event_ms BIGINT,
     ADD COLUMN outcome TEXT;
+UPDATE {s}.deliveries SET order_ms = received_ms WHERE state IN ('queued', 'retrying', 'running');
 CREATE INDEX deliveries_bot_pending ON {s}.deliveries (bot_id, order_ms, id)
     WHERE state IN ('queued', 'retrying');
 CREATE INDEX deliveries_bot_running ON {s}.deliveries (bot_id) WHERE state = 'running';

@@ -83,11 +83,12 @@ impl Sql {
             order_lock: sql("SELECT pg_advisory_xact_lock(hashtext($1))".to_string()),
             // $1 now, $2 the oldest pending time that waited long enough, $3 limit: the due
             // deliveries a claim in bot order may take, in due order along `deliveries_ready`
-            // (the filter is checked row by row, and the scan stops at the limit); `overdue`
-            // says one waited its longest behind an earlier one of its bot.
+            // (the filter is checked row by row, and the scan stops at the limit), with whether
+            // one is behind an earlier one of its bot (by `(order_ms, id)`, from
+            // `deliveries_bot_pending`; then it waited its longest) and its order time.
             order_candidates: sql(format!(
                 "SELECT d.id, d.bot_id, d.bot_id IS NOT NULL AND EXISTS ({earlier}), \
-                   COALESCE(d.pending_since_ms, d.received_ms) \
+                   COALESCE(d.pending_since_ms, d.received_ms), d.order_ms \
                  FROM {s}.deliveries d WHERE d.state IN ('queued', 'retrying') \
                  AND d.next_ms <= $1 AND (d.bot_id IS NULL OR (NOT EXISTS (\
                    SELECT 1 FROM {s}.deliveries r WHERE r.bot_id = d.bot_id \
@@ -97,8 +98,7 @@ impl Sql {
                 earlier = format_args!(
                     "SELECT 1 FROM {s}.deliveries e WHERE e.bot_id = d.bot_id \
                      AND e.state IN ('queued', 'retrying') \
-                     AND (COALESCE(e.order_ms, e.received_ms), e.id) \
-                       < (COALESCE(d.order_ms, d.received_ms), d.id)"
+                     AND (e.order_ms, e.id) < (d.order_ms, d.id)"
                 )
             )),
             // $1 ids, $2 now, $3 token, $4 lease end.

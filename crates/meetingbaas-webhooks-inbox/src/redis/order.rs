@@ -21,8 +21,10 @@
 //! - its bot's lock held by another that runs: **parked** (its entry acknowledged and deleted,
 //!   the delivery put in `w:<bot>` and `parked`);
 //! - not first of `p:<bot>` by `(order time, id)`: parked, unless it became pending `max_wait`
-//!   ago (or was sent back as overdue), then it goes on with a warn line;
-//! - else it takes its bot's lock and starts.
+//!   ago (or was sent back as overdue); of those, after every read, the first of each bot in
+//!   event order goes on with a warn line, if its bot is still free;
+//! - else it takes its bot's lock and starts;
+//! - a new entry of a delivery that runs (a redrive while it was queued adds one) is dropped.
 //!
 //! While fewer than `max` are chosen it reads further (eight reads, then on while none is
 //! chosen, up to 1 024 entries per claim), so that parked entries do not stop a claim short. Before reading, parked deliveries that waited
@@ -109,22 +111,26 @@ local stream = p .. 'stream'
 local max = tonumber(ARGV[5])
 local max_wait = tonumber(ARGV[7])
 promote_due(p, now)
--- Parked deliveries that waited their longest, whose bot has nothing running: back on the
--- stream, marked to go on.
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'parked', '-inf', now_n - max_wait, 'LIMIT', 0, 100)) do
-  local d = p .. 'd:' .. id
-  local f = redis.call('HMGET', d, 'state', 'bot_id')
-  if (f[1] ~= 'queued' and f[1] ~= 'retrying') or not f[2] then
+-- Bots with a parked delivery that waited its longest and nothing running: the bot's first
+-- parked delivery in event order goes back on the stream, marked to go on (it is no later in
+-- the bot's order than the one that waited).
+local offered = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', p .. 'parked', '-inf', now_n - max_wait, 'LIMIT', 0, 1000)) do
+  local f = redis.call('HMGET', p .. 'd:' .. id, 'state', 'bot_id')
+  local bot = f[2]
+  if (f[1] ~= 'queued' and f[1] ~= 'retrying') or not bot or bot == '' then
     redis.call('ZREM', p .. 'parked', id)
-    if f[2] then redis.call('ZREM', p .. 'w:' .. f[2], id) end
-  elseif not runner_of(p, f[2]) then
-    redis.call('ZREM', p .. 'parked', id)
-    redis.call('ZREM', p .. 'w:' .. f[2], id)
-    redis.call('HSET', d, 'go', 1)
-    redis.call('XADD', stream, '*', 'id', id)
+    if bot and bot ~= '' then redis.call('ZREM', p .. 'w:' .. bot, id) end
+  elseif not offered[bot] and not runner_of(p, bot) then
+    offered[bot] = true
+    local first = redis.call('ZRANGE', p .. 'w:' .. bot, 0, 0)[1] or id
+    redis.call('ZREM', p .. 'parked', first)
+    redis.call('ZREM', p .. 'w:' .. bot, first)
+    redis.call('HSET', p .. 'd:' .. first, 'go', 1)
+    redis.call('XADD', stream, '*', 'id', first)
   end
 end
-local chosen, overdue, taken = {}, {}, {}
+local chosen, overdue, taken, behind = {}, {}, {}, {}
 local function park(entry, id, bot, d, since)
   redis.call('XACK', stream, 'workers', entry)
   redis.call('XDEL', stream, entry)
@@ -132,21 +138,33 @@ local function park(entry, id, bot, d, since)
   redis.call('ZADD', p .. 'w:' .. bot, order_of(d), id)
   redis.call('ZADD', p .. 'parked', since, id)
 end
-local function decide(e)
+local function start(e, bot)
+  redis.call('SET', p .. 'run:' .. bot, e[2])
+  taken[bot] = true
+  chosen[#chosen + 1] = e
+end
+-- A delivery read (`fresh`: a new entry, else one taken over from a worker that died): started
+-- now when it is next of its bot; kept in `behind` when it waited its longest behind an
+-- earlier one (decided after every read, first in event order per bot); else parked.
+local function decide(e, fresh)
   local entry, id = e[1], e[2]
   local d = p .. 'd:' .. id
   local f = redis.call('HMGET', d, 'state', 'bot_id', 'go', 'pending_since_ms', 'received_ms')
   local state, bot = f[1], f[2]
-  if not bot or (state ~= 'queued' and state ~= 'retrying' and state ~= 'running') then
+  if state == 'running' and fresh then
+    -- A second entry of a delivery that runs (a redrive while it was queued): dropped.
+    redis.call('XACK', stream, 'workers', entry)
+    redis.call('XDEL', stream, entry)
+    return
+  end
+  if not bot or bot == '' or (state ~= 'queued' and state ~= 'retrying' and state ~= 'running') then
     -- Not ordered, or finished (`start_all` drops its entry).
     chosen[#chosen + 1] = e
     return
   end
   if state == 'running' then
     -- Its lease ran out: it keeps its bot and runs again first.
-    redis.call('SET', p .. 'run:' .. bot, id)
-    taken[bot] = true
-    chosen[#chosen + 1] = e
+    start(e, bot)
     return
   end
   local since = tonumber(f[4] or f[5]) or now_n
@@ -157,37 +175,50 @@ local function decide(e)
     return
   end
   local first = first_pending(p, bot)
-  if first and first ~= id then
-    if not f[3] and since > now_n - max_wait then
-      park(entry, id, bot, d, since)
-      return
-    end
-    overdue[#overdue + 1] = {id, bot, now_n - since}
+  if not first or first == id then
+    start(e, bot)
+  elseif f[3] or since <= now_n - max_wait then
+    behind[#behind + 1] = {e, bot, tonumber(order_of(d)) or 0, tonumber(id), since}
+  else
+    park(entry, id, bot, d, since)
   end
-  redis.call('SET', p .. 'run:' .. bot, id)
-  taken[bot] = true
-  chosen[#chosen + 1] = e
 end
 local entries = {}
 local reclaimed = redis.call('XAUTOCLAIM', stream, 'workers', ARGV[3], ARGV[4], '0-0', 'COUNT', max)
 take(stream, reclaimed[2], entries)
-for _, e in ipairs(entries) do decide(e) end
+for _, e in ipairs(entries) do decide(e, false) end
 -- Reads on while fewer than `max` are chosen: eight reads, then on only while none is chosen
 -- yet, up to 1 024 entries in all (parked entries must not end a claim empty-handed while
 -- deliveries that may go lie further in the stream).
 local drained, read_total = false, 0
 for round = 1, 1024 do
-  if #chosen >= max or (round > 8 and #chosen > 0) or read_total >= 1024 then break end
-  local want = math.min(max - #chosen, 1024 - read_total)
+  local have = #chosen + #behind
+  if have >= max or (round > 8 and have > 0) or read_total >= 1024 then break end
+  local want = math.min(max - have, 1024 - read_total)
   local read = redis.call('XREADGROUP', 'GROUP', 'workers', ARGV[3], 'COUNT', want, 'STREAMS', stream, '>')
   local fresh = {}
   local got = 0
   if read then got = take(stream, read[1][2], fresh) end
   read_total = read_total + got
-  for _, e in ipairs(fresh) do decide(e) end
+  for _, e in ipairs(fresh) do decide(e, true) end
   if got < want then
     drained = true
     break
+  end
+end
+-- Those that waited their longest: per bot, the first in event order goes on (with a warn
+-- line), unless its bot is taken; the others are parked.
+table.sort(behind, function(a, b)
+  if a[3] ~= b[3] then return a[3] < b[3] end
+  return a[4] < b[4]
+end)
+for _, b in ipairs(behind) do
+  local e, bot, since = b[1], b[2], b[5]
+  if taken[bot] or runner_of(p, bot) then
+    park(e[1], e[2], bot, p .. 'd:' .. e[2], since)
+  else
+    overdue[#overdue + 1] = {e[2], bot, now_n - since}
+    start(e, bot)
   end
 end
 local next_due = redis.call('ZRANGE', p .. 'delayed', 0, 0, 'WITHSCORES')[2]

@@ -6,9 +6,17 @@
 //! bot order reads the due deliveries in due order and takes each one whose bot has nothing
 //! running (`deliveries_bot_running`), whose bot has no earlier queued or retrying delivery by
 //! `(order_ms, id)` (`deliveries_bot_pending`) unless it became pending `max_wait` ago, and
-//! whose bot is not taken already in this claim. `order_ms` is the payload's event time (set at
-//! intake, receipt time where there is none); rows stored by code older than schema 5 have
-//! none and are ordered by receipt.
+//! whose bot is not taken already in this claim; of those that waited `max_wait`, the first of
+//! each bot in event order. `order_ms` is the payload's event time (set at intake, receipt time
+//! where there is none); the rows pending at the migration to schema 5 are given their receipt
+//! time, and a row stored later by older code (a rolling deploy) is behind nothing.
+//!
+//! A delivery whose lease ran out is due again at once and takes its place in its bot's order
+//! (it is normally the bot's first). What a claim reads: the due deliveries in due order until
+//! it has enough, skipping those of bots with one running or behind an earlier one: a claim
+//! costs about the number of such deliveries ahead in the queue (BENCHMARKS.md, "Per-bot
+//! order"). A delivery that has waited `max_wait` is claimed at the worker's next look (its
+//! poll interval at most), not at the exact moment.
 //!
 //! A completion claimed in bot order raises its bot's row in `bots` to its event time; a claim
 //! hands that time to the worker for the stale check. Rows of bots not handled for longer than
@@ -22,19 +30,21 @@ use rusqlite::{Connection, params};
 use crate::error::Error;
 use crate::record::{Claimed, millis, now_ms};
 
-/// Due deliveries in due order, each with its bot, whether an earlier one of its bot is
-/// pending, and since when it is pending itself (`?1` now).
+/// Due deliveries in due order, each with its bot, whether an earlier one of its bot (by
+/// `(order_ms, id)`, from `deliveries_bot_pending`) is pending, since when it is pending itself,
+/// and its order time (`?1` now). A row stored by code older than schema 5 has no order time:
+/// it is behind nothing and nothing is behind it.
 const CANDIDATES: &str = "SELECT d.id, d.bot_id, \
     EXISTS (SELECT 1 FROM deliveries e WHERE e.bot_id = d.bot_id \
-        AND e.state IN ('queued', 'retrying') \
-        AND (COALESCE(e.order_ms, e.received_ms) < COALESCE(d.order_ms, d.received_ms) \
-            OR (COALESCE(e.order_ms, e.received_ms) = COALESCE(d.order_ms, d.received_ms) \
-                AND e.id < d.id))), \
-    COALESCE(d.pending_since_ms, d.received_ms) \
+        AND e.state IN ('queued', 'retrying') AND (e.order_ms, e.id) < (d.order_ms, d.id)), \
+    COALESCE(d.pending_since_ms, d.received_ms), d.order_ms \
     FROM deliveries d WHERE d.state IN ('queued', 'retrying') AND d.next_ms <= ?1 \
     AND (d.bot_id IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries r \
         WHERE r.bot_id = d.bot_id AND r.state = 'running')) \
     ORDER BY d.next_ms, d.id";
+
+/// The most deliveries that waited their longest one claim considers.
+const OVERDUE_READ: usize = 4096;
 
 /// Starts one attempt (`?1` id, `?2` now, `?3` token, `?4` the lease's end).
 const START: &str = "UPDATE deliveries SET state = 'running', attempts = attempts + 1, \
@@ -70,11 +80,12 @@ pub(super) fn claim(
             let bot_id: Option<String> = row.get(1)?;
             let behind: bool = row.get(2)?;
             let pending_since: i64 = row.get(3)?;
+            let order_ms: Option<i64> = row.get(4)?;
             match bot_id {
                 None => chosen.push(id),
                 Some(bot_id) if behind => {
-                    if pending_since <= waited_since && overdue.len() < max {
-                        overdue.push((id, bot_id, pending_since));
+                    if pending_since <= waited_since && overdue.len() < OVERDUE_READ {
+                        overdue.push((order_ms, id, bot_id, pending_since));
                     }
                 }
                 Some(bot_id) => {
@@ -84,7 +95,9 @@ pub(super) fn claim(
                 }
             }
         }
-        for (id, bot_id, pending_since) in overdue {
+        // Of a bot's deliveries that waited their longest, the first in event order.
+        overdue.sort_unstable();
+        for (_, id, bot_id, pending_since) in overdue {
             if chosen.len() >= max {
                 break;
             }

@@ -90,13 +90,15 @@ const MIGRATIONS: [(i64, &str, i64); 5] = [
     (5, SCHEMA_5, OLDEST_CODE),
 ];
 
-/// Schema 5: per-bot order and stale statuses (`order.rs`). The partial indexes' conditions are
-/// written exactly as the claim's subqueries write theirs, so that SQLite uses them.
+/// Schema 5: per-bot order and stale statuses (`order.rs`). The deliveries pending at the
+/// migration are ordered by their receipt. The partial indexes' conditions are written exactly
+/// as the claim's subqueries write theirs, so that SQLite uses them.
 const SCHEMA_5: &str = r"
 ALTER TABLE deliveries ADD COLUMN order_ms INTEGER;
 ALTER TABLE deliveries ADD COLUMN event_ms INTEGER;
 ALTER TABLE deliveries ADD COLUMN outcome TEXT;
-CREATE INDEX IF NOT EXISTS deliveries_bot_pending ON deliveries (bot_id)
+UPDATE deliveries SET order_ms = received_ms WHERE state IN ('queued', 'retrying', 'running');
+CREATE INDEX IF NOT EXISTS deliveries_bot_pending ON deliveries (bot_id, order_ms, id)
     WHERE state IN ('queued', 'retrying');
 CREATE INDEX IF NOT EXISTS deliveries_bot_running ON deliveries (bot_id)
     WHERE state = 'running';

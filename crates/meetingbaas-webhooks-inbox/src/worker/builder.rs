@@ -285,14 +285,16 @@ impl<S: Send + Sync + 'static> WorkerBuilder<S> {
     ///   [`EventTime::order_ms`](meetingbaas_webhooks::event::EventTime::order_ms)), ties by
     ///   receipt;
     /// - a delivery waits behind an earlier one of its bot that is queued or retrying for at
-    ///   most `max_wait` (from when it was stored or redriven), then goes on with a warn line:
-    ///   a failing delivery blocks its bot for that long at most. A dead letter blocks nothing;
+    ///   most `max_wait` (from when it was stored or redriven), then goes on with a warn line
+    ///   (of several that waited that long, the first in event order): a failing delivery
+    ///   blocks its bot for that long at most. A dead letter blocks nothing;
     /// - a `bot.status_change` older by event time than a delivery of its bot already handled
     ///   is **stale**: recorded completed with the outcome `stale` (counted in
     ///   [`Stats::stale`](crate::Stats::stale), shown in listings and metrics), and given to
     ///   [`on_stale`](Self::on_stale) instead of its usual handler. The rule is the core's
     ///   [`is_stale`](meetingbaas_webhooks::event::is_stale); the store keeps the newest handled
-    ///   event time per bot, for as long as retention keeps completed deliveries.
+    ///   event time per bot, for as long as retention keeps completed deliveries and at least
+    ///   [`BOT_TIME_KEPT`](crate::BOT_TIME_KEPT) (a day).
     ///
     /// Deliveries that name no bot are not ordered. Every store of this crate supports it
     /// ([`WorkStore::claim_in_bot_order`](crate::WorkStore::claim_in_bot_order)); how each

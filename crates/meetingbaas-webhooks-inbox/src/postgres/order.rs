@@ -32,6 +32,9 @@ use super::{ClaimRow, PostgresBackend, claimed};
 use crate::error::Error;
 use crate::record::{Claimed, Verdict, millis, now_ms};
 
+/// A candidate row: id, bot, behind an earlier one of its bot, pending since, order time.
+type Candidate = (i64, Option<String>, bool, i64, Option<i64>);
+
 /// Claims up to `max` due deliveries in bot order (see the module docs).
 pub(super) async fn claim(
     store: &PostgresBackend,
@@ -58,13 +61,12 @@ pub(super) async fn claim(
     // waited their longest behind an earlier one of their bot (an earlier one due now goes
     // first).
     let limit = max.saturating_mul(2).saturating_add(16);
-    let candidates: Vec<(i64, Option<String>, bool, i64, Option<i64>)> =
-        sqlx::query_as(store.sql(&shared.sql.order_candidates))
-            .bind(now)
-            .bind(now.saturating_sub(millis(max_wait)))
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&mut *tx)
-            .await?;
+    let candidates: Vec<Candidate> = sqlx::query_as(store.sql(&shared.sql.order_candidates))
+        .bind(now)
+        .bind(now.saturating_sub(millis(max_wait)))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await?;
     let mut bots = HashSet::new();
     let mut chosen = Vec::new();
     let mut overdue = Vec::new();

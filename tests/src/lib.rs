@@ -48,6 +48,7 @@ struct DocsCliDoctests;
 #[doc = include_str!("../../docs/development.md")]
 struct DocsDevelopmentDoctests;
 
+pub mod admin_cases;
 pub mod cases;
 pub mod client;
 pub mod config_cases;
@@ -270,6 +271,19 @@ macro_rules! inbox_replicas_suite {
                     $binary,
                 );
             }
+        }
+    };
+}
+
+/// Expands into the admin page's case ([`admin_cases`]) against an example that mounts it.
+#[macro_export]
+macro_rules! admin_suite {
+    ($binary:expr) => {
+        #[test]
+        fn the_admin_page_is_guarded_escaped_and_refuses_cross_site_posts() {
+            $crate::admin_cases::the_admin_page_is_guarded_escaped_and_refuses_cross_site_posts(
+                $binary,
+            );
         }
     };
 }

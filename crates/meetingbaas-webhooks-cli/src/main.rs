@@ -397,6 +397,17 @@ enum InboxAction {
         #[arg(long, value_name = "DURATION")]
         older_than: Option<String>,
     },
+    /// Serve the inbox's admin page (and its JSON API) until Ctrl-C or SIGTERM. Behind the token
+    /// in MEETINGBAAS_ADMIN_TOKEN (`Authorization: Bearer TOKEN`, or the page's sign-in form);
+    /// without one it serves loopback addresses only.
+    Serve {
+        /// Where to listen.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Show only: every action is refused.
+        #[arg(long)]
+        read_only: bool,
+    },
     /// Copy a SQLite inbox to a new file while the service runs (SQLite's online backup API).
     /// To restore: stop the service, replace its file with the copy, and remove the `-wal` and
     /// `-shm` files beside it.
@@ -642,6 +653,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     older_than,
                 },
                 InboxAction::Backup { to } => Action::Backup { to },
+                InboxAction::Serve { listen, read_only } => Action::Serve { listen, read_only },
                 InboxAction::Redeliver { id, via, api } => Action::Redeliver {
                     id,
                     callback: via == "retry-callback",

@@ -397,3 +397,58 @@ async fn backup_copies_a_live_inbox() {
     assert_eq!(redis.status.code(), Some(2), "{redis:?}");
     assert!(String::from_utf8_lossy(&redis.stderr).contains("sqlite://"));
 }
+
+/// `inbox serve`: the admin page of a store over TCP (unguarded on loopback, behind
+/// `MEETINGBAAS_ADMIN_TOKEN` elsewhere, refused without one), stopped by SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbox_serve_serves_the_admin_page_and_needs_a_token_off_loopback() {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("inbox.db");
+    let inbox = Inbox::sqlite(&path).unwrap();
+    let [done, ..] = populate(&inbox).await;
+    drop(inbox);
+    let store = format!("sqlite://{}", path.display());
+
+    let refused = inbox_command(&store, &["serve", "--listen", "0.0.0.0:0"]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("MEETINGBAAS_ADMIN_TOKEN"));
+
+    let mut child = common::command(&[
+        "inbox",
+        "--store",
+        &store,
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .expect("running the binary");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains(&format!("/deliveries/{done}")), "{answer}");
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}

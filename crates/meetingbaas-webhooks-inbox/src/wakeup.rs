@@ -51,6 +51,7 @@ impl Wakeup {
     }
 
     /// Something falls due at `at_ms` (a retry recorded by this process).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn due_at(&self, at_ms: i64) {
         self.next_due_ms.fetch_min(at_ms, Ordering::AcqRel);
     }

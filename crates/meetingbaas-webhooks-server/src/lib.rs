@@ -46,7 +46,7 @@ pub mod tls;
 
 pub use serve::{Limits, serve};
 #[cfg(feature = "setup")]
-pub use setup::{MAX_IN_FLIGHT, Readiness, Setup, SetupError, Webhooks, announce};
+pub use setup::{ADMIN_PATH, MAX_IN_FLIGHT, Readiness, Setup, SetupError, Webhooks, announce};
 pub use shutdown::{DEFAULT_DRAIN, DEFAULT_GRACE, Shutdown};
 pub use tls::{TlsError, TlsFile};
 

@@ -13,6 +13,7 @@
 //! | `MEETINGBAAS_FAILURE_LIMIT` | `N/s`, `N/min` or `N/h`: the per-client limit of deliveries failing verification |
 //! | `MEETINGBAAS_DRAIN_SECONDS` | the drain period of a stop (default 5) |
 //! | `MEETINGBAAS_INBOX_RETENTION_HOURS` | how long the inbox keeps completed deliveries (default 168: 7 days; 0: deleted once completed, at the worker's next pass) |
+//! | `MEETINGBAAS_ADMIN_TOKEN` | with an inbox: its admin page and JSON API ([`Webhooks::admin`], crate `meetingbaas-webhooks-admin`), behind this token (`Authorization: Bearer TOKEN`, or the page's sign-in form); at least 16 characters |
 //! | `MEETINGBAAS_INBOX_CONCURRENCY` | how many deliveries the inbox's worker runs at once (1 to 1024, default 4) ([`WorkerBuilder::concurrency`](meetingbaas_webhooks_inbox::WorkerBuilder::concurrency)) |
 //! | `MEETINGBAAS_INBOX_KEEP_BODIES_HOURS` | how long the inbox keeps the body of a completed delivery (personal data), less than its retention (default: as long as the delivery; 0: dropped within seconds of completion) ([`WorkerBuilder::keep_bodies`](meetingbaas_webhooks_inbox::WorkerBuilder::keep_bodies)) |
 //! | `MEETINGBAAS_TRUSTED_PROXIES` | comma-separated IP addresses of the load balancers in front, whose `X-Forwarded-For` names the client (for the client's share of the memory budget, [`Pipeline::trusted_proxies`](meetingbaas_webhooks_receiver::Pipeline::trusted_proxies)) |
@@ -238,6 +239,14 @@ impl Setup {
         let retention = hours(&var, "MEETINGBAAS_INBOX_RETENTION_HOURS")?
             .unwrap_or(meetingbaas_webhooks_inbox::DEFAULT_RETENTION);
         let keep_bodies = hours(&var, "MEETINGBAAS_INBOX_KEEP_BODIES_HOURS")?;
+        let admin_token = match var("MEETINGBAAS_ADMIN_TOKEN") {
+            Some(token) if token.trim().chars().count() < 16 => {
+                return Err(SetupError::new(
+                    "MEETINGBAAS_ADMIN_TOKEN is shorter than 16 characters: give a long random token",
+                ));
+            }
+            token => token.map(|token| token.trim().to_string()),
+        };
         let concurrency = match var("MEETINGBAAS_INBOX_CONCURRENCY") {
             Some(n) => n
                 .trim()
@@ -316,11 +325,27 @@ impl Setup {
         if let Some(inbox) = &inbox {
             pipeline = pipeline.inbox(inbox.intake());
         }
+        let admin = match (&inbox, admin_token) {
+            (Some(inbox), Some(token)) => Some(
+                meetingbaas_webhooks_admin::Admin::new(
+                    inbox.clone(),
+                    meetingbaas_webhooks_admin::Guard::token(token),
+                )
+                .mounted_at(ADMIN_PATH),
+            ),
+            (None, Some(_)) => {
+                return Err(SetupError::new(
+                    "MEETINGBAAS_ADMIN_TOKEN is set but MEETINGBAAS_INBOX is not: the admin page                      shows an inbox",
+                ));
+            }
+            (_, None) => None,
+        };
         reload_secrets_on_hangup(&pipeline)?;
         Ok(Webhooks {
             pipeline,
             route: endpoint.route().to_owned(),
             inbox,
+            admin,
             worker,
             shutdown,
             limits: Limits::default(),
@@ -332,12 +357,16 @@ impl Setup {
     }
 }
 
+/// Where the examples mount the admin page ([`Webhooks::admin`]).
+pub const ADMIN_PATH: &str = "/admin";
+
 /// A receiver set up from the environment ([`Setup::from_env`]): its pipeline for the adapter,
 /// its route, its readiness, and how it is served and stopped.
 pub struct Webhooks {
     pipeline: Pipeline,
     route: String,
     inbox: Option<Inbox>,
+    admin: Option<meetingbaas_webhooks_admin::Admin>,
     worker: Option<WorkerHandle>,
     shutdown: Shutdown,
     limits: Limits,
@@ -367,6 +396,12 @@ impl Webhooks {
     /// The inbox of `MEETINGBAAS_INBOX`, when it is set (its worker is already running).
     pub fn inbox(&self) -> Option<&Inbox> {
         self.inbox.as_ref()
+    }
+
+    /// The inbox's admin page when `MEETINGBAAS_ADMIN_TOKEN` is set (with an inbox): a tower
+    /// service to mount at [`ADMIN_PATH`] (axum: `nest_service(ADMIN_PATH, admin)`).
+    pub fn admin(&self) -> Option<meetingbaas_webhooks_admin::Admin> {
+        self.admin.clone()
     }
 
     /// The route to serve: `webhook_url`'s path in the endpoint JSON, or

@@ -9,7 +9,7 @@
 //! `MEETINGBAAS_WEBHOOK_SECRET`, `MEETINGBAAS_CALLBACK_SECRET`, `MEETINGBAAS_API_KEY`,
 //! `MEETINGBAAS_ALERT_SECRET`), the endpoint JSON (`MEETINGBAAS_CONFIG`), the body limit,
 //! deduplication (`MEETINGBAAS_DEDUPE`), the durable inbox and its worker (`MEETINGBAAS_INBOX`),
-//! metrics (`MEETINGBAAS_METRICS`), HTTPS (`MEETINGBAAS_TLS_CERT`, `MEETINGBAAS_TLS_KEY`), the
+//! the inbox's admin page under `/admin` (`MEETINGBAAS_ADMIN_TOKEN`), metrics (`MEETINGBAAS_METRICS`), HTTPS (`MEETINGBAAS_TLS_CERT`, `MEETINGBAAS_TLS_KEY`), the
 //! port (`PORT`), logs (`RUST_LOG`), and the stop: on SIGTERM or Ctrl-C `/ready` fails at once,
 //! deliveries are still answered for the drain period (`MEETINGBAAS_DRAIN_SECONDS`, default 5),
 //! then requests in flight and running handlers finish and the process exits 0.
@@ -18,7 +18,7 @@ use axum::Router;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, on};
 use meetingbaas_example_handlers::{Handled, worker};
-use meetingbaas_webhooks_server::Setup;
+use meetingbaas_webhooks_server::{ADMIN_PATH, Setup};
 use meetingbaas_webhooks_tower::{VerifyWebhookLayer, Webhook, delivery_methods};
 
 #[tokio::main]
@@ -35,10 +35,14 @@ async fn main() {
     let webhooks_router = Router::new()
         .route(webhooks.route(), on(delivery_methods(), receive))
         .route_layer(VerifyWebhookLayer::new(webhooks.pipeline()));
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(move || async move { ready.answer().await }))
         .merge(webhooks_router);
+    // MEETINGBAAS_ADMIN_TOKEN (with an inbox): the inbox's admin page, behind that token.
+    if let Some(admin) = webhooks.admin() {
+        app = app.nest_service(ADMIN_PATH, admin);
+    }
     webhooks.serve(app).await;
 }
 

@@ -16,7 +16,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use meetingbaas_example_handlers::{Handled, worker};
-use meetingbaas_webhooks_server::Setup;
+use meetingbaas_webhooks_server::{ADMIN_PATH, Setup};
 use meetingbaas_webhooks_tower::{Event, Pipeline, VerifiedBody, VerifyWebhookLayer};
 use tower::{ServiceBuilder, ServiceExt};
 
@@ -32,14 +32,23 @@ async fn main() {
     let layer = VerifyWebhookLayer::new(webhooks.pipeline().parse_events(true));
     let verified = ServiceBuilder::new().layer(layer).service_fn(receive);
     let (route, ready): (Arc<str>, _) = (webhooks.route().into(), webhooks.readiness());
+    // MEETINGBAAS_ADMIN_TOKEN (with an inbox): the inbox's admin page, behind that token.
+    let admin = webhooks.admin();
     let app = tower::service_fn(move |req: Request<Incoming>| {
         // Decided before the request's future is made, so that a delivery's future carries
         // nothing of the other routes.
         let path = req.uri().path();
         let ready = (path == "/ready").then(|| ready.clone());
         let (health, ours) = (path == "/health", path == &*route);
+        let admin = admin
+            .as_ref()
+            .filter(|_| path == ADMIN_PATH || path.starts_with(&format!("{ADMIN_PATH}/")))
+            .cloned();
         let verified = verified.clone();
         async move {
+            if let Some(admin) = admin {
+                return Ok(admin.answer(req).await.map(Either::Right));
+            }
             if health {
                 return Ok(Response::new(Either::Right(Full::new(Bytes::from_static(
                     b"ok",

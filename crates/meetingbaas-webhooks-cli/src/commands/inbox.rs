@@ -50,6 +50,10 @@ pub(crate) enum Action {
     Backup {
         to: std::path::PathBuf,
     },
+    Serve {
+        listen: std::net::SocketAddr,
+        read_only: bool,
+    },
     Redeliver {
         id: String,
         /// `retry-callback` rather than `resend-webhook`.
@@ -78,6 +82,9 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
     }
     if let Action::Backup { to } = action {
         return backup(&store, to, json).await;
+    }
+    if let Action::Serve { listen, read_only } = action {
+        return serve(&store, listen, read_only).await;
     }
     // A kind given wrongly is refused before the store is opened.
     if let Action::List {
@@ -171,6 +178,7 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
             }
         }
         Action::Backup { to } => return backup(&store, to, json).await,
+        Action::Serve { listen, read_only } => return serve(&store, listen, read_only).await,
         Action::Redeliver { id, callback, api } => {
             return redeliver(&inbox, &id, callback, api, json).await;
         }
@@ -494,6 +502,59 @@ fn parse_duration(text: &str) -> Option<Duration> {
         _ => return None,
     };
     Some(Duration::from_secs(secs))
+}
+
+/// `inbox serve`: the admin page of the store, on `listen`, until a signal.
+async fn serve(
+    store: &str,
+    listen: std::net::SocketAddr,
+    read_only: bool,
+) -> Result<ExitCode, Failure> {
+    use meetingbaas_webhooks_admin::{Admin, Guard};
+    let token = std::env::var("MEETINGBAAS_ADMIN_TOKEN")
+        .ok()
+        .map(|token| token.trim().to_string())
+        .filter(|token| !token.is_empty());
+    let guard = match token {
+        Some(token) if token.chars().count() < 16 => {
+            return Err(Failure::usage(
+                "MEETINGBAAS_ADMIN_TOKEN is shorter than 16 characters: give a long random token",
+            ));
+        }
+        Some(token) => Guard::token(token),
+        None if listen.ip().is_loopback() => Guard::external(),
+        None => {
+            return Err(Failure::usage(format!(
+                "set MEETINGBAAS_ADMIN_TOKEN to serve on {listen}: without a token the admin \
+                 serves loopback addresses only"
+            )));
+        }
+    };
+    let opened = if read_only {
+        Inbox::open_read_only(store).await
+    } else {
+        Inbox::open(store).await
+    };
+    let inbox = opened.map_err(|err| Failure::runtime(printable(&err.to_string())))?;
+    let admin = Admin::new(inbox, guard).read_only(read_only);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|err| Failure::runtime(format!("cannot listen on {listen}: {err}")))?;
+    let address = listener
+        .local_addr()
+        .map_err(|err| Failure::runtime(err.to_string()))?;
+    let shutdown = meetingbaas_webhooks_server::Shutdown::on_signals(Duration::ZERO)
+        .map_err(|err| Failure::runtime(format!("cannot install the signal handlers: {err}")))?;
+    output::out(format!("inbox admin on http://{address}/ (Ctrl-C stops)"));
+    meetingbaas_webhooks_server::serve(
+        listener,
+        admin,
+        &meetingbaas_webhooks_server::Limits::default(),
+        None,
+        &shutdown,
+    )
+    .await;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

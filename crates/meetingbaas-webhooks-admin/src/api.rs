@@ -1,5 +1,5 @@
 //! The JSON API beside the pages, for scripts: `GET api/stats`, `GET api/deliveries` (the
-//! list's filters: `state`, `kind`, `limit`), `GET api/deliveries/ID` (with the body and every
+//! list's filters: `state`, `kind`, `bot`, `key`, `before` (an id: the next page), `limit`), `GET api/deliveries/ID` (with the body and every
 //! attempt), and the actions as `POST api/...` answering `{"done": "..."}`.
 
 use bytes::Bytes;

@@ -22,6 +22,9 @@ pub(crate) const MAX_LIMIT: usize = 1000;
 pub(crate) struct Filters {
     pub(crate) state: Option<State>,
     pub(crate) kind: Option<String>,
+    pub(crate) bot_id: Option<String>,
+    pub(crate) key: Option<String>,
+    pub(crate) before: Option<String>,
     pub(crate) limit: usize,
     /// What an action said (`done=...`), shown once above the list.
     pub(crate) notice: Option<String>,
@@ -32,6 +35,9 @@ impl Filters {
         let mut filters = Filters {
             state: None,
             kind: None,
+            bot_id: None,
+            key: None,
+            before: None,
             limit: 100,
             notice: None,
         };
@@ -43,6 +49,11 @@ impl Filters {
                         .iter()
                         .find(|kind| kind.as_str() == value)
                         .map(|kind| kind.as_str().to_string());
+                }
+                "bot" => filters.bot_id = non_empty(&value, 256),
+                "key" => filters.key = non_empty(&value, 512),
+                "before" => {
+                    filters.before = value.trim().parse::<u64>().ok().map(|id| id.to_string());
                 }
                 "limit" => {
                     if let Ok(limit) = value.parse::<usize>() {
@@ -60,9 +71,38 @@ impl Filters {
         ListQuery {
             state: self.state,
             kind: self.kind.clone(),
+            bot_id: self.bot_id.clone(),
+            key: self.key.clone(),
+            before: self.before.clone(),
             limit: self.limit,
         }
     }
+
+    /// The query string of these filters with another `before` (the next page).
+    fn page_after(&self, before: &str) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(state) = self.state {
+            query.append_pair("state", state.as_str());
+        }
+        for (name, value) in [
+            ("kind", &self.kind),
+            ("bot", &self.bot_id),
+            ("key", &self.key),
+        ] {
+            if let Some(value) = value {
+                query.append_pair(name, value);
+            }
+        }
+        query.append_pair("limit", &self.limit.to_string());
+        query.append_pair("before", before);
+        query.finish()
+    }
+}
+
+/// `value` trimmed, `None` when empty or longer than `max` bytes.
+fn non_empty(value: &str, max: usize) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty() && value.len() <= max).then(|| value.to_string())
 }
 
 /// An inbox error, escaped, as a 500 page (a missing delivery: 404).
@@ -169,8 +209,12 @@ pub(crate) async fn list(inner: &Inner, query: &str) -> Response<Full<Bytes>> {
     }
     let _ = write!(
         main,
-        "</select></label><label>at most<input name=\"limit\" type=\"number\" min=\"1\" max=\"{MAX_LIMIT}\" value=\"{}\"></label>\
+        "</select></label><label>bot id<input name=\"bot\" value=\"{}\"></label>\
+         <label>idempotency key<input name=\"key\" value=\"{}\"></label>\
+         <label>at most<input name=\"limit\" type=\"number\" min=\"1\" max=\"{MAX_LIMIT}\" value=\"{}\"></label>\
          <button type=\"submit\">Show</button></form>",
+        text(filters.bot_id.as_deref().unwrap_or(""), false),
+        text(filters.key.as_deref().unwrap_or(""), false),
         filters.limit
     );
     main.push_str(
@@ -195,6 +239,13 @@ pub(crate) async fn list(inner: &Inner, query: &str) -> Response<Full<Bytes>> {
         main.push_str("<tr><td colspan=\"7\" class=\"muted\">none</td></tr>");
     }
     main.push_str("</tbody></table>");
+    if let Some(last) = listed.last().filter(|_| listed.len() >= filters.limit) {
+        let _ = write!(
+            main,
+            "<p><a class=\"older\" href=\"{base}/?{}\">Older deliveries</a></p>",
+            escape(&filters.page_after(&last.id))
+        );
+    }
     if !inner.read_only {
         let _ = write!(
             main,

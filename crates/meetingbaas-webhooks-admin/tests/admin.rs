@@ -392,3 +392,65 @@ async fn a_read_only_admin_refuses_every_action_and_basic_auth_asks_for_credenti
     let missing = request(&addr, "GET", "/admin/deliveries/999", &basic, "").await;
     assert_eq!(missing.status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_is_searched_by_bot_and_key_and_paged() {
+    let inbox = Inbox::memory();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let bot = if n % 2 == 0 { "even-bot" } else { "odd-bot" };
+        ids.push(
+            stored(
+                &inbox,
+                format!(r#"{{"event":"bot.completed","data":{{"bot_id":"{bot}","n":{n}}}}}"#),
+            )
+            .await,
+        );
+    }
+    let addr = serve(Admin::new(inbox.clone(), Guard::token(TOKEN)).mounted_at("/admin")).await;
+    let auth = bearer();
+    let with_token = [(auth.0, auth.1.as_str())];
+    let listed = |html: &str| -> Vec<String> {
+        ids.iter()
+            .filter(|id| html.contains(&format!("/admin/deliveries/{id}\"")))
+            .cloned()
+            .collect()
+    };
+    let page = request(&addr, "GET", "/admin/?bot=odd-bot", &with_token, "")
+        .await
+        .text();
+    assert_eq!(listed(&page), vec![ids[1].clone(), ids[3].clone()]);
+    let key = inbox.show(&ids[2]).await.unwrap().summary.key;
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("key", &key)
+        .finish();
+    let page = request(&addr, "GET", &format!("/admin/?{query}"), &with_token, "")
+        .await
+        .text();
+    assert_eq!(listed(&page), vec![ids[2].clone()]);
+    // Two per page: the link to the older ones carries the filters and the last id.
+    let page = request(&addr, "GET", "/admin/?limit=2", &with_token, "")
+        .await
+        .text();
+    assert_eq!(listed(&page), vec![ids[3].clone(), ids[4].clone()]);
+    let older = page
+        .split("class=\"older\" href=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a link to the older deliveries")
+        .replace("&amp;", "&");
+    assert!(older.contains(&format!("before={}", ids[3])), "{older}");
+    let page = request(&addr, "GET", &older, &with_token, "").await.text();
+    assert_eq!(listed(&page), vec![ids[1].clone(), ids[2].clone()]);
+    let api = request(
+        &addr,
+        "GET",
+        "/admin/api/deliveries?bot=even-bot&limit=1",
+        &with_token,
+        "",
+    )
+    .await;
+    let api: serde_json::Value = serde_json::from_slice(&api.body).unwrap();
+    assert_eq!(api.as_array().map(Vec::len), Some(1));
+    assert_eq!(api[0]["id"], ids[4].as_str());
+}

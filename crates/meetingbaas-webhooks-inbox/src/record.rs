@@ -215,6 +215,12 @@ pub struct ListQuery {
     pub state: Option<State>,
     /// Only this kind ([`EventKind::as_str`]).
     pub kind: Option<String>,
+    /// Only this bot's deliveries.
+    pub bot_id: Option<String>,
+    /// Only the delivery stored under this idempotency key (not forgotten).
+    pub key: Option<String>,
+    /// Only deliveries older than this id (the next page: the last id of the previous one).
+    pub before: Option<String>,
     /// At most this many.
     pub limit: usize,
 }
@@ -224,8 +230,22 @@ impl Default for ListQuery {
         ListQuery {
             state: None,
             kind: None,
+            bot_id: None,
+            key: None,
+            before: None,
             limit: 100,
         }
+    }
+}
+
+impl ListQuery {
+    /// `before` as a number (ids are numbers in every store); `None` when it is not one.
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "redis", feature = "postgres")),
+        allow(dead_code)
+    )]
+    pub(crate) fn before_id(&self) -> Option<i64> {
+        self.before.as_deref().and_then(|id| id.trim().parse().ok())
     }
 }
 

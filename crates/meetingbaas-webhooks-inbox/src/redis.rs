@@ -846,8 +846,20 @@ impl RedisBackend {
     async fn list_async(&self, query: ListQuery) -> Result<Vec<Summary>, Error> {
         let mut shared = self.shared.clone();
         let mut found = Vec::new();
-        let candidates: Vec<String> = match query.state {
-            Some(state) => {
+        let before = query.before_id();
+        let candidates: Vec<String> = match (&query.key, query.state) {
+            // A key names one delivery: found through `key:<key>`.
+            (Some(key), _) => {
+                let id: Option<String> = bounded(
+                    redis::cmd("GET")
+                        .arg(self.key(&format!("key:{key}")))
+                        .query_async(&mut shared),
+                )
+                .await?;
+                id.into_iter().collect()
+            }
+            (None, Some(state)) => {
+                // Older than `before`: ids are not scores, so the page is cut below.
                 bounded(
                     redis::cmd("ZREVRANGE")
                         .arg(self.key(&format!("s:{}", state.as_str())))
@@ -857,7 +869,7 @@ impl RedisBackend {
                 )
                 .await?
             }
-            None => {
+            (None, None) => {
                 let last: Option<i64> = bounded(
                     redis::cmd("GET")
                         .arg(self.key("seq"))
@@ -865,28 +877,31 @@ impl RedisBackend {
                 )
                 .await?;
                 let last = last.unwrap_or(0);
+                let last = before.map_or(last, |before| last.min(before.saturating_sub(1)));
                 (last.saturating_sub(10_000).max(1)..=last)
                     .rev()
                     .map(|id| id.to_string())
                     .collect()
             }
         };
+        let mut candidates = candidates;
+        if let Some(before) = before {
+            candidates.retain(|id| id.parse::<i64>().is_ok_and(|id| id < before));
+        }
+        if query.state.is_some() {
+            candidates.sort_by_key(|id| std::cmp::Reverse(id.parse::<i64>().unwrap_or(0)));
+        }
         for id in candidates {
             if found.len() >= query.limit {
                 break;
             }
             if let Some((summary, _, _)) = self.summary(&id).await?
                 && (query.kind.is_none() || summary.kind == query.kind)
+                && (query.bot_id.is_none() || summary.bot_id == query.bot_id)
+                && query.state.is_none_or(|state| summary.state == state)
             {
                 found.push(summary);
             }
-        }
-        if query.state.is_some() {
-            found.sort_by(|a, b| {
-                b.id.parse::<i64>()
-                    .unwrap_or(0)
-                    .cmp(&a.id.parse::<i64>().unwrap_or(0))
-            });
         }
         Ok(found)
     }
@@ -955,6 +970,7 @@ impl RedisBackend {
                 state: Some(State::Dead),
                 kind,
                 limit: usize::MAX,
+                ..ListQuery::default()
             })
             .await?;
         let mut count = 0;

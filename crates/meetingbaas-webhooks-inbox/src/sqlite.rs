@@ -783,16 +783,23 @@ fn stats(connection: &Connection) -> Result<Stats, Error> {
 }
 
 fn list(connection: &Connection, query: &ListQuery) -> Result<Vec<Summary>, Error> {
+    // A key is found through its digest's index; a bot by reading back from the newest.
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS} FROM deliveries WHERE (?1 IS NULL OR state = ?1) \
-         AND (?2 IS NULL OR kind = ?2) ORDER BY id DESC LIMIT ?3"
+         AND (?2 IS NULL OR kind = ?2) AND (?4 IS NULL OR bot_id = ?4) \
+         AND (?5 IS NULL OR (key_hash = ?6 AND key = ?5)) AND (?7 IS NULL OR id < ?7) \
+         ORDER BY id DESC LIMIT ?3"
     );
     let mut statement = connection.prepare_cached(&sql)?;
     let rows = statement.query_map(
         params![
             query.state.map(State::as_str),
             query.kind,
-            i64::try_from(query.limit).unwrap_or(i64::MAX)
+            i64::try_from(query.limit).unwrap_or(i64::MAX),
+            query.bot_id,
+            query.key,
+            query.key.as_deref().map(keys::digest),
+            query.before_id()
         ],
         summary,
     )?;

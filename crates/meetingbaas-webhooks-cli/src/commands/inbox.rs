@@ -120,6 +120,7 @@ pub(crate) async fn run(options: Options) -> Result<ExitCode, Failure> {
                 state: dead.then_some(State::Dead),
                 kind: kind.as_deref().map(stored_kind).transpose()?,
                 limit,
+                ..ListQuery::default()
             };
             let listed = inbox.list(query).await.map_err(failed)?;
             if json {

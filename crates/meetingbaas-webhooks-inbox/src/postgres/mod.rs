@@ -792,10 +792,14 @@ impl AdminStore for PostgresBackend {
     fn list(&self, query: ListQuery) -> StoreFuture<Vec<Summary>> {
         let this = self.clone();
         Box::pin(async move {
+            let before = query.before_id();
             let rows = sqlx::query(this.sql(&this.shared.sql.list))
                 .bind(query.state.map(State::as_str))
                 .bind(query.kind)
                 .bind(i64::try_from(query.limit).unwrap_or(i64::MAX))
+                .bind(query.bot_id)
+                .bind(query.key)
+                .bind(before)
                 .fetch_all(&this.shared.pool)
                 .await?;
             rows.iter()

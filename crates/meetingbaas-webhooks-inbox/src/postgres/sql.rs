@@ -211,10 +211,14 @@ impl Sql {
                    COUNT(*) FILTER (WHERE outcome = 'stale') \
                  FROM {s}.deliveries WHERE state IN ('completed', 'dead')"
             )),
-            // $1 state or NULL, $2 kind or NULL, $3 limit.
+            // $1 state or NULL, $2 kind or NULL, $3 limit, $4 bot or NULL, $5 key or NULL
+            // (not forgotten: `deliveries_key`), $6 an id to list before or NULL.
             list: sql(format!(
                 "SELECT {SUMMARY_COLUMNS} FROM {s}.deliveries \
                  WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR kind = $2) \
+                 AND ($4::text IS NULL OR bot_id = $4) \
+                 AND ($5::text IS NULL OR (key = $5 AND key_active)) \
+                 AND ($6::bigint IS NULL OR id < $6) \
                  ORDER BY id DESC LIMIT $3"
             )),
             show: sql(format!(

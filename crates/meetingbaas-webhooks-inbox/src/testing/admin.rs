@@ -60,6 +60,7 @@ pub async fn a_permanent_error_dead_letters_at_once_and_redrive_all_requeues(tes
             state: Some(State::Dead),
             kind: Some("bot_completed".into()),
             limit: 10,
+            ..ListQuery::default()
         })
         .await
         .expect("list");
@@ -120,4 +121,68 @@ pub async fn a_redrive_starts_a_new_run_and_pending_age_counts_from_it(test: Tes
     assert_eq!(shown.summary.attempts, 2);
     let runs: Vec<(u32, u32)> = shown.attempts.iter().map(|a| (a.number, a.run)).collect();
     assert_eq!(runs, [(1, 1), (2, 2)]);
+}
+
+/// A listing filtered by bot, found by key, and paged back from an id, newest first.
+pub async fn a_listing_filters_by_bot_and_key_and_pages_back(test: TestStore) {
+    let inbox = test.inbox();
+    let mut ids = Vec::new();
+    for bot in ["list-a", "list-b", "list-a", "list-b", "list-a"] {
+        ids.push(
+            stored(
+                inbox,
+                super::order::status(bot, "joining_call", ids.len() as u32),
+            )
+            .await,
+        );
+    }
+    let listed = |query: ListQuery| async move {
+        inbox
+            .list(query)
+            .await
+            .expect("a list")
+            .into_iter()
+            .map(|summary| summary.id)
+            .collect::<Vec<_>>()
+    };
+    let of_a = listed(ListQuery {
+        bot_id: Some("list-a".into()),
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(of_a, vec![ids[4].clone(), ids[2].clone(), ids[0].clone()]);
+    let key = inbox.show(&ids[3]).await.expect("stored").summary.key;
+    let by_key = listed(ListQuery {
+        key: Some(key),
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(by_key, vec![ids[3].clone()]);
+    let unknown = listed(ListQuery {
+        key: Some("callback:sha256:none".into()),
+        ..ListQuery::default()
+    })
+    .await;
+    assert!(unknown.is_empty());
+    let first = listed(ListQuery {
+        limit: 2,
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(first, vec![ids[4].clone(), ids[3].clone()]);
+    let next = listed(ListQuery {
+        limit: 2,
+        before: first.last().cloned(),
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(next, vec![ids[2].clone(), ids[1].clone()]);
+    let queued_of_b_before = listed(ListQuery {
+        state: Some(State::Queued),
+        bot_id: Some("list-b".into()),
+        before: Some(ids[3].clone()),
+        ..ListQuery::default()
+    })
+    .await;
+    assert_eq!(queued_of_b_before, vec![ids[1].clone()]);
 }

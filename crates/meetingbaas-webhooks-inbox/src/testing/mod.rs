@@ -124,6 +124,7 @@ macro_rules! store_suite {
                 admin::forgetting_a_key_lets_a_resend_through_and_purge_removes_dead_letters,
                 admin::a_permanent_error_dead_letters_at_once_and_redrive_all_requeues,
                 admin::a_redrive_starts_a_new_run_and_pending_age_counts_from_it,
+                admin::a_listing_filters_by_bot_and_key_and_pages_back,
                 worker::a_handler_failing_twice_then_succeeding_completes_with_three_attempts,
                 worker::an_always_failing_handler_dead_letters_then_redrive_runs_it_again,
                 worker::a_panicking_or_hanging_handler_is_retried,

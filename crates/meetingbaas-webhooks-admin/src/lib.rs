@@ -4,8 +4,9 @@
 //! redrive every dead letter, forget a key, purge old dead letters), with a JSON API beside the
 //! pages for scripts.
 //!
-//! [`Admin`] is a [`tower_service::Service`]: mount it in axum with `nest_service`, or call it
-//! from hyper. It serves nothing without the [`Guard`] you choose at construction: a bearer
+//! [`Admin`] is a [`tower_service::Service`]: mount it in axum with `nest_service`, or call
+//! [`Admin::answer`] from hyper; in actix-web mount `actix::scope` (feature `actix`), in warp
+//! use `warp::filter` (feature `warp`). It serves nothing without the [`Guard`] you choose at construction: a bearer
 //! token (or the same token through a login form that sets a cookie), basic-auth credentials,
 //! or your own tower layer in front ([`Guard::external`]).
 //!
@@ -45,10 +46,16 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "actix")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix")))]
+pub mod actix;
 mod api;
 mod auth;
 mod html;
 mod pages;
+#[cfg(feature = "warp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "warp")))]
+pub mod warp;
 
 use std::convert::Infallible;
 use std::future::Future;

@@ -15,7 +15,7 @@ use actix_web::middleware::Condition;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use meetingbaas_example_handlers::{Handled, worker};
 use meetingbaas_webhooks_actix::{FailureLimit, Quota, VerifyWebhook, Webhook, delivery_route};
-use meetingbaas_webhooks_server::Setup;
+use meetingbaas_webhooks_server::{ADMIN_PATH, Setup};
 
 #[actix_web::main]
 async fn main() {
@@ -37,9 +37,19 @@ async fn main() {
     let failure_limit =
         FailureLimit::new(quota.unwrap_or_else(|| Quota::per_hour(std::num::NonZeroU32::MIN)));
     let limits = webhooks.limits().clone();
+    // MEETINGBAAS_ADMIN_TOKEN (with an inbox): the inbox's admin page, behind that token.
+    let admin = webhooks.admin();
     let server = HttpServer::new(move || {
         let ready = ready.clone();
+        let admin = admin
+            .clone()
+            .map(|admin| meetingbaas_webhooks_admin::actix::scope(ADMIN_PATH, admin));
         App::new()
+            .configure(|config| {
+                if let Some(admin) = admin {
+                    config.service(admin);
+                }
+            })
             // A blocked client is answered before anything else runs.
             .wrap(Condition::new(limit.is_some(), failure_limit.clone()))
             // `VerifyWebhook` reads, verifies and (with an inbox) stores before any handler

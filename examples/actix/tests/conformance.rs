@@ -14,3 +14,4 @@ meetingbaas_webhooks_conformance::tls_suite!(env!("CARGO_BIN_EXE_meetingbaas-exa
 meetingbaas_webhooks_conformance::failure_limit_suite!(env!(
     "CARGO_BIN_EXE_meetingbaas-example-actix"
 ));
+meetingbaas_webhooks_conformance::admin_suite!(env!("CARGO_BIN_EXE_meetingbaas-example-actix"));

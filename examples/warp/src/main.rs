@@ -35,9 +35,15 @@ async fn main() {
         .and(WebhookConfig::new(webhooks.pipeline()).handle(receive))
         .recover(recover);
     let health = warp::path!("health").and(warp::get()).map(|| "ok");
-    webhooks
-        .serve(warp::service(health.or(ready).or(route)))
-        .await;
+    let routes = health.or(ready).or(route);
+    // MEETINGBAAS_ADMIN_TOKEN (with an inbox): the inbox's admin page, behind that token.
+    match webhooks.admin() {
+        Some(admin) => {
+            let admin = warp::path("admin").and(meetingbaas_webhooks_admin::warp::filter(admin));
+            webhooks.serve(warp::service(admin.or(routes))).await;
+        }
+        None => webhooks.serve(warp::service(routes)).await,
+    }
 }
 
 /// Matches requests whose path is exactly `route` (the configured one).

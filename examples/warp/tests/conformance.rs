@@ -11,3 +11,4 @@ meetingbaas_webhooks_conformance::endpoint_config_suite!(env!(
     "CARGO_BIN_EXE_meetingbaas-example-warp"
 ));
 meetingbaas_webhooks_conformance::tls_suite!(env!("CARGO_BIN_EXE_meetingbaas-example-warp"));
+meetingbaas_webhooks_conformance::admin_suite!(env!("CARGO_BIN_EXE_meetingbaas-example-warp"));

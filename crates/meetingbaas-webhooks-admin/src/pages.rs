@@ -16,7 +16,7 @@ use crate::html::{self, escape, page, see_other, text};
 use crate::{Inner, api, plain};
 
 /// The most deliveries one page lists.
-pub(crate) const MAX_LIMIT: usize = 1000;
+pub(crate) const MAX_LIMIT: usize = 10_000;
 
 /// The list's filters, from the query string.
 pub(crate) struct Filters {

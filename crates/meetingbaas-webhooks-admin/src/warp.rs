@@ -24,9 +24,7 @@ use crate::Admin;
 pub fn filter(
     admin: Admin,
 ) -> impl Filter<Extract = (http::Response<Bytes>,), Error = warp::Rejection> + Clone {
-    let query = warp::query::raw()
-        .or(warp::any().map(String::new))
-        .unify();
+    let query = warp::query::raw().or(warp::any().map(String::new)).unify();
     warp::method()
         .and(warp::path::full())
         .and(query)

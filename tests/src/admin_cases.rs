@@ -15,14 +15,22 @@ use crate::server::Server;
 
 const TOKEN: &str = "example-admin-token-0123456789";
 
+/// A GET as a browser sends it: no body, no `Content-Length`.
 async fn get(target: &Target, path: &str, headers: &[(String, String)]) -> client::Response {
-    client::post_to(
-        &target.clone().with_method("GET").with_route(path),
-        headers,
-        Body::Length(Vec::new()),
-    )
-    .await
-    .expect("an answer")
+    use tokio::io::AsyncWriteExt as _;
+    let mut stream = tokio::net::TcpStream::connect(&target.addr)
+        .await
+        .expect("a connection");
+    let mut head = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+        target.addr
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("sent");
+    client::read_response(&mut stream).await.expect("an answer")
 }
 
 /// The admin page of an example, behind `MEETINGBAAS_ADMIN_TOKEN`.

@@ -243,7 +243,7 @@ pub async fn write_and_close(addr: &str, bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Reads one response: the head, then a body by `Content-Length`, chunked encoding or close.
-pub(crate) async fn read_response<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<Response> {
+pub async fn read_response<S: AsyncRead + Unpin>(stream: &mut S) -> io::Result<Response> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {

@@ -70,11 +70,13 @@ pub(crate) enum Via {
 impl Guard {
     /// `Authorization: Bearer TOKEN`, or the same token through the login form (which sets a
     /// cookie holding a digest of it, never the token). Give a long random token (32 random
-    /// bytes, say). An empty token lets nobody in.
+    /// bytes, say): the cookie's digest is the same for every sign-in until the token changes,
+    /// so changing the token signs everyone out. Surrounding spaces are ignored; an empty token
+    /// lets nobody in.
     pub fn token(token: impl AsRef<str>) -> Guard {
         Guard(Kind::Token(Digest32::of(&[
             b"token:",
-            token.as_ref().as_bytes(),
+            token.as_ref().trim().as_bytes(),
         ])))
     }
 
@@ -115,8 +117,9 @@ impl Guard {
                         .matches(&Digest32::of(&[b"token:", token.as_bytes()]))
                         .then_some(Via::Header);
                 }
-                let cookie = cookie(headers, COOKIE)?;
-                bool::from(cookie.as_bytes().ct_eq(cookie_value(expected).as_bytes()))
+                let expected = cookie_value(expected);
+                cookies(headers, COOKIE)
+                    .any(|cookie| bool::from(cookie.as_bytes().ct_eq(expected.as_bytes())))
                     .then_some(Via::Cookie)
             }
             Kind::Basic(expected) => {
@@ -170,37 +173,43 @@ fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
     given.eq_ignore_ascii_case(scheme).then_some(rest.trim())
 }
 
-/// The value of cookie `name`.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The values of cookie `name` (a cookie set by a sibling domain may come beside ours).
+fn cookies<'a>(headers: &'a HeaderMap, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(';'))
-        .find_map(|pair| {
+        .filter_map(move |pair| {
             let (key, value) = pair.trim().split_once('=')?;
             (key == name).then_some(value)
         })
 }
 
-/// Whether a request is not cross-site: no `Origin` other than `http(s)://<Host>`, and no
-/// `Sec-Fetch-Site` other than `same-origin` or `none`. A client that sends neither (a script)
-/// passes: browsers send `Origin` with every `POST`.
-pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site")
-        && !matches!(site.as_bytes(), b"same-origin" | b"none")
-    {
-        return false;
+/// Whether a request is not cross-site. A browser's `Sec-Fetch-Site` decides when it is sent
+/// (`same-origin`, or `none` for a request the user typed); else an `Origin` must be
+/// `http(s)://` and the `Host` (or, over HTTP/2, the request's authority). A client that sends
+/// neither header (a script) passes: browsers send one or both with every `POST`.
+pub(crate) fn same_origin(headers: &HeaderMap, authority: Option<&str>) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return true;
     };
-    let host = headers.get(header::HOST).map(HeaderValue::as_bytes);
+    let host = headers
+        .get(header::HOST)
+        .map(HeaderValue::as_bytes)
+        .or(authority.map(str::as_bytes));
     let origin = origin.as_bytes();
     host.is_some_and(|host| {
         [b"http://".as_slice(), b"https://".as_slice()]
             .iter()
-            .any(|scheme| origin.strip_prefix(*scheme) == Some(host))
+            .any(|scheme| {
+                origin
+                    .strip_prefix(*scheme)
+                    .is_some_and(|rest| rest.eq_ignore_ascii_case(host))
+            })
     })
 }
 
@@ -302,31 +311,23 @@ mod tests {
     #[test]
     fn only_same_origin_posts_pass() {
         let host = ("host", "127.0.0.1:8080");
-        assert!(same_origin(&headers(&[host])));
-        assert!(same_origin(&headers(&[
-            host,
-            ("origin", "http://127.0.0.1:8080")
-        ])));
-        assert!(!same_origin(&headers(&[
-            host,
-            ("origin", "https://evil.example")
-        ])));
-        assert!(!same_origin(&headers(&[host, ("origin", "null")])));
-        assert!(!same_origin(&headers(&[
-            host,
-            ("sec-fetch-site", "cross-site")
-        ])));
-        assert!(!same_origin(&headers(&[
-            host,
-            ("sec-fetch-site", "same-site")
-        ])));
-        assert!(same_origin(&headers(&[
-            host,
-            ("sec-fetch-site", "same-origin")
-        ])));
-        assert!(!same_origin(&headers(&[(
-            "origin",
-            "http://127.0.0.1:8080"
-        )])));
+        let check = |pairs: &[(&str, &str)]| same_origin(&headers(pairs), None);
+        assert!(check(&[host]));
+        assert!(check(&[host, ("origin", "http://127.0.0.1:8080")]));
+        assert!(!check(&[host, ("origin", "https://evil.example")]));
+        assert!(!check(&[host, ("origin", "null")]));
+        assert!(!check(&[host, ("sec-fetch-site", "cross-site")]));
+        assert!(!check(&[host, ("sec-fetch-site", "same-site")]));
+        // The browser's word decides: behind a proxy rewriting `Host`, a same-origin form.
+        assert!(check(&[
+            ("host", "10.0.0.5:3000"),
+            ("origin", "https://ops.example"),
+            ("sec-fetch-site", "same-origin"),
+        ]));
+        assert!(!check(&[("origin", "http://127.0.0.1:8080")]));
+        // Over HTTP/2: no `Host`, the request's authority.
+        let origin = headers(&[("origin", "https://ops.example")]);
+        assert!(same_origin(&origin, Some("ops.example")));
+        assert!(!same_origin(&origin, Some("other.example")));
     }
 }

@@ -26,12 +26,15 @@ pub(crate) fn escape(value: &str) -> String {
     out
 }
 
-/// A value from a sender, for a page: its control characters (terminal escapes among them) shown
-/// as `\u{1b}`, except line breaks and tabs when `multiline`, then escaped.
+/// A value from a sender, for a page: its control characters (terminal escapes among them) and
+/// bidirectional overrides shown as `\u{1b}`, `\u{202e}`, except line breaks and tabs when
+/// `multiline`, then escaped.
 pub(crate) fn text(value: &str, multiline: bool) -> String {
     let mut shown = String::with_capacity(value.len());
     for c in value.chars() {
-        if c.is_control() && !(multiline && matches!(c, '\n' | '\t')) {
+        let hidden = c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if hidden && !(multiline && matches!(c, '\n' | '\t')) {
             let _ = write!(shown, "\\u{{{:x}}}", u32::from(c));
         } else {
             shown.push(c);
@@ -43,8 +46,11 @@ pub(crate) fn text(value: &str, multiline: bool) -> String {
 /// A stored body for a page: pretty-printed when it is JSON, at most [`BODY_SHOWN`] bytes of it;
 /// whether it was cut.
 pub(crate) fn body(bytes: &[u8]) -> (String, bool) {
-    let pretty = serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
+    // Only a body that fits is parsed to be pretty-printed: a large one would cost many times
+    // its size in memory at every view; its first 64 KiB are shown as sent.
+    let pretty = (bytes.len() <= BODY_SHOWN)
+        .then(|| serde_json::from_slice::<serde_json::Value>(bytes).ok())
+        .flatten()
         .and_then(|value| serde_json::to_string_pretty(&value).ok());
     let whole = pretty.unwrap_or_else(|| String::from_utf8_lossy(bytes).into_owned());
     if whole.len() <= BODY_SHOWN {
@@ -138,6 +144,7 @@ mod tests {
         );
         assert_eq!(text("a\nb\tc\r", true), "a\nb\tc\\u{d}");
         assert_eq!(text("a\nb", false), "a\\u{a}b");
+        assert_eq!(text("x\u{202e}y", false), "x\\u{202e}y");
     }
 
     #[test]

@@ -110,7 +110,12 @@ impl Admin {
     /// The path it is mounted at (`/admin`), for its links, redirects and cookie: requests may
     /// come with that prefix or without it (axum's `nest_service` strips it).
     pub fn mounted_at(self, path: &str) -> Self {
-        let base = path.trim_end_matches('/').to_string();
+        let path = path.trim().trim_matches('/');
+        let base = if path.is_empty() {
+            String::new()
+        } else {
+            format!("/{path}")
+        };
         self.with(|inner| inner.base = base)
     }
 
@@ -154,13 +159,27 @@ impl Admin {
         let query = request.uri().query().unwrap_or("").to_string();
         let method = request.method().clone();
         let headers = request.headers().clone();
+        let authority = request.uri().authority().map(|a| a.as_str().to_string());
+        let same_origin = auth::same_origin(&headers, authority.as_deref());
+
+        // The stylesheet (nothing of the inbox) styles the sign-in page too.
+        if path == "/assets/admin.css" {
+            return html::stylesheet();
+        }
+        if path == "/logout" && method == Method::POST {
+            return if same_origin {
+                pages::log_out(inner)
+            } else {
+                auth::cross_site()
+            };
+        }
 
         // The login form is the one thing served without credentials.
         if path == "/login" && inner.guard.has_login() {
             return match method {
-                Method::GET => pages::login(inner, None),
+                Method::GET | Method::HEAD => pages::login(inner, None),
                 Method::POST => {
-                    if !auth::same_origin(&headers) {
+                    if !same_origin {
                         return auth::cross_site();
                     }
                     match read_form(request).await {
@@ -174,13 +193,10 @@ impl Admin {
         if inner.guard.check(&headers).is_none() {
             return auth::unauthorized(inner);
         }
-        if path == "/assets/admin.css" {
-            return html::stylesheet();
-        }
         match method {
             Method::GET | Method::HEAD => route_get(inner, &path, &query).await,
             Method::POST => {
-                if !auth::same_origin(&headers) {
+                if !same_origin {
                     return auth::cross_site();
                 }
                 if inner.read_only {

@@ -26,8 +26,9 @@ pub(crate) struct Filters {
     pub(crate) key: Option<String>,
     pub(crate) before: Option<String>,
     pub(crate) limit: usize,
-    /// What an action said (`done=...`), shown once above the list.
-    pub(crate) notice: Option<String>,
+    /// What an action did (`done=CODE&n=COUNT`), shown once above the list: a code, never
+    /// text from the query (a link from elsewhere cannot put words in the page).
+    pub(crate) notice: Option<(Notice, u64)>,
 }
 
 impl Filters {
@@ -60,7 +61,12 @@ impl Filters {
                         filters.limit = limit.clamp(1, MAX_LIMIT);
                     }
                 }
-                "done" => filters.notice = Some(value.chars().take(200).collect()),
+                "done" => filters.notice = Notice::from_code(&value).map(|n| (n, 0)),
+                "n" => {
+                    if let (Some((_, count)), Ok(n)) = (&mut filters.notice, value.parse()) {
+                        *count = n;
+                    }
+                }
                 _ => {}
             }
         }
@@ -96,6 +102,51 @@ impl Filters {
         query.append_pair("limit", &self.limit.to_string());
         query.append_pair("before", before);
         query.finish()
+    }
+}
+
+/// What an action did, as the page after it says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Notice {
+    Redriven,
+    RedrivenDead,
+    Forgotten,
+    UnknownKey,
+    Purged,
+}
+
+impl Notice {
+    const ALL: [(Notice, &'static str); 5] = [
+        (Notice::Redriven, "redriven"),
+        (Notice::RedrivenDead, "redriven-dead"),
+        (Notice::Forgotten, "forgotten"),
+        (Notice::UnknownKey, "unknown-key"),
+        (Notice::Purged, "purged"),
+    ];
+
+    fn from_code(code: &str) -> Option<Notice> {
+        Notice::ALL
+            .iter()
+            .find(|(_, name)| *name == code)
+            .map(|(notice, _)| *notice)
+    }
+
+    fn code(self) -> &'static str {
+        Notice::ALL
+            .iter()
+            .find(|(notice, _)| *notice == self)
+            .map_or("", |(_, name)| name)
+    }
+
+    /// The words for it, with `n` (a count).
+    pub(crate) fn words(self, n: u64) -> String {
+        match self {
+            Notice::Redriven => "Queued again.".to_string(),
+            Notice::RedrivenDead => format!("{n} dead letters queued again."),
+            Notice::Forgotten => "Key forgotten: a copy sent now is stored again.".to_string(),
+            Notice::UnknownKey => "No delivery has that key.".to_string(),
+            Notice::Purged => format!("{n} dead letters deleted."),
+        }
     }
 }
 
@@ -179,8 +230,8 @@ pub(crate) async fn list(inner: &Inner, query: &str) -> Response<Full<Bytes>> {
     };
     let base = escape(&inner.base);
     let mut main = String::from("<h1>Deliveries</h1>");
-    if let Some(notice) = &filters.notice {
-        let _ = write!(main, "<p class=\"notice\">{}</p>", text(notice, false));
+    if let Some((notice, n)) = filters.notice {
+        let _ = write!(main, "<p class=\"notice\">{}</p>", escape(&notice.words(n)));
     }
     main.push_str(&counts(&stats));
     let _ = write!(
@@ -244,6 +295,13 @@ pub(crate) async fn list(inner: &Inner, query: &str) -> Response<Full<Bytes>> {
             main,
             "<p><a class=\"older\" href=\"{base}/?{}\">Older deliveries</a></p>",
             escape(&filters.page_after(&last.id))
+        );
+    }
+    if inner.guard.has_login() {
+        let _ = write!(
+            main,
+            "<form class=\"inline\" method=\"post\" action=\"{base}/logout\">\
+             <button type=\"submit\">Sign out</button></form>"
         );
     }
     if !inner.read_only {
@@ -429,7 +487,8 @@ pub(crate) fn log_in(inner: &Inner, form: &[(String, String)]) -> Response<Full<
     } else {
         &inner.base
     };
-    let cookie = format!("{COOKIE}={value}; Path={path}; HttpOnly; SameSite=Strict");
+    // Twelve hours, then sign in again; changing the token signs everyone out at once.
+    let cookie = format!("{COOKIE}={value}; Path={path}; HttpOnly; SameSite=Strict; Max-Age=43200");
     if let Ok(cookie) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
@@ -452,16 +511,13 @@ pub(crate) async fn act(
 ) -> Response<Full<Bytes>> {
     let path = path.strip_prefix("/api").unwrap_or(path);
     let inbox = &inner.inbox;
-    let (done, back): (Result<String, Error>, String) = if let Some(id) = path
+    let (done, back): (Result<(Notice, u64), Error>, String) = if let Some(id) = path
         .strip_prefix("/deliveries/")
         .and_then(|p| p.strip_suffix("/redrive"))
     {
         let back = format!("{}/deliveries/{}", inner.base, id);
         (
-            inbox
-                .redrive(id)
-                .await
-                .map(|()| format!("delivery {id} queued again")),
+            inbox.redrive(id).await.map(|()| (Notice::Redriven, 1)),
             back,
         )
     } else {
@@ -472,15 +528,16 @@ pub(crate) async fn act(
                 inbox
                     .redrive_dead(kind)
                     .await
-                    .map(|n| format!("{n} dead letters queued again"))
+                    .map(|n| (Notice::RedrivenDead, n))
             }
             "/forget" => match field(form, "key").map(str::trim).filter(|k| !k.is_empty()) {
                 Some(key) => inbox.forget(key).await.map(|known| {
-                    if known {
-                        "key forgotten: a copy sent now is stored again".to_string()
+                    let notice = if known {
+                        Notice::Forgotten
                     } else {
-                        "no delivery has that key".to_string()
-                    }
+                        Notice::UnknownKey
+                    };
+                    (notice, u64::from(known))
                 }),
                 None => return plain(StatusCode::BAD_REQUEST, "no key given"),
             },
@@ -493,22 +550,37 @@ pub(crate) async fn act(
                 inbox
                     .purge(State::Dead, older_than)
                     .await
-                    .map(|n| format!("{n} dead letters deleted"))
+                    .map(|n| (Notice::Purged, n))
             }
             _ => return plain(StatusCode::NOT_FOUND, "not found"),
         };
         (outcome, back)
     };
     match done {
-        Ok(message) if api => api::json(StatusCode::OK, &serde_json::json!({ "done": message })),
-        Ok(message) => {
+        Ok((notice, n)) if api => api::json(
+            StatusCode::OK,
+            &serde_json::json!({ "done": notice.code(), "count": n, "message": notice.words(n) }),
+        ),
+        Ok((notice, n)) => {
             let separator = if back.contains('?') { '&' } else { '?' };
-            let query: String = form_urlencoded::Serializer::new(String::new())
-                .append_pair("done", &message)
-                .finish();
-            see_other(&format!("{back}{separator}{query}"))
+            see_other(&format!("{back}{separator}done={}&n={n}", notice.code()))
         }
         Err(err) if api => api::error(&err),
         Err(err) => failed(inner, &err),
     }
+}
+
+/// Signs out: the cookie cleared, back to the sign-in form.
+pub(crate) fn log_out(inner: &Inner) -> Response<Full<Bytes>> {
+    let mut response = see_other(&format!("{}/login", inner.base));
+    let path = if inner.base.is_empty() {
+        "/"
+    } else {
+        &inner.base
+    };
+    let cookie = format!("{COOKIE}=; Path={path}; HttpOnly; SameSite=Strict; Max-Age=0");
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
 }

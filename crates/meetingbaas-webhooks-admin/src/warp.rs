@@ -25,12 +25,19 @@ pub fn filter(
     admin: Admin,
 ) -> impl Filter<Extract = (http::Response<Bytes>,), Error = warp::Rejection> + Clone {
     let query = warp::query::raw().or(warp::any().map(String::new)).unify();
+    // A GET or HEAD carries no body (and browsers send no `Content-Length` with it, which
+    // `content_length_limit` would refuse); a POST's form is read up to 16 KiB.
+    let body = warp::get()
+        .or(warp::head())
+        .unify()
+        .map(Bytes::new)
+        .or(warp::body::content_length_limit(16 * 1024).and(warp::body::bytes()))
+        .unify();
     warp::method()
         .and(warp::path::full())
         .and(query)
         .and(warp::header::headers_cloned())
-        .and(warp::body::content_length_limit(16 * 1024))
-        .and(warp::body::bytes())
+        .and(body)
         .then(
             move |method: http::Method,
                   path: warp::path::FullPath,

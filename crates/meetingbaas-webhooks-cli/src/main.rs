@@ -399,7 +399,8 @@ enum InboxAction {
     },
     /// Serve the inbox's admin page (and its JSON API) until Ctrl-C or SIGTERM. Behind the token
     /// in MEETINGBAAS_ADMIN_TOKEN (`Authorization: Bearer TOKEN`, or the page's sign-in form);
-    /// without one it serves loopback addresses only.
+    /// without one it serves loopback addresses only, behind a token made for the run and
+    /// printed.
     Serve {
         /// Where to listen.
         #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]

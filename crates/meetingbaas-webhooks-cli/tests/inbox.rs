@@ -398,8 +398,8 @@ async fn backup_copies_a_live_inbox() {
     assert!(String::from_utf8_lossy(&redis.stderr).contains("sqlite://"));
 }
 
-/// `inbox serve`: the admin page of a store over TCP (unguarded on loopback, behind
-/// `MEETINGBAAS_ADMIN_TOKEN` elsewhere, refused without one), stopped by SIGTERM.
+/// `inbox serve`: the admin page of a store over TCP (on loopback behind a token made for the
+/// run and printed; elsewhere refused without `MEETINGBAAS_ADMIN_TOKEN`), stopped by SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inbox_serve_serves_the_admin_page_and_needs_a_token_off_loopback() {
     use std::io::{BufRead, BufReader, Read, Write};
@@ -427,23 +427,38 @@ async fn inbox_serve_serves_the_admin_page_and_needs_a_token_off_loopback() {
     .spawn()
     .expect("running the binary");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    let mut sign_in = String::new();
+    stdout.read_line(&mut sign_in).unwrap();
+    let token = sign_in
+        .split("token ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no token in {sign_in:?}"))
+        .to_string();
+    assert_eq!(token.len(), 64, "{sign_in}");
     let address = line
         .split("http://")
         .nth(1)
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
-    let mut stream = std::net::TcpStream::connect(&address).unwrap();
-    write!(
-        stream,
-        "GET / HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
+    let get = |authorization: &str| {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        write!(
+            stream,
+            "GET / HTTP/1.1\r\nHost: {address}\r\n{authorization}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let refused = get("");
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    assert!(!refused.contains("/deliveries/"), "{refused}");
+    let answer = get(&format!("Authorization: Bearer {token}\r\n"));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains(&format!("/deliveries/{done}")), "{answer}");
     let _ = std::process::Command::new("kill")

@@ -87,10 +87,10 @@ pub trait WorkStore: Send + Sync + fmt::Debug + 'static {
 
     /// Takes up to `max` due deliveries as [`claim`](Self::claim) does, keeping each bot's
     /// deliveries in order ([`WorkerBuilder::order_by_bot`](crate::WorkerBuilder::order_by_bot)):
-    /// none whose bot has a delivery running (under a live lease, or an expired one: that one is
-    /// taken first), none with an earlier queued or retrying delivery of its bot by
-    /// `(order time, id)` unless it became pending more than `max_wait` ago, at most one per bot.
-    /// Each comes with [`Claimed::ordered`] set and its bot's
+    /// none whose bot has a delivery running (until its lease runs out: then that one is due
+    /// again, and normally first of its bot), none with an earlier queued or retrying delivery
+    /// of its bot by `(order time, id)` unless it became pending more than `max_wait` ago (of
+    /// those, the first in event order), at most one per bot. Each comes with [`Claimed::ordered`] set and its bot's
     /// [`bot_handled_ms`](Claimed::bot_handled_ms). A completion recorded for it raises its bot's
     /// handled time to its event time; a [`Verdict::Stale`] does not.
     ///

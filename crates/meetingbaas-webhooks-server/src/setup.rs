@@ -335,7 +335,7 @@ impl Setup {
             ),
             (None, Some(_)) => {
                 return Err(SetupError::new(
-                    "MEETINGBAAS_ADMIN_TOKEN is set but MEETINGBAAS_INBOX is not: the admin page                      shows an inbox",
+                    "MEETINGBAAS_ADMIN_TOKEN is set but MEETINGBAAS_INBOX is not: the admin page shows an inbox",
                 ));
             }
             (_, None) => None,

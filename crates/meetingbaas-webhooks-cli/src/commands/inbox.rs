@@ -505,6 +505,16 @@ fn parse_duration(text: &str) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
+/// 32 random bytes as hex, from the system's randomness (`None` where there is none).
+fn random_token() -> Option<String> {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 /// `inbox serve`: the admin page of the store, on `listen`, until a signal.
 async fn serve(
     store: &str,
@@ -516,6 +526,7 @@ async fn serve(
         .ok()
         .map(|token| token.trim().to_string())
         .filter(|token| !token.is_empty());
+    let mut generated = None;
     let guard = match token {
         Some(token) if token.chars().count() < 16 => {
             return Err(Failure::usage(
@@ -523,7 +534,15 @@ async fn serve(
             ));
         }
         Some(token) => Guard::token(token),
-        None if listen.ip().is_loopback() => Guard::external(),
+        None if listen.ip().is_loopback() => {
+            // Never unguarded: another local user, or a web page rebinding its name to
+            // 127.0.0.1, could reach it. A token for this run only, printed below.
+            let token = random_token().ok_or_else(|| {
+                Failure::usage("set MEETINGBAAS_ADMIN_TOKEN (no randomness for a token here)")
+            })?;
+            generated = Some(token.clone());
+            Guard::token(token)
+        }
         None => {
             return Err(Failure::usage(format!(
                 "set MEETINGBAAS_ADMIN_TOKEN to serve on {listen}: without a token the admin \
@@ -547,6 +566,11 @@ async fn serve(
     let shutdown = meetingbaas_webhooks_server::Shutdown::on_signals(Duration::ZERO)
         .map_err(|err| Failure::runtime(format!("cannot install the signal handlers: {err}")))?;
     output::out(format!("inbox admin on http://{address}/ (Ctrl-C stops)"));
+    if let Some(token) = generated {
+        output::out(format!(
+            "sign in with the token {token} (made for this run; set MEETINGBAAS_ADMIN_TOKEN to choose one)"
+        ));
+    }
     meetingbaas_webhooks_server::serve(
         listener,
         admin,

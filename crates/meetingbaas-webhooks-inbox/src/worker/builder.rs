@@ -278,7 +278,8 @@ impl<S: Send + Sync + 'static> WorkerBuilder<S> {
     ///
     /// - at most one delivery of a bot runs at a time, across every worker and replica sharing
     ///   the store: a claim never takes a delivery whose bot has one running (a running one
-    ///   whose worker died holds its bot until its lease runs out, then runs first);
+    ///   whose worker died holds its bot until its lease runs out, then runs again: first on
+    ///   Redis; on SQLite and Postgres in its place in event order, which is normally first);
     /// - a bot's deliveries start in the order of their event time (`status.created_at`, else
     ///   `sent_at`, else the receipt time where the payload has none, or a time that is
     ///   unreadable or more than five minutes ahead of receipt: see

@@ -81,6 +81,27 @@ async fn screenshot(client: &Client, name: &str) {
     }
 }
 
+/// Waits (up to 20 s) until the browser has moved to a page whose URL `matches`, and returns
+/// that page's source: a form's submit or a click returns before the next page has loaded.
+async fn page_at(client: &Client, matches: impl Fn(&str) -> bool) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let url = client.current_url().await.expect("the URL");
+        if matches(url.as_str()) {
+            let source = client.source().await.expect("the page");
+            // The new page's document, complete (not the old one, still shown).
+            if source.contains("</html>") || source.contains("</body>") {
+                return source;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never reached: now at {url}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// No `<script>` element on the page: whatever a sender wrote stayed text.
 async fn no_script(client: &Client) {
     let scripts = client
@@ -166,12 +187,20 @@ async fn in_a_browser_a_dead_letter_is_found_redriven_and_completes() {
         let signed_out = client.source().await.expect("the page");
         assert!(!signed_out.contains("bot-91c2"), "{signed_out}");
         client
-            .find(Locator::LinkText("sign in"))
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::LinkText("sign in"))
             .await
             .expect("a sign-in link")
             .click()
             .await
             .expect("clicked");
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("form[action$='/login']"))
+            .await
+            .expect("the sign-in page");
         let form = client
             .form(Locator::Css("form[action$='/login']"))
             .await
@@ -180,7 +209,7 @@ async fn in_a_browser_a_dead_letter_is_found_redriven_and_completes() {
         form.submit().await.expect("signed in");
 
         // The list, then filtered by kind.
-        let list = client.source().await.expect("the list");
+        let list = page_at(&client, |url| url.ends_with("/admin/")).await;
         assert!(
             list.contains("bot-7f3a") && list.contains("bot-91c2"),
             "{list}"
@@ -191,13 +220,13 @@ async fn in_a_browser_a_dead_letter_is_found_redriven_and_completes() {
         let filters = client
             .form(Locator::Css("form.filters"))
             .await
-            .expect("the filters");
+            .expect("the filters (the list is loaded)");
         filters
             .set_by_name("kind", "bot_failed")
             .await
             .expect("a kind");
         filters.submit().await.expect("filtered");
-        let filtered = client.source().await.expect("the filtered list");
+        let filtered = page_at(&client, |url| url.contains("kind=bot_failed")).await;
         assert!(
             filtered.contains("bot-91c2") && !filtered.contains("bot-7f3a"),
             "{filtered}"
@@ -205,13 +234,16 @@ async fn in_a_browser_a_dead_letter_is_found_redriven_and_completes() {
 
         // The dead letter: its error, then redrive once the CRM is back.
         client
-            .find(Locator::LinkText(&dead))
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::LinkText(&dead))
             .await
             .expect("the dead letter's link")
             .click()
             .await
             .expect("opened");
-        let page = client.source().await.expect("the delivery");
+        let delivery_url = format!("/admin/deliveries/{dead}");
+        let page = page_at(&client, |url| url.ends_with(&delivery_url)).await;
         assert!(
             page.contains("state-dead") && page.contains("CRM answered 503"),
             "{page}"
@@ -220,12 +252,16 @@ async fn in_a_browser_a_dead_letter_is_found_redriven_and_completes() {
         screenshot(&client, "admin-delivery.png").await;
         healed.store(true, Ordering::SeqCst);
         client
-            .find(Locator::Css("form[action$='/redrive'] button"))
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("form[action$='/redrive'] button"))
             .await
             .expect("the redrive button")
             .click()
             .await
             .expect("pressed");
+        // Redirected back to the delivery, with what was done.
+        page_at(&client, |url| url.contains("done=redriven")).await;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             client.refresh().await.expect("reloaded");
